@@ -1,0 +1,47 @@
+"""The functions a user calls: list, look up and build models from every loaded plugin."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from .builder import ModelBuilder
+from .plugins import get_host
+from .spec import ModelSpec
+
+if TYPE_CHECKING:  # pragma: no cover
+    import keras
+
+
+def list_models(
+    filter: str | Sequence[str] = "",
+    exclude: str | Sequence[str] = (),
+    tags: Iterable[str] = (),
+    plugin: str | None = None,
+    include_aliases: bool = False,
+) -> list[str]:
+    """Sorted names of the registered models.
+
+    Args:
+        filter: glob(s) a name must match, e.g. ``"*mlp*"``; empty matches all.
+        exclude: glob(s) that drop a name.
+        tags: tags a model must all carry, e.g. ``["multi-input"]``.
+        plugin: only models from this plugin.
+        include_aliases: also list deprecated alias names.
+    """
+    return get_host().registry.names(filter, exclude, tags, plugin, include_aliases)
+
+
+def get(name: str) -> ModelBuilder:
+    """The builder registered as ``name``; raises :class:`kzoo.UnknownModelError` (a KeyError)."""
+    return get_host().registry.get(name)
+
+
+def get_spec(name: str) -> ModelSpec:
+    """The metadata of model ``name``, without importing keras."""
+    return get(name).spec
+
+
+def build(name: str, **config: Any) -> keras.Model:
+    """Shortcut for ``kzoo.get(name).build(**config)``: a plain, uncompiled ``keras.Model``."""
+    return get(name).build(**config)

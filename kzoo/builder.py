@@ -1,0 +1,93 @@
+"""ModelBuilder: the one create / compile / train / evaluate / predict interface of every model.
+
+A plugin subclasses it, sets ``spec`` and writes ``build_model``; everything else has defaults.
+This module must not import keras at import time: builders are created just to list models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from .config import merge_config
+from .spec import ModelSpec, TensorSpec
+
+if TYPE_CHECKING:  # pragma: no cover
+    import keras
+
+
+class ModelBuilder:
+    """Base class of every model builder.
+
+    Subclasses set ``spec`` (a :class:`~kzoo.ModelSpec`) and implement :meth:`build_model`.
+    Override :meth:`validate_config` for range rules and :meth:`input_specs` /
+    :meth:`output_specs` when shapes depend on the config.
+    """
+
+    spec: ClassVar[ModelSpec]
+
+    # -- config -----------------------------------------------------------------------------
+    def config(self, **overrides: Any) -> dict[str, Any]:
+        """The full build config: defaults updated with ``overrides``, type- and range-checked."""
+        merged = merge_config(self.spec.name, self.spec.default_config, overrides)
+        self.validate_config(merged)
+        return merged
+
+    def validate_config(self, config: Mapping[str, Any]) -> None:
+        """Raise :class:`kzoo.ConfigError` for values out of range. Types are already checked."""
+
+    def input_specs(self, config: Mapping[str, Any] | None = None) -> tuple[TensorSpec, ...]:
+        """The model's inputs under ``config`` (default: the spec's, built with defaults)."""
+        return self.spec.inputs
+
+    def output_specs(self, config: Mapping[str, Any] | None = None) -> tuple[TensorSpec, ...]:
+        """The model's outputs under ``config`` (default: the spec's, built with defaults)."""
+        return self.spec.outputs
+
+    # -- create -----------------------------------------------------------------------------
+    def build(self, **config: Any) -> keras.Model:
+        """A new, uncompiled ``keras.Model`` built from the defaults updated with ``config``."""
+        return self.build_model(self.config(**config))
+
+    def build_model(self, config: Mapping[str, Any]) -> keras.Model:
+        """Build the model from a complete, validated config. Import keras here, not above."""
+        raise NotImplementedError(f"{type(self).__name__} must implement build_model(config)")
+
+    def custom_objects(self) -> dict[str, Any]:
+        """Classes Keras needs to load this builder's saved models (subclassed models)."""
+        return {}
+
+    # -- compile / train / evaluate / predict -------------------------------------------------
+    def compile(
+        self,
+        model: keras.Model,
+        optimizer: Any = None,
+        loss: Any = None,
+        metrics: Any = None,
+        **compile_kwargs: Any,
+    ) -> keras.Model:
+        """Compile ``model`` with the spec's losses and metrics unless given; returns the model."""
+        from . import training
+
+        return training.compile_model(self, model, optimizer=optimizer, loss=loss, metrics=metrics, **compile_kwargs)
+
+    def train(self, model: keras.Model, x: Any, y: Any = None, **fit_kwargs: Any) -> keras.callbacks.History:
+        """Fit ``model`` on ``x``/``y`` (arrays, dicts of arrays keyed by input/output name)."""
+        from . import training
+
+        return training.fit(self, model, x, y, **fit_kwargs)
+
+    def evaluate(self, model: keras.Model, x: Any, y: Any = None, **kwargs: Any) -> dict[str, float]:
+        """Loss and metrics of ``model`` on ``x``/``y`` as a ``{name: value}`` dict."""
+        from . import training
+
+        return training.evaluate(self, model, x, y, **kwargs)
+
+    def predict(self, model: keras.Model, x: Any, **kwargs: Any) -> Any:
+        """Model outputs for ``x``: an array, or a dict keyed by output name for several outputs."""
+        from . import training
+
+        return training.predict(self, model, x, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.spec.name!r} from plugin {self.spec.plugin!r}>"

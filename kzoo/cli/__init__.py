@@ -1,0 +1,16 @@
+"""The ``kzoo`` command: a thin shell over the Python API.
+
+Errors a user can cause print one line on stderr and exit 1; usage errors exit 2 (click).
+Each command lives in its own module; this one only assembles them.
+"""
+
+from __future__ import annotations
+
+from .app import main
+from .models import info_command, list_command, plugins_command
+
+main.add_command(list_command)
+main.add_command(info_command)
+main.add_command(plugins_command)
+
+__all__ = ["main"]

@@ -1,0 +1,54 @@
+"""The root ``kzoo`` click group and how it turns errors and warnings into one-line messages."""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from typing import Any
+
+import click
+
+from .._version import __version__
+from ..errors import KzooError
+
+# TensorFlow's C++ start-up chatter says nothing a kzoo user can act on.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+class KzooGroup(click.Group):
+    """A click group that prints kzoo errors as ``kzoo: error: ...`` and exits 1, no traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        warnings.showwarning = _show_warning
+        try:
+            return super().invoke(ctx)
+        except KzooError as exc:
+            click.echo(f"kzoo: error: {exc}", err=True)
+            ctx.exit(1)
+        except KeyboardInterrupt:
+            click.echo("kzoo: interrupted", err=True)
+            ctx.exit(130)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    click.echo(f"kzoo: warning: {message}", err=True)
+
+
+@click.group(cls=KzooGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "-V", "--version", prog_name="kzoo", message="%(prog)s %(version)s")
+def main() -> None:
+    """kzoo: a plugin-style model zoo for Keras.
+
+    Every model, built-in or from a plugin, is listed, built, trained, evaluated and
+    used for prediction the same way.
+
+    \b
+    Start here:
+      kzoo list                      every model, its inputs and size
+      kzoo info two_input_mlp        one model's metadata (--summary builds it)
+      kzoo plugins                   where the models come from
+
+    Environment: KZOO_LOAD_PLUGINS, KZOO_DISABLE_PLUGINS, KZOO_STRICT_PLUGINS,
+    KZOO_TRACE_PLUGINS (see `kzoo plugins --help`).
+    """

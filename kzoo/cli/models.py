@@ -1,0 +1,130 @@
+"""``kzoo list``, ``kzoo info`` and ``kzoo plugins``: reading the registry, never importing keras
+(except ``info --summary``, which builds the model)."""
+
+from __future__ import annotations
+
+import click
+
+from .. import api, plugins
+from ..config import format_value, parse_assignments
+from ..spec import ModelSpec, TensorSpec
+from .output import echo_json, echo_table
+
+
+def format_tensors(tensors: tuple[TensorSpec, ...]) -> str:
+    return " ".join(f"{t.name}{list(t.shape)}" for t in tensors)
+
+
+@click.command("list")
+@click.argument("patterns", nargs=-1)
+@click.option("-x", "--exclude", multiple=True, metavar="GLOB", help="Drop names matching GLOB (repeatable).")
+@click.option("-t", "--tag", "tags", multiple=True, metavar="TAG", help="Only models with TAG (repeatable: all must match).")
+@click.option("-p", "--plugin", metavar="NAME", help="Only models registered by plugin NAME.")
+@click.option("-a", "--all", "include_aliases", is_flag=True, help="Also list deprecated alias names.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of model specs.")
+def list_command(patterns, exclude, tags, plugin, include_aliases, as_json) -> None:
+    """List models, optionally filtered by glob PATTERNS such as '*mlp*'.
+
+    \b
+    Examples:
+      kzoo list
+      kzoo list '*mlp*' --exclude 'siamese*'
+      kzoo list --tag multi-input --json
+    """
+    names = api.list_models(patterns, exclude=exclude, tags=tags, plugin=plugin, include_aliases=include_aliases)
+    aliases = plugins.get_host().registry.aliases
+    if as_json:
+        echo_json([_spec_dict(name, aliases) for name in names])
+        return
+    if not names:
+        click.echo("no models match; run `kzoo list` without filters, or `kzoo plugins` to see what loaded.", err=True)
+        return
+    rows = []
+    for name in names:
+        spec = api.get_spec(name)
+        label = f"{name} (deprecated: use {aliases[name].target})" if name in aliases else name
+        rows.append([label, "/".join(spec.apis), format_tensors(spec.inputs), f"{spec.params:,}", spec.plugin, spec.description])
+    echo_table(["name", "api", "inputs", "params", "plugin", "description"], rows)
+
+
+def _spec_dict(name: str, aliases) -> dict:
+    data = api.get_spec(name).to_dict()
+    if name in aliases:
+        data.update(name=name, deprecated_alias_of=aliases[name].target)
+    return data
+
+
+@click.command("info")
+@click.argument("name")
+@click.option("-s", "--set", "assignments", multiple=True, metavar="KEY=VALUE",
+              help="Override a config value, e.g. --set num_classes=3 (repeatable).")
+@click.option("--summary", is_flag=True, help="Build the model (imports keras) and print Keras's model.summary().")
+@click.option("--json", "as_json", is_flag=True, help="Print the spec as JSON.")
+def info_command(name, assignments, summary, as_json) -> None:
+    """Show a model's metadata: description, inputs, outputs, default config, size.
+
+    \b
+    Examples:
+      kzoo info two_input_mlp
+      kzoo info mlp --set api=functional --summary
+    """
+    builder = api.get(name)
+    config = builder.config(**parse_assignments(assignments))
+    spec = builder.spec
+    if as_json:
+        data = spec.to_dict()
+        data["config"] = {k: format_value(v) for k, v in config.items()}
+        data["inputs"] = [t.to_dict() for t in builder.input_specs(config)]
+        data["outputs"] = [t.to_dict() for t in builder.output_specs(config)]
+        echo_json(data)
+    else:
+        _print_info(spec, builder.input_specs(config), builder.output_specs(config), config)
+    if summary:
+        model = builder.build(**config)
+        click.echo()
+        model.summary(print_fn=lambda line, *args, **kwargs: click.echo(line))
+
+
+def _print_info(spec: ModelSpec, inputs, outputs, config) -> None:
+    click.echo(f"{spec.name}: {spec.description}")
+    click.echo(f"  api:      {' / '.join(spec.apis)}")
+    click.echo(f"  plugin:   {spec.plugin}")
+    click.echo(f"  tags:     {', '.join(spec.tags) or '-'}")
+    click.echo(f"  params:   {spec.params:,} (with the default config)")
+    click.echo("  inputs:")
+    for t in inputs:
+        click.echo(f"    {t.name}: shape {list(t.shape)} {t.dtype}")
+    click.echo("  outputs:")
+    for t in outputs:
+        click.echo(f"    {t.name}: shape {list(t.shape)}, loss {t.loss}, metrics {', '.join(t.metrics) or '-'}")
+    click.echo("  config:")
+    for key, value in config.items():
+        changed = "" if spec.default_config.get(key) == value else f"   (default {format_value(spec.default_config[key])})"
+        click.echo(f"    {key} = {format_value(value)}{changed}")
+
+
+@click.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of plugins.")
+def plugins_command(as_json) -> None:
+    """List the plugins kzoo loaded: name, distribution, version, models, status.
+
+    \b
+    Plugins are found through the `kzoo` entry-point group. Environment:
+      KZOO_LOAD_PLUGINS=a,b     load only these plugins ("" loads none)
+      KZOO_DISABLE_PLUGINS=a,b  skip these plugins
+      KZOO_STRICT_PLUGINS=1     a plugin that fails to load is an error, not a warning
+      KZOO_TRACE_PLUGINS=1      print every hook call with its plugin and duration
+    """
+    infos = plugins.plugin_infos()
+    if as_json:
+        echo_json([info.to_dict() for info in infos])
+        return
+    if not infos:
+        click.echo("no plugins loaded; check KZOO_LOAD_PLUGINS / KZOO_DISABLE_PLUGINS.", err=True)
+        return
+    rows = [
+        [i.name, i.distribution or "-", i.version or "-", ", ".join(i.models) or "-",
+         "ok" if i.status == "ok" else f"failed: {i.error}"]
+        for i in infos
+    ]
+    echo_table(["plugin", "distribution", "version", "models", "status"], rows, max_last=200)

@@ -1,0 +1,24 @@
+"""How CLI commands print: aligned tables for people, JSON for scripts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+
+def echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+def echo_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], max_last: int = 70) -> None:
+    """Columns padded to their widest cell; the last column is cut to ``max_last`` characters."""
+    cells = [[str(h).upper() for h in headers]] + [[str(c) for c in row] for row in rows]
+    for row in cells[1:]:
+        if len(row[-1]) > max_last:
+            row[-1] = row[-1][: max_last - 1] + "…"
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    for row in cells:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())

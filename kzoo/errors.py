@@ -1,0 +1,47 @@
+"""Exceptions a user can cause. Each message says what was wrong, what was expected, what to try.
+
+The CLI prints ``str(error)`` on one line and exits 1 for any :class:`KzooError`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class KzooError(Exception):
+    """Base class of every error kzoo raises on purpose."""
+
+
+class UnknownModelError(KzooError, KeyError):
+    """A model name that no loaded plugin registered."""
+
+    def __init__(self, name: str, known: Iterable[str]) -> None:
+        self.name = name
+        self.suggestions = close_matches(name, known)
+        hint = f" Did you mean {', '.join(self.suggestions)}?" if self.suggestions else ""
+        super().__init__(f"unknown model {name!r}.{hint} Run `kzoo list` to see every model.")
+
+    def __str__(self) -> str:  # KeyError would otherwise repr() the message
+        return str(self.args[0])
+
+
+class ConfigError(KzooError, ValueError):
+    """A build config with an unknown key, a wrong type or an out-of-range value."""
+
+
+class PluginError(KzooError):
+    """A plugin that failed to load, or broke a rule of the registry (strict mode raises it)."""
+
+
+class DuplicateModelError(PluginError):
+    """Two plugins registered the same model name."""
+
+
+class DataError(KzooError, ValueError):
+    """Data that cannot feed a model: missing, malformed, or shaped for another model."""
+
+
+def close_matches(word: str, candidates: Iterable[str], n: int = 3) -> list[str]:
+    """Up to ``n`` candidates close to ``word``, best first, for did-you-mean hints."""
+    return difflib.get_close_matches(word, list(candidates), n=n, cutoff=0.6)

@@ -1,0 +1,79 @@
+"""The seed's multilayer perceptron, buildable as Sequential, Functional or a Model subclass.
+
+All three styles create the same layers with the same names, so weights copy between them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from kzoo import ModelBuilder, ModelSpec, TensorSpec, hookimpl
+from kzoo.config import require
+
+
+class MLPBuilder(ModelBuilder):
+    spec = ModelSpec(
+        name="mlp",
+        description="The seed's MLP: Dense layers stacked on one input, softmax classifier on top.",
+        api=("sequential", "functional", "subclass"),
+        tags=("seed", "classification", "single-input"),
+        inputs=(TensorSpec("input", (4,)),),
+        outputs=(
+            TensorSpec("output", (10,), loss="sparse_categorical_crossentropy", metrics=("accuracy",)),
+        ),
+        default_config={
+            "input_dim": 4,
+            "hidden_units": (8, 16, 32),
+            "activation": "relu",
+            "num_classes": 10,
+            "api": "sequential",
+        },
+        params=1058,
+    )
+
+    def validate_config(self, config: Mapping[str, Any]) -> None:
+        name = self.spec.name
+        require(name, config["input_dim"] >= 1, "input_dim", config["input_dim"], "an integer >= 1")
+        require(name, all(u >= 1 for u in config["hidden_units"]), "hidden_units", config["hidden_units"],
+                "integers >= 1, such as 8,16,32")
+        require(name, config["num_classes"] >= 2, "num_classes", config["num_classes"], "an integer >= 2")
+        require(name, config["api"] in self.spec.apis, "api", config["api"], " or ".join(self.spec.apis))
+
+    def input_specs(self, config: Mapping[str, Any] | None = None) -> tuple[TensorSpec, ...]:
+        config = config or self.spec.default_config
+        return (TensorSpec("input", (config["input_dim"],)),)
+
+    def output_specs(self, config: Mapping[str, Any] | None = None) -> tuple[TensorSpec, ...]:
+        config = config or self.spec.default_config
+        (out,) = self.spec.outputs
+        return (TensorSpec(out.name, (config["num_classes"],), loss=out.loss, metrics=out.metrics),)
+
+    def build_model(self, config: Mapping[str, Any]):
+        import keras
+
+        from ._mlp_model import SubclassMLP, dense_stack
+
+        args = {k: config[k] for k in ("input_dim", "hidden_units", "activation", "num_classes")}
+        if config["api"] == "subclass":
+            model = SubclassMLP(**args, name="mlp")
+            model.build((None, config["input_dim"]))
+            return model
+        inputs = keras.Input(shape=(config["input_dim"],), name="input")
+        layers = dense_stack(args["hidden_units"], args["activation"], args["num_classes"])
+        if config["api"] == "sequential":
+            return keras.Sequential([inputs, *layers], name="mlp")
+        x = inputs
+        for layer in layers:
+            x = layer(x)
+        return keras.Model(inputs=inputs, outputs=x, name="mlp")
+
+    def custom_objects(self) -> dict[str, Any]:
+        from ._mlp_model import SubclassMLP
+
+        return {"kzoo>SubclassMLP": SubclassMLP}
+
+
+@hookimpl
+def kzoo_register_models(register):
+    register(MLPBuilder())
