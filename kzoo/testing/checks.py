@@ -1,0 +1,290 @@
+"""The conformance checks a kzoo model must pass, as plain functions (pytest not required).
+
+Keras is imported inside the checks that build, never at import time: this module is loaded by
+the pytest plugin in every test run of an environment where kzoo is installed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..api import get
+from ..builder import ModelBuilder
+from ..plugins import get_host
+from ..registry import check_builder
+from ..spec import API_STYLES, ModelSpec, TensorSpec
+
+#: Per-model checks, in the order they run.
+MODEL_CHECKS = ("spec", "builds", "params", "compiles", "trains", "predicts", "round_trip")
+#: The check each one needs to have passed (a wrong parameter count does not stop training).
+NEEDS = {"builds": "spec", "params": "builds", "compiles": "builds", "trains": "compiles",
+         "predicts": "trains", "round_trip": "predicts"}
+#: Per-plugin check, run in a fresh interpreter.
+IMPORT_CHECK = "light_import"
+HEAVY_MODULES = ("keras", "tensorflow")
+SAMPLES = 8
+
+
+class ConformanceError(AssertionError):
+    """A model or plugin failed a conformance check; the message names both."""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of one check of one model (or of one plugin, for ``light_import``)."""
+
+    subject: str  # the model name, or "plugin <name>"
+    check: str
+    status: str  # "passed", "failed" or "skipped"
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "failed"
+
+    def __str__(self) -> str:
+        text = f"kzoo conformance: {self.subject}: check {self.check!r} {self.status}"
+        return f"{text}: {self.message}" if self.message else text
+
+
+@dataclass
+class _Run:
+    """What the checks of one model share: the builder, the model, the data."""
+
+    builder: ModelBuilder
+    config: dict[str, Any]
+    default: bool
+    model: Any = None
+    x: Any = None
+    y: Any = None
+    predictions: dict[str, Any] = field(default_factory=dict)
+
+
+def check_model(model: str | ModelBuilder, config: Mapping[str, Any] | None = None) -> list[CheckResult]:
+    """Run every per-model check on a registered model name (or a builder), in order.
+
+    ``config`` overrides defaults; then the ``params`` check is skipped, since ``spec.params``
+    describes the default config. A check whose predecessor failed is skipped, naming it.
+    """
+    builder = get(model) if isinstance(model, str) else model
+    name = getattr(getattr(builder, "spec", None), "name", repr(builder))
+    subject = f"model {name!r}" + (f" with {dict(config)}" if config else "")
+    run = _Run(builder, {}, default=not config)
+    results: list[CheckResult] = []
+    passed: set[str] = set()
+    for check in MODEL_CHECKS:
+        need = NEEDS.get(check)
+        if need is not None and need not in passed:
+            results.append(CheckResult(subject, check, "skipped", f"needs check {need!r}, which did not pass"))
+            continue
+        try:
+            skipped = _CHECKS[check](run, dict(config or {}))
+        except Exception as exc:  # any error is a failed check, reported with the model's name
+            message = str(exc) if isinstance(exc, AssertionError) and str(exc) else f"{type(exc).__name__}: {exc}"
+            results.append(CheckResult(subject, check, "failed", message))
+            continue
+        passed.add(check)
+        results.append(CheckResult(subject, check, "skipped" if skipped else "passed", skipped or ""))
+    return results
+
+
+def _check_spec(run: _Run, overrides: dict[str, Any]) -> str | None:
+    builder = run.builder
+    check_builder(builder, builder.spec.plugin or "?")  # an instance with a ModelSpec and a valid name
+    spec: ModelSpec = builder.spec
+    _require(bool(spec.description.strip()), "spec.description is empty; say in one line what the model does")
+    bad = [api for api in spec.apis if api not in API_STYLES]
+    _require(not bad, f"spec.api has {bad}; expected some of {list(API_STYLES)}")
+    _require(bool(spec.inputs) and bool(spec.outputs), "spec.inputs and spec.outputs must each name at least one tensor")
+    for kind, tensors in (("inputs", spec.inputs), ("outputs", spec.outputs)):
+        names = [t.name for t in tensors]
+        _require(len(set(names)) == len(names), f"spec.{kind} repeats a name: {names}")
+        for t in tensors:
+            _require(isinstance(t, TensorSpec), f"spec.{kind} holds {t!r}; expected kzoo.TensorSpec")
+            _require(all(d >= 1 for d in t.shape), f"spec.{kind} {t.name!r} has shape {t.shape}; dims must be >= 1")
+    for t in spec.outputs:
+        _require(t.loss is not None, f"output {t.name!r} has no default loss; set TensorSpec(loss=...)")
+    _require(isinstance(spec.params, int) and spec.params >= 0, f"spec.params is {spec.params!r}; expected an int >= 0")
+    defaults = builder.config()  # the defaults pass the builder's own validation
+    _require(builder.input_specs(defaults) == spec.inputs,
+             "input_specs(default config) differs from spec.inputs; keep them in step")
+    _require(builder.output_specs(defaults) == spec.outputs,
+             "output_specs(default config) differs from spec.outputs; keep them in step")
+    run.config = builder.config(**overrides)
+    return None
+
+
+def _check_builds(run: _Run, overrides: dict[str, Any]) -> str | None:
+    import keras
+
+    run.model = run.builder.build_model(run.config)
+    _require(isinstance(run.model, keras.Model), f"build() returned {type(run.model).__name__}, not a keras.Model")
+    return None
+
+
+def _check_params(run: _Run, overrides: dict[str, Any]) -> str | None:
+    if not run.default:
+        return "spec.params describes the default config only"
+    count = run.model.count_params()
+    _require(count == run.builder.spec.params, f"the built model has {count:,} parameters; spec.params says "
+             f"{run.builder.spec.params:,}")
+    return None
+
+
+def _check_compiles(run: _Run, overrides: dict[str, Any]) -> str | None:
+    run.builder.compile(run.model)
+    _require(run.model.compiled, "compile() left the model uncompiled")
+    return None
+
+
+def _check_trains(run: _Run, overrides: dict[str, Any]) -> str | None:
+    import numpy as np
+
+    from ..synthetic import synthetic_data
+
+    run.x, run.y = synthetic_data(run.builder.input_specs(run.config), run.builder.output_specs(run.config), n=SAMPLES)
+    history = run.builder.train(run.model, run.x, run.y, epochs=1, batch_size=SAMPLES)  # one step
+    losses = {k: v[-1] for k, v in history.history.items() if k.endswith("loss")}
+    _require(bool(losses), f"training reported no loss (history keys: {sorted(history.history)})")
+    bad = {k: v for k, v in losses.items() if not np.isfinite(v)}
+    _require(not bad, f"one training step on synthetic data gave non-finite losses {bad}")
+    bad_weights = [w.path for w in run.model.weights if not np.isfinite(np.asarray(w)).all()]
+    _require(not bad_weights, f"one training step left NaN/inf in weights {bad_weights[:5]}")
+    return None
+
+
+def _check_predicts(run: _Run, overrides: dict[str, Any]) -> str | None:
+    import numpy as np
+
+    run.predictions = _by_output(run, run.builder.predict(run.model, run.x))
+    expected = {t.name: (SAMPLES, *t.shape) for t in run.builder.output_specs(run.config)}
+    got = {k: tuple(np.shape(v)) for k, v in run.predictions.items()}
+    _require(got == expected, f"predictions have shapes {got}; the spec promises {expected}")
+    return None
+
+
+def _check_round_trip(run: _Run, overrides: dict[str, Any]) -> str | None:
+    import numpy as np
+
+    from ..saving import load
+
+    with tempfile.TemporaryDirectory(prefix="kzoo-conformance-") as tmp:
+        path = os.path.join(tmp, "model.keras")
+        run.model.save(path)
+        loaded = load(path)
+    again = _by_output(run, run.builder.predict(loaded, run.x))
+    for name, before in run.predictions.items():
+        _require(name in again, f"the reloaded model has no output {name!r} (it has {sorted(again)})")
+        _require(np.array_equal(np.asarray(before), np.asarray(again[name])),
+                 f"output {name!r} differs after a .keras save/load round trip "
+                 f"(max difference {np.max(np.abs(np.asarray(before) - np.asarray(again[name]))):.3g}); "
+                 "check get_config() of custom layers and custom_objects()")
+    return None
+
+
+def _by_output(run: _Run, predictions: Any) -> dict[str, Any]:
+    """Predictions keyed by output name, whether the model returned an array or a dict."""
+    outputs = run.builder.output_specs(run.config)
+    if isinstance(predictions, Mapping):
+        return dict(predictions)
+    if isinstance(predictions, (list, tuple)):
+        return {t.name: p for t, p in zip(outputs, predictions)}
+    return {outputs[0].name: predictions}
+
+
+_CHECKS = {
+    "spec": _check_spec,
+    "builds": _check_builds,
+    "params": _check_params,
+    "compiles": _check_compiles,
+    "trains": _check_trains,
+    "predicts": _check_predicts,
+    "round_trip": _check_round_trip,
+}
+
+
+def _require(ok: bool, message: str) -> None:
+    if not ok:
+        raise ConformanceError(message)
+
+
+# -- per plugin ------------------------------------------------------------------------------
+_IMPORT_PROBE = """
+import importlib, json, sys
+importlib.import_module({module!r})
+import kzoo
+names = kzoo.list_models(plugin={plugin!r})
+for name in names:
+    builder = kzoo.get(name)
+    builder.config(), builder.input_specs(), builder.output_specs()
+print(json.dumps({{"models": names, "heavy": [m for m in {heavy!r} if m in sys.modules]}}))
+"""
+
+
+def check_plugin_import(plugin: str) -> CheckResult:
+    """Import ``plugin``'s module and list its models in a fresh interpreter: keras and tensorflow
+    must stay unloaded, so ``kzoo list`` stays fast however many plugins are installed."""
+    subject = f"plugin {plugin!r}"
+    info = get_host().infos.get(plugin)
+    if info is None:
+        return CheckResult(subject, IMPORT_CHECK, "failed", f"no plugin named {plugin!r} is loaded; "
+                           f"loaded: {sorted(get_host().infos)}")
+    module = info.module.partition(":")[0]
+    if not _importable(module):
+        return CheckResult(subject, IMPORT_CHECK, "skipped", f"registered in-process from {module}, not an importable module")
+    env = dict(os.environ, KZOO_LOAD_PLUGINS=plugin, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    code = _IMPORT_PROBE.format(module=module, plugin=plugin, heavy=HEAVY_MODULES)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    if out.returncode != 0:
+        tail = out.stderr.strip().splitlines()[-1:] or ["no error output"]
+        return CheckResult(subject, IMPORT_CHECK, "failed", f"importing {module!r} failed: {tail[0]}")
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    if report["heavy"]:
+        return CheckResult(subject, IMPORT_CHECK, "failed",
+                           f"importing {module!r} and listing {report['models']} imported {report['heavy']}; "
+                           "move `import keras` into build_model()")
+    return CheckResult(subject, IMPORT_CHECK, "passed")
+
+
+def _importable(module: str) -> bool:
+    from importlib.util import find_spec
+
+    try:
+        return find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def plugin_models(plugin: str) -> list[str]:
+    """The models ``plugin`` registered; a ConformanceError if it is not loaded or failed."""
+    info = get_host().infos.get(plugin)
+    if info is None:
+        raise ConformanceError(f"kzoo conformance: no plugin named {plugin!r} is loaded; loaded plugins: "
+                               f"{sorted(get_host().infos)}. Is it installed (pip install -e .)?")
+    if info.status != "ok":
+        raise ConformanceError(f"kzoo conformance: plugin {plugin!r} failed to load: {info.error}")
+    return list(info.models)
+
+
+def check_plugin(plugins: str | Sequence[str]) -> list[CheckResult]:
+    """Every check of every model of ``plugins``, plus the import check of each plugin."""
+    results: list[CheckResult] = []
+    for plugin in [plugins] if isinstance(plugins, str) else plugins:
+        results.append(check_plugin_import(plugin))
+        for name in plugin_models(plugin):
+            results += check_model(name)
+    return results
+
+
+def assert_conformance(plugins: str | Sequence[str]) -> None:
+    """Raise one ConformanceError listing every failed check of ``plugins``' models."""
+    failures = [str(r) for r in check_plugin(plugins) if not r.ok]
+    if failures:
+        raise ConformanceError("\n".join(failures))

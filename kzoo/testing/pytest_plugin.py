@@ -1,0 +1,98 @@
+"""The pytest side of the conformance kit, registered through the ``pytest11`` entry point.
+
+pytest imports this module in every run of an environment where kzoo is installed, so it imports
+nothing heavy: no keras, no tensorflow, not even pytest at module level (``kzoo.testing`` is usable
+without pytest). Plugins are loaded only when a test asks for conformance cases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from .checks import IMPORT_CHECK, MODEL_CHECKS, CheckResult, ConformanceError, check_model, check_plugin_import, plugin_models
+
+MARKER = "kzoo_conformance"
+CASE_ARG = "kzoo_case"
+
+# One run of the checks per model (and per plugin for the import check), shared by its test items:
+# building, training and saving once is what keeps the kit quick.
+_results: dict[tuple[str, str], list[CheckResult]] = {}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One test item: a check of a model, or the import check of a plugin."""
+
+    plugin: str
+    model: str | None
+    check: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.model or self.plugin}:{self.check}"
+
+    def result(self) -> CheckResult:
+        if self.model is None:
+            key = ("plugin", self.plugin)
+            if key not in _results:
+                _results[key] = [check_plugin_import(self.plugin)]
+        else:
+            key = ("model", self.model)
+            if key not in _results:
+                _results[key] = check_model(self.model)
+        return next(r for r in _results[key] if r.check == self.check)
+
+    def run(self) -> None:
+        """Pass, fail with a message naming the model and the check, or skip if a prerequisite failed."""
+        import pytest
+
+        result = self.result()
+        if result.status == "failed":
+            raise ConformanceError(str(result))
+        if result.status == "skipped":
+            pytest.skip(str(result))
+
+
+def conformance_cases(plugins: Sequence[str], models: Sequence[str] | None = None) -> list[Case]:
+    """The import check of each plugin, then every check of each of its models (or of ``models``)."""
+    cases: list[Case] = []
+    for plugin in plugins:
+        cases.append(Case(plugin, None, IMPORT_CHECK))
+        for model in plugin_models(plugin):
+            if models is None or model in models:
+                cases += [Case(plugin, model, check) for check in MODEL_CHECKS]
+    return cases
+
+
+def conformance_tests(plugins: str | Sequence[str], models: Sequence[str] | None = None) -> Callable[..., None]:
+    """A test function that pytest expands into one test per (model, check) of ``plugins``.
+
+    Assign it to a ``test_`` name in a test module::
+
+        test_conformance = conformance_tests("my_plugin")
+    """
+    import pytest
+
+    names = (plugins,) if isinstance(plugins, str) else tuple(plugins)
+
+    @pytest.mark.kzoo_conformance(*names, models=models)
+    def test_kzoo_conformance(kzoo_case: Case) -> None:
+        kzoo_case.run()
+
+    return test_kzoo_conformance
+
+
+# -- pytest hooks ------------------------------------------------------------------------------
+def pytest_configure(config) -> None:
+    config.addinivalue_line(
+        "markers", f"{MARKER}(*plugins, models=None): run kzoo's conformance checks on these plugins' models"
+    )
+
+
+def pytest_generate_tests(metafunc) -> None:
+    marker = metafunc.definition.get_closest_marker(MARKER)
+    if marker is None or CASE_ARG not in metafunc.fixturenames:
+        return
+    cases = conformance_cases(marker.args, marker.kwargs.get("models"))
+    metafunc.parametrize(CASE_ARG, cases, ids=[case.id for case in cases])

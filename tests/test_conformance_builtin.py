@@ -1,0 +1,17 @@
+"""kzoo's own built-in plugins pass the conformance kit, used exactly as a plugin author uses it."""
+
+from __future__ import annotations
+
+import pytest
+
+from kzoo.testing import MODEL_CHECKS, check_model, conformance_tests
+
+test_builtin_conformance = conformance_tests(["mlp", "two_input", "shared_layers"])
+
+
+@pytest.mark.parametrize("api", ["functional", "subclass"])
+def test_mlp_other_api_styles_conform(api: str) -> None:
+    results = check_model("mlp", {"api": api})
+    assert [r.check for r in results] == list(MODEL_CHECKS)
+    assert all(r.ok for r in results), "\n".join(map(str, results))
+    assert {r.check for r in results if r.status == "skipped"} == {"params"}
