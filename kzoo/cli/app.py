@@ -21,6 +21,8 @@ class KzooGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         warnings.showwarning = _show_warning
+        # Python hides DeprecationWarning outside __main__; a renamed model's warning is for the user.
+        warnings.filterwarnings("default", category=DeprecationWarning, module=r"kzoo(\.|$)")
         try:
             return super().invoke(ctx)
         except KzooError as exc:
