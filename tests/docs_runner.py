@@ -1,0 +1,130 @@
+"""Runs the code blocks of a Markdown page, in order, so the docs cannot rot.
+
+A fenced block runs according to its language and an optional HTML comment on the line before it:
+
+- ``python``: executed in one namespace per page, in the page's working folder.
+- ``bash``: run by bash in the working folder (``cd`` carries over to later blocks), with the venv's
+  ``kzoo``/``python`` first on PATH. ``pip install`` installs into a temporary folder (on
+  PYTHONPATH for later blocks and for this process) instead of the test environment.
+- ``<!-- file: PATH -->``: the block is written to PATH, relative to the working folder.
+- ``<!-- docs-test: output -->``: the block must equal what the previous python block printed.
+- ``<!-- docs-test: skip (why) -->``: not run; the reason says what it waits for.
+- ``text``: an illustration, not run. Any other unmarked block fails: mark it or make it run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from kzoo import plugins
+
+FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```[ \t]*$", re.M | re.S)
+MARKER = re.compile(r"<!--\s*(docs-test|file):\s*(.*?)\s*-->\s*\Z", re.S)
+
+PIP = """
+pip() {
+  if [ "$1" = install ]; then
+    shift; local args=()
+    for a in "$@"; do [ "$a" = -e ] || args+=("$a"); done
+    command python -m pip install -q --no-deps {isolation} --target "$KZOO_DOCS_SITE" "${args[@]}"
+  else
+    command python -m pip "$@"
+  fi
+}
+"""
+
+
+@dataclass(frozen=True)
+class Block:
+    lang: str
+    code: str
+    line: int
+    marker: tuple[str, str] | None  # ("file", path) or ("docs-test", "skip ..."/"output")
+
+    @property
+    def skipped(self) -> str | None:
+        if self.marker and self.marker[0] == "docs-test" and self.marker[1].startswith("skip"):
+            return self.marker[1]
+        return None
+
+
+def blocks(text: str) -> list[Block]:
+    out, end = [], 0
+    for match in FENCE.finditer(text):
+        before = text[end:match.start()].rstrip()
+        last = before.splitlines()[-1] if before else ""
+        marker = MARKER.search(last)
+        out.append(Block(match.group(1), match.group(2), text.count("\n", 0, match.start()) + 1,
+                         (marker.group(1), marker.group(2)) if marker else None))
+        end = match.end()
+    return out
+
+
+class PageRunner:
+    def __init__(self, page: Path, workdir: Path, site: Path) -> None:
+        self.page, self.cwd, self.site = page, workdir, site
+        self.namespace: dict = {"__name__": "__docs__"}
+        self.stdout = ""
+
+    def run(self) -> list[Block]:
+        """Run every block; return the skipped ones."""
+        skipped = []
+        for block in blocks(self.page.read_text()):
+            if block.skipped:
+                skipped.append(block)
+            else:
+                self.run_block(block)
+        return skipped
+
+    def where(self, block: Block) -> str:
+        return f"{self.page.name}:{block.line}"
+
+    def run_block(self, block: Block) -> None:
+        kind, value = block.marker or ("", "")
+        if kind == "file":
+            path = self.cwd / value
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(block.code)
+        elif kind == "docs-test" and value == "output":
+            assert block.code.strip() == self.stdout.strip(), f"{self.where(block)}: the page shows output that " \
+                f"the code before it does not print:\n{self.stdout}"
+        elif block.lang == "python":
+            self.run_python(block)
+        elif block.lang == "bash":
+            self.run_bash(block)
+        elif block.lang != "text":
+            raise AssertionError(f"{self.where(block)}: a {block.lang or 'plain'} block that is neither run nor "
+                                 "marked; add <!-- file: PATH --> or <!-- docs-test: skip (why) --> before it")
+
+    def run_python(self, block: Block) -> None:
+        buffer = io.StringIO()
+        previous = os.getcwd()
+        os.chdir(self.cwd)
+        try:
+            with contextlib.redirect_stdout(buffer):
+                exec(compile(block.code, self.where(block), "exec"), self.namespace)
+        finally:
+            os.chdir(previous)
+        self.stdout = buffer.getvalue()
+
+    def run_bash(self, block: Block) -> None:
+        state = self.site.parent / "cwd.txt"
+        isolation = "--no-build-isolation" if importlib.util.find_spec("setuptools") else ""
+        script = "set -euo pipefail\n" + PIP.replace("{isolation}", isolation) + \
+            f'cd "{self.cwd}"\n{block.code}\npwd > "{state}"\n'
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KZOO_")}
+        env.update(PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}", PYTHONPATH=str(self.site),
+                   KZOO_DOCS_SITE=str(self.site), TF_CPP_MIN_LOG_LEVEL="2")
+        out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env, timeout=600)
+        assert out.returncode == 0, f"{self.where(block)} failed:\n{block.code}\n{out.stdout}\n{out.stderr}"
+        self.stdout = out.stdout
+        self.cwd = Path(state.read_text().strip())
+        plugins.reset()  # an install may have added a plugin: the next python block sees it
