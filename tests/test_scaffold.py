@@ -104,3 +104,10 @@ def test_names_and_version_range() -> None:
     assert supported_range("0.1.0") == ">=0.1,<0.2"
     assert supported_range("1.4.2") == ">=1.4,<2"
     assert "${" not in "".join(render("kzoo-hello").values()), "every placeholder is filled"
+
+
+def test_help_teaches_with_examples() -> None:
+    result = CliRunner().invoke(main, ["new-plugin", "--help"])
+    assert result.exit_code == 0
+    assert "kzoo new-plugin kzoo-hello --dir" in result.output and "conformance kit" in result.output
+    assert "new-plugin" in CliRunner().invoke(main, ["--help"]).output
