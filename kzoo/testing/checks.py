@@ -59,8 +59,8 @@ class _Run:
     """What the checks of one model share: the builder, the model, the data."""
 
     builder: ModelBuilder
-    config: dict[str, Any]
-    default: bool
+    overrides: dict[str, Any]
+    config: dict[str, Any] = field(default_factory=dict)
     model: Any = None
     x: Any = None
     y: Any = None
@@ -76,7 +76,7 @@ def check_model(model: str | ModelBuilder, config: Mapping[str, Any] | None = No
     builder = get(model) if isinstance(model, str) else model
     name = getattr(getattr(builder, "spec", None), "name", repr(builder))
     subject = f"model {name!r}" + (f" with {dict(config)}" if config else "")
-    run = _Run(builder, {}, default=not config)
+    run = _Run(builder, dict(config or {}))
     results: list[CheckResult] = []
     passed: set[str] = set()
     for check in MODEL_CHECKS:
@@ -85,7 +85,7 @@ def check_model(model: str | ModelBuilder, config: Mapping[str, Any] | None = No
             results.append(CheckResult(subject, check, "skipped", f"needs check {need!r}, which did not pass"))
             continue
         try:
-            skipped = _CHECKS[check](run, dict(config or {}))
+            skipped = _CHECKS[check](run)
         except Exception as exc:  # any error is a failed check, reported with the model's name
             message = str(exc) if isinstance(exc, AssertionError) and str(exc) else f"{type(exc).__name__}: {exc}"
             results.append(CheckResult(subject, check, "failed", message))
@@ -95,9 +95,10 @@ def check_model(model: str | ModelBuilder, config: Mapping[str, Any] | None = No
     return results
 
 
-def _check_spec(run: _Run, overrides: dict[str, Any]) -> str | None:
+def _check_spec(run: _Run) -> str | None:
     builder = run.builder
-    check_builder(builder, builder.spec.plugin or "?")  # an instance with a ModelSpec and a valid name
+    # A ModelBuilder instance with a ModelSpec and a valid name: what the registry demands.
+    check_builder(builder, getattr(getattr(builder, "spec", None), "plugin", None) or "?")
     spec: ModelSpec = builder.spec
     _require(bool(spec.description.strip()), "spec.description is empty; say in one line what the model does")
     bad = [api for api in spec.apis if api not in API_STYLES]
@@ -117,11 +118,11 @@ def _check_spec(run: _Run, overrides: dict[str, Any]) -> str | None:
              "input_specs(default config) differs from spec.inputs; keep them in step")
     _require(builder.output_specs(defaults) == spec.outputs,
              "output_specs(default config) differs from spec.outputs; keep them in step")
-    run.config = builder.config(**overrides)
+    run.config = builder.config(**run.overrides)
     return None
 
 
-def _check_builds(run: _Run, overrides: dict[str, Any]) -> str | None:
+def _check_builds(run: _Run) -> str | None:
     import keras
 
     run.model = run.builder.build_model(run.config)
@@ -129,8 +130,8 @@ def _check_builds(run: _Run, overrides: dict[str, Any]) -> str | None:
     return None
 
 
-def _check_params(run: _Run, overrides: dict[str, Any]) -> str | None:
-    if not run.default:
+def _check_params(run: _Run) -> str | None:
+    if run.overrides:
         return "spec.params describes the default config only"
     count = run.model.count_params()
     _require(count == run.builder.spec.params, f"the built model has {count:,} parameters; spec.params says "
@@ -138,13 +139,13 @@ def _check_params(run: _Run, overrides: dict[str, Any]) -> str | None:
     return None
 
 
-def _check_compiles(run: _Run, overrides: dict[str, Any]) -> str | None:
+def _check_compiles(run: _Run) -> str | None:
     run.builder.compile(run.model)
     _require(run.model.compiled, "compile() left the model uncompiled")
     return None
 
 
-def _check_trains(run: _Run, overrides: dict[str, Any]) -> str | None:
+def _check_trains(run: _Run) -> str | None:
     import numpy as np
 
     from ..synthetic import synthetic_data
@@ -160,7 +161,7 @@ def _check_trains(run: _Run, overrides: dict[str, Any]) -> str | None:
     return None
 
 
-def _check_predicts(run: _Run, overrides: dict[str, Any]) -> str | None:
+def _check_predicts(run: _Run) -> str | None:
     import numpy as np
 
     run.predictions = _by_output(run, run.builder.predict(run.model, run.x))
@@ -170,7 +171,7 @@ def _check_predicts(run: _Run, overrides: dict[str, Any]) -> str | None:
     return None
 
 
-def _check_round_trip(run: _Run, overrides: dict[str, Any]) -> str | None:
+def _check_round_trip(run: _Run) -> str | None:
     import numpy as np
 
     from ..saving import load
