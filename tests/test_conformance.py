@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import kzoo
-from kzoo.testing import ConformanceError, assert_conformance, check_model
+from kzoo.testing import MODEL_CHECKS, ConformanceError, assert_conformance, check_model
 
 keras = pytest.importorskip("keras")
 
@@ -187,3 +187,13 @@ def test_pytest_loads_the_kit_through_its_entry_point() -> None:
 
     (entry,) = [ep for ep in entry_points(group="pytest11") if ep.name == "kzoo"]
     assert entry.value == "kzoo.testing.pytest_plugin"
+
+
+def test_cases_cover_each_plugin_and_model_and_can_be_narrowed() -> None:
+    from kzoo.testing.pytest_plugin import conformance_cases
+
+    ids = [case.id for case in conformance_cases(["shared_layers"], models=["siamese_mlp"])]
+    assert ids == ["shared_layers:light_import"] + [f"siamese_mlp:{check}" for check in MODEL_CHECKS]
+    assert len(conformance_cases(["mlp", "two_input"])) == 2 + 2 * len(MODEL_CHECKS)
+    with pytest.raises(ConformanceError, match=r"register no model named \['nope'\]"):
+        conformance_cases(["mlp"], models=["nope"])

@@ -131,3 +131,16 @@ def test_deprecated_alias_warns_and_resolves_in_python(site: Path, monkeypatch: 
     assert builder is kzoo.get("new_net")
     assert kzoo.list_models() == ["new_net"]
     assert kzoo.list_models(include_aliases=True) == ["new_net", "old_net"]
+
+
+def test_trace_marks_a_hook_call_that_raised(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    class Raising:
+        @kzoo.hookimpl
+        def kzoo_register_models(self, register):
+            raise RuntimeError("broken on purpose")
+
+    monkeypatch.setenv("KZOO_TRACE_PLUGINS", "1")
+    with pytest.warns(kzoo.PluginWarning, match="broken on purpose"):
+        kzoo.plugins.PluginHost(strict=False).add(Raising(), "raiser")
+    assert re.search(r"^kzoo trace: kzoo_register_models plugin=raiser \d+\.\d+ ms \(raised\)$",
+                     capsys.readouterr().err, flags=re.M)

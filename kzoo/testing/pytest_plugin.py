@@ -10,7 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .checks import IMPORT_CHECK, MODEL_CHECKS, CheckResult, check_model, check_plugin_import, plugin_models
+from .checks import (
+    IMPORT_CHECK,
+    MODEL_CHECKS,
+    CheckResult,
+    ConformanceError,
+    check_model,
+    check_plugin_import,
+    plugin_models,
+)
 
 MARKER = "kzoo_conformance"
 CASE_ARG = "kzoo_case"
@@ -57,11 +65,17 @@ class Case:
 def conformance_cases(plugins: Sequence[str], models: Sequence[str] | None = None) -> list[Case]:
     """The import check of each plugin, then every check of each of its models (or of ``models``)."""
     cases: list[Case] = []
+    found: set[str] = set()
     for plugin in plugins:
         cases.append(Case(plugin, None, IMPORT_CHECK))
         for model in plugin_models(plugin):
+            found.add(model)
             if models is None or model in models:
                 cases += [Case(plugin, model, check) for check in MODEL_CHECKS]
+    missing = sorted(set(models or ()) - found)
+    if missing:
+        raise ConformanceError(f"kzoo conformance: plugins {list(plugins)} register no model named {missing}; "
+                               f"they register {sorted(found)}")
     return cases
 
 
