@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -34,6 +33,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 def test_project_layout_and_metadata(installed: tuple[Path, Path]) -> None:
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
     project, _ = installed
     files = sorted(str(p.relative_to(project)) for p in project.rglob("*") if p.is_file() and "egg-info" not in str(p)
                    and "build" not in p.parts)
