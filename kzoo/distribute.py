@@ -59,11 +59,12 @@ def resolve_strategy(name: str | None) -> tf.distribute.Strategy | None:
         return None
     if name not in STRATEGIES:
         raise ConfigError(f"unknown strategy {name!r}; expected one of: {', '.join(STRATEGIES)}.")
+    if name == "multi-worker":
+        parse_tf_config(os.environ.get("TF_CONFIG"))
     import tensorflow as tf
 
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
-    parse_tf_config(os.environ.get("TF_CONFIG"))
     try:
         return tf.distribute.MultiWorkerMirroredStrategy()
     except (RuntimeError, ValueError) as exc:
