@@ -1,0 +1,31 @@
+"""Writing a file all at once: readers see the old file or the new one, never half of one."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """A temporary path next to ``path`` (same folder, same suffix) that replaces ``path`` on success.
+
+    The folder is created if needed. On an exception the temporary file is removed and ``path``
+    is left as it was::
+
+        with atomic_output("curves.png") as tmp:
+            figure.savefig(tmp)
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
