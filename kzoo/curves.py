@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .atomic import atomic_output
-from .errors import ConfigError, DataError
+from .errors import DataError
+from .files import atomic_output, image_format
 
 IMAGE_FORMATS = ("png", "svg", "pdf")
 """File suffixes :func:`plot_history` writes."""
@@ -75,11 +75,3 @@ def _panels(history: Mapping[str, Sequence[float]]) -> dict[str, dict[str, Seque
             panels[name] = curves
     return panels
 
-
-def image_format(path: Path, formats: Sequence[str], what: str) -> str:
-    """The format ``path``'s suffix names, or a ConfigError listing the suffixes ``formats`` allows."""
-    fmt = path.suffix.lower().lstrip(".")
-    if fmt not in formats:
-        allowed = ", ".join(f".{f}" for f in formats)
-        raise ConfigError(f"cannot write {what} to {str(path)!r}: the file name must end in {allowed}.")
-    return fmt

@@ -1,12 +1,15 @@
-"""Writing a file all at once: readers see the old file or the new one, never half of one."""
+"""Writing output files: all at once (readers see the old file or the new one, never half of one),
+in the format their suffix names."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+
+from .errors import ConfigError
 
 
 @contextlib.contextmanager
@@ -29,3 +32,12 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def image_format(path: Path, formats: Sequence[str], what: str) -> str:
+    """The format ``path``'s suffix names, or a ConfigError listing the suffixes ``formats`` allows."""
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in formats:
+        allowed = ", ".join(f".{f}" for f in formats)
+        raise ConfigError(f"cannot write {what} to {str(path)!r}: the file name must end in {allowed}.")
+    return fmt
