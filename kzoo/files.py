@@ -29,15 +29,24 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
     tmp = Path(name)
     try:
         yield tmp
+        # mkstemp makes the file private (0600); give it the mode a plain open() would have.
+        os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def image_format(path: Path, formats: Sequence[str], what: str) -> str:
     """The format ``path``'s suffix names, or a ConfigError listing the suffixes ``formats`` allows."""
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in formats:
-        allowed = ", ".join(f".{f}" for f in formats)
+        suffixes = [f".{f}" for f in formats]
+        allowed = " or ".join([", ".join(suffixes[:-1]), suffixes[-1]] if len(suffixes) > 1 else suffixes)
         raise ConfigError(f"cannot write {what} to {str(path)!r}: the file name must end in {allowed}.")
     return fmt

@@ -59,7 +59,7 @@ def test_nothing_to_plot_is_a_data_error(tmp_path, history):
 
 
 def test_unknown_suffix_is_a_config_error(tmp_path):
-    with pytest.raises(kzoo.ConfigError, match=r"\.png, \.svg, \.pdf"):
+    with pytest.raises(kzoo.ConfigError, match=r"\.png, \.svg or \.pdf"):
         curves.plot_history(HISTORY, tmp_path / "curves.gif")
     assert list(tmp_path.iterdir()) == []
 
