@@ -218,3 +218,7 @@ def test_mirrored_on_two_logical_cpus_trains_saves_and_loads(tmp_path):
     assert result["accuracy"] > 0.5  # 10 digit classes: chance is 0.1
     assert result["loaded_accuracy"] == pytest.approx(result["accuracy"])
     assert result["same_predictions"] is True
+    assert result["loop_weights_finite"] is True
+    assert {k: len(v) for k, v in result["loop_history"].items()} == {
+        "loss": 3, "accuracy": 3, "val_loss": 3, "val_accuracy": 3
+    }
