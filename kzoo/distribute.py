@@ -147,6 +147,11 @@ def uses_custom_loop(strategy: tf.distribute.Strategy | None) -> bool:
     return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
 
 
+def scope(strategy: tf.distribute.Strategy | None) -> contextlib.AbstractContextManager:
+    """``strategy.scope()``, or a no-op without a strategy: build and compile models inside it."""
+    return strategy.scope() if strategy is not None else contextlib.nullcontext()
+
+
 # -- who writes ---------------------------------------------------------------------------------
 def is_chief(strategy: tf.distribute.Strategy | None) -> bool:
     """True for the one process that writes the model, metrics and checkpoints.
@@ -223,17 +228,16 @@ def fit_custom_loop(
 
     strategy = strategy or tf.distribute.get_strategy()
     _check_model(model, strategy)
-    x, y = unwrap(x), unwrap(y)
-    train = _distributed(strategy, x, y, batch_size, shuffle=shuffle, seed=seed)
+    train, first, steps = _pipeline(strategy, x, y, batch_size, shuffle=shuffle, seed=seed)
     val = None
     if validation_data is not None:
-        val_x, val_y = validation_data
-        val = _distributed(strategy, unwrap(val_x), unwrap(val_y), batch_size, shuffle=False, seed=seed)
+        val_x, val_y = (validation_data, None) if isinstance(validation_data, tf.data.Dataset) else validation_data
+        val, _, _ = _pipeline(strategy, val_x, val_y, batch_size, shuffle=False, seed=seed)
 
     with strategy.scope():
         # Create optimizer and metric variables now, in cross-replica context: creating them on
-        # the first traced step, inside strategy.run, is not allowed under a strategy.
-        first = _first_batch(x, y, batch_size)
+        # the first traced step, inside strategy.run, is not allowed under a strategy. Keras's
+        # fit does the same with this (private) method.
         if hasattr(model, "_symbolic_build"):
             model._symbolic_build(data_batch=first)
         if not model.optimizer.built:
@@ -253,7 +257,7 @@ def fit_custom_loop(
         add_progbar=verbose != 0,
         verbose=verbose,
         epochs=epochs,
-        steps=-(-_num_samples(x) // batch_size),
+        steps=steps,
         model=model,
     )
     model.stop_training = False
@@ -265,7 +269,7 @@ def fit_custom_loop(
         for step, batch in enumerate(train):
             callback_list.on_train_batch_begin(step)
             train_step(batch)
-            callback_list.on_train_batch_end(step)
+            callback_list.on_train_batch_end(step, {})
         logs = _metric_values(model)
         if val is not None:
             model.reset_metrics()
@@ -275,8 +279,51 @@ def fit_custom_loop(
         callback_list.on_epoch_end(epoch, logs)
         if model.stop_training:
             break
+    model.optimizer.finalize_variable_values(model.trainable_weights)  # as fit does (EMA)
     callback_list.on_train_end(logs)
     return model.history
+
+
+CUSTOM_LOOP_FIT_ARGS = frozenset(
+    {"epochs", "batch_size", "validation_data", "validation_split", "callbacks", "verbose", "shuffle", "seed"}
+)
+"""The ``model.fit`` arguments :func:`fit` accepts when it trains with :func:`fit_custom_loop`."""
+
+
+def fit(model: keras.Model, x: Any, y: Any = None, *, strategy: tf.distribute.Strategy | None,
+        **fit_kwargs: Any) -> keras.callbacks.History:
+    """``model.fit(x, y, **fit_kwargs)``, or :func:`fit_custom_loop` where fit fails (multi-worker).
+
+    The one call ``kzoo train`` needs for every strategy. Under the custom loop only
+    :data:`CUSTOM_LOOP_FIT_ARGS` are accepted (``validation_split`` takes the last samples, as
+    Keras does); anything else is a :class:`kzoo.ConfigError` naming it.
+    """
+    fit_kwargs.setdefault("verbose", 0)
+    if not uses_custom_loop(strategy):
+        return model.fit(unwrap(x), unwrap(y), **fit_kwargs)
+    unsupported = sorted(set(fit_kwargs) - CUSTOM_LOOP_FIT_ARGS)
+    if unsupported:
+        raise ConfigError(
+            f"{', '.join(unsupported)} not supported with {type(strategy).__name__} (kzoo trains it with "
+            f"its own loop); supported: {', '.join(sorted(CUSTOM_LOOP_FIT_ARGS))}."
+        )
+    split = fit_kwargs.pop("validation_split", 0.0)
+    if split and fit_kwargs.get("validation_data") is None:
+        (x, x_val), (y, y_val) = _split_tail(unwrap(x), split), _split_tail(unwrap(y), split)
+        fit_kwargs["validation_data"] = (x_val, y_val)
+    return fit_custom_loop(model, x, y, strategy=strategy, **fit_kwargs)
+
+
+def _split_tail(data: Any, fraction: float) -> tuple[Any, Any]:
+    """``(head, tail)`` of an array or dict of arrays, the tail holding ``fraction`` of the samples."""
+    if isinstance(data, Mapping):
+        parts = {k: _split_tail(v, fraction) for k, v in data.items()}
+        return {k: p[0] for k, p in parts.items()}, {k: p[1] for k, p in parts.items()}
+    cut = int(len(data) * (1.0 - fraction))
+    if not 0 < cut < len(data):
+        raise ConfigError(f"validation_split={fraction} leaves no training or no validation samples "
+                          f"out of {len(data)}; use a value between 0 and 1 such as 0.2.")
+    return data[:cut], data[cut:]
 
 
 def _check_model(model: keras.Model, strategy: tf.distribute.Strategy) -> None:
@@ -292,41 +339,35 @@ def _check_model(model: keras.Model, strategy: tf.distribute.Strategy) -> None:
         )
 
 
-def _distributed(strategy: tf.distribute.Strategy, x: Any, y: Any, batch_size: int, *, shuffle: bool, seed: int):
-    """A ``tf.data`` pipeline of global batches, split across replicas by ``strategy``."""
+def _pipeline(strategy: tf.distribute.Strategy, x: Any, y: Any, batch_size: int, *, shuffle: bool, seed: int):
+    """``(distributed dataset, first local batch, steps per epoch or None)`` for ``x``/``y``.
+
+    Arrays (or dicts of arrays) become global batches of ``batch_size``; a ``tf.data.Dataset``
+    of ``(x, y)`` batches is taken as it is (already batched and shuffled by its maker).
+    """
     import tensorflow as tf
 
-    dataset = tf.data.Dataset.from_tensor_slices((x, y))
-    if shuffle:
-        # The same seed on every worker: each drops the others' shards of the same global order.
-        dataset = dataset.shuffle(_num_samples(x), seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    if isinstance(x, tf.data.Dataset):
+        if y is not None:
+            raise ConfigError("with a tf.data.Dataset as x, pass y=None: the dataset yields (x, y) batches.")
+        dataset, first = x, next(iter(x))
+        cardinality = int(x.cardinality())
+        steps = cardinality if cardinality >= 0 else None
+    else:
+        x, y = unwrap(x), unwrap(y)
+        count = len(next(iter(x.values())) if isinstance(x, Mapping) else x)
+        dataset = tf.data.Dataset.from_tensor_slices((x, y))
+        if shuffle:
+            # The same seed on every worker: each takes its shard of the same global order.
+            dataset = dataset.shuffle(count, seed=seed, reshuffle_each_iteration=True)
+        dataset = dataset.batch(batch_size)
+        first = next(iter(dataset))
+        steps = -(-count // batch_size)
     options = tf.data.Options()
     # In-memory data has no files to shard by; say so instead of letting tf.data warn about it.
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    return strategy.experimental_distribute_dataset(dataset.with_options(options))
-
-
-def _first_batch(x: Any, y: Any, batch_size: int) -> tuple[Any, Any]:
-    import numpy as np
-
-    def head(value):
-        return np.asarray(value)[:batch_size]
-
-    if isinstance(x, Mapping):
-        x = {k: head(v) for k, v in x.items()}
-    else:
-        x = head(x)
-    if isinstance(y, Mapping):
-        y = {k: head(v) for k, v in y.items()}
-    elif y is not None:
-        y = head(y)
-    return x, y
-
-
-def _num_samples(x: Any) -> int:
-    first = next(iter(x.values())) if isinstance(x, Mapping) else x
-    return len(first)
+    dataset = dataset.prefetch(tf.data.AUTOTUNE).with_options(options)
+    return strategy.experimental_distribute_dataset(dataset), first, steps
 
 
 def _metric_values(model: keras.Model) -> dict[str, float]:

@@ -222,3 +222,49 @@ def test_mirrored_on_two_logical_cpus_trains_saves_and_loads(tmp_path):
     assert {k: len(v) for k, v in result["loop_history"].items()} == {
         "loss": 3, "accuracy": 3, "val_loss": 3, "val_accuracy": 3
     }
+
+
+def test_custom_loop_takes_a_batched_dataset_and_shows_progress(iris, capsys):
+    import tensorflow as tf
+
+    x, y, x_val, y_val = iris
+    train = tf.data.Dataset.from_tensor_slices((x, y)).batch(20)
+    val = tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(20)
+    history = distribute.fit_custom_loop(_compiled_mlp(), train, strategy=None, epochs=2, validation_data=val,
+                                         verbose=1)
+    assert len(history.history["val_loss"]) == 2
+    assert "6/6" in capsys.readouterr().out  # 110 samples in batches of 20: the progress bar's steps
+    with pytest.raises(kzoo.ConfigError, match="y=None"):
+        distribute.fit_custom_loop(_compiled_mlp(), train, y, strategy=None)
+
+
+def test_fit_uses_model_fit_unless_the_strategy_needs_the_loop(iris, monkeypatch):
+    x, y, _, _ = iris
+    history = distribute.fit(_compiled_mlp(), x, y, strategy=None, epochs=2, validation_split=0.2,
+                             steps_per_epoch=2)  # a model.fit-only argument
+    assert len(history.history["val_loss"]) == 2
+
+    monkeypatch.setattr(distribute, "uses_custom_loop", lambda strategy: True)
+    looped = []
+    real_loop = distribute.fit_custom_loop
+    monkeypatch.setattr(distribute, "fit_custom_loop", lambda *a, **k: looped.append(k) or real_loop(*a, **k))
+    history = distribute.fit(_compiled_mlp(), {"input": x}, y, strategy=None, epochs=2, validation_split=0.2)
+    assert len(history.history["val_loss"]) == 2
+    (kwargs,) = looped
+    x_val, y_val = kwargs["validation_data"]
+    np.testing.assert_array_equal(x_val, x[88:])  # the last 20%, as Keras takes it
+    np.testing.assert_array_equal(y_val, y[88:])
+    with pytest.raises(kzoo.ConfigError, match="steps_per_epoch not supported"):
+        distribute.fit(_compiled_mlp(), x, y, strategy=None, steps_per_epoch=2)
+    with pytest.raises(kzoo.ConfigError, match="validation_split=1.0"):
+        distribute.fit(_compiled_mlp(), x, y, strategy=None, validation_split=1.0)
+
+
+def test_scope_enters_the_strategy_or_nothing():
+    import tensorflow as tf
+
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
+    with distribute.scope(strategy):
+        assert tf.distribute.get_strategy() is strategy
+    with distribute.scope(None):
+        assert not tf.distribute.has_strategy()
