@@ -148,7 +148,7 @@ def _compiled_mlp():
     return builder.compile(model, optimizer=keras.optimizers.Adam(0.02))
 
 
-def test_custom_loop_without_strategy_trains_and_returns_a_history(iris):
+def test_custom_loop_without_strategy_trains_and_returns_a_history(iris, tmp_path):
     import keras
 
     x, y, x_val, y_val = iris
@@ -161,7 +161,9 @@ def test_custom_loop_without_strategy_trains_and_returns_a_history(iris):
     model = _compiled_mlp()
     history = distribute.fit_custom_loop(
         model, {"input": x}, {"output": y}, strategy=None, epochs=12, batch_size=16,
-        validation_data=(x_val, y_val), callbacks=[Record()],
+        validation_data=(x_val, y_val),
+        callbacks=[Record(), keras.callbacks.ModelCheckpoint(tmp_path / "best.keras", monitor="val_loss",
+                                                             save_best_only=True)],
     )
     assert isinstance(history, keras.callbacks.History)
     assert set(history.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
@@ -172,6 +174,8 @@ def test_custom_loop_without_strategy_trains_and_returns_a_history(iris):
     assert seen[-1][1]["val_loss"] == pytest.approx(history.history["val_loss"][-1])
     evaluated = kzoo.get("mlp").evaluate(model, x_val, y_val)
     assert evaluated["accuracy"] == pytest.approx(history.history["val_accuracy"][-1])
+    best = kzoo.get("mlp").evaluate(kzoo.load(tmp_path / "best.keras"), x_val, y_val)
+    assert best["loss"] == pytest.approx(min(history.history["val_loss"]), rel=1e-4)
 
 
 def test_custom_loop_stops_when_a_callback_says_so(iris):

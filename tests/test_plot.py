@@ -132,3 +132,13 @@ def test_cli_help_teaches():
     result = CliRunner().invoke(main, ["plot", "--help"])
     assert result.exit_code == 0
     assert "kzoo plot mlp -o mlp.png" in result.output and "graphviz" in result.output
+
+
+def test_importing_the_picture_and_distribute_modules_imports_no_heavy_library():
+    code = (
+        "import sys, kzoo.cli, kzoo.curves, kzoo.diagrams, kzoo.distribute; "
+        "print(','.join(m for m in ('tensorflow', 'keras', 'matplotlib', 'pydot') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""
