@@ -79,6 +79,19 @@ def test_cluster_training_matches_single_process_training(runs):
         np.testing.assert_allclose(a, b, atol=WEIGHT_TOLERANCE)
 
 
+def test_a_worker_that_fails_takes_its_waiting_peer_down(tmp_path):
+    """Worker 1 dies on a malformed TF_CONFIG; worker 0 would wait for it forever and is killed."""
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
+    good = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": 0}})
+    bad = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": 2}})
+    waiting = start("distributed_worker.py", [str(tmp_path), "multi-worker"], env={"TF_CONFIG": good})
+    failing = start("distributed_worker.py", [str(tmp_path), "multi-worker"], env={"TF_CONFIG": bad})
+    with pytest.raises(AssertionError, match="index must be 0..1"):
+        finish([failing, waiting])
+    assert waiting.returncode < 0  # killed by a signal, not finished
+    assert not (tmp_path / "model.keras").exists()
+
+
 def test_history_has_one_value_per_epoch_for_loss_metrics_and_validation(runs):
     from distributed_worker import EPOCHS
 
