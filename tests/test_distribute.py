@@ -272,3 +272,19 @@ def test_scope_enters_the_strategy_or_nothing():
         assert tf.distribute.get_strategy() is strategy
     with distribute.scope(None):
         assert not tf.distribute.has_strategy()
+
+
+@pytest.mark.parametrize("name", kzoo.list_models())
+def test_custom_loop_logs_what_model_fit_logs_for_every_built_in_model(name):
+    from kzoo.synthetic import synthetic_data
+    from kzoo.training import unwrap
+
+    builder = kzoo.get(name)
+    x, y = synthetic_data(builder.input_specs(), builder.output_specs(), n=48)
+    fitted = builder.compile(builder.build())
+    expected = builder.train(fitted, x, y, epochs=2, batch_size=16, validation_data=(unwrap(x), unwrap(y))).history
+    looped = builder.compile(builder.build())
+    history = distribute.fit_custom_loop(looped, x, y, strategy=None, epochs=2, batch_size=16,
+                                         validation_data=(x, y)).history
+    assert sorted(history) == sorted(expected)
+    assert all(len(v) == 2 and np.isfinite(v).all() for v in history.values())
