@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from _images import assert_png, assert_svg
+from ._images import assert_png, assert_svg
 
 import kzoo
 from kzoo import curves

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from _processes import finish, start
+from ._processes import finish, start
 
 import kzoo
 from kzoo import distribute

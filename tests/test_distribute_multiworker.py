@@ -10,7 +10,7 @@ import json
 
 import numpy as np
 import pytest
-from _processes import finish, free_ports, start
+from ._processes import finish, free_ports, start
 
 # Both runs see the same global batches in the same order, so they differ only by float rounding
 # in the all-reduce: one test sample of 50 (0.02) is already a visible change; allow two.
@@ -59,7 +59,7 @@ def test_only_the_chief_writes_the_model(runs):
 
 def test_chief_model_loads_and_predicts_like_the_worker(runs):
     import kzoo
-    from distributed_worker import iris_split
+    from .distributed_worker import iris_split
 
     cluster_dir, _ = runs
     model = kzoo.load(cluster_dir / "model.keras")
@@ -93,7 +93,7 @@ def test_a_worker_that_fails_takes_its_waiting_peer_down(tmp_path):
 
 
 def test_history_has_one_value_per_epoch_for_loss_metrics_and_validation(runs):
-    from distributed_worker import EPOCHS
+    from .distributed_worker import EPOCHS
 
     cluster_dir, _ = runs
     history = _result(cluster_dir / "result-0.json")["history"]

@@ -10,7 +10,7 @@ import sys
 import warnings
 
 import pytest
-from _images import assert_png, assert_svg
+from ._images import assert_png, assert_svg
 from click.testing import CliRunner
 
 import kzoo
