@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from .app import main
 from .models import info_command, list_command, plugins_command
+from .plot import plot_command
 from .scaffold import new_plugin_command
 
 main.add_command(list_command)
 main.add_command(info_command)
 main.add_command(plugins_command)
+main.add_command(plot_command)
 main.add_command(new_plugin_command)
 
 __all__ = ["main"]
