@@ -21,6 +21,16 @@ from .plugins import PluginWarning, plugin_infos, register_plugin
 from .saving import load
 from .spec import ModelSpec, TensorSpec
 
+_LAZY_MODULES = {"datasets"}  # imported on first use: they need numpy
+
+
+def __getattr__(name: str):
+    if name in _LAZY_MODULES:
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 __all__ = [
     "__version__",
     "ConfigError",
