@@ -227,7 +227,7 @@ def train(
             net, initial_epoch, history = builder.build_model(data.config), 0, {}
             optimizer = make_optimizer(learning_rate, epochs * steps if schedule == "cosine" else None)
             compile_model(builder, net, optimizer=optimizer, config=data.config,
-                          steps_per_execution=steps_per_execution_for(strategy, steps_per_execution))
+                          steps_per_execution=min(steps, steps_per_execution_for(strategy, steps_per_execution)))
     all_callbacks = make_callbacks(callbacks, checkpoint_dir, metadata, history)
     train_ds = to_dataset(*train_xy, batch_size=batch_size, shuffle=True, seed=seed)
     val_ds = to_dataset(*val_xy, batch_size=EVAL_BATCH_SIZE) if val_xy is not None else None

@@ -8,9 +8,14 @@ from __future__ import annotations
 
 from .app import main
 from .models import info_command, list_command, plugins_command
+from .train import datasets_command, evaluate_command, predict_command, train_command
 
 main.add_command(list_command)
 main.add_command(info_command)
 main.add_command(plugins_command)
+main.add_command(train_command)
+main.add_command(evaluate_command)
+main.add_command(predict_command)
+main.add_command(datasets_command)
 
 __all__ = ["main"]

@@ -49,6 +49,9 @@ def read_csv(
     columns = {name: [row[j].strip() for row in body] for j, name in enumerate(header)}
 
     main, per_output = _parse_targets(target)
+    if not require_target:  # prediction: a saved model's target column may be absent from new data
+        main = main if main in columns else None
+        per_output = {k: v for k, v in per_output.items() if v in columns}
     wanted = ([main] if main else []) + list(per_output.values())
     missing = [c for c in wanted if c not in columns]
     if missing:
