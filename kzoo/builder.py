@@ -72,7 +72,7 @@ class ModelBuilder:
             inferred["input_dim"] = dims[0] if dims else table.num_features
         classes = table.num_classes
         if "num_classes" in keys and classes:
-            inferred["num_classes"] = classes
+            inferred["num_classes"] = max(classes, 2)  # one class seen still means a classifier
         return inferred
 
     def shape_data(self, table: Table, config: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:

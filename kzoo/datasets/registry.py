@@ -58,14 +58,15 @@ SYNTHETIC_INFO = Dataset(
     plugin="kzoo",
 )
 
-_cache: tuple[PluginHost, dict[str, Dataset]] | None = None
+_cache: tuple[tuple[PluginHost, tuple[str, ...]], dict[str, Dataset]] | None = None
 
 
 def datasets() -> dict[str, Dataset]:
     """Every registered data set by name, collected from the plugins on first use."""
     global _cache
     host = get_host()
-    if _cache is None or _cache[0] is not host:
+    key = (host, tuple(host.infos))  # a plugin registered later refreshes the cache
+    if _cache is None or _cache[0][0] is not host or _cache[0][1] != key[1]:
         found: dict[str, Dataset] = {}
 
         def make_kwargs(plugin: str) -> dict[str, Any]:
@@ -78,7 +79,7 @@ def datasets() -> dict[str, Dataset]:
             return {"register": register}
 
         host.call_each("kzoo_register_datasets", make_kwargs)
-        _cache = (host, found)
+        _cache = (key, found)
     return _cache[1]
 
 
