@@ -93,7 +93,7 @@ def load(
         if kind == "dataset" and standardize is None:
             standardize = get_dataset(source).standardize
         info["preprocess"] = _preprocess(table, saved.get("preprocess"), bool(standardize))
-        info["class_names"] = table.class_names
+        info["class_names"] = table.class_names or saved.get("class_names")
         inferred = {} if meta.get("config") else builder.infer_config(table)
         cfg = builder.config(**{**inferred, **overrides})
         x, y = builder.shape_data(table, cfg)
