@@ -1,8 +1,8 @@
 """Compile, fit, evaluate and predict with kzoo's fast defaults, and ``train``: data -> trained,
 saved model in one call (what ``kzoo train`` runs).
 
-The fast defaults (see docs/performance.md): a ``tf.data`` pipeline with prefetch, batch 128,
-Adam at 0.01 with cosine decay to a tenth over the run, and ``steps_per_execution=64`` (one
+The fast defaults (see docs/performance.md): a ``tf.data`` pipeline with prefetch, batch 128, 100 epochs,
+Adam at 0.02 with cosine decay to a tenth over the run, and ``steps_per_execution=64`` (one
 graph call runs 64 steps; set it to 1 for strategies that cannot, or to debug).
 """
 
@@ -24,9 +24,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from .builder import ModelBuilder
     from .datasets.loading import Data
 
-DEFAULT_EPOCHS = 20
+DEFAULT_EPOCHS = 100
 DEFAULT_BATCH_SIZE = 128
-DEFAULT_LEARNING_RATE = 0.01
+DEFAULT_LEARNING_RATE = 0.02
 DEFAULT_STEPS_PER_EXECUTION = 64
 EVAL_BATCH_SIZE = 1024
 SCHEDULES = ("cosine", "constant")

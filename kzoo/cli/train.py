@@ -7,6 +7,7 @@ import click
 
 from ..config import parse_assignments
 from ..errors import ConfigError
+from ..training import DEFAULT_BATCH_SIZE, DEFAULT_EPOCHS, DEFAULT_LEARNING_RATE, DEFAULT_STEPS_PER_EXECUTION
 from .output import echo_json, echo_table
 
 DATA_HELP = "A data set name (see `kzoo datasets`), 'synthetic', or a .csv / .npz file."
@@ -41,14 +42,15 @@ def data_options(func):
               help="CSV target column; for several outputs OUTPUT=COL (repeatable).")
 @click.option("-s", "--set", "assignments", multiple=True, metavar="KEY=VALUE",
               help="Override a config value, e.g. --set num_classes=10 (repeatable).")
-@click.option("--epochs", type=int, default=20, show_default=True)
-@click.option("--batch-size", type=int, default=128, show_default=True)
-@click.option("--learning-rate", type=float, default=0.01, show_default=True, help="Adam's peak learning rate.")
+@click.option("--epochs", type=int, default=DEFAULT_EPOCHS, show_default=True)
+@click.option("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, show_default=True)
+@click.option("--learning-rate", type=float, default=DEFAULT_LEARNING_RATE, show_default=True,
+              help="Adam's peak learning rate.")
 @click.option("--schedule", type=click.Choice(["cosine", "constant"]), default="cosine", show_default=True,
               help="Learning-rate schedule: cosine decay to a tenth over the run, or constant.")
 @click.option("--val-split", type=float, default=0.0, show_default=True,
               help="Fraction held out for validation (stratified by class).")
-@click.option("--steps-per-execution", type=int, default=64, show_default=True,
+@click.option("--steps-per-execution", type=int, default=DEFAULT_STEPS_PER_EXECUTION, show_default=True,
               help="Training steps per graph call; 1 to debug or for multi-device strategies.")
 @click.option("--standardize/--no-standardize", default=None,
               help="Z-score the features (default: the data set's choice; off for files).")
