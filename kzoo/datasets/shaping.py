@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -22,12 +22,7 @@ def default_shape(
 
 def shape_inputs(inputs: Sequence[TensorSpec], table: Table) -> dict[str, np.ndarray]:
     if table.input_columns:
-        unknown = [n for n in table.input_columns if n not in {t.name for t in inputs}]
-        if unknown:
-            raise DataError(
-                f"{table.source}: the model has no input {', '.join(map(repr, unknown))}; "
-                f"its inputs are {', '.join(t.name for t in inputs)}."
-            )
+        _check_known(table, "input", table.input_columns, inputs)
         missing = [t.name for t in inputs if t.name not in table.input_columns]
         if missing:
             raise DataError(
@@ -53,12 +48,7 @@ def shape_inputs(inputs: Sequence[TensorSpec], table: Table) -> dict[str, np.nda
 
 def shape_targets(outputs: Sequence[TensorSpec], table: Table) -> dict[str, np.ndarray] | None:
     if table.targets:
-        unknown = [n for n in table.targets if n not in {o.name for o in outputs}]
-        if unknown:
-            raise DataError(
-                f"{table.source}: the model has no output {', '.join(map(repr, unknown))}; "
-                f"its outputs are {', '.join(o.name for o in outputs)}."
-            )
+        _check_known(table, "output", table.targets, outputs)
         y = dict(table.targets)
         if table.target is not None and len(outputs) == 1:
             y.setdefault(outputs[0].name, table.target)
@@ -75,3 +65,13 @@ def shape_targets(outputs: Sequence[TensorSpec], table: Table) -> dict[str, np.n
             f"e.g. --target {outputs[0].name}=column."
         )
     return {outputs[0].name: table.target}
+
+
+def _check_known(table: Table, kind: str, names: Iterable[str], specs: Sequence[TensorSpec]) -> None:
+    """Raise unless every name the user mapped is one of the model's inputs or outputs."""
+    unknown = [n for n in names if n not in {t.name for t in specs}]
+    if unknown:
+        raise DataError(
+            f"{table.source}: the model has no {kind} {', '.join(map(repr, unknown))}; "
+            f"its {kind}s are {', '.join(t.name for t in specs)}."
+        )
