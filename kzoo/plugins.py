@@ -86,6 +86,7 @@ class PluginHost:
             try:
                 plugin = ep.load()
             except Exception as exc:  # a broken plugin must not take kzoo down
+                self.infos[info.name] = info
                 self._fail(info, f"import failed: {type(exc).__name__}: {exc}")
                 continue
             self._check_supported_versions(info, dist)

@@ -1,0 +1,64 @@
+"""Shared fixtures: a clean plugin environment per test, and throwaway plugins."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import kzoo
+from kzoo import plugins
+
+PLUGIN_ENV_VARS = ("KZOO_LOAD_PLUGINS", "KZOO_DISABLE_PLUGINS", "KZOO_STRICT_PLUGINS", "KZOO_TRACE_PLUGINS")
+
+
+@pytest.fixture(autouse=True)
+def clean_plugin_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test starts from the installed plugins with no kzoo env vars, and leaves no trace."""
+    for var in PLUGIN_ENV_VARS:
+        monkeypatch.delenv(var, raising=False)
+    plugins.reset()
+    yield
+    plugins.reset()
+
+
+def run_kzoo(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the kzoo CLI in a fresh interpreter (for checks that need one: imports, entry points)."""
+    full_env = {k: v for k, v in os.environ.items() if k not in PLUGIN_ENV_VARS}
+    full_env["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "kzoo", *args], capture_output=True, text=True, env=full_env, cwd=cwd, timeout=300
+    )
+
+
+def make_builder(name: str, tags: tuple[str, ...] = (), params: int = 0) -> kzoo.ModelBuilder:
+    """A metadata-only builder for registry tests (it never builds)."""
+    spec = kzoo.ModelSpec(
+        name=name,
+        description=f"test model {name}",
+        api="functional",
+        tags=tags,
+        inputs=(kzoo.TensorSpec("input", (3,)),),
+        outputs=(kzoo.TensorSpec("output", (2,), loss="sparse_categorical_crossentropy"),),
+        default_config={"units": 4},
+        params=params,
+    )
+    return type(f"Builder_{name}", (kzoo.ModelBuilder,), {"spec": spec})()
+
+
+class ModelsPlugin:
+    """An in-process plugin registering the given builders."""
+
+    def __init__(self, *builders: kzoo.ModelBuilder, aliases: dict[str, tuple[str, ...]] | None = None) -> None:
+        self.builders = builders
+        self.aliases = aliases or {}
+
+    @kzoo.hookimpl
+    def kzoo_register_models(self, register):
+        for builder in self.builders:
+            register(builder, aliases=self.aliases.get(builder.spec.name, ()))

@@ -1,0 +1,52 @@
+"""Listing and looking up models never imports keras or tensorflow (checked in fresh interpreters)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import run_kzoo
+
+HEAVY = ("keras", "tensorflow")
+
+PROBE = """
+import sys, kzoo
+names = kzoo.list_models()
+spec = kzoo.get("two_input_mlp").spec
+assert spec.params == 902 and "mlp" in names
+heavy = [m for m in {heavy!r} if m in sys.modules]
+print("HEAVY:", heavy)
+"""
+
+
+def test_import_list_and_spec_stay_light() -> None:
+    out = subprocess.run([sys.executable, "-c", PROBE.format(heavy=HEAVY)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "HEAVY: []" in out.stdout
+
+
+CLI_PROBE = """
+import sys
+from kzoo.cli import main
+try:
+    main({args!r}, prog_name="kzoo")
+except SystemExit as exit:
+    assert not exit.code, exit.code
+print("HEAVY:", [m for m in {heavy!r} if m in sys.modules])
+"""
+
+
+@pytest.mark.parametrize("args", [["list"], ["list", "--json"], ["info", "two_input_mlp"], ["plugins"]], ids=" ".join)
+def test_cli_commands_stay_light(args: list[str]) -> None:
+    code = CLI_PROBE.format(args=args, heavy=HEAVY)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().endswith("HEAVY: []")
+
+
+def test_console_entry_point_runs() -> None:
+    result = run_kzoo("list", "--json")
+    assert result.returncode == 0, result.stderr
+    assert '"two_input_mlp"' in result.stdout
