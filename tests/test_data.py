@@ -153,14 +153,11 @@ def test_plugins_contribute_data_sets_through_the_hook():
             register(Dataset("tiny", "Two samples.", lambda: Table(
                 np.array([[0.0, 1.0], [1.0, 0.0]], "float32"), ["a", "b"], np.array([0, 1], "int32"))))
 
-    kzoo.register_plugin(Plugin(), "tiny_data")
-    try:
-        data = load("tiny", "mlp")
-        assert data.config["input_dim"] == 2 and get_dataset("tiny").plugin == "tiny_data"
-        result = CliRunner().invoke(main, ["datasets", "--json"])
-        assert '"tiny"' in result.output
-    finally:
-        kzoo.plugins.reset()
+    kzoo.register_plugin(Plugin(), "tiny_data")  # conftest resets plugins after the test
+    data = load("tiny", "mlp")
+    assert data.config["input_dim"] == 2 and get_dataset("tiny").plugin == "tiny_data"
+    result = CliRunner().invoke(main, ["datasets", "--json"])
+    assert '"tiny"' in result.output
 
 
 def test_datasets_command_lists_names():
@@ -171,6 +168,7 @@ def test_datasets_command_lists_names():
 
 
 def test_listing_and_data_set_registration_stay_light():
+    """Plugins register data sets at import time without numpy, sklearn or keras."""
     code = (
         "import sys, kzoo, kzoo.datasets; from kzoo.cli import main; kzoo.list_models(); "
         "kzoo.datasets.list_datasets(); "

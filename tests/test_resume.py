@@ -6,20 +6,18 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 
 import kzoo
 from kzoo import resume
+
+from .conftest import run_kzoo
 
 SAMPLES, BATCH = 1797, 256  # digits: 8 steps per epoch
 STEPS = -(-SAMPLES // BATCH)
 
 
-def kzoo_cli(args, env_extra=None):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env_extra or {})}
-    code = "import sys; from kzoo.cli import main; sys.exit(main())"
-    return subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True, env=env)
+def kzoo_cli(args, env=None):
+    return run_kzoo(*map(str, args), env=env)
 
 
 def test_killed_training_resumes_from_the_last_completed_epoch(tmp_path):

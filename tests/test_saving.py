@@ -48,15 +48,11 @@ def test_load_brings_in_the_providing_plugin(tmp_path, monkeypatch):
     name = "siamese_mlp"
     model = kzoo.build(name)
     path = saving.save(model, tmp_path / "s.keras", saving.model_metadata(name, kzoo.get(name).config()))
-    monkeypatch.setenv("KZOO_LOAD_PLUGINS", "mlp")
+    monkeypatch.setenv("KZOO_LOAD_PLUGINS", "mlp")  # conftest resets plugins after the test
     kzoo.plugins.reset()
-    try:
-        assert name not in kzoo.list_models()
-        kzoo.load(path)
-        assert name in kzoo.list_models()
-    finally:
-        monkeypatch.delenv("KZOO_LOAD_PLUGINS")
-        kzoo.plugins.reset()
+    assert name not in kzoo.list_models()
+    kzoo.load(path)
+    assert name in kzoo.list_models()
 
 
 def test_missing_and_corrupted_files_are_data_errors(tmp_path):
