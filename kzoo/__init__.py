@@ -20,6 +20,7 @@ from .hookspecs import hookimpl
 from .plugins import PluginWarning, plugin_infos, register_plugin
 from .saving import load
 from .spec import ModelSpec, TensorSpec
+from .training import train
 
 _LAZY_MODULES = {"datasets"}  # imported on first use: they need numpy
 
@@ -51,4 +52,5 @@ __all__ = [
     "load",
     "plugin_infos",
     "register_plugin",
+    "train",
 ]

@@ -70,10 +70,22 @@ class ModelBuilder:
             inferred["input_dims"] = tuple(dims)
         if "input_dim" in keys:
             inferred["input_dim"] = dims[0] if dims else table.num_features
-        classes = table.num_classes
+        classes = self._class_count(table)
         if "num_classes" in keys and classes:
             inferred["num_classes"] = max(classes, 2)  # one class seen still means a classifier
         return inferred
+
+    def _class_count(self, table: Table) -> int | None:
+        """Classes of the main target, else of the per-output target of a classifier output."""
+        if table.num_classes:
+            return table.num_classes
+        from .synthetic import SPARSE_LOSSES
+
+        for out in self.output_specs():
+            labels = table.targets.get(out.name)
+            if out.loss in SPARSE_LOSSES and labels is not None and labels.size:
+                return len(table.class_names) if table.class_names else int(labels.max()) + 1
+        return None
 
     def shape_data(self, table: Table, config: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
         """``(x, y)`` keyed by input and output name from a feature table.

@@ -1,9 +1,10 @@
 """Compile, fit, evaluate and predict with kzoo's fast defaults, and ``train``: data -> trained,
 saved model in one call (what ``kzoo train`` runs).
 
-The fast defaults (see docs/performance.md): a ``tf.data`` pipeline with prefetch, batch 128, 100 epochs,
-Adam at 0.02 with cosine decay to a tenth over the run, and ``steps_per_execution=64`` (one
-graph call runs 64 steps; set it to 1 for strategies that cannot, or to debug).
+The fast defaults (see docs/performance.md): a ``tf.data`` pipeline with prefetch, batch 128,
+100 epochs, Adam at 0.02 with cosine decay to a tenth over the run, and
+``steps_per_execution=64`` (one graph call runs up to 64 steps; 1 for strategies that cannot,
+or to debug).
 """
 
 from __future__ import annotations

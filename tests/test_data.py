@@ -97,10 +97,11 @@ def test_csv_input_mapping_feeds_multi_input_models(iris_csv):
 
 
 def test_csv_per_output_targets(tmp_path):
-    path = write_csv(tmp_path / "m.csv", ["a", "b", "c", "kind", "size"], [[1, 2, 3, "x", 0.5], [4, 5, 6, "y", 1.5]])
+    rows = [[1, 2, 3, "x", 0.5], [4, 5, 6, "y", 1.5], [7, 8, 9, "z", 2.5], [1, 1, 1, "w", 0.0]]
+    path = write_csv(tmp_path / "m.csv", ["a", "b", "c", "kind", "size"], rows)
     data = load(path, "multi_output_mlp", target=["label=kind", "value=size"])
-    assert data.config["input_dim"] == 3
-    assert data.y["label"].tolist() == [0, 1] and data.y["value"].tolist() == [0.5, 1.5]
+    assert data.config["input_dim"] == 3 and data.config["num_classes"] == 4
+    assert data.y["label"].tolist() == [1, 2, 3, 0] and data.y["value"].tolist() == [0.5, 1.5, 2.5, 0.0]
 
 
 def test_npz_arrays_named_after_inputs_and_outputs(tmp_path):

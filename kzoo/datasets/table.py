@@ -63,19 +63,6 @@ class Table:
         self.input_columns = {name: list(cols) for name, cols in mapping.items()}
         return self
 
-    def take(self, rows: np.ndarray) -> Table:
-        """The rows ``rows`` of this table (a split or a shuffle)."""
-        return Table(
-            features=self.features[rows],
-            feature_names=self.feature_names,
-            target=None if self.target is None else self.target[rows],
-            target_name=self.target_name,
-            class_names=self.class_names,
-            targets={k: v[rows] for k, v in self.targets.items()},
-            input_columns=self.input_columns,
-            source=self.source,
-        )
-
 
 def encode_labels(values: np.ndarray, class_names: Sequence[str] | None = None) -> tuple[np.ndarray, list[str]]:
     """String or integer class values -> integer labels and the class names, in sorted order
