@@ -78,12 +78,15 @@ def test_csv_workflow_with_class_names_and_checkpoints(iris_csv, tmp_path):
     assert result.exit_code == 0, result.output
     assert "val_accuracy=" in result.output and (ckpt / "checkpoint.keras").exists()
     new = tmp_path / "new.csv"
-    new.write_text("sl,sw,pl,pw\n5.1,3.5,1.4,0.2\n6.7,3.0,5.2,2.3\n")
+    new.write_text("id,pw,pl,sw,sl\n1,0.2,1.4,3.5,5.1\n2,2.3,5.2,3.0,6.7\n")  # other order, extra column
     result = run("predict", out, "--data", new)
     assert result.exit_code == 0, result.output
     header, *rows = result.output.strip().splitlines()
     assert header.split(",")[:3] == ["row", "output", "output_p_setosa"] and len(rows) == 2
     assert rows[0].split(",")[1] in {"setosa", "versicolor", "virginica"}
+    same = tmp_path / "same.csv"
+    same.write_text("sl,sw,pl,pw\n5.1,3.5,1.4,0.2\n6.7,3.0,5.2,2.3\n")  # the training column order
+    assert run("predict", out, "--data", same).output.strip().splitlines()[1:] == rows
     result = run("evaluate", out, "--data", iris_csv)  # target column remembered from training
     assert result.exit_code == 0 and "accuracy" in result.output
 

@@ -24,11 +24,13 @@ def read_csv(
     inputs: Mapping[str, Sequence[str]] | None = None,
     class_names: Sequence[str] | None = None,
     require_target: bool = True,
+    features: Sequence[str] | None = None,
 ) -> Table:
     """A table from a CSV file with a header row.
 
     ``target`` holds column names (the main target) or ``output=column`` pairs (one target per
-    output). Every other column is a numeric feature, unless ``inputs`` maps input names to columns.
+    output). Every other column is a numeric feature, unless ``inputs`` maps input names to
+    columns or ``features`` (the columns a saved model was trained on) names them.
     """
     require_file(path)
     try:
@@ -62,7 +64,7 @@ def read_csv(
     if require_target and not wanted:
         raise DataError(f"{path!r}: say which column is the target, e.g. --target {header[-1]}.")
     mapped = [c for cols in (inputs or {}).values() for c in cols]
-    feature_names = mapped or [h for h in header if h not in wanted]
+    feature_names = mapped or list(features or []) or [h for h in header if h not in wanted]
     unknown = [c for c in feature_names if c not in columns]
     if unknown:
         raise DataError(f"{path!r} has no column {', '.join(map(repr, unknown))}; columns are {', '.join(header)}.")

@@ -89,11 +89,13 @@ def load(
             x, y = split_npz(source, read_npz(source), [t.name for t in input_specs],
                              [t.name for t in output_specs], require_target)
     else:
-        table = load_table(source, target, inputs, saved.get("class_names"), require_target and kind == "csv")
+        table = load_table(source, target, inputs, saved.get("class_names"), require_target and kind == "csv",
+                           saved.get("columns") if kind == "csv" else None)
         if kind == "dataset" and standardize is None:
             standardize = get_dataset(source).standardize
         info["preprocess"] = _preprocess(table, saved.get("preprocess"), bool(standardize))
         info["class_names"] = table.class_names or saved.get("class_names")
+        info["columns"] = table.feature_names
         inferred = {} if meta.get("config") else builder.infer_config(table)
         cfg = builder.config(**{**inferred, **overrides})
         x, y = builder.shape_data(table, cfg)
@@ -125,10 +127,11 @@ def load_table(
     inputs: Mapping[str, Sequence[str]] | None = None,
     class_names: Sequence[str] | None = None,
     require_target: bool = True,
+    features: Sequence[str] | None = None,
 ) -> Table:
     """A raw feature table from a data set name or a CSV file (not yet shaped for a model)."""
     if source_kind(source) == "csv":
-        return read_csv(source, target, inputs, class_names, require_target)
+        return read_csv(source, target, inputs, class_names, require_target, features)
     table = get_dataset(source).load()
     table.source = source
     if inputs:
