@@ -135,13 +135,22 @@ def _bad_csv(tmp_path, text):
     ],
 )
 def test_user_errors_exit_1_with_one_line_and_write_nothing(tmp_path, make_args, message):
-    args = make_args(tmp_path) + ["--out", tmp_path / "out.keras"] if make_args(tmp_path)[0] == "train" else make_args(tmp_path)
+    args = make_args(tmp_path)
+    if args[0] == "train":
+        args += ["--out", tmp_path / "out.keras", "--metrics-out", tmp_path / "m.json", "--checkpoint-dir", tmp_path / "ck"]
     before = set(os.listdir(tmp_path))
     result = run(*args)
     assert result.exit_code == 1, result.output
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("kzoo: error:") and message in lines[0]
     assert set(os.listdir(tmp_path)) == before
+
+
+def test_a_plain_keras_file_cannot_be_shaped_for(tmp_path):
+    path = tmp_path / "plain.keras"
+    kzoo.build("mlp").save(path)
+    result = run("predict", path, "--data", "iris")
+    assert result.exit_code == 1 and "has no kzoo metadata" in result.stderr
 
 
 def _corrupt(folder):

@@ -31,7 +31,7 @@ def data_options(func):
                         help="Samples of synthetic data (default 256).")(func)
     func = click.option("--input", "inputs", multiple=True, metavar="NAME=COLS",
                         help="CSV columns for one model input, e.g. --input input_1=a,b (repeatable).")(func)
-    func = click.option("-d", "--data", default="synthetic", show_default=True, metavar="SOURCE", help=DATA_HELP)(func)
+    func = click.option("-d", "--data", required=True, metavar="SOURCE", help=DATA_HELP)(func)
     return func
 
 
