@@ -215,20 +215,11 @@ def train(
         "epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate, "schedule": schedule,
         "val_split": val_split, "seed": seed})
 
-    import keras
-
-    from . import resume
-
-    keras.utils.set_random_seed(seed)
-    with strategy_scope(strategy):
-        restored = resume.restore(checkpoint_dir, metadata) if checkpoint_dir else None
-        if restored is not None:
-            net, initial_epoch, history = restored
-        else:
-            net, initial_epoch, history = builder.build_model(data.config), 0, {}
-            optimizer = make_optimizer(learning_rate, epochs * steps if schedule == "cosine" else None)
-            compile_model(builder, net, optimizer=optimizer, config=data.config,
-                          steps_per_execution=min(steps, steps_per_execution_for(strategy, steps_per_execution)))
+    net, initial_epoch, history = prepare_model(
+        builder, data.config, metadata, checkpoint_dir, strategy, seed,
+        optimizer=lambda: make_optimizer(learning_rate, epochs * steps if schedule == "cosine" else None),
+        steps_per_execution=min(steps, steps_per_execution_for(strategy, steps_per_execution)),
+    )
     all_callbacks = make_callbacks(callbacks, checkpoint_dir, metadata, history)
     train_ds = to_dataset(*train_xy, batch_size=batch_size, shuffle=True, seed=seed)
     val_ds = to_dataset(*val_xy, batch_size=EVAL_BATCH_SIZE) if val_xy is not None else None
@@ -244,6 +235,27 @@ def train(
         write_metrics(metrics_out, {"model": data.model, "epochs": metadata["epoch"],
                                     "initial_epoch": initial_epoch, "metrics": metrics, "history": history})
     return TrainResult(net, history, metrics, initial_epoch, metadata["epoch"], metadata)
+
+
+def prepare_model(
+    builder: ModelBuilder, config: Mapping[str, Any], metadata: Mapping[str, Any],
+    checkpoint_dir: str | os.PathLike[str] | None, strategy: Any, seed: int, optimizer: Any,
+    steps_per_execution: int,
+) -> tuple[Any, int, dict[str, list[float]]]:
+    """``(model, finished_epochs, history)``: restored from ``checkpoint_dir`` if it holds a
+    checkpoint, else built and compiled fresh (``optimizer`` is a factory), all in the strategy's scope."""
+    import keras
+
+    from . import resume
+
+    keras.utils.set_random_seed(seed)
+    with strategy_scope(strategy):
+        restored = resume.restore(checkpoint_dir, metadata) if checkpoint_dir else None
+        if restored is not None:
+            return restored
+        net = builder.build_model(config)
+        compile_model(builder, net, optimizer=optimizer(), config=config, steps_per_execution=steps_per_execution)
+    return net, 0, {}
 
 
 def make_callbacks(
