@@ -35,7 +35,7 @@ def shape_inputs(inputs: Sequence[TensorSpec], table: Table) -> dict[str, np.nda
         expected = ", ".join(f"{t.name} {list(t.shape)}" for t in inputs)
         raise DataError(
             f"{table.source}: {table.num_features} feature columns cannot be split into the inputs "
-            f"{expected} (total {sum(sizes)}); map columns with --input NAME=COLS or set the sizes with --set."
+            f"{expected} (total {sum(sizes)}); map columns with --input NAME=COLS, or train with other sizes via --set."
         )
     if len(inputs) == 1:
         return {inputs[0].name: table.features}
