@@ -75,7 +75,9 @@ def predict_file(path: str | os.PathLike[str], data: str | os.PathLike[str],
     return prediction_table(result, outputs, shaped.class_names)
 
 
-def prediction_table(result: Mapping[str, Any], outputs: Sequence[Any], class_names: Sequence[str] | None) -> tuple[list[str], list[list[Any]]]:
+def prediction_table(
+    result: Mapping[str, Any], outputs: Sequence[Any], class_names: Sequence[str] | None
+) -> tuple[list[str], list[list[Any]]]:
     """One row per sample: the predicted class (name) and its probabilities for classifiers,
     0/1 and the probability for binary outputs, the values for regression outputs."""
     import numpy as np
@@ -86,7 +88,8 @@ def prediction_table(result: Mapping[str, Any], outputs: Sequence[Any], class_na
         values = np.asarray(result[spec.name]).reshape(len(result[spec.name]), -1)
         n = len(values)
         if spec.loss in SPARSE_LOSSES:
-            names = list(class_names) if class_names and len(class_names) == values.shape[1] else [str(i) for i in range(values.shape[1])]
+            width = values.shape[1]
+            names = list(class_names) if class_names and len(class_names) == width else [str(i) for i in range(width)]
             header += [spec.name] + [f"{spec.name}_p_{c}" for c in names]
             columns += [[names[i] for i in values.argmax(axis=1)]] + [values[:, j] for j in range(values.shape[1])]
         elif spec.loss in BINARY_LOSSES:
