@@ -157,3 +157,17 @@ def _corrupt(folder):
     path = folder / "corrupt.keras"
     path.write_bytes(b"\x00" * 64)
     return path
+
+
+def test_progress_bar_by_default_and_nothing_with_quiet():
+    loud = run("train", "mlp", "--data", "iris", "--epochs", 2)
+    assert loud.exit_code == 0 and "Epoch 2/2" in loud.output and "mlp: 2 epochs" in loud.output
+    quiet = run("train", "mlp", "--data", "iris", "--epochs", 2, "--quiet")
+    assert quiet.exit_code == 0 and quiet.output == ""
+
+
+def test_empty_npz_is_an_error(tmp_path):
+    path = tmp_path / "empty.npz"
+    np.savez(path, input=np.zeros((0, 4), "float32"), output=np.zeros(0, "int32"))
+    result = run("train", "mlp", "--data", path)
+    assert result.exit_code == 1 and "no samples" in result.stderr
