@@ -206,6 +206,9 @@ def train(
 
     _check_options(epochs, batch_size, learning_rate, schedule, val_split, out)
     builder = api.get(model) if isinstance(model, str) else model
+    if isinstance(data, Data) and data.model != builder.spec.name:
+        raise ConfigError(f"the data was shaped for model {data.model!r}, not {builder.spec.name!r}; "
+                          f"load it again with kzoo.datasets.load(source, {builder.spec.name!r}).")
     if not isinstance(data, Data):
         data = load(data, builder, config, target=target, inputs=inputs, standardize=standardize,
                     samples=samples or DEFAULT_SYNTHETIC_SAMPLES, seed=seed)

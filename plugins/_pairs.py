@@ -13,13 +13,15 @@ def make_pairs(
     rng = np.random.default_rng(seed)
     n = len(features)
     if labels is None or n == 0:
-        partner = rng.permutation(n)
-        return features, features[partner], None
-    labels = np.asarray(labels)
+        return features, features[rng.permutation(n)], None
+    labels = np.asarray(labels).reshape(n)
     partner = np.empty(n, dtype=int)
-    for i in range(n):
-        same_class = labels == labels[i]
-        pool = np.flatnonzero(same_class if i % 2 == 0 or same_class.all() else ~same_class)
-        partner[i] = rng.choice(pool)
+    for label in np.unique(labels):  # vectorized per class: O(samples x classes)
+        members = np.flatnonzero(labels == label)
+        others = np.flatnonzero(labels != label)
+        wants_other = (members % 2 == 1) & (others.size > 0)
+        partner[members[~wants_other]] = rng.choice(members, size=int((~wants_other).sum()))
+        if wants_other.any():
+            partner[members[wants_other]] = rng.choice(others, size=int(wants_other.sum()))
     same = (labels == labels[partner]).astype("float32").reshape(-1, 1)
     return features, features[partner], same

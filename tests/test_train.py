@@ -109,6 +109,8 @@ def test_python_train_with_synthetic_data_and_builder_train():
 def test_bad_options_are_config_errors():
     with pytest.raises(ConfigError, match="val_split"):
         training.train("mlp", "synthetic", val_split=1.5)
+    with pytest.raises(ConfigError, match="shaped for model 'mlp'"):
+        training.train("two_input_mlp", kzoo.datasets.load("iris", "mlp"))
 
 
 def _bad_csv(tmp_path, text):
