@@ -64,7 +64,8 @@ def read_csv(
     if require_target and not wanted:
         raise DataError(f"{path!r}: say which column is the target, e.g. --target {header[-1]}.")
     mapped = [c for cols in (inputs or {}).values() for c in cols]
-    feature_names = mapped or list(features or []) or [h for h in header if h not in wanted]
+    known = features if features and all(f in columns for f in features) else None  # else the file's own
+    feature_names = mapped or list(known or []) or [h for h in header if h not in wanted]
     unknown = [c for c in feature_names if c not in columns]
     if unknown:
         raise DataError(f"{path!r} has no column {', '.join(map(repr, unknown))}; columns are {', '.join(header)}.")
