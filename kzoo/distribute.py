@@ -1,0 +1,378 @@
+"""Training past one device: ``tf.distribute`` strategies by name, and the loop that works under them.
+
+Keras 3.15 facts this module is built around (see docs/distributed.md):
+
+- ``MirroredStrategy`` works with ``model.fit`` but not with ``steps_per_execution`` > 1, so the
+  fast default must be switched off under it (:func:`steps_per_execution_for`).
+- ``MultiWorkerMirroredStrategy`` does not work with ``model.fit`` (keras-team/keras#20585,
+  tensorflow/tensorflow#72388), while a Keras ``train_step`` run by ``strategy.run`` inside a
+  ``tf.function`` does: :func:`fit_custom_loop` is that loop.
+- Only the chief writes files; the other workers write to a temporary folder they then delete,
+  because saving may read synchronised variables, which is a collective op every worker must join
+  (:func:`is_chief`, :func:`write_target`).
+
+Importing this module does not import tensorflow; each function does, when called.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import ConfigError
+from .training import unwrap
+
+if TYPE_CHECKING:  # pragma: no cover
+    import keras
+    import tensorflow as tf
+
+logger = logging.getLogger(__name__)
+
+STRATEGIES = ("default", "mirrored", "multi-worker")
+"""The names :func:`resolve_strategy` accepts (``None`` means ``"default"``)."""
+
+TF_CONFIG_EXAMPLE = (
+    '\'{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}\''
+)
+_TF_CONFIG_HINT = (
+    f"Set TF_CONFIG on each host, for example TF_CONFIG={TF_CONFIG_EXAMPLE} on the first host and "
+    '"index": 1 on the second; see docs/distributed.md.'
+)
+
+
+# -- choosing a strategy ------------------------------------------------------------------------
+def resolve_strategy(name: str | None) -> tf.distribute.Strategy | None:
+    """The ``tf.distribute`` strategy called ``name``, or ``None`` to train without one.
+
+    ``"mirrored"``: ``MirroredStrategy`` over this machine's visible devices.
+    ``"multi-worker"``: ``MultiWorkerMirroredStrategy`` over the cluster described by ``TF_CONFIG``;
+    call this before anything else touches TensorFlow (TF configures collectives at start-up).
+    """
+    if name is None or name == "default":
+        return None
+    if name not in STRATEGIES:
+        raise ConfigError(f"unknown strategy {name!r}; expected one of: {', '.join(STRATEGIES)}.")
+    if name == "multi-worker":
+        parse_tf_config(os.environ.get("TF_CONFIG"))
+    import tensorflow as tf
+
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    try:
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    except (RuntimeError, ValueError) as exc:
+        raise ConfigError(
+            f"could not start multi-worker training ({type(exc).__name__}: {exc}). Choose the strategy "
+            "before building models or running TensorFlow ops, and check TF_CONFIG."
+        ) from exc
+
+
+def parse_tf_config(text: str | None) -> dict[str, Any]:
+    """``TF_CONFIG`` checked: JSON with a ``cluster`` of ``host:port`` lists and this process's ``task``.
+
+    Raises :class:`kzoo.ConfigError` saying what is missing and what to set.
+    """
+    if not text or not text.strip():
+        raise ConfigError(f"multi-worker training needs TF_CONFIG, which is not set. {_TF_CONFIG_HINT}")
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"TF_CONFIG is not valid JSON ({exc}). {_TF_CONFIG_HINT}") from exc
+    cluster = config.get("cluster") if isinstance(config, dict) else None
+    if not isinstance(cluster, dict) or not cluster:
+        raise ConfigError(f'TF_CONFIG has no "cluster" mapping of task types to host:port lists. {_TF_CONFIG_HINT}')
+    for task_type, addresses in cluster.items():
+        if not isinstance(addresses, list) or not addresses or not all(
+            isinstance(a, str) and a.rpartition(":")[2].isdigit() for a in addresses
+        ):
+            raise ConfigError(
+                f'TF_CONFIG cluster "{task_type}" must be a non-empty list of "host:port" strings, '
+                f"got {addresses!r}. {_TF_CONFIG_HINT}"
+            )
+    task = config.get("task")
+    if not isinstance(task, dict) or "type" not in task or "index" not in task:
+        raise ConfigError(f'TF_CONFIG has no "task" with "type" and "index" for this process. {_TF_CONFIG_HINT}')
+    task_type, index = task["type"], task["index"]
+    if task_type not in cluster:
+        raise ConfigError(
+            f'TF_CONFIG task type {task_type!r} is not in the cluster ({", ".join(cluster)}). {_TF_CONFIG_HINT}'
+        )
+    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(cluster[task_type]):
+        raise ConfigError(
+            f'TF_CONFIG task index {index!r} is out of range: cluster "{task_type}" has '
+            f"{len(cluster[task_type])} address(es), so index must be 0..{len(cluster[task_type]) - 1}."
+        )
+    return config
+
+
+def supports_steps_per_execution(strategy: tf.distribute.Strategy | None) -> bool:
+    """Whether ``model.fit`` may run several steps per call under ``strategy``.
+
+    False for ``MirroredStrategy`` (fails in Keras 3.15) and ``MultiWorkerMirroredStrategy``
+    (trained by :func:`fit_custom_loop`, one step per call).
+    """
+    if strategy is None:
+        return True
+    import tensorflow as tf
+
+    return not isinstance(strategy, (tf.distribute.MirroredStrategy, tf.distribute.MultiWorkerMirroredStrategy))
+
+
+def steps_per_execution_for(strategy: tf.distribute.Strategy | None, requested: int) -> int:
+    """``requested``, or 1 with a note in the log when ``strategy`` cannot run several steps per call."""
+    if requested <= 1 or supports_steps_per_execution(strategy):
+        return requested
+    logger.info(
+        "steps_per_execution=%d switched off (1) under %s: Keras 3.15 cannot run several steps per "
+        "call with it; training is correct but slower per step.",
+        requested,
+        type(strategy).__name__,
+    )
+    return 1
+
+
+def uses_custom_loop(strategy: tf.distribute.Strategy | None) -> bool:
+    """True when ``model.fit`` does not work under ``strategy`` and :func:`fit_custom_loop` must train."""
+    if strategy is None:
+        return False
+    import tensorflow as tf
+
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+
+
+def scope(strategy: tf.distribute.Strategy | None) -> contextlib.AbstractContextManager:
+    """``strategy.scope()``, or a no-op without a strategy: build and compile models inside it."""
+    return strategy.scope() if strategy is not None else contextlib.nullcontext()
+
+
+# -- who writes ---------------------------------------------------------------------------------
+def is_chief(strategy: tf.distribute.Strategy | None) -> bool:
+    """True for the one process that writes the model, metrics and checkpoints.
+
+    Single-process training (no strategy, mirrored) is its own chief. In a cluster the chief is the
+    ``chief`` task, or worker 0 when the cluster has no ``chief``.
+    """
+    resolver = getattr(strategy, "cluster_resolver", None) if strategy is not None else None
+    if resolver is None:
+        return True
+    task_type, task_id = resolver.task_type, resolver.task_id
+    if task_type is None or task_type == "chief":
+        return True
+    return task_type == "worker" and task_id == 0 and "chief" not in resolver.cluster_spec().as_dict()
+
+
+@contextlib.contextmanager
+def write_target(path: str | os.PathLike[str], strategy: tf.distribute.Strategy | None) -> Iterator[Path]:
+    """Where this process writes ``path``: ``path`` itself on the chief, a throw-away copy elsewhere.
+
+    Every worker must run the same save (it may all-reduce synchronised variables); the non-chief
+    ones write under a temporary folder deleted on exit::
+
+        with write_target("model.keras", strategy) as target:
+            model.save(target)
+    """
+    path = Path(path)
+    if is_chief(strategy):
+        yield path
+        return
+    folder = tempfile.mkdtemp(prefix="kzoo-worker-")
+    try:
+        yield Path(folder) / path.name
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# -- the loop that works under every strategy ---------------------------------------------------
+def fit_custom_loop(
+    model: keras.Model,
+    x: Any,
+    y: Any = None,
+    *,
+    strategy: tf.distribute.Strategy | None,
+    epochs: int = 1,
+    batch_size: int = 32,
+    validation_data: tuple[Any, Any] | None = None,
+    callbacks: Sequence[keras.callbacks.Callback] | None = None,
+    verbose: int = 0,
+    shuffle: bool = True,
+    seed: int = 0,
+) -> keras.callbacks.History:
+    """Train ``model`` one ``strategy.run(model.train_step)`` per batch, inside a ``tf.function``.
+
+    The loop for ``MultiWorkerMirroredStrategy``, where ``model.fit`` fails; it also runs under
+    ``MirroredStrategy`` or no strategy (``None``), so results can be compared. It reuses the
+    compiled model's own ``train_step`` / ``test_step`` (Keras loss, optimizer, metrics, loss
+    scaling across replicas), so ``model.compile`` must have run inside ``strategy.scope()``.
+
+    Args:
+        x, y: arrays, or dicts keyed by input / output name.
+        batch_size: the global batch, split across all replicas of all workers.
+        validation_data: ``(x_val, y_val)``; adds ``val_*`` entries per epoch.
+        callbacks: Keras callbacks; ``on_epoch_end`` gets the epoch's logs, ``model.stop_training``
+            ends training early (every worker must see the same logs, which they do).
+        shuffle, seed: shuffle each epoch, in the same order on every worker.
+
+    Returns:
+        ``keras.callbacks.History`` whose ``.history`` maps ``loss``, each metric and their
+        ``val_`` twins to one value per epoch, as ``model.fit`` returns.
+    """
+    import keras
+    import tensorflow as tf
+
+    strategy = strategy or tf.distribute.get_strategy()
+    _check_model(model, strategy)
+    train, first, steps = _pipeline(strategy, x, y, batch_size, shuffle=shuffle, seed=seed)
+    val = None
+    if validation_data is not None:
+        val_x, val_y = (validation_data, None) if isinstance(validation_data, tf.data.Dataset) else validation_data
+        val, _, _ = _pipeline(strategy, val_x, val_y, batch_size, shuffle=False, seed=seed)
+
+    with strategy.scope():
+        # Create optimizer and metric variables now, in cross-replica context: creating them on
+        # the first traced step, inside strategy.run, is not allowed under a strategy. Keras's
+        # fit does the same with this (private) method.
+        if hasattr(model, "_symbolic_build"):
+            model._symbolic_build(data_batch=first)
+        if not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
+
+    @tf.function(reduce_retracing=True)
+    def train_step(batch):
+        strategy.run(model.train_step, args=(batch,))
+
+    @tf.function(reduce_retracing=True)
+    def test_step(batch):
+        strategy.run(model.test_step, args=(batch,))
+
+    callback_list = keras.callbacks.CallbackList(
+        callbacks,
+        add_history=True,
+        add_progbar=verbose != 0,
+        verbose=verbose,
+        epochs=epochs,
+        steps=steps,
+        model=model,
+    )
+    model.stop_training = False
+    callback_list.on_train_begin()
+    logs: dict[str, float] = {}
+    for epoch in range(epochs):
+        model.reset_metrics()
+        callback_list.on_epoch_begin(epoch)
+        for step, batch in enumerate(train):
+            callback_list.on_train_batch_begin(step)
+            train_step(batch)
+            callback_list.on_train_batch_end(step, {})
+        logs = _metric_values(model)
+        if val is not None:
+            model.reset_metrics()
+            for batch in val:
+                test_step(batch)
+            logs.update({f"val_{name}": value for name, value in _metric_values(model).items()})
+        callback_list.on_epoch_end(epoch, logs)
+        if model.stop_training:
+            break
+    model.optimizer.finalize_variable_values(model.trainable_weights)  # as fit does (EMA)
+    callback_list.on_train_end(logs)
+    return model.history
+
+
+CUSTOM_LOOP_FIT_ARGS = frozenset(
+    {"epochs", "batch_size", "validation_data", "validation_split", "callbacks", "verbose", "shuffle", "seed"}
+)
+"""The ``model.fit`` arguments :func:`fit` accepts when it trains with :func:`fit_custom_loop`."""
+
+
+def fit(model: keras.Model, x: Any, y: Any = None, *, strategy: tf.distribute.Strategy | None,
+        **fit_kwargs: Any) -> keras.callbacks.History:
+    """``model.fit(x, y, **fit_kwargs)``, or :func:`fit_custom_loop` where fit fails (multi-worker).
+
+    The one call ``kzoo train`` needs for every strategy. Under the custom loop only
+    :data:`CUSTOM_LOOP_FIT_ARGS` are accepted (``validation_split`` takes the last samples, as
+    Keras does); anything else is a :class:`kzoo.ConfigError` naming it.
+    """
+    fit_kwargs.setdefault("verbose", 0)
+    if not uses_custom_loop(strategy):
+        return model.fit(unwrap(x), unwrap(y), **fit_kwargs)
+    unsupported = sorted(set(fit_kwargs) - CUSTOM_LOOP_FIT_ARGS)
+    if unsupported:
+        raise ConfigError(
+            f"{', '.join(unsupported)} not supported with {type(strategy).__name__} (kzoo trains it with "
+            f"its own loop); supported: {', '.join(sorted(CUSTOM_LOOP_FIT_ARGS))}."
+        )
+    split = fit_kwargs.pop("validation_split", 0.0)
+    if split and fit_kwargs.get("validation_data") is None:
+        (x, x_val), (y, y_val) = _split_tail(unwrap(x), split), _split_tail(unwrap(y), split)
+        fit_kwargs["validation_data"] = (x_val, y_val)
+    return fit_custom_loop(model, x, y, strategy=strategy, **fit_kwargs)
+
+
+def _split_tail(data: Any, fraction: float) -> tuple[Any, Any]:
+    """``(head, tail)`` of an array or dict of arrays, the tail holding ``fraction`` of the samples."""
+    if isinstance(data, Mapping):
+        parts = {k: _split_tail(v, fraction) for k, v in data.items()}
+        return {k: p[0] for k, p in parts.items()}, {k: p[1] for k, p in parts.items()}
+    cut = int(len(data) * (1.0 - fraction))
+    if not 0 < cut < len(data):
+        raise ConfigError(f"validation_split={fraction} leaves no training or no validation samples "
+                          f"out of {len(data)}; use a value between 0 and 1 such as 0.2.")
+    return data[:cut], data[cut:]
+
+
+def _check_model(model: keras.Model, strategy: tf.distribute.Strategy) -> None:
+    if getattr(model, "optimizer", None) is None:
+        raise ConfigError(
+            "fit_custom_loop needs a compiled model; build and compile it inside "
+            "`with strategy.scope():` (kzoo.get(name).compile(model))."
+        )
+    if model.distribute_strategy is not strategy:
+        raise ConfigError(
+            f"the model was built outside the {type(strategy).__name__}'s scope; build and compile "
+            "it inside `with strategy.scope():` so its variables are mirrored."
+        )
+
+
+def _pipeline(strategy: tf.distribute.Strategy, x: Any, y: Any, batch_size: int, *, shuffle: bool, seed: int):
+    """``(distributed dataset, first local batch, steps per epoch or None)`` for ``x``/``y``.
+
+    Arrays (or dicts of arrays) become global batches of ``batch_size``; a ``tf.data.Dataset``
+    of ``(x, y)`` batches is taken as it is (already batched and shuffled by its maker).
+    """
+    import tensorflow as tf
+
+    if isinstance(x, tf.data.Dataset):
+        if y is not None:
+            raise ConfigError("with a tf.data.Dataset as x, pass y=None: the dataset yields (x, y) batches.")
+        dataset, first = x, next(iter(x))
+        cardinality = int(x.cardinality())
+        steps = cardinality if cardinality >= 0 else None
+    else:
+        x, y = unwrap(x), unwrap(y)
+        count = len(next(iter(x.values())) if isinstance(x, Mapping) else x)
+        dataset = tf.data.Dataset.from_tensor_slices((x, y))
+        if shuffle:
+            # The same seed on every worker: each takes its shard of the same global order.
+            dataset = dataset.shuffle(count, seed=seed, reshuffle_each_iteration=True)
+        dataset = dataset.batch(batch_size)
+        first = next(iter(dataset))
+        steps = -(-count // batch_size)
+    options = tf.data.Options()
+    # In-memory data has no files to shard by; say so instead of letting tf.data warn about it.
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    dataset = dataset.prefetch(tf.data.AUTOTUNE).with_options(options)
+    return strategy.experimental_distribute_dataset(dataset), first, steps
+
+
+def _metric_values(model: keras.Model) -> dict[str, float]:
+    """The epoch's loss and metrics, read in cross-replica context (aggregated over replicas)."""
+    values: dict[str, float] = {}
+    for name, value in model.get_metrics_result().items():
+        values[name] = float(value)
+    return values
