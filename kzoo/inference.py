@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import api, saving
-from .atomic import write_text
+from .files import write_text
 from .errors import DataError
 from .synthetic import BINARY_LOSSES, SPARSE_LOSSES
 

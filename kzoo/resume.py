@@ -30,10 +30,13 @@ def checkpoint_path(directory: str | os.PathLike[str]) -> str:
 
 
 class EpochCheckpoint(keras.callbacks.Callback):
-    """Save model, optimizer, epoch count and history to ``directory`` after every epoch."""
+    """Save model, optimizer, epoch count and history to ``directory`` after every epoch
+    (under a multi-worker strategy only the chief's copy is kept)."""
 
-    def __init__(self, directory: str | os.PathLike[str], metadata: Mapping[str, Any], history: dict[str, list[float]]):
+    def __init__(self, directory: str | os.PathLike[str], metadata: Mapping[str, Any],
+                 history: dict[str, list[float]], strategy: Any = None):
         super().__init__()
+        self.strategy = strategy
         self.path = checkpoint_path(directory)
         self.metadata = dict(metadata)
         self.history = {k: list(v) for k, v in history.items()}
@@ -43,7 +46,8 @@ class EpochCheckpoint(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(float(value))
-        saving.save(self.model, self.path, {**self.metadata, "epoch": epoch + 1, "history": self.history})
+        metadata = {**self.metadata, "epoch": epoch + 1, "history": self.history}
+        saving.save_model(self.model, self.path, metadata, self.strategy)
         if self.kill_after is not None and epoch + 1 >= self.kill_after:
             os.kill(os.getpid(), signal.SIGKILL)
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from .atomic import atomic_path
+from .files import atomic_output
 from .errors import DataError, PluginError
 from .plugins import PluginInfo, discover, get_host
 
@@ -52,12 +52,22 @@ def save(model: keras.Model, path: str | os.PathLike[str], metadata: Mapping[str
     path = os.fspath(path)
     if not path.endswith(".keras"):
         raise DataError(f"model files must end in .keras, got {path!r}; e.g. --out model.keras.")
-    with atomic_path(path) as tmp:
+    with atomic_output(path) as tmp:
         model.save(tmp)
         if metadata is not None:
             with zipfile.ZipFile(tmp, "a") as archive:
                 archive.writestr(METADATA_ENTRY, json.dumps(jsonable(dict(metadata)), indent=1))
     return path
+
+
+def save_model(model: keras.Model, path: str | os.PathLike[str], metadata: Mapping[str, Any] | None,
+               strategy: Any = None) -> None:
+    """:func:`save` from every process of a ``tf.distribute`` run (saving may be a collective op);
+    only the chief's file lands at ``path`` (``kzoo.distribute.write_target``)."""
+    from .distribute import write_target
+
+    with write_target(path, strategy) as target:
+        save(model, target, metadata)
 
 
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any] | None:

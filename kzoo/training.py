@@ -9,7 +9,6 @@ or to debug).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -97,18 +96,6 @@ def is_dataset(x: Any) -> bool:
     return type(x).__module__.startswith("tensorflow") and hasattr(x, "element_spec")
 
 
-def strategy_scope(strategy: Any = None) -> Any:
-    """The context models are built and compiled in: the strategy's scope, or none.
-    The one place a distribution strategy enters training."""
-    return strategy.scope() if strategy is not None else contextlib.nullcontext()
-
-
-def steps_per_execution_for(strategy: Any, requested: int) -> int:
-    """``requested``, or 1 under a multi-replica strategy (which cannot run several steps per call)."""
-    replicas = getattr(strategy, "num_replicas_in_sync", 1) if strategy is not None else 1
-    return 1 if replicas > 1 else max(1, int(requested))
-
-
 # -- the builder methods --------------------------------------------------------------------------
 def fit(
     builder: ModelBuilder,
@@ -186,6 +173,7 @@ def train(
     out: str | os.PathLike[str] | None = None,
     metrics_out: str | os.PathLike[str] | None = None,
     strategy: Any = None,
+    plot: str | os.PathLike[str] | None = None,
 ) -> TrainResult:
     """Train model ``model`` on ``data`` with kzoo's fast defaults; optionally save it.
 
@@ -199,7 +187,8 @@ def train(
         callbacks: extra Keras callbacks.
         out, metrics_out: write the model (.keras with kzoo metadata) and final metrics (JSON),
             each atomically.
-        strategy: a ``tf.distribute`` strategy to build and train under.
+        strategy: a ``tf.distribute`` strategy, or its name in ``kzoo.distribute.STRATEGIES``.
+        plot: draw the training curves to this .png/.svg/.pdf file (``kzoo.curves``).
     """
     from . import api, saving
     from .datasets.loading import DEFAULT_SYNTHETIC_SAMPLES, Data, load
@@ -218,26 +207,53 @@ def train(
         "epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate, "schedule": schedule,
         "val_split": val_split, "seed": seed})
 
+    from . import distribute
+
+    if isinstance(strategy, str):
+        strategy = distribute.resolve_strategy(strategy)
     net, initial_epoch, history = prepare_model(
         builder, data.config, metadata, checkpoint_dir, strategy, seed,
         optimizer=lambda: make_optimizer(learning_rate, epochs * steps if schedule == "cosine" else None),
-        steps_per_execution=min(steps, steps_per_execution_for(strategy, steps_per_execution)),
+        steps_per_execution=min(steps, distribute.steps_per_execution_for(strategy, steps_per_execution)),
     )
-    all_callbacks = make_callbacks(callbacks, checkpoint_dir, metadata, history)
-    train_ds = to_dataset(*train_xy, batch_size=batch_size, shuffle=True, seed=seed)
-    val_ds = to_dataset(*val_xy, batch_size=EVAL_BATCH_SIZE) if val_xy is not None else None
-    fitted = net.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=initial_epoch,
-                     callbacks=all_callbacks, verbose=verbose, shuffle=False)  # the pipeline shuffles
+    fitted = run_fit(net, train_xy, val_xy, strategy=strategy, epochs=epochs, initial_epoch=initial_epoch,
+                     batch_size=batch_size, seed=seed, verbose=verbose,
+                     callbacks=make_callbacks(callbacks, checkpoint_dir, metadata, history, strategy))
     for key, values in fitted.history.items():
         history.setdefault(key, []).extend(float(v) for v in values)
     metrics = {key: values[-1] for key, values in history.items() if values}
     metadata.update(epoch=max(initial_epoch, len(next(iter(history.values()), []))), history=history)
     if out is not None:
-        saving.save(net, out, metadata)
-    if metrics_out is not None:
-        write_metrics(metrics_out, {"model": data.model, "epochs": metadata["epoch"],
-                                    "initial_epoch": initial_epoch, "metrics": metrics, "history": history})
+        saving.save_model(net, out, metadata, strategy)
+    if distribute.is_chief(strategy):  # only one process writes plain files
+        if metrics_out is not None:
+            write_metrics(metrics_out, {"model": data.model, "epochs": metadata["epoch"],
+                                        "initial_epoch": initial_epoch, "metrics": metrics, "history": history})
+        if plot is not None and history:
+            from .curves import plot_history
+
+            plot_history(history, plot)
     return TrainResult(net, history, metrics, initial_epoch, metadata["epoch"], metadata)
+
+
+def run_fit(
+    net: Any, train_xy: tuple[Any, Any], val_xy: tuple[Any, Any] | None, *, strategy: Any, epochs: int,
+    initial_epoch: int, batch_size: int, seed: int, verbose: int | str, callbacks: list[Any],
+) -> Any:
+    """``model.fit`` on a shuffled, prefetching ``tf.data`` pipeline; under a strategy that
+    ``model.fit`` cannot run (multi-worker), ``kzoo.distribute``'s own loop."""
+    from . import distribute
+
+    if distribute.uses_custom_loop(strategy):
+        if initial_epoch:
+            raise ConfigError(f"resuming from --checkpoint-dir is not supported under {type(strategy).__name__}; "
+                              f"use a new checkpoint directory.")
+        return distribute.fit(net, *train_xy, strategy=strategy, epochs=epochs, batch_size=batch_size,
+                              validation_data=val_xy, callbacks=callbacks, verbose=verbose, shuffle=True, seed=seed)
+    train_ds = to_dataset(*train_xy, batch_size=batch_size, shuffle=True, seed=seed)
+    val_ds = to_dataset(*val_xy, batch_size=EVAL_BATCH_SIZE) if val_xy is not None else None
+    return net.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=initial_epoch,
+                   callbacks=callbacks, verbose=verbose, shuffle=False)  # the pipeline shuffles
 
 
 def prepare_model(
@@ -249,10 +265,10 @@ def prepare_model(
     checkpoint, else built and compiled fresh (``optimizer`` is a factory), all in the strategy's scope."""
     import keras
 
-    from . import resume
+    from . import distribute, resume
 
     keras.utils.set_random_seed(seed)
-    with strategy_scope(strategy):
+    with distribute.scope(strategy):
         restored = resume.restore(checkpoint_dir, metadata) if checkpoint_dir else None
         if restored is not None:
             return restored
@@ -263,14 +279,14 @@ def prepare_model(
 
 def make_callbacks(
     extra: Sequence[Any], checkpoint_dir: str | os.PathLike[str] | None, metadata: Mapping[str, Any],
-    history: dict[str, list[float]],
+    history: dict[str, list[float]], strategy: Any = None,
 ) -> list[Any]:
     """Every callback of a training run, assembled in this one place."""
     from . import resume
 
     callbacks = list(extra)
     if checkpoint_dir is not None:
-        callbacks.append(resume.EpochCheckpoint(checkpoint_dir, metadata, history))
+        callbacks.append(resume.EpochCheckpoint(checkpoint_dir, metadata, history, strategy))
     return callbacks
 
 
@@ -310,7 +326,7 @@ def _class_labels(data: Data) -> np.ndarray | None:
 
 def write_metrics(path: str | os.PathLike[str], metrics: Mapping[str, Any]) -> None:
     """``metrics`` as JSON, written atomically."""
-    from .atomic import write_text
+    from .files import write_text
     from .saving import jsonable
 
     write_text(path, json.dumps(jsonable(dict(metrics)), indent=2) + "\n")

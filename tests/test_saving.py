@@ -11,7 +11,7 @@ import pytest
 
 import kzoo
 from kzoo import DataError, saving
-from kzoo.atomic import atomic_path, write_text
+from kzoo.files import atomic_output, write_text
 from kzoo.datasets import load as load_data
 
 CASES = [(name, api) for name in kzoo.list_models() for api in kzoo.get_spec(name).apis]
@@ -69,11 +69,11 @@ def test_save_refuses_other_extensions(tmp_path):
         saving.save(kzoo.build("mlp"), tmp_path / "m.h5")
 
 
-def test_atomic_path_leaves_nothing_when_the_writer_fails(tmp_path):
+def test_a_failed_write_leaves_the_old_file_alone(tmp_path):
     target = tmp_path / "out.json"
     write_text(target, "old")
     with pytest.raises(RuntimeError):
-        with atomic_path(target) as tmp:
+        with atomic_output(target) as tmp:
             with open(tmp, "w") as f:
                 f.write("half")
             raise RuntimeError("killed")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from ..config import parse_assignments
+from ..distribute import STRATEGIES
 from ..errors import ConfigError
 from ..training import DEFAULT_BATCH_SIZE, DEFAULT_EPOCHS, DEFAULT_LEARNING_RATE, DEFAULT_STEPS_PER_EXECUTION
 from .output import echo_json, echo_table
@@ -59,9 +60,14 @@ def data_options(func):
               help="Save model and optimizer after each epoch; rerun the same command to resume.")
 @click.option("-o", "--out", type=click.Path(dir_okay=False), default=None, help="Write the trained model (.keras).")
 @click.option("--metrics-out", type=click.Path(dir_okay=False), default=None, help="Write final metrics and history (JSON).")
+@click.option("--plot", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="Draw the training curves to FILE (.png, .svg or .pdf).")
+@click.option("--strategy", type=click.Choice(STRATEGIES), default="default", show_default=True,
+              help="tf.distribute strategy (see docs/distributed.md).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 def train_command(model, data, inputs, samples, target, assignments, epochs, batch_size, learning_rate, schedule,
-                  val_split, steps_per_execution, standardize, seed, checkpoint_dir, out, metrics_out, quiet) -> None:
+                  val_split, steps_per_execution, standardize, seed, checkpoint_dir, out, metrics_out, plot, strategy,
+                  quiet) -> None:
     """Train MODEL on data and save it.
 
     Input sizes and the class count are inferred from the data unless set with --set.
@@ -73,6 +79,7 @@ def train_command(model, data, inputs, samples, target, assignments, epochs, bat
       kzoo train two_input_mlp --data digits --set num_classes=10 --out two.keras --metrics-out m.json
       kzoo train mlp --data my.csv --target species --val-split 0.2 --checkpoint-dir ckpt/ --out m.keras
       kzoo train siamese_mlp --data synthetic --epochs 2 --quiet
+      kzoo train mlp --data iris --val-split 0.2 --plot curves.png --strategy mirrored
     """
     from ..training import train
 
@@ -81,7 +88,7 @@ def train_command(model, data, inputs, samples, target, assignments, epochs, bat
         standardize=standardize, samples=samples, epochs=epochs, batch_size=batch_size,
         learning_rate=learning_rate, schedule=schedule, val_split=val_split,
         steps_per_execution=steps_per_execution, seed=seed, checkpoint_dir=checkpoint_dir,
-        verbose=0 if quiet else 1, out=out, metrics_out=metrics_out,
+        verbose=0 if quiet else 1, out=out, metrics_out=metrics_out, plot=plot, strategy=strategy,
     )
     if quiet:
         return
@@ -89,7 +96,7 @@ def train_command(model, data, inputs, samples, target, assignments, epochs, bat
         click.echo(f"resumed from epoch {result.initial_epoch} in {checkpoint_dir}")
     metrics = " ".join(f"{k}={v:.4f}" for k, v in sorted(result.metrics.items()))
     click.echo(f"{model}: {result.epochs} epochs, {metrics}")
-    for path in (out, metrics_out):
+    for path in (out, metrics_out, plot):
         if path:
             click.echo(f"wrote {path}")
 
