@@ -58,9 +58,22 @@ def compile_model(
         loss = _per_output({o.name: o.loss for o in outputs})
     if metrics is None:
         metrics = _per_output({o.name: list(o.metrics) for o in outputs})
-    compile_kwargs.setdefault("steps_per_execution", DEFAULT_STEPS_PER_EXECUTION)
+    if "steps_per_execution" not in compile_kwargs:
+        from .distribute import steps_per_execution_for
+
+        compile_kwargs["steps_per_execution"] = steps_per_execution_for(strategy_of(model), DEFAULT_STEPS_PER_EXECUTION)
     model.compile(optimizer=optimizer or make_optimizer(), loss=loss, metrics=metrics, **compile_kwargs)
     return model
+
+
+def strategy_of(model: keras.Model) -> Any:
+    """The ``tf.distribute`` strategy ``model`` was built under (or whose scope is open), else None."""
+    import tensorflow as tf
+
+    strategy = getattr(model, "distribute_strategy", None)
+    if strategy is None or (strategy is tf.distribute.get_strategy() and not tf.distribute.has_strategy()):
+        return None
+    return strategy
 
 
 def _per_output(values: dict[str, Any]) -> Any:
@@ -98,7 +111,7 @@ def is_dataset(x: Any) -> bool:
 
 # -- the builder methods --------------------------------------------------------------------------
 def fit(
-    builder: ModelBuilder,
+    builder: ModelBuilder | None,
     model: keras.Model,
     x: Any,
     y: Any = None,
@@ -109,8 +122,21 @@ def fit(
     **fit_kwargs: Any,
 ) -> keras.callbacks.History:
     """``model.fit`` through a shuffled, prefetching ``tf.data`` pipeline (quiet unless ``verbose``).
-    Arrays and dicts of arrays are accepted; a ``tf.data.Dataset`` is used as it is."""
+    Arrays and dicts of arrays are accepted; a ``tf.data.Dataset`` is used as it is.
+    ``validation_split`` holds out the last samples, as Keras does."""
     fit_kwargs.setdefault("verbose", 0)
+    fraction = fit_kwargs.pop("validation_split", 0.0)
+    if fraction and validation_data is None and not is_dataset(x):
+        from .distribute import _split_tail
+
+        (x, x_val), (y, y_val) = _split_tail(x, fraction), _split_tail(y, fraction)
+        validation_data = (x_val, y_val)
+    if strategy_of(model) is not None and not is_dataset(x):
+        # Under a strategy Keras's own array adapter splits batches across replicas correctly.
+        if isinstance(validation_data, (tuple, list)):
+            validation_data = tuple(unwrap(v) for v in validation_data)
+        return model.fit(unwrap(x), unwrap(y), batch_size=batch_size or DEFAULT_BATCH_SIZE, shuffle=shuffle,
+                         validation_data=validation_data, **fit_kwargs)
     if not is_dataset(x):
         x = to_dataset(x, y, batch_size or DEFAULT_BATCH_SIZE, shuffle, seed)
         y = None
@@ -122,7 +148,9 @@ def fit(
 
 def evaluate(builder: ModelBuilder, model: keras.Model, x: Any, y: Any = None, **kwargs: Any) -> dict[str, float]:
     kwargs.setdefault("verbose", 0)
-    if not is_dataset(x):
+    if strategy_of(model) is not None:
+        x, y = unwrap(x), unwrap(y)
+    elif not is_dataset(x):
         x, y = to_dataset(x, y, kwargs.pop("batch_size", EVAL_BATCH_SIZE)), None
     result = model.evaluate(x, y, return_dict=True, **kwargs)
     return {name: float(value) for name, value in result.items()}
@@ -250,10 +278,8 @@ def run_fit(
                               f"use a new checkpoint directory.")
         return distribute.fit(net, *train_xy, strategy=strategy, epochs=epochs, batch_size=batch_size,
                               validation_data=val_xy, callbacks=callbacks, verbose=verbose, shuffle=True, seed=seed)
-    train_ds = to_dataset(*train_xy, batch_size=batch_size, shuffle=True, seed=seed)
-    val_ds = to_dataset(*val_xy, batch_size=EVAL_BATCH_SIZE) if val_xy is not None else None
-    return net.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=initial_epoch,
-                   callbacks=callbacks, verbose=verbose, shuffle=False)  # the pipeline shuffles
+    return fit(None, net, *train_xy, batch_size=batch_size, seed=seed, validation_data=val_xy, epochs=epochs,
+               initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose)
 
 
 def prepare_model(
