@@ -199,3 +199,33 @@ def test_plot_and_mirrored_strategy(tmp_path):
     assert result.exit_code == 0, result.output
     assert curves.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert kzoo.load(out).steps_per_execution == 1  # 8 steps per epoch would allow 8 without a strategy
+
+
+class TinyRegressor(kzoo.ModelBuilder):
+    """A third-party model kzoo knows nothing about: two inputs, one regression output."""
+
+    spec = kzoo.ModelSpec(
+        name="tiny_regressor", description="test", api="functional",
+        inputs=(kzoo.TensorSpec("a", (3,)), kzoo.TensorSpec("b", (2,))),
+        outputs=(kzoo.TensorSpec("y", (1,), loss="mse", metrics=("mae",)),),
+        default_config={"units": 4}, params=33,
+    )
+
+    def build_model(self, config):
+        import keras
+
+        a, b = keras.Input((3,), name="a"), keras.Input((2,), name="b")
+        hidden = keras.layers.Dense(config["units"])(keras.layers.concatenate([a, b]))
+        return keras.Model([a, b], keras.layers.Dense(1, name="y")(hidden))
+
+
+def test_a_third_party_model_trains_on_synthetic_data_and_on_a_csv(tmp_path):
+    from .conftest import ModelsPlugin
+
+    kzoo.register_plugin(ModelsPlugin(TinyRegressor()), "tiny")
+    result = training.train("tiny_regressor", "synthetic", epochs=2, samples=40)
+    assert len(result.history["loss"]) == 2 and "mae" in result.metrics
+    path = tmp_path / "t.csv"
+    path.write_text("p,q,r,s,t,target\n" + "\n".join(f"{i},{i+1},{i+2},{i%3},{i%5},{i*0.1}" for i in range(20)))
+    result = training.train("tiny_regressor", str(path), target="target", epochs=1)  # columns split in order
+    assert result.model.input_shape == [(None, 3), (None, 2)]
