@@ -89,8 +89,9 @@ def load(
             x, y = split_npz(source, read_npz(source), [t.name for t in input_specs],
                              [t.name for t in output_specs], require_target)
     else:
-        table = load_table(source, target, inputs, saved.get("class_names"), require_target and kind == "csv",
-                           saved.get("columns") if kind == "csv" else None)
+        csv_options = {"target": target, "class_names": saved.get("class_names"), "require_target": require_target,
+                       "features": saved.get("columns")}  # a saved model's columns and classes
+        table = load_table(source, inputs, **(csv_options if kind == "csv" else {}))
         if kind == "dataset" and standardize is None:
             standardize = get_dataset(source).standardize
         info["preprocess"] = _preprocess(table, saved.get("preprocess"), bool(standardize))
@@ -121,17 +122,11 @@ def source_kind(source: str) -> str:
     return "dataset"
 
 
-def load_table(
-    source: str,
-    target: Sequence[str] = (),
-    inputs: Mapping[str, Sequence[str]] | None = None,
-    class_names: Sequence[str] | None = None,
-    require_target: bool = True,
-    features: Sequence[str] | None = None,
-) -> Table:
-    """A raw feature table from a data set name or a CSV file (not yet shaped for a model)."""
+def load_table(source: str, inputs: Mapping[str, Sequence[str]] | None = None, **csv_options: Any) -> Table:
+    """A raw feature table from a data set name or a CSV file (not yet shaped for a model).
+    ``csv_options`` go to :func:`~kzoo.datasets.files.read_csv` (target, class_names, ...)."""
     if source_kind(source) == "csv":
-        return read_csv(source, target, inputs, class_names, require_target, features)
+        return read_csv(source, inputs=inputs, **csv_options)
     table = get_dataset(source).load()
     table.source = source
     if inputs:
