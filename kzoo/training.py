@@ -181,7 +181,7 @@ class TrainResult:
 
 def train(
     model: str | ModelBuilder,
-    data: str | os.PathLike[str] | Data = "synthetic",
+    data: str | os.PathLike[str] | Data,
     config: Mapping[str, Any] | None = None,
     *,
     target: str | Sequence[str] = (),
