@@ -20,6 +20,17 @@ from .hookspecs import hookimpl
 from .plugins import PluginWarning, plugin_infos, register_plugin
 from .saving import load
 from .spec import ModelSpec, TensorSpec
+from .training import train
+
+_LAZY_MODULES = {"datasets"}  # imported on first use: they need numpy
+
+
+def __getattr__(name: str):
+    if name in _LAZY_MODULES:
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "__version__",
@@ -41,4 +52,5 @@ __all__ = [
     "load",
     "plugin_infos",
     "register_plugin",
+    "train",
 ]

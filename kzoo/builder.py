@@ -15,6 +15,8 @@ from .spec import ModelSpec, TensorSpec
 if TYPE_CHECKING:  # pragma: no cover
     import keras
 
+    from .datasets.table import Table
+
 
 class ModelBuilder:
     """Base class of every model builder.
@@ -56,6 +58,45 @@ class ModelBuilder:
     def custom_objects(self) -> dict[str, Any]:
         """Classes Keras needs to load this builder's saved models (subclassed models)."""
         return {}
+
+    # -- data ---------------------------------------------------------------------------------
+    def infer_config(self, table: Table) -> dict[str, Any]:
+        """Config values a feature table fixes: input size(s) and class count, for the keys this
+        model has. The user's ``--set`` values win over these. Override for other layouts."""
+        keys = self.spec.default_config
+        inferred: dict[str, Any] = {}
+        dims = [len(cols) for cols in table.input_columns.values()]
+        if "input_dims" in keys and dims:
+            inferred["input_dims"] = tuple(dims)
+        if "input_dim" in keys:
+            inferred["input_dim"] = dims[0] if dims else table.num_features
+        classes = self._class_count(table)
+        if "num_classes" in keys and classes:
+            inferred["num_classes"] = max(classes, 2)  # one class seen still means a classifier
+        return inferred
+
+    def _class_count(self, table: Table) -> int | None:
+        """Classes of the main target, else of the per-output target of a classifier output."""
+        if table.num_classes:
+            return table.num_classes
+        from .synthetic import SPARSE_LOSSES
+
+        for out in self.output_specs():
+            labels = table.targets.get(out.name)
+            if out.loss in SPARSE_LOSSES and labels is not None and labels.size:
+                return len(table.class_names) if table.class_names else int(labels.max()) + 1
+        return None
+
+    def shape_data(self, table: Table, config: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """``(x, y)`` keyed by input and output name from a feature table.
+
+        Default: the user's input-to-columns mapping if given, else the feature columns in order,
+        split across the inputs by their sizes; the main target feeds a single output and
+        per-output targets feed outputs by name. ``y`` is None when the table has no targets.
+        """
+        from .datasets.shaping import default_shape
+
+        return default_shape(self.input_specs(config), self.output_specs(config), table)
 
     # -- compile / train / evaluate / predict -------------------------------------------------
     def compile(

@@ -50,3 +50,10 @@ def image_format(path: Path, formats: Sequence[str], what: str) -> str:
         allowed = " or ".join([", ".join(suffixes[:-1]), suffixes[-1]] if len(suffixes) > 1 else suffixes)
         raise ConfigError(f"cannot write {what} to {str(path)!r}: the file name must end in {allowed}.")
     return fmt
+
+
+def write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically; returns ``path``."""
+    with atomic_output(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)

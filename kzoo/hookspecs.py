@@ -22,4 +22,8 @@ def kzoo_register_models(register: Callable[..., None]) -> None:
 
 @hookspec
 def kzoo_register_datasets(register: Callable[..., Any]) -> None:
-    """Call ``register(dataset)`` once per data set the plugin contributes."""
+    """Call ``register(dataset)`` once per data set the plugin contributes.
+
+    ``dataset`` is a ``kzoo.datasets.Dataset`` whose ``load()`` returns a ``kzoo.datasets.Table``;
+    import numpy and friends inside ``load``. Called lazily, the first time data sets are needed.
+    """

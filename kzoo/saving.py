@@ -1,15 +1,28 @@
-"""Loading saved ``.keras`` files with every plugin's custom classes known to Keras."""
+"""Saving and loading ``.keras`` files together with kzoo's metadata.
+
+kzoo adds one entry, ``kzoo.json``, to the ``.keras`` zip: the model name, its plugin and config,
+and how the training data was shaped (target, input columns, class names, scaling). ``evaluate``
+and ``predict`` read it back, so a saved model needs nothing else to be used on new data.
+The file is written under a temporary name and renamed: never half-written.
+"""
 
 from __future__ import annotations
 
+import json
 import os
+import zipfile
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from .errors import DataError
-from .plugins import get_host
+from ._version import __version__
+from .files import atomic_output
+from .errors import DataError, PluginError
+from .plugins import PluginInfo, discover, get_host
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
+
+METADATA_ENTRY = "kzoo.json"
 
 
 def custom_objects() -> dict[str, Any]:
@@ -21,17 +34,89 @@ def custom_objects() -> dict[str, Any]:
     return objects
 
 
+def model_metadata(model_name: str, config: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
+    """The ``kzoo.json`` content for a model built by kzoo: name, plugin, config, and ``extra``."""
+    from .api import get_spec
+
+    return {
+        "kzoo_version": __version__,
+        "model": model_name,
+        "plugin": get_spec(model_name).plugin,
+        "config": jsonable(dict(config)),
+        **jsonable(extra),
+    }
+
+
+def save(model: keras.Model, path: str | os.PathLike[str], metadata: Mapping[str, Any] | None = None) -> str:
+    """Write ``model`` (with its optimizer state) and kzoo ``metadata`` to ``path`` atomically."""
+    path = os.fspath(path)
+    if not path.endswith(".keras"):
+        raise DataError(f"model files must end in .keras, got {path!r}; e.g. --out model.keras.")
+    with atomic_output(path) as tmp:
+        model.save(tmp)
+        if metadata is not None:
+            with zipfile.ZipFile(tmp, "a") as archive:
+                archive.writestr(METADATA_ENTRY, json.dumps(jsonable(dict(metadata)), indent=1))
+    return path
+
+
+def save_model(model: keras.Model, path: str | os.PathLike[str], metadata: Mapping[str, Any] | None,
+               strategy: Any = None) -> None:
+    """:func:`save` from every process of a ``tf.distribute`` run (saving may be a collective op);
+    only the chief's file lands at ``path`` (``kzoo.distribute.write_target``)."""
+    from .distribute import write_target
+
+    with write_target(path, strategy) as target:
+        save(model, target, metadata)
+
+
+def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """kzoo's metadata stored in a ``.keras`` file, or None for files Keras wrote alone."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise DataError(f"no model file at {path!r}; check the path (expected a .keras file).")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if METADATA_ENTRY not in archive.namelist():
+                return None
+            return json.loads(archive.read(METADATA_ENTRY))
+    except (zipfile.BadZipFile, OSError, ValueError, KeyError) as exc:
+        raise DataError(
+            f"{path!r} is not a readable .keras file ({type(exc).__name__}: {exc}); it may be corrupted "
+            f"or unfinished. Expected a file written by model.save() or `kzoo train --out`."
+        ) from exc
+
+
+def ensure_plugin(metadata: Mapping[str, Any] | None) -> None:
+    """Load the plugin that provides the saved model if it is not loaded yet (for example when
+    KZOO_LOAD_PLUGINS left it out), so its custom classes are known to Keras."""
+    if not metadata or not metadata.get("model"):
+        return
+    host = get_host()
+    name, plugin = metadata["model"], metadata.get("plugin")
+    if name in host.registry.names() or plugin is None:
+        return
+    for ep in discover():
+        if ep.name == plugin and plugin not in host.infos:
+            host.add(ep.load(), PluginInfo(name=plugin, module=ep.value))
+            return
+    if plugin not in host.infos:
+        raise PluginError(
+            f"the model file was made by model {name!r} of plugin {plugin!r}, which is not installed; "
+            f"install it, then load again."
+        )
+
+
 def load(path: str | os.PathLike[str], safe_mode: bool = True, compile: bool = True) -> keras.Model:
-    """Load a ``.keras`` file saved from any kzoo model.
+    """Load a ``.keras`` file saved from any kzoo model (its plugin is loaded first).
 
     ``safe_mode=False`` lets Keras run Python code stored in the file (Lambda layers); only use it
     for files you trust.
     """
+    path = os.fspath(path)
+    ensure_plugin(read_metadata(path))
     import keras
 
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise DataError(f"no model file at {path!r}; check the path (expected a .keras file).")
     try:
         return keras.saving.load_model(path, custom_objects=custom_objects(), safe_mode=safe_mode, compile=compile)
     except Exception as exc:
@@ -39,3 +124,14 @@ def load(path: str | os.PathLike[str], safe_mode: bool = True, compile: bool = T
             f"could not load {path!r} as a Keras model ({type(exc).__name__}: {exc}). "
             f"Expected a .keras file written by model.save() or `kzoo train --out`."
         ) from exc
+
+
+def jsonable(value: Any) -> Any:
+    """Tuples, numpy scalars and arrays as plain JSON values."""
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return value

@@ -55,6 +55,16 @@ class SiameseMLPBuilder(ModelBuilder):
         config = config or self.spec.default_config
         return tuple(TensorSpec(t.name, (config["input_dim"],)) for t in self.spec.inputs)
 
+    def shape_data(self, table, config: Mapping[str, Any]):
+        """Pairs of samples labelled same (1) or different (0) class, half of each, with a fixed
+        seed; without labels (prediction) each sample is paired with a random other one."""
+        if table.input_columns or table.targets:
+            return super().shape_data(table, config)
+        from ._pairs import make_pairs
+
+        left, right, same = make_pairs(table.features, table.target)
+        return {"left": left, "right": right}, (None if same is None else {"same": same})
+
     def build_model(self, config: Mapping[str, Any]):
         import keras
 
@@ -106,6 +116,22 @@ class MultiOutputMLPBuilder(ModelBuilder):
         config = config or self.spec.default_config
         label, value = self.spec.outputs
         return (TensorSpec(label.name, (config["num_classes"],), loss=label.loss, metrics=label.metrics), value)
+
+    def infer_config(self, table) -> dict[str, Any]:
+        inferred = super().infer_config(table)
+        if not (table.input_columns or table.targets):
+            inferred["input_dim"] = table.num_features - 1  # the last column becomes "value"
+        return inferred
+
+    def shape_data(self, table, config: Mapping[str, Any]):
+        """One target per head: ``label`` is the class target, ``value`` regresses the last
+        feature column, which is left out of the input."""
+        if table.input_columns or table.targets:
+            return super().shape_data(table, config)
+        x = {"input": table.features[:, :-1]}
+        if table.target is None:
+            return x, None
+        return x, {"label": table.target, "value": table.features[:, -1:]}
 
     def build_model(self, config: Mapping[str, Any]):
         import keras

@@ -51,6 +51,16 @@ class TwoInputMLPBuilder(ModelBuilder):
         (out,) = self.spec.outputs
         return (TensorSpec(out.name, (config["num_classes"],), loss=out.loss, metrics=out.metrics),)
 
+    def infer_config(self, table) -> dict[str, Any]:
+        """Without a column mapping, the features are cut into one contiguous view per input:
+        digits' 64 pixels become the image's top and bottom halves (32 + 32)."""
+        inferred = super().infer_config(table)
+        if not table.input_columns:
+            parts = len(self.spec.default_config["input_dims"])
+            size, extra = divmod(table.num_features, parts)
+            inferred["input_dims"] = tuple([size] * (parts - 1) + [size + extra])
+        return inferred
+
     def build_model(self, config: Mapping[str, Any]):
         import keras
 

@@ -10,11 +10,16 @@ from .app import main
 from .models import info_command, list_command, plugins_command
 from .plot import plot_command
 from .scaffold import new_plugin_command
+from .train import datasets_command, evaluate_command, predict_command, train_command
 
 main.add_command(list_command)
 main.add_command(info_command)
 main.add_command(plugins_command)
 main.add_command(plot_command)
+main.add_command(train_command)
+main.add_command(evaluate_command)
+main.add_command(predict_command)
+main.add_command(datasets_command)
 main.add_command(new_plugin_command)
 
 __all__ = ["main"]

@@ -50,6 +50,8 @@ def main() -> None:
       kzoo list                      every model, its inputs and size
       kzoo info two_input_mlp        one model's metadata (--summary builds it)
       kzoo plugins                   where the models come from
+      kzoo train mlp --data digits --out m.keras    train on a data set (`kzoo datasets`)
+      kzoo predict m.keras --data new.csv           use a saved model
 
     Environment: KZOO_LOAD_PLUGINS, KZOO_DISABLE_PLUGINS, KZOO_STRICT_PLUGINS,
     KZOO_TRACE_PLUGINS (see `kzoo plugins --help`).

@@ -1,0 +1,171 @@
+"""``kzoo train``, ``kzoo evaluate``, ``kzoo predict`` and ``kzoo datasets``: thin shells over
+``kzoo.training.train``, ``kzoo.inference`` and ``kzoo.datasets``."""
+
+from __future__ import annotations
+
+import click
+
+from ..config import parse_assignments
+from ..distribute import STRATEGIES
+from ..errors import ConfigError
+from ..training import DEFAULT_BATCH_SIZE, DEFAULT_EPOCHS, DEFAULT_LEARNING_RATE, DEFAULT_STEPS_PER_EXECUTION
+from .output import echo_json, echo_table
+
+DATA_HELP = "A data set name (see `kzoo datasets`), 'synthetic', or a .csv / .npz file."
+
+
+def parse_inputs(items: tuple[str, ...]) -> dict[str, list[str]] | None:
+    """``("input_1=a,b", "input_2=c")`` -> ``{"input_1": ["a", "b"], "input_2": ["c"]}``."""
+    mapping: dict[str, list[str]] = {}
+    for item in items:
+        name, sep, cols = item.partition("=")
+        columns = [c.strip() for c in cols.split(",") if c.strip()]
+        if not sep or not name.strip() or not columns:
+            raise ConfigError(f"--input {item!r} is not NAME=COL[,COL...]; write for example --input input_1=a,b.")
+        mapping[name.strip()] = columns
+    return mapping or None
+
+
+def data_options(func):
+    """Options shared by every command that reads data."""
+    func = click.option("--samples", type=int, default=None, metavar="N",
+                        help="Samples of synthetic data (default 256).")(func)
+    func = click.option("--input", "inputs", multiple=True, metavar="NAME=COLS",
+                        help="CSV columns for one model input, e.g. --input input_1=a,b (repeatable).")(func)
+    func = click.option("-d", "--data", required=True, metavar="SOURCE", help=DATA_HELP)(func)
+    return func
+
+
+@click.command("train")
+@click.argument("model")
+@data_options
+@click.option("--target", multiple=True, metavar="COL",
+              help="CSV target column; for several outputs OUTPUT=COL (repeatable).")
+@click.option("-s", "--set", "assignments", multiple=True, metavar="KEY=VALUE",
+              help="Override a config value, e.g. --set num_classes=10 (repeatable).")
+@click.option("--epochs", type=int, default=DEFAULT_EPOCHS, show_default=True)
+@click.option("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, show_default=True)
+@click.option("--learning-rate", type=float, default=DEFAULT_LEARNING_RATE, show_default=True,
+              help="Adam's peak learning rate.")
+@click.option("--schedule", type=click.Choice(["cosine", "constant"]), default="cosine", show_default=True,
+              help="Learning-rate schedule: cosine decay to a tenth over the run, or constant.")
+@click.option("--val-split", type=float, default=0.0, show_default=True,
+              help="Fraction held out for validation (stratified by class).")
+@click.option("--steps-per-execution", type=int, default=DEFAULT_STEPS_PER_EXECUTION, show_default=True,
+              help="Training steps per graph call; 1 to debug or for multi-device strategies.")
+@click.option("--standardize/--no-standardize", default=None,
+              help="Z-score the features (default: the data set's choice; off for files).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--checkpoint-dir", type=click.Path(file_okay=False), default=None,
+              help="Save model and optimizer after each epoch; rerun the same command to resume.")
+@click.option("-o", "--out", type=click.Path(dir_okay=False), default=None, help="Write the trained model (.keras).")
+@click.option("--metrics-out", type=click.Path(dir_okay=False), default=None, help="Write final metrics and history (JSON).")
+@click.option("--plot", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="Draw the training curves to FILE (.png, .svg or .pdf).")
+@click.option("--strategy", type=click.Choice(STRATEGIES), default="default", show_default=True,
+              help="tf.distribute strategy (see docs/distributed.md).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
+def train_command(model, data, inputs, samples, target, assignments, epochs, batch_size, learning_rate, schedule,
+                  val_split, steps_per_execution, standardize, seed, checkpoint_dir, out, metrics_out, plot, strategy,
+                  quiet) -> None:
+    """Train MODEL on data and save it.
+
+    Input sizes and the class count are inferred from the data unless set with --set.
+    Output files are written atomically: a failed or killed run leaves none half-written.
+
+    \b
+    Examples:
+      kzoo train mlp --data digits --epochs 30 --out mlp.keras
+      kzoo train two_input_mlp --data digits --set num_classes=10 --out two.keras --metrics-out m.json
+      kzoo train mlp --data my.csv --target species --val-split 0.2 --checkpoint-dir ckpt/ --out m.keras
+      kzoo train siamese_mlp --data synthetic --epochs 2 --quiet
+      kzoo train mlp --data iris --val-split 0.2 --plot curves.png --strategy mirrored
+    """
+    from ..training import train
+
+    result = train(
+        model, data, parse_assignments(assignments), target=target, inputs=parse_inputs(inputs),
+        standardize=standardize, samples=samples, epochs=epochs, batch_size=batch_size,
+        learning_rate=learning_rate, schedule=schedule, val_split=val_split,
+        steps_per_execution=steps_per_execution, seed=seed, checkpoint_dir=checkpoint_dir,
+        verbose=0 if quiet else 1, out=out, metrics_out=metrics_out, plot=plot, strategy=strategy,
+    )
+    if quiet:
+        return
+    if result.initial_epoch:
+        click.echo(f"resumed from epoch {result.initial_epoch} in {checkpoint_dir}")
+    metrics = " ".join(f"{k}={v:.4f}" for k, v in sorted(result.metrics.items()))
+    click.echo(f"{model}: {result.epochs} epochs, {metrics}")
+    for path in (out, metrics_out, plot):
+        if path:
+            click.echo(f"wrote {path}")
+
+
+@click.command("evaluate")
+@click.argument("model_file", type=click.Path(dir_okay=False))
+@data_options
+@click.option("--target", multiple=True, metavar="COL", help="Target column(s); default: the ones used in training.")
+@click.option("--unsafe", is_flag=True, help="Load with Keras's safe_mode off (runs code stored in the file: trusted files only).")
+@click.option("--json", "as_json", is_flag=True, help="Print metrics as JSON.")
+def evaluate_command(model_file, data, inputs, samples, target, unsafe, as_json) -> None:
+    """Evaluate a saved model on data shaped the way it was trained.
+
+    \b
+    Examples:
+      kzoo evaluate m.keras --data digits
+      kzoo evaluate m.keras --data my.csv --target species --json
+    """
+    from ..inference import evaluate_file
+
+    metrics = evaluate_file(model_file, data, target, parse_inputs(inputs), safe_mode=not unsafe, samples=samples)
+    if as_json:
+        echo_json(metrics)
+    else:
+        echo_table(["metric", "value"], [[k, f"{v:.6g}"] for k, v in sorted(metrics.items())])
+
+
+@click.command("predict")
+@click.argument("model_file", type=click.Path(dir_okay=False))
+@data_options
+@click.option("-o", "--out", type=click.Path(dir_okay=False), default=None, help="Write predictions CSV here (default: stdout).")
+@click.option("--unsafe", is_flag=True, help="Load with Keras's safe_mode off (trusted files only).")
+def predict_command(model_file, data, inputs, samples, out, unsafe) -> None:
+    """Predict with a saved model; one CSV row per sample.
+
+    Classifiers give the class and each class's probability; target columns in the data are ignored.
+
+    \b
+    Examples:
+      kzoo predict m.keras --data new.csv --out predictions.csv
+      kzoo predict m.keras --data digits | head
+    """
+    from ..inference import predict_file, write_csv
+
+    header, rows = predict_file(model_file, data, parse_inputs(inputs), safe_mode=not unsafe, samples=samples)
+    if out:
+        write_csv(out, header, rows)
+        click.echo(f"wrote {len(rows)} predictions to {out}", err=True)
+    else:
+        click.echo(",".join(header))
+        for row in rows:
+            click.echo(",".join(str(cell) for cell in row))
+
+
+@click.command("datasets")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of data sets.")
+def datasets_command(as_json) -> None:
+    """List the named data sets (from plugins), plus 'synthetic'.
+
+    \b
+    Examples:
+      kzoo datasets
+      kzoo train mlp --data wine --val-split 0.2
+    """
+    from ..datasets import get_dataset, list_datasets
+
+    found = [get_dataset(name) for name in list_datasets()]
+    if as_json:
+        echo_json([d.to_dict() for d in found])
+        return
+    rows = [[d.name, d.task, d.samples or "-", d.features or "-", d.classes or "-", d.plugin, d.description] for d in found]
+    echo_table(["name", "task", "samples", "features", "classes", "plugin", "description"], rows, max_last=90)

@@ -1,0 +1,85 @@
+"""Checks that data can feed a model, before any training: one clear message per problem."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..errors import DataError
+from ..spec import TensorSpec
+from ..synthetic import BINARY_LOSSES, SPARSE_LOSSES
+
+
+def check_data(
+    source: str,
+    x: Mapping[str, Any],
+    y: Mapping[str, Any] | None,
+    inputs: Sequence[TensorSpec],
+    outputs: Sequence[TensorSpec],
+) -> None:
+    """Raise :class:`kzoo.DataError` unless ``x``/``y`` match the model's inputs and outputs."""
+    counts = {name: len(array) for name, array in {**x, **(y or {})}.items()}
+    if not counts or min(counts.values()) == 0:
+        raise DataError(f"{source}: no samples; expected at least one row of data.")
+    if len(set(counts.values())) > 1:
+        sizes = ", ".join(f"{k}: {v}" for k, v in counts.items())
+        raise DataError(f"{source}: arrays hold different numbers of samples ({sizes}); expected the same count.")
+    for spec in inputs:
+        array = np.asarray(x[spec.name])
+        _check_shape(source, "input", spec, array.shape[1:], spec.shape)
+        _check_finite(source, f"input {spec.name!r}", array)
+    for spec in outputs if y is not None else ():
+        array = np.asarray(y[spec.name])
+        _check_target(source, spec, array)
+
+
+def _check_shape(source: str, kind: str, spec: TensorSpec, given: tuple[int, ...], expected: tuple[int, ...]) -> None:
+    if tuple(given) != tuple(expected):
+        hint = " Set the model's input size with --set (for example --set input_dim=N) or pick other columns."
+        raise DataError(
+            f"{source}: {kind} {spec.name!r} expects samples of shape {list(expected)}, "
+            f"the data gives {list(given)}.{hint if kind == 'input' else ''}"
+        )
+
+
+def _check_finite(source: str, what: str, array: np.ndarray) -> None:
+    if not np.issubdtype(array.dtype, np.number):
+        raise DataError(f"{source}: {what} is not numeric (dtype {array.dtype}); expected numbers.")
+    bad = ~np.isfinite(array)
+    count = int(bad.sum())
+    if count:
+        rows = np.unique(np.nonzero(bad.reshape(len(array), -1))[0])
+        where = ", ".join(str(r) for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
+        raise DataError(
+            f"{source}: {what} holds {count} NaN or infinite value(s), in row(s) {where} "
+            f"(0-based); fill or drop them first."
+        )
+
+
+def _check_target(source: str, spec: TensorSpec, array: np.ndarray) -> None:
+    what = f"target {spec.name!r}"
+    _check_finite(source, what, array)
+    if spec.loss in SPARSE_LOSSES:
+        expected = spec.shape[:-1]
+        labels = array.reshape(len(array), *expected) if array.ndim == 2 and array.shape[1] == 1 and not expected else array
+        _check_shape(source, "target", spec, labels.shape[1:], expected)
+        if not np.all(labels == np.round(labels)):
+            raise DataError(f"{source}: {what} must hold integer class labels; found fractional values.")
+        num_classes = spec.shape[-1]
+        outside = (labels < 0) | (labels >= num_classes)
+        if outside.any():
+            found = sorted(set(labels[outside].astype(int).tolist()))[:5]
+            raise DataError(
+                f"{source}: {what} holds labels {found} outside 0..{num_classes - 1} "
+                f"(num_classes={num_classes}); set --set num_classes=N to cover every label."
+            )
+        return
+    if spec.loss in BINARY_LOSSES:
+        outside = int(((array != 0) & (array != 1)).sum())
+        if outside:
+            raise DataError(f"{source}: {what} holds {outside} value(s) that are not 0 or 1; expected binary labels.")
+    shape = array.shape[1:] if array.ndim > 1 else ()
+    if shape != spec.shape and not (shape == () and spec.shape == (1,)):
+        _check_shape(source, "target", spec, shape, spec.shape)

@@ -1,0 +1,160 @@
+"""Reading the user's own files: CSV with a header, NPZ with arrays named like the model's tensors."""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..errors import DataError
+from .table import Table, encode_labels
+
+
+def require_file(path: str) -> None:
+    if not os.path.isfile(path):
+        raise DataError(f"no data file at {path!r}; check the path (expected a .csv or .npz file, or a data set name).")
+
+
+def read_csv(
+    path: str,
+    target: Sequence[str] = (),
+    inputs: Mapping[str, Sequence[str]] | None = None,
+    class_names: Sequence[str] | None = None,
+    require_target: bool = True,
+    features: Sequence[str] | None = None,
+) -> Table:
+    """A table from a CSV file with a header row.
+
+    ``target`` holds column names (the main target) or ``output=column`` pairs (one target per
+    output). Every other column is a numeric feature, unless ``inputs`` maps input names to
+    columns or ``features`` (the columns a saved model was trained on) names them.
+    """
+    require_file(path)
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"could not read {path!r} as CSV ({type(exc).__name__}: {exc}).") from exc
+    rows = [r for r in rows if any(cell.strip() for cell in r)]
+    if not rows:
+        raise DataError(f"{path!r} is empty; expected a header row and at least one data row.")
+    header = [h.strip() for h in rows[0]]
+    body = rows[1:]
+    if not body:
+        raise DataError(f"{path!r} has a header but no data rows; expected at least one sample.")
+    for i, row in enumerate(body, start=2):
+        if len(row) != len(header):
+            raise DataError(f"{path!r} line {i} has {len(row)} fields, the header has {len(header)}.")
+    columns = {name: [row[j].strip() for row in body] for j, name in enumerate(header)}
+
+    main, per_output = _parse_targets(target)
+    if not require_target:  # prediction: a saved model's target column may be absent from new data
+        main = main if main in columns else None
+        per_output = {k: v for k, v in per_output.items() if v in columns}
+    wanted = ([main] if main else []) + list(per_output.values())
+    missing = [c for c in wanted if c not in columns]
+    if missing:
+        raise DataError(
+            f"{path!r} has no target column {', '.join(map(repr, missing))}; columns are "
+            f"{', '.join(header)}. Pass --target with one of them."
+        )
+    if require_target and not wanted:
+        raise DataError(f"{path!r}: say which column is the target, e.g. --target {header[-1]}.")
+    mapped = [c for cols in (inputs or {}).values() for c in cols]
+    known = features if features and all(f in columns for f in features) else None  # else the file's own
+    feature_names = mapped or list(known or []) or [h for h in header if h not in wanted]
+    unknown = [c for c in feature_names if c not in columns]
+    if unknown:
+        raise DataError(f"{path!r} has no column {', '.join(map(repr, unknown))}; columns are {', '.join(header)}.")
+    if not feature_names:
+        raise DataError(f"{path!r} has no feature columns besides the target.")
+    features = np.stack([_numeric(path, name, columns[name]) for name in feature_names], axis=1)
+
+    table = Table(features=features, feature_names=feature_names, source=path)
+    if main:
+        table.target, table.class_names = _target(columns[main], class_names)
+        table.target_name = main
+    for output, col in per_output.items():
+        values, names = _target(columns[col], class_names)
+        table.targets[output] = values
+        if names:
+            table.class_names = names
+    if inputs:
+        table.select_inputs(inputs)
+    return table
+
+
+def _parse_targets(target: Sequence[str]) -> tuple[str | None, dict[str, str]]:
+    main: str | None = None
+    per_output: dict[str, str] = {}
+    for item in target:
+        output, sep, column = item.partition("=")
+        if sep:
+            per_output[output.strip()] = column.strip()
+        elif main is None:
+            main = item.strip()
+        else:
+            raise DataError(f"--target {item!r}: one plain target column only; name the outputs as out=column.")
+    return main, per_output
+
+
+def _numeric(path: str, name: str, cells: list[str]) -> np.ndarray:
+    """A feature column as float32; empty cells become NaN (reported by the data checks)."""
+    out = np.empty(len(cells), dtype="float32")
+    for i, cell in enumerate(cells):
+        try:
+            out[i] = float(cell) if cell else np.nan
+        except ValueError:
+            raise DataError(
+                f"{path!r}: column {name!r} is not numeric (row {i + 1} holds {cell!r}); features must be "
+                f"numbers. Make it the --target, or drop it from the file."
+            ) from None
+    return out
+
+
+def _target(cells: list[str], class_names: Sequence[str] | None) -> tuple[np.ndarray, list[str] | None]:
+    """Integer labels for integer or text columns (text gets class names), float32 for real values."""
+    if class_names:
+        return encode_labels(np.array(cells), class_names)
+    try:
+        values = np.array([float(c) if c else np.nan for c in cells], dtype="float64")
+    except ValueError:
+        return encode_labels(np.array(cells))
+    finite = values[np.isfinite(values)]
+    if finite.size == values.size and np.all(finite == np.round(finite)):
+        return values.astype("int32"), None
+    return values.astype("float32"), None
+
+
+def read_npz(path: str) -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz`` file, keyed by name (no pickled objects are loaded)."""
+    require_file(path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {name: np.asarray(data[name]) for name in data.files}
+    except Exception as exc:
+        raise DataError(f"could not read {path!r} as NPZ ({type(exc).__name__}: {exc}).") from exc
+
+
+def split_npz(
+    path: str, arrays: dict[str, np.ndarray], input_names: Sequence[str], output_names: Sequence[str],
+    require_target: bool,
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """NPZ arrays -> (x, y) keyed by the model's input and output names."""
+    missing = [n for n in input_names if n not in arrays]
+    if missing:
+        raise DataError(
+            f"{path!r} has no array {', '.join(map(repr, missing))}; it holds {', '.join(arrays) or 'nothing'}. "
+            f"Name the arrays after the model's inputs ({', '.join(input_names)}) and outputs ({', '.join(output_names)})."
+        )
+    x = {n: arrays[n] for n in input_names}
+    present = [n for n in output_names if n in arrays]
+    if len(present) < len(output_names):
+        if require_target:
+            absent = [n for n in output_names if n not in arrays]
+            raise DataError(f"{path!r} has no target array {', '.join(map(repr, absent))}; add one per model output.")
+        return x, None
+    return x, {n: arrays[n] for n in output_names}

@@ -1,0 +1,154 @@
+"""Loading data shaped and checked for one model (imports numpy; kzoo.datasets imports this lazily)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..builder import ModelBuilder
+from ..errors import DataError
+from ..synthetic import synthetic_data
+from .checks import check_data
+from .files import read_csv, read_npz, require_file, split_npz
+from .registry import SYNTHETIC, get_dataset
+from .table import Table
+
+DEFAULT_SYNTHETIC_SAMPLES = 256
+
+
+@dataclass
+class Data:
+    """Data shaped for one model: ``x``/``y`` keyed by input/output name, the model config the
+    data fixes, and ``meta`` (how it was shaped) that is saved with a trained model so evaluate
+    and predict shape new data the same way."""
+
+    model: str
+    config: dict[str, Any]
+    x: dict[str, np.ndarray]
+    y: dict[str, np.ndarray] | None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def num_samples(self) -> int:
+        return len(next(iter(self.x.values())))
+
+    @property
+    def class_names(self) -> list[str] | None:
+        return self.meta.get("class_names")
+
+
+def load(
+    source: str | os.PathLike[str],
+    model: str | ModelBuilder,
+    config: Mapping[str, Any] | None = None,
+    target: str | Sequence[str] = (),
+    inputs: Mapping[str, Sequence[str]] | None = None,
+    standardize: bool | None = None,
+    samples: int = DEFAULT_SYNTHETIC_SAMPLES,
+    seed: int = 0,
+    metadata: Mapping[str, Any] | None = None,
+    require_target: bool = True,
+) -> Data:
+    """Data from ``source`` shaped and checked for ``model``.
+
+    Args:
+        source: a data set name (``kzoo datasets``), ``"synthetic"``, or a ``.csv``/``.npz`` path.
+        model: a model name or builder.
+        config: the user's config overrides; other keys the data fixes (input sizes, class count)
+            are inferred by the builder's ``infer_config``.
+        target: CSV target column, or ``output=column`` items for several outputs.
+        inputs: CSV columns per input name, for multi-input models.
+        standardize: z-score the features (default: the data set's choice; off for files).
+        samples, seed: size and seed of synthetic data.
+        metadata: kzoo metadata of a saved model: reuse its config, columns, classes, scaling.
+        require_target: False for prediction, where data may have no targets.
+    """
+    from .. import api
+
+    builder = api.get(model) if isinstance(model, str) else model
+    source = os.fspath(source)
+    meta = dict(metadata or {})
+    saved = dict(meta.get("data", {}))
+    target = [target] if isinstance(target, str) else list(target or saved.get("target", []))
+    inputs = inputs or saved.get("inputs") or None
+    overrides = dict(meta.get("config") or {})
+    overrides.update(config or {})
+    info: dict[str, Any] = {"source": source, "target": target, "inputs": inputs}
+
+    kind = source_kind(source)
+    if kind in ("synthetic", "npz"):
+        cfg = builder.config(**overrides)
+        input_specs, output_specs = builder.input_specs(cfg), builder.output_specs(cfg)
+        if kind == "synthetic":
+            x, y = synthetic_data(input_specs, output_specs, n=samples, seed=seed)
+        else:
+            x, y = split_npz(source, read_npz(source), [t.name for t in input_specs],
+                             [t.name for t in output_specs], require_target)
+    else:
+        csv_options = {"target": target, "class_names": saved.get("class_names"), "require_target": require_target,
+                       "features": saved.get("columns")}  # a saved model's columns and classes
+        table = load_table(source, inputs, **(csv_options if kind == "csv" else {}))
+        if kind == "dataset" and standardize is None:
+            standardize = get_dataset(source).standardize
+        info["preprocess"] = _preprocess(table, saved.get("preprocess"), bool(standardize))
+        info["class_names"] = table.class_names or saved.get("class_names")
+        info["columns"] = table.feature_names
+        inferred = {} if meta.get("config") else builder.infer_config(table)
+        cfg = builder.config(**{**inferred, **overrides})
+        x, y = builder.shape_data(table, cfg)
+    if require_target and y is None:
+        raise DataError(f"{source}: no targets to train or evaluate on; pass --target COLUMN.")
+    check_data(source, x, y, builder.input_specs(cfg), builder.output_specs(cfg))
+    return Data(model=builder.spec.name, config=cfg, x=x, y=y, meta=info)
+
+
+def source_kind(source: str) -> str:
+    """``synthetic``, ``npz``, ``csv`` or ``dataset``; a path-like name that does not exist errors."""
+    if source == SYNTHETIC:
+        return "synthetic"
+    lowered = source.lower()
+    if lowered.endswith(".npz"):
+        return "npz"
+    if lowered.endswith(".csv") or os.path.isfile(source):
+        if not lowered.endswith(".csv"):
+            raise DataError(f"{source!r}: unknown file type; expected a .csv or .npz file.")
+        return "csv"
+    if os.sep in source or "/" in source:
+        require_file(source)
+    return "dataset"
+
+
+def load_table(source: str, inputs: Mapping[str, Sequence[str]] | None = None, **csv_options: Any) -> Table:
+    """A raw feature table from a data set name or a CSV file (not yet shaped for a model).
+    ``csv_options`` go to :func:`~kzoo.datasets.files.read_csv` (target, class_names, ...)."""
+    if source_kind(source) == "csv":
+        return read_csv(source, inputs=inputs, **csv_options)
+    table = get_dataset(source).load()
+    table.source = source
+    if inputs:
+        table.select_inputs(inputs)
+    return table
+
+
+def _preprocess(table: Table, saved: Mapping[str, Any] | None, standardize: bool) -> dict[str, Any] | None:
+    """Z-score ``table.features`` in place with saved statistics, or new ones if ``standardize``."""
+    if saved:
+        mean, std = np.asarray(saved["mean"], "float32"), np.asarray(saved["std"], "float32")
+        if mean.shape[0] != table.num_features:
+            raise DataError(
+                f"{table.source}: the model was trained on {mean.shape[0]} feature columns, "
+                f"the data has {table.num_features}."
+            )
+    elif standardize:
+        with np.errstate(invalid="ignore"):
+            mean = np.nanmean(table.features, axis=0).astype("float32")
+            std = np.nanstd(table.features, axis=0).astype("float32")
+        std[~(std > 0)] = 1.0
+    else:
+        return None
+    table.features = ((table.features - mean) / std).astype("float32")
+    return {"mean": mean.tolist(), "std": std.tolist()}

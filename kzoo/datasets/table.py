@@ -1,0 +1,86 @@
+"""A generic feature table: the common form of every data source before it is shaped for a model.
+
+Data sets and CSV files give a table (numeric features, targets, class names); a model builder's
+``shape_data`` turns it into the model's named inputs and outputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import DataError
+
+
+@dataclass
+class Table:
+    """Samples as rows. ``target`` holds the main target (integer class labels or real values);
+    ``targets`` holds extra per-output targets keyed by output name (CSV ``--target out=col``);
+    ``input_columns`` maps an input name to feature columns when the user chose them."""
+
+    features: np.ndarray
+    feature_names: list[str]
+    target: np.ndarray | None = None
+    target_name: str | None = None
+    class_names: list[str] | None = None
+    targets: dict[str, np.ndarray] = field(default_factory=dict)
+    input_columns: dict[str, list[str]] = field(default_factory=dict)
+    source: str = ""
+
+    @property
+    def num_samples(self) -> int:
+        return int(self.features.shape[0])
+
+    @property
+    def num_features(self) -> int:
+        return int(self.features.shape[1])
+
+    @property
+    def num_classes(self) -> int | None:
+        """Class count of a classification target (class names, else largest label + 1)."""
+        if self.class_names:
+            return len(self.class_names)
+        if self.target is not None and np.issubdtype(self.target.dtype, np.integer) and self.target.size:
+            return int(self.target.max()) + 1
+        return None
+
+    def columns(self, names: Sequence[str]) -> np.ndarray:
+        """The feature columns ``names``, in that order."""
+        index = {name: i for i, name in enumerate(self.feature_names)}
+        missing = [n for n in names if n not in index]
+        if missing:
+            raise DataError(
+                f"{self.source or 'data'}: no feature column {', '.join(map(repr, missing))}; "
+                f"columns are {', '.join(self.feature_names)}."
+            )
+        return self.features[:, [index[n] for n in names]]
+
+    def select_inputs(self, mapping: Mapping[str, Sequence[str]]) -> Table:
+        """This table with ``input_columns`` set, features restricted to the mapped columns."""
+        self.columns([c for cols in mapping.values() for c in cols])  # raises on unknown columns
+        self.input_columns = {name: list(cols) for name, cols in mapping.items()}
+        return self
+
+
+def encode_labels(values: np.ndarray, class_names: Sequence[str] | None = None) -> tuple[np.ndarray, list[str]]:
+    """String or integer class values -> integer labels and the class names, in sorted order
+    unless ``class_names`` (from a saved model) fixes them."""
+    strings = np.asarray(values).astype(str)
+    names = list(class_names) if class_names else sorted(set(strings.tolist()), key=_natural_key)
+    index = {name: i for i, name in enumerate(names)}
+    unknown = sorted(set(strings.tolist()) - set(index))
+    if unknown:
+        raise DataError(
+            f"labels {', '.join(map(repr, unknown[:5]))} are not among the model's classes "
+            f"({', '.join(names)}); evaluate on data with the same classes the model was trained on."
+        )
+    return np.array([index[s] for s in strings], dtype="int32"), names
+
+
+def _natural_key(text: str) -> tuple:
+    try:
+        return (0, float(text), "")
+    except ValueError:
+        return (1, 0.0, text)

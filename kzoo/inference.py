@@ -1,0 +1,119 @@
+"""Using a saved model on new data: evaluate and predict, shaped as the model was trained.
+
+The ``kzoo.json`` metadata inside the ``.keras`` file says which model and config made it and how
+its data was shaped (target, input columns, class names, scaling); nothing is asked again.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from . import api, saving
+from .files import write_text
+from .errors import DataError
+from .synthetic import BINARY_LOSSES, SPARSE_LOSSES
+
+
+@dataclass
+class SavedModel:
+    """A loaded ``.keras`` file with its kzoo metadata and the builder of its model."""
+
+    model: Any
+    metadata: dict[str, Any]
+    builder: Any
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self.builder.config(**self.metadata.get("config", {}))
+
+
+def open_model(path: str | os.PathLike[str], safe_mode: bool = True) -> SavedModel:
+    """Load ``path`` with its metadata; a file without kzoo metadata cannot be shaped for."""
+    metadata = saving.read_metadata(path)
+    if not metadata:
+        raise DataError(
+            f"{os.fspath(path)!r} has no kzoo metadata (kzoo.json), so kzoo cannot tell how to shape data "
+            f"for it; use kzoo.load() and Keras directly, or save it with `kzoo train --out`."
+        )
+    model = saving.load(path, safe_mode=safe_mode)
+    return SavedModel(model, metadata, api.get(metadata["model"]))
+
+
+def load_data(saved: SavedModel, data: str | os.PathLike[str], target: Sequence[str] = (),
+              inputs: Mapping[str, Sequence[str]] | None = None, require_target: bool = True,
+              samples: int | None = None, seed: int = 0) -> Any:
+    from .datasets.loading import DEFAULT_SYNTHETIC_SAMPLES, load
+
+    return load(data, saved.builder, target=target, inputs=inputs, metadata=saved.metadata,
+                require_target=require_target, samples=samples or DEFAULT_SYNTHETIC_SAMPLES, seed=seed)
+
+
+def evaluate_file(path: str | os.PathLike[str], data: str | os.PathLike[str], target: Sequence[str] = (),
+                  inputs: Mapping[str, Sequence[str]] | None = None, safe_mode: bool = True,
+                  samples: int | None = None) -> dict[str, float]:
+    """Loss and metrics of the saved model at ``path`` on ``data``."""
+    saved = open_model(path, safe_mode)
+    shaped = load_data(saved, data, target, inputs, samples=samples)
+    return saved.builder.evaluate(saved.model, shaped.x, shaped.y)
+
+
+def predict_file(path: str | os.PathLike[str], data: str | os.PathLike[str],
+                 inputs: Mapping[str, Sequence[str]] | None = None, safe_mode: bool = True,
+                 samples: int | None = None) -> tuple[list[str], list[list[Any]]]:
+    """Predictions of the saved model at ``path`` on ``data`` as CSV ``(header, rows)``."""
+    saved = open_model(path, safe_mode)
+    shaped = load_data(saved, data, inputs=inputs, require_target=False, samples=samples)
+    result = saved.builder.predict(saved.model, shaped.x)
+    outputs = saved.builder.output_specs(saved.config)
+    if not isinstance(result, dict):
+        result = {outputs[0].name: result}
+    return prediction_table(result, outputs, shaped.class_names)
+
+
+def prediction_table(
+    result: Mapping[str, Any], outputs: Sequence[Any], class_names: Sequence[str] | None
+) -> tuple[list[str], list[list[Any]]]:
+    """One row per sample: the predicted class (name) and its probabilities for classifiers,
+    0/1 and the probability for binary outputs, the values for regression outputs."""
+    import numpy as np
+
+    header, columns = ["row"], []
+    n = 0
+    for spec in outputs:
+        values = np.asarray(result[spec.name]).reshape(len(result[spec.name]), -1)
+        n = len(values)
+        if spec.loss in SPARSE_LOSSES:
+            width = values.shape[1]
+            names = list(class_names) if class_names and len(class_names) == width else [str(i) for i in range(width)]
+            header += [spec.name] + [f"{spec.name}_p_{c}" for c in names]
+            columns += [[names[i] for i in values.argmax(axis=1)]] + [values[:, j] for j in range(values.shape[1])]
+        elif spec.loss in BINARY_LOSSES:
+            header += [spec.name, f"{spec.name}_p"]
+            columns += [(values[:, 0] >= 0.5).astype(int), values[:, 0]]
+        else:
+            header += [spec.name] if values.shape[1] == 1 else [f"{spec.name}_{j}" for j in range(values.shape[1])]
+            columns += [values[:, j] for j in range(values.shape[1])]
+    rows = [[i] + [_cell(col[i]) for col in columns] for i in range(n)]
+    return header, rows
+
+
+def _cell(value: Any) -> Any:
+    """Plain Python numbers for CSV: floats rounded to 6 digits, numpy integers as int."""
+    kind = getattr(getattr(value, "dtype", None), "kind", "")
+    if isinstance(value, float) or kind == "f":
+        return round(float(value), 6)
+    return int(value) if kind in "iu" and kind else value
+
+
+def write_csv(path: str | os.PathLike[str], header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """A CSV file written atomically."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    write_text(path, buffer.getvalue())
