@@ -124,7 +124,11 @@ class PluginHost:
         info.models = [builder.spec.name for builder, _ in entries]
 
     def call_one(self, plugin: object, hook_name: str, **kwargs: Any) -> list[Any]:
-        """Call ``hook_name`` on ``plugin`` alone, so each result is known to come from it."""
+        """Call ``hook_name`` on ``plugin`` alone, so each result is known to come from it.
+
+        A plugin that does not implement the hook is not called (nor traced)."""
+        if not any(impl.plugin is plugin for impl in getattr(self.pm.hook, hook_name).get_hookimpls()):
+            return []
         others = [p for p in self.pm.get_plugins() if p is not plugin]
         caller = self.pm.subset_hook_caller(hook_name, remove_plugins=others)
         return caller(**kwargs)

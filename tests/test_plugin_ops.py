@@ -73,7 +73,9 @@ def test_plugins_json_describes_every_plugin(site: Path) -> None:
         "name": "renamed", "module": "kz_renamed", "distribution": "kzoo-renamed", "version": "0.1.0",
         "models": ["new_net"], "status": "ok", "error": None,
     }
-    assert list(plugins)[:3] == ["mlp", "shared_layers", "two_input"], "built-ins load first"
+    builtins = [name for name, p in plugins.items() if p["distribution"] == "kzoo"]
+    assert {"mlp", "shared_layers", "two_input"} <= set(builtins)
+    assert list(plugins)[: len(builtins)] == builtins, "built-ins load first"
 
 
 def test_plugin_outside_its_kzoo_range_warns_naming_both_versions(site: Path) -> None:
@@ -99,6 +101,7 @@ def test_trace_prints_each_hook_call_with_plugin_and_duration(site: Path) -> Non
     traced = re.findall(r"^kzoo trace: (\w+) plugin=(\S+) (\d+\.\d+) ms$", result.stderr, flags=re.M)
     assert [(hook, plugin) for hook, plugin, _ in traced] == [
         ("kzoo_register_models", name) for name in ("mlp", "shared_layers", "two_input", "renamed")
+        # sklearn_datasets implements no model hook, so it is neither called nor traced
     ]
     assert "kzoo trace" not in result.stdout
     quiet = run_kzoo("list", env={"PYTHONPATH": str(site), "KZOO_DISABLE_PLUGINS": "future"})
