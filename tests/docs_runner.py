@@ -34,7 +34,7 @@ pip() {
   if [ "$1" = install ]; then
     shift; local args=()
     for a in "$@"; do [ "$a" = -e ] || args+=("$a"); done
-    command python -m pip install -q --no-deps {isolation} --target "$KZOO_DOCS_SITE" "${args[@]}"
+    command python -m pip install -q --upgrade --no-deps {isolation} --target "$KZOO_DOCS_SITE" "${args[@]}"
   else
     command python -m pip "$@"
   fi

@@ -8,23 +8,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import tempfile
+
 import kzoo
 from kzoo.config import format_value
 
 PAGE = "models.md"
-DIAGRAMS = "diagrams"  # docs/diagrams/<model>.png, when present, is shown in the model's section
-DIAGRAM_DIR = Path(__file__).resolve().parents[1] / DIAGRAMS
+DIAGRAMS = "diagrams"  # the site's folder of architecture diagrams, drawn at build time
 
 
-def render() -> str:
-    """The Markdown of the Models page."""
+def render(diagrams: set[str] = frozenset(), missing: str = "") -> str:
+    """The Markdown of the Models page; ``diagrams`` names the models whose diagram was drawn,
+    ``missing`` says why none could be (a tool to install)."""
     names = kzoo.list_models()
     lines = [
         "# Models",
         "",
         "Generated from the registry when the docs are built: every model of every loaded plugin.",
-        "`kzoo list` and `kzoo info NAME` show the same facts from the command line.",
+        "`kzoo list` and `kzoo info NAME` show the same facts from the command line, and",
+        "`kzoo plot NAME -o NAME.png` draws the diagram shown in each model's section.",
         "",
+        *([f"*Diagrams were not drawn for this build: {missing}*", ""] if missing else []),
         "| name | api | inputs | outputs | params | plugin | description |",
         "| --- | --- | --- | --- | ---: | --- | --- |",
     ]
@@ -35,11 +39,11 @@ def render() -> str:
             f"{_tensors(spec.outputs)} | {spec.params:,} | {spec.plugin} | {_cell(spec.description)} |"
         )
     for name in names:
-        lines += ["", *_section(name)]
+        lines += ["", *_section(name, name in diagrams)]
     return "\n".join(lines) + "\n"
 
 
-def _section(name: str) -> list[str]:
+def _section(name: str, has_diagram: bool = False) -> list[str]:
     spec = kzoo.get_spec(name)
     out = [
         f"## {name}",
@@ -63,19 +67,19 @@ def _section(name: str) -> list[str]:
     ]
     out += ["", "Default config (change with `--set KEY=VALUE` or `build(KEY=VALUE)`):", ""]
     out += [f"- `{key}` = `{format_value(value)}`" for key, value in spec.default_config.items()]
-    out += diagram(name)
+    if has_diagram:
+        out += ["", f"![Architecture of {name}]({DIAGRAMS}/{name}.png)"]
     return out
 
 
-def diagram(name: str) -> list[str]:
-    """The model's architecture diagram, if ``docs/diagrams/<name>.png`` exists.
+def draw_diagrams(folder: Path) -> tuple[dict[str, Path], str]:
+    """Every model's diagram drawn into ``folder`` (kzoo.diagrams, Graphviz), or why it could not be."""
+    from kzoo.diagrams import MissingToolError, draw_all
 
-    Diagrams are drawn by a later change (kzoo plot / graphviz): write the PNGs into
-    docs/diagrams/ before the build (or draw them here) and they appear in each model's section.
-    """
-    if (DIAGRAM_DIR / f"{name}.png").is_file():
-        return ["", f"![Architecture of {name}]({DIAGRAMS}/{name}.png)"]
-    return []
+    try:
+        return {path.stem: path for path in draw_all(folder)}, ""
+    except MissingToolError as exc:
+        return {}, str(exc)
 
 
 def _cell(text: str) -> str:
@@ -95,5 +99,8 @@ def on_files(files, config):
     """Add the generated page to the site's files (mkdocs >= 1.6)."""
     from mkdocs.structure.files import File
 
-    files.append(File.generated(config, PAGE, content=render()))
+    drawn, missing = draw_diagrams(Path(tempfile.mkdtemp(prefix="kzoo-diagrams-")))
+    for name, path in drawn.items():
+        files.append(File.generated(config, f"{DIAGRAMS}/{name}.png", content=path.read_bytes()))
+    files.append(File.generated(config, PAGE, content=render(set(drawn), missing)))
     return files

@@ -9,6 +9,7 @@ from .. import api, plugins
 from ..config import format_value, parse_assignments
 from ..spec import ModelSpec, TensorSpec
 from .output import echo_json, echo_table
+from .quiet import start_tensorflow_quietly
 
 
 def format_tensors(tensors: tuple[TensorSpec, ...]) -> str:
@@ -80,6 +81,7 @@ def info_command(name, assignments, summary, as_json) -> None:
     else:
         _print_info(spec, builder.input_specs(config), builder.output_specs(config), config)
     if summary:
+        start_tensorflow_quietly()
         model = builder.build(**config)
         click.echo()
         model.summary(print_fn=lambda line, *args, **kwargs: click.echo(line))

@@ -10,6 +10,7 @@ from ..distribute import STRATEGIES
 from ..errors import ConfigError
 from ..training import DEFAULT_BATCH_SIZE, DEFAULT_EPOCHS, DEFAULT_LEARNING_RATE, DEFAULT_STEPS_PER_EXECUTION
 from .output import echo_json, echo_table
+from .quiet import start_tensorflow_quietly
 
 DATA_HELP = "A data set name (see `kzoo datasets`), 'synthetic', or a .csv / .npz file."
 
@@ -81,6 +82,7 @@ def train_command(model, data, inputs, samples, target, assignments, epochs, bat
       kzoo train siamese_mlp --data synthetic --epochs 2 --quiet
       kzoo train mlp --data iris --val-split 0.2 --plot curves.png --strategy mirrored
     """
+    start_tensorflow_quietly()
     from ..training import train
 
     result = train(
@@ -115,6 +117,7 @@ def evaluate_command(model_file, data, inputs, samples, target, unsafe, as_json)
       kzoo evaluate m.keras --data digits
       kzoo evaluate m.keras --data my.csv --target species --json
     """
+    start_tensorflow_quietly()
     from ..inference import evaluate_file
 
     metrics = evaluate_file(model_file, data, target, parse_inputs(inputs), safe_mode=not unsafe, samples=samples)
@@ -139,6 +142,7 @@ def predict_command(model_file, data, inputs, samples, out, unsafe) -> None:
       kzoo predict m.keras --data new.csv --out predictions.csv
       kzoo predict m.keras --data digits | head
     """
+    start_tensorflow_quietly()
     from ..inference import predict_file, write_csv
 
     header, rows = predict_file(model_file, data, parse_inputs(inputs), safe_mode=not unsafe, samples=samples)
