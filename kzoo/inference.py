@@ -50,7 +50,7 @@ def load_data(saved: SavedModel, data: str | os.PathLike[str], target: Sequence[
     from .datasets.loading import DEFAULT_SYNTHETIC_SAMPLES, load
 
     return load(data, saved.builder, target=target, inputs=inputs, metadata=saved.metadata,
-                require_target=require_target, samples=samples or DEFAULT_SYNTHETIC_SAMPLES, seed=seed)
+                require_target=require_target, samples=DEFAULT_SYNTHETIC_SAMPLES if samples is None else samples, seed=seed)
 
 
 def evaluate_file(path: str | os.PathLike[str], data: str | os.PathLike[str], target: Sequence[str] = (),
@@ -110,10 +110,15 @@ def _cell(value: Any) -> Any:
     return int(value) if kind in "iu" and kind else value
 
 
-def write_csv(path: str | os.PathLike[str], header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """A CSV file written atomically."""
+def csv_text(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """Header and rows as CSV text, quoted where a cell needs it."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
     writer.writerows(rows)
-    write_text(path, buffer.getvalue())
+    return buffer.getvalue()
+
+
+def write_csv(path: str | os.PathLike[str], header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """A CSV file written atomically."""
+    write_text(path, csv_text(header, rows))

@@ -221,14 +221,14 @@ def train(
     from . import api, saving
     from .datasets.loading import DEFAULT_SYNTHETIC_SAMPLES, Data, load
 
-    _check_options(epochs, batch_size, learning_rate, schedule, val_split, out)
+    _check_options(epochs, batch_size, learning_rate, schedule, val_split, out, steps_per_execution, samples, plot)
     builder = api.get(model) if isinstance(model, str) else model
     if isinstance(data, Data) and data.model != builder.spec.name:
         raise ConfigError(f"the data was shaped for model {data.model!r}, not {builder.spec.name!r}; "
                           f"load it again with kzoo.datasets.load(source, {builder.spec.name!r}).")
     if not isinstance(data, Data):
         data = load(data, builder, config, target=target, inputs=inputs, standardize=standardize,
-                    samples=samples or DEFAULT_SYNTHETIC_SAMPLES, seed=seed)
+                    samples=DEFAULT_SYNTHETIC_SAMPLES if samples is None else samples, seed=seed)
     train_xy, val_xy = split(data, val_split, seed)
     steps = -(-_count(train_xy[0]) // batch_size)
     metadata = saving.model_metadata(data.model, data.config, data=data.meta, training={
@@ -358,8 +358,14 @@ def write_metrics(path: str | os.PathLike[str], metrics: Mapping[str, Any]) -> N
     write_text(path, json.dumps(jsonable(dict(metrics)), indent=2) + "\n")
 
 
-def _check_options(epochs: int, batch_size: int, learning_rate: float, schedule: str, val_split: float, out: Any) -> None:
+def _check_options(epochs: int, batch_size: int, learning_rate: float, schedule: str, val_split: float, out: Any,
+                   steps_per_execution: int = 1, samples: int | None = None, plot: Any = None) -> None:
+    """Every option checked before any work, so a bad one fails fast and writes nothing."""
     problems = []
+    if steps_per_execution < 1:
+        problems.append(f"steps_per_execution={steps_per_execution} (expected an integer >= 1)")
+    if samples is not None and samples < 1:
+        problems.append(f"samples={samples} (expected an integer >= 1)")
     if epochs < 1:
         problems.append(f"epochs={epochs} (expected an integer >= 1)")
     if batch_size < 1:
@@ -372,5 +378,12 @@ def _check_options(epochs: int, batch_size: int, learning_rate: float, schedule:
         problems.append(f"val_split={val_split} (expected a fraction in [0, 1), such as 0.2)")
     if out is not None and not os.fspath(out).endswith(".keras"):
         problems.append(f"out={os.fspath(out)!r} (expected a path ending in .keras)")
+    if plot is not None:
+        from pathlib import Path
+
+        from .curves import IMAGE_FORMATS
+        from .files import image_format
+
+        image_format(Path(plot), IMAGE_FORMATS, what="training curves")
     if problems:
         raise ConfigError("bad training option: " + "; ".join(problems) + ".")

@@ -132,6 +132,12 @@ def _bad_csv(tmp_path, text):
         (lambda p: ["train", "mlp", "--data", _bad_csv(p, "a,b,y\n"), "--target", "y"], "no data rows"),
         (lambda p: ["train", "mlp", "--data", "iris", "--set", "input_dim=5"], "expects samples of shape [5], the data gives [4]"),
         (lambda p: ["train", "mlp", "--data", "iris", "--set", "hiden_units=3"], "unknown config key 'hiden_units'"),
+        (lambda p: ["train", "mlp", "--data", "iris", "--steps-per-execution", "0"], "steps_per_execution=0"),
+        (lambda p: ["train", "mlp", "--data", "synthetic", "--samples", "-5"], "samples=-5"),
+        (lambda p: ["train", "mlp", "--data", "iris", "--plot", p / "curves.txt"], "must end in .png, .svg or .pdf"),
+        (lambda p: ["train", "mlp", "--data", "iris", "--target", "species"], "--target only applies to CSV files"),
+        (lambda p: ["train", "mlp", "--data", _bad_csv(p, "a,b,y\n1,2,x\n3,4,\n"), "--target", "y"],
+         "target column has 1 empty cell(s), in data row(s) 1"),
         (lambda p: ["evaluate", p / "none.keras", "--data", "iris"], "no model file"),
         (lambda p: ["evaluate", _corrupt(p), "--data", "iris"], "not a readable .keras file"),
     ],
@@ -229,3 +235,22 @@ def test_a_third_party_model_trains_on_synthetic_data_and_on_a_csv(tmp_path):
     path.write_text("p,q,r,s,t,target\n" + "\n".join(f"{i},{i+1},{i+2},{i%3},{i%5},{i*0.1}" for i in range(20)))
     result = training.train("tiny_regressor", str(path), target="target", epochs=1)  # columns split in order
     assert result.model.input_shape == [(None, 3), (None, 2)]
+
+
+def test_predict_to_stdout_quotes_class_names_like_the_file(tmp_path):
+    data = tmp_path / "shapes.csv"
+    kinds = ['"small, red"', "big"]  # a class name with a comma, quoted as CSV requires
+    rows = ["a,b,kind"] + [f"{i % 3},{i % 5},{kinds[i % 2]}" for i in range(40)]
+    data.write_text("\n".join(rows) + "\n")
+    model = tmp_path / "m.keras"
+    assert run("train", "mlp", "--data", data, "--target", "kind", "--epochs", 1, "--quiet", "--out", model).exit_code == 0
+    printed = run("predict", model, "--data", data)
+    assert printed.exit_code == 0, printed.output
+    run("predict", model, "--data", data, "--out", tmp_path / "p.csv")
+    assert printed.stdout == (tmp_path / "p.csv").read_text()
+    import csv
+    import io
+
+    header, *parsed = list(csv.reader(io.StringIO(printed.stdout)))
+    assert header == ["row", "output", "output_p_big", "output_p_small, red"]
+    assert all(len(row) == len(header) for row in parsed)

@@ -143,16 +143,14 @@ def predict_command(model_file, data, inputs, samples, out, unsafe) -> None:
       kzoo predict m.keras --data digits | head
     """
     start_tensorflow_quietly()
-    from ..inference import predict_file, write_csv
+    from ..inference import csv_text, predict_file, write_csv
 
     header, rows = predict_file(model_file, data, parse_inputs(inputs), safe_mode=not unsafe, samples=samples)
     if out:
         write_csv(out, header, rows)
         click.echo(f"wrote {len(rows)} predictions to {out}", err=True)
     else:
-        click.echo(",".join(header))
-        for row in rows:
-            click.echo(",".join(str(cell) for cell in row))
+        click.echo(csv_text(header, rows), nl=False)
 
 
 @click.command("datasets")

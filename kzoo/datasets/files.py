@@ -117,6 +117,11 @@ def _numeric(path: str, name: str, cells: list[str]) -> np.ndarray:
 
 def _target(cells: list[str], class_names: Sequence[str] | None) -> tuple[np.ndarray, list[str] | None]:
     """Integer labels for integer or text columns (text gets class names), float32 for real values."""
+    empty = [i for i, cell in enumerate(cells) if not cell.strip()]
+    if empty:
+        rows = ", ".join(str(i) for i in empty[:5]) + (" ..." if len(empty) > 5 else "")
+        raise DataError(f"the target column has {len(empty)} empty cell(s), in data row(s) {rows} (0-based); "
+                        f"fill or drop those rows first.")
     if class_names:
         return encode_labels(np.array(cells), class_names)
     try:

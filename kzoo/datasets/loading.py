@@ -69,17 +69,25 @@ def load(
     """
     from .. import api
 
+    if samples < 1:
+        raise DataError(f"samples={samples} is not allowed; expected an integer >= 1 (the size of synthetic data).")
     builder = api.get(model) if isinstance(model, str) else model
     source = os.fspath(source)
     meta = dict(metadata or {})
     saved = dict(meta.get("data", {}))
-    target = [target] if isinstance(target, str) else list(target or saved.get("target", []))
+    asked_target = [target] if isinstance(target, str) else list(target or [])
+    target = asked_target or list(saved.get("target", []))
     inputs = inputs or saved.get("inputs") or None
     overrides = dict(meta.get("config") or {})
     overrides.update(config or {})
     info: dict[str, Any] = {"source": source, "target": target, "inputs": inputs}
 
     kind = source_kind(source)
+    if asked_target and kind != "csv":
+        raise DataError(
+            f"--target only applies to CSV files; {source!r} is a {'data set' if kind == 'dataset' else kind + ' source'} "
+            f"whose targets are fixed (see `kzoo datasets` and docs/data.md). Drop --target."
+        )
     if kind in ("synthetic", "npz"):
         cfg = builder.config(**overrides)
         input_specs, output_specs = builder.input_specs(cfg), builder.output_specs(cfg)
