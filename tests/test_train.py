@@ -254,3 +254,11 @@ def test_predict_to_stdout_quotes_class_names_like_the_file(tmp_path):
     header, *parsed = list(csv.reader(io.StringIO(printed.stdout)))
     assert header == ["row", "output", "output_p_big", "output_p_small, red"]
     assert all(len(row) == len(header) for row in parsed)
+
+
+def test_saved_model_refuses_a_csv_without_its_training_columns(digits_model, tmp_path):
+    out, _ = digits_model
+    other = _bad_csv(tmp_path, "a,b,target\n1,2,0\n")
+    result = run("evaluate", out, "--data", other, "--target", "target")
+    assert result.exit_code == 1
+    assert "lacks column(s) 'pixel_0_0'" in result.stderr and "--input NAME=COLS" in result.stderr

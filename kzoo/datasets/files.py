@@ -64,8 +64,15 @@ def read_csv(
     if require_target and not wanted:
         raise DataError(f"{path!r}: say which column is the target, e.g. --target {header[-1]}.")
     mapped = [c for cols in (inputs or {}).values() for c in cols]
-    known = features if features and all(f in columns for f in features) else None  # else the file's own
-    feature_names = mapped or list(known or []) or [h for h in header if h not in wanted]
+    if features and not mapped:  # a saved model reads the columns it was trained on, by name
+        absent = [f for f in features if f not in columns]
+        if absent:
+            raise DataError(
+                f"{path!r} lacks column(s) {', '.join(map(repr, absent[:5]))}{' ...' if len(absent) > 5 else ''} "
+                f"that the model was trained on; columns are {', '.join(header)}. Rename them, or choose columns "
+                f"explicitly with --input NAME=COLS."
+            )
+    feature_names = mapped or list(features or []) or [h for h in header if h not in wanted]
     unknown = [c for c in feature_names if c not in columns]
     if unknown:
         raise DataError(f"{path!r} has no column {', '.join(map(repr, unknown))}; columns are {', '.join(header)}.")
