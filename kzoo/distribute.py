@@ -309,15 +309,15 @@ def fit(model: keras.Model, x: Any, y: Any = None, *, strategy: tf.distribute.St
         )
     split = fit_kwargs.pop("validation_split", 0.0)
     if split and fit_kwargs.get("validation_data") is None:
-        (x, x_val), (y, y_val) = _split_tail(unwrap(x), split), _split_tail(unwrap(y), split)
+        (x, x_val), (y, y_val) = split_tail(unwrap(x), split), split_tail(unwrap(y), split)
         fit_kwargs["validation_data"] = (x_val, y_val)
     return fit_custom_loop(model, x, y, strategy=strategy, **fit_kwargs)
 
 
-def _split_tail(data: Any, fraction: float) -> tuple[Any, Any]:
+def split_tail(data: Any, fraction: float) -> tuple[Any, Any]:
     """``(head, tail)`` of an array or dict of arrays, the tail holding ``fraction`` of the samples."""
     if isinstance(data, Mapping):
-        parts = {k: _split_tail(v, fraction) for k, v in data.items()}
+        parts = {k: split_tail(v, fraction) for k, v in data.items()}
         return {k: p[0] for k, p in parts.items()}, {k: p[1] for k, p in parts.items()}
     cut = int(len(data) * (1.0 - fraction))
     if not 0 < cut < len(data):

@@ -127,9 +127,9 @@ def fit(
     fit_kwargs.setdefault("verbose", 0)
     fraction = fit_kwargs.pop("validation_split", 0.0)
     if fraction and validation_data is None and not is_dataset(x):
-        from .distribute import _split_tail
+        from .distribute import split_tail
 
-        (x, x_val), (y, y_val) = _split_tail(x, fraction), _split_tail(y, fraction)
+        (x, x_val), (y, y_val) = split_tail(x, fraction), split_tail(y, fraction)
         validation_data = (x_val, y_val)
     if strategy_of(model) is not None and not is_dataset(x):
         # Under a strategy Keras's own array adapter splits batches across replicas correctly.

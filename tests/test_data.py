@@ -177,3 +177,13 @@ def test_listing_and_data_set_registration_stay_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_unknown_data_set_points_at_plugin_filters(monkeypatch):
+    from kzoo import plugins
+    from kzoo.datasets import get_dataset
+
+    monkeypatch.setenv("KZOO_LOAD_PLUGINS", "mlp")
+    plugins.reset()
+    with pytest.raises(kzoo.DataError, match="KZOO_LOAD_PLUGINS may be hiding the plugin"):
+        get_dataset("iris")

@@ -5,6 +5,8 @@ The hook is called lazily, the first time a data set is needed, never on ``kzoo 
 
 from __future__ import annotations
 
+import os
+
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -96,7 +98,10 @@ def get_dataset(name: str) -> Dataset:
     if name not in found:
         hints = close_matches(name, list_datasets())
         hint = f" Did you mean {', '.join(hints)}?" if hints else ""
+        filtered = [v for v in ("KZOO_LOAD_PLUGINS", "KZOO_DISABLE_PLUGINS") if v in os.environ]
+        plugins_hint = f" ({' and '.join(filtered)} may be hiding the plugin that provides it.)" if filtered else ""
         raise DataError(
             f"unknown data set {name!r}.{hint} Run `kzoo datasets` to see them, or pass a .csv/.npz file path."
+            f"{plugins_hint}"
         )
     return found[name]
