@@ -1,6 +1,8 @@
 """Import-free metadata of a model: what it takes, what it gives, its defaults and size.
 
-Everything here is plain data so listing and searching never need keras.
+Everything here is plain data so listing and searching never need keras. Facts that only a built
+model can tell (inputs, outputs, api style, parameter count) may be left ``None``: a declared
+model (:func:`kzoo.model`) reads them from its plugin's manifest, or from a build.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
+from .errors import PluginError
+
 API_STYLES = ("sequential", "functional", "subclass")
 
 
@@ -17,44 +21,113 @@ API_STYLES = ("sequential", "functional", "subclass")
 class TensorSpec:
     """One named input or output of a model; ``shape`` excludes the batch axis.
 
+    ``None`` in ``shape`` is a dimension of any size (a variable-length sequence). ``range`` is
+    ``(low, high)`` for integer inputs: values lie in ``low <= v < high`` (token ids below an
+    Embedding's ``input_dim``); synthetic data respects it.
+
     For outputs, ``loss`` and ``metrics`` are the defaults ``ModelBuilder.compile`` uses, and
     they also say what a target looks like (sparse categorical: integer labels; binary: 0/1;
     anything else: real values of ``shape``).
     """
 
     name: str
-    shape: tuple[int, ...]
+    shape: tuple[int | None, ...]
     dtype: str = "float32"
     loss: str | None = None
     metrics: tuple[str, ...] = ()
     description: str = ""
+    range: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "shape", tuple(int(d) for d in self.shape))
+        object.__setattr__(self, "shape", _shape(self.name, self.shape))
         object.__setattr__(self, "metrics", tuple(self.metrics))
+        if self.range is not None:
+            low, high = _int_pair(self.name, self.range)
+            object.__setattr__(self, "range", (low, high))
+
+    @property
+    def is_integer(self) -> bool:
+        return self.dtype.startswith(("int", "uint"))
+
+    @property
+    def is_sequence(self) -> bool:
+        """An integer input of rank 1: token ids, which a text column can feed."""
+        return self.is_integer and len(self.shape) == 1
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "shape": list(self.shape), "dtype": self.dtype}
         if self.loss is not None:
             out["loss"] = self.loss
             out["metrics"] = list(self.metrics)
+        if self.range is not None:
+            out["range"] = list(self.range)
         if self.description:
             out["description"] = self.description
         return out
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TensorSpec:
+        """The inverse of :meth:`to_dict` (manifests store tensors this way)."""
+        return cls(
+            name=str(data["name"]),
+            shape=tuple(data["shape"]),
+            dtype=str(data.get("dtype", "float32")),
+            loss=data.get("loss"),
+            metrics=tuple(data.get("metrics", ())),
+            description=str(data.get("description", "")),
+            range=tuple(data["range"]) if data.get("range") is not None else None,
+        )
+
+
+def _shape(name: str, shape: Any) -> tuple[int | None, ...]:
+    """``shape`` as a tuple of positive ints and ``None``s, or a PluginError saying what is wrong."""
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        dims = None
+    ok = dims is not None and all(
+        d is None or (isinstance(d, int) and not isinstance(d, bool) and d >= 1) or _is_int_like(d) for d in dims
+    )
+    if not ok:
+        raise PluginError(
+            f"TensorSpec {name!r}: shape {shape!r} is not valid; expected a tuple of positive integers, with None "
+            f"for a dimension of any size, such as (8, 8, 1) or (None,)."
+        )
+    return tuple(None if d is None else int(d) for d in dims)  # type: ignore[union-attr]
+
+
+def _is_int_like(value: Any) -> bool:
+    """numpy integers (from a manifest or a Keras shape) count as integers."""
+    return hasattr(value, "__index__") and not isinstance(value, bool) and int(value) >= 1
+
+
+def _int_pair(name: str, value: Any) -> tuple[int, int]:
+    try:
+        low, high = (int(v) for v in value)
+    except (TypeError, ValueError):
+        low, high = 0, -1
+    if not low < high:
+        raise PluginError(f"TensorSpec {name!r}: range {value!r} is not valid; expected (low, high) integers with low < high.")
+    return low, high
+
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A model's metadata card. ``params`` is its parameter count with ``default_config``;
-    a test builds every registered model and checks it."""
+    """A model's metadata card.
+
+    ``api``, ``inputs``, ``outputs`` and ``params`` describe the model built with
+    ``default_config``. A declared model leaves them ``None`` and kzoo derives them from the
+    built model (kept in the plugin's ``kzoo-manifest.json``); a hand-written spec states them and
+    the conformance kit checks them against a build.
+    """
 
     name: str
     description: str
-    api: str | tuple[str, ...]
-    inputs: tuple[TensorSpec, ...]
-    outputs: tuple[TensorSpec, ...]
-    default_config: Mapping[str, Any]
-    params: int
+    api: str | tuple[str, ...] | None = None
+    inputs: tuple[TensorSpec, ...] | None = None
+    outputs: tuple[TensorSpec, ...] | None = None
+    default_config: Mapping[str, Any] = field(default_factory=dict)
+    params: int | None = None
     tags: tuple[str, ...] = ()
     plugin: str | None = None  # filled in by the registry: the plugin that registered it
     paper: str | None = None
@@ -62,17 +135,26 @@ class ModelSpec:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        apis = (self.api,) if isinstance(self.api, str) else tuple(self.api)
-        object.__setattr__(self, "api", apis[0] if len(apis) == 1 else apis)
-        object.__setattr__(self, "inputs", tuple(self.inputs))
-        object.__setattr__(self, "outputs", tuple(self.outputs))
+        if self.api is not None:
+            apis = (self.api,) if isinstance(self.api, str) else tuple(self.api)
+            object.__setattr__(self, "api", apis[0] if len(apis) == 1 else apis)
+        for name in ("inputs", "outputs"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, tuple(getattr(self, name)))
         object.__setattr__(self, "tags", tuple(self.tags))
         object.__setattr__(self, "default_config", MappingProxyType(dict(self.default_config)))
 
     @property
     def apis(self) -> tuple[str, ...]:
-        """Every api style the model can be built in; the first is the default."""
+        """Every api style the model can be built in; the first is the default (empty: unknown)."""
+        if self.api is None:
+            return ()
         return (self.api,) if isinstance(self.api, str) else self.api
+
+    @property
+    def is_complete(self) -> bool:
+        """True when every fact a build would tell is known without building."""
+        return None not in (self.api, self.inputs, self.outputs, self.params)
 
     def with_plugin(self, plugin: str) -> ModelSpec:
         return replace(self, plugin=plugin)
@@ -81,10 +163,10 @@ class ModelSpec:
         return {
             "name": self.name,
             "description": self.description,
-            "api": list(self.apis),
+            "api": list(self.apis) or None,
             "tags": list(self.tags),
-            "inputs": [t.to_dict() for t in self.inputs],
-            "outputs": [t.to_dict() for t in self.outputs],
+            "inputs": None if self.inputs is None else [t.to_dict() for t in self.inputs],
+            "outputs": None if self.outputs is None else [t.to_dict() for t in self.outputs],
             "default_config": {k: _jsonable(v) for k, v in self.default_config.items()},
             "params": self.params,
             "plugin": self.plugin,
