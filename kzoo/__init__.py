@@ -8,6 +8,7 @@ from __future__ import annotations
 from ._version import __version__
 from .api import build, get, get_spec, list_models
 from .builder import ModelBuilder
+from .declare import DeclaredModel, model
 from .errors import (
     ConfigError,
     DataError,
@@ -36,6 +37,7 @@ __all__ = [
     "__version__",
     "ConfigError",
     "DataError",
+    "DeclaredModel",
     "DuplicateModelError",
     "KzooError",
     "ModelBuilder",
@@ -50,6 +52,7 @@ __all__ = [
     "hookimpl",
     "list_models",
     "load",
+    "model",
     "plugin_infos",
     "register_plugin",
     "train",

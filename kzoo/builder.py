@@ -10,20 +10,22 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .config import merge_config
-from .spec import ModelSpec, TensorSpec
+from .spec import ModelSpec, TensorSpec, jsonable
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
 
     from .datasets.table import Table
+    from .derive import ModelFacts
 
 
 class ModelBuilder:
     """Base class of every model builder.
 
     Subclasses set ``spec`` (a :class:`~kzoo.ModelSpec`) and implement :meth:`build_model`.
-    Override :meth:`validate_config` for range rules and :meth:`input_specs` /
-    :meth:`output_specs` when shapes depend on the config.
+    Override :meth:`validate_config` for range rules. Inputs, outputs, api style and parameter
+    count need not be written: they are read from a build (:meth:`facts`) and kept in the
+    plugin's manifest. The simpler form of all this is :func:`kzoo.model` on a build function.
     """
 
     spec: ClassVar[ModelSpec]
@@ -39,12 +41,39 @@ class ModelBuilder:
         """Raise :class:`kzoo.ConfigError` for values out of range. Types are already checked."""
 
     def input_specs(self, config: Mapping[str, Any] | None = None) -> tuple[TensorSpec, ...]:
-        """The model's inputs under ``config`` (default: the spec's, built with defaults)."""
-        return self.spec.inputs
+        """The model's inputs under ``config``: the spec's for the defaults when it knows them,
+        else read from a build (imports keras; cached per config)."""
+        if self.spec.inputs is not None and self._is_default(config):
+            return self.spec.inputs
+        return self.facts(config).inputs
 
     def output_specs(self, config: Mapping[str, Any] | None = None) -> tuple[TensorSpec, ...]:
-        """The model's outputs under ``config`` (default: the spec's, built with defaults)."""
-        return self.spec.outputs
+        """The model's outputs under ``config``, with their default losses; like :meth:`input_specs`."""
+        if self.spec.outputs is not None and self._is_default(config):
+            return self.spec.outputs
+        return self.facts(config).outputs
+
+    def facts(self, config: Mapping[str, Any] | None = None) -> ModelFacts:
+        """What a build under ``config`` tells (api style, inputs, outputs, parameter count),
+        read from the built model once per config and cached. Never from the manifest."""
+        from .derive import describe
+        
+        full = self.config(**dict(config or {}))
+        key = repr(sorted(jsonable(full).items()))
+        cache: dict[str, ModelFacts] = self.__dict__.setdefault("_facts_cache", {})
+        if key not in cache:
+            cache[key] = describe(self.build_model(full), **self.loss_overrides())
+        return cache[key]
+
+    def loss_overrides(self) -> dict[str, dict[str, Any]]:
+        """Per-output ``losses`` and ``metrics`` that replace the defaults read from each output's
+        activation (softmax, one sigmoid unit, linear): a hand-written spec's outputs state them."""
+        outputs = self.spec.outputs or ()
+        return {"losses": {t.name: t.loss for t in outputs if t.loss is not None},
+                "metrics": {t.name: t.metrics for t in outputs if t.loss is not None}}
+
+    def _is_default(self, config: Mapping[str, Any] | None) -> bool:
+        return config is None or dict(config) == dict(self.spec.default_config)
 
     # -- create -----------------------------------------------------------------------------
     def build(self, **config: Any) -> keras.Model:
@@ -61,13 +90,24 @@ class ModelBuilder:
 
     # -- data ---------------------------------------------------------------------------------
     def infer_config(self, table: Table) -> dict[str, Any]:
-        """Config values a feature table fixes: input size(s) and class count, for the keys this
-        model has. The user's ``--set`` values win over these. Override for other layouts."""
+        """Config values a feature table fixes, for the keys this model's defaults have:
+
+        - ``input_dim``: the number of feature columns (of the first input's, when mapped);
+        - ``input_dims``: the columns mapped to each input, else the features cut into one
+          contiguous, near-equal part per input (digits' 64 pixels: top and bottom halves);
+        - ``num_classes``: the class count of the target.
+
+        The user's overrides win over these. Override this method for other layouts."""
         keys = self.spec.default_config
         inferred: dict[str, Any] = {}
         dims = [len(cols) for cols in table.input_columns.values()]
-        if "input_dims" in keys and dims:
-            inferred["input_dims"] = tuple(dims)
+        if "input_dims" in keys:
+            if dims:
+                inferred["input_dims"] = tuple(dims)
+            elif isinstance(keys["input_dims"], tuple) and keys["input_dims"]:
+                parts = len(keys["input_dims"])
+                size, extra = divmod(table.num_features, parts)
+                inferred["input_dims"] = tuple([size] * (parts - 1) + [size + extra])
         if "input_dim" in keys:
             inferred["input_dim"] = dims[0] if dims else table.num_features
         classes = self._class_count(table)

@@ -24,7 +24,9 @@ from . import hookspecs
 from ._version import __version__
 from .builder import ModelBuilder
 from .errors import PluginError
+from .manifest import complete
 from .registry import Registry
+from .spec import ModelSpec
 
 ENTRY_POINT_GROUP = "kzoo"
 PROJECT = "kzoo"
@@ -117,6 +119,9 @@ class PluginHost:
 
         try:
             self.call_one(plugin, "kzoo_register_models", register=register)
+            for builder, _ in entries:
+                if isinstance(builder, ModelBuilder) and isinstance(getattr(builder, "spec", None), ModelSpec):  # facts only a build tells, from the manifest
+                    builder.spec = complete(builder.spec, builder)
             self.registry.add_all(entries, info.name)
         except Exception as exc:
             self._fail(info, f"{type(exc).__name__}: {exc}" if not isinstance(exc, PluginError) else str(exc))

@@ -18,6 +18,7 @@ from ._version import __version__
 from .files import atomic_output
 from .errors import DataError, PluginError
 from .plugins import PluginInfo, discover, get_host
+from .spec import jsonable
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -124,14 +125,3 @@ def load(path: str | os.PathLike[str], safe_mode: bool = True, compile: bool = T
             f"could not load {path!r} as a Keras model ({type(exc).__name__}: {exc}). "
             f"Expected a .keras file written by model.save() or `kzoo train --out`."
         ) from exc
-
-
-def jsonable(value: Any) -> Any:
-    """Tuples, numpy scalars and arrays as plain JSON values."""
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    return value

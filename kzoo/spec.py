@@ -167,7 +167,7 @@ class ModelSpec:
             "tags": list(self.tags),
             "inputs": None if self.inputs is None else [t.to_dict() for t in self.inputs],
             "outputs": None if self.outputs is None else [t.to_dict() for t in self.outputs],
-            "default_config": {k: _jsonable(v) for k, v in self.default_config.items()},
+            "default_config": jsonable(dict(self.default_config)),
             "params": self.params,
             "plugin": self.plugin,
             "paper": self.paper,
@@ -175,7 +175,12 @@ class ModelSpec:
         }
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, tuple):
-        return [_jsonable(v) for v in value]
+def jsonable(value: Any) -> Any:
+    """Tuples, numpy scalars and arrays as plain JSON values (configs, metadata, manifests)."""
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if hasattr(value, "tolist"):
+        return value.tolist()
     return value

@@ -8,20 +8,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from kzoo import ModelBuilder, ModelSpec, TensorSpec, hookimpl
+from kzoo import ModelBuilder, ModelSpec, hookimpl
 from kzoo.config import require
 
 
 class MLPBuilder(ModelBuilder):
+    """The advanced form (a ModelBuilder subclass): one model offered in several api styles.
+    Inputs, outputs and the parameter count are read from a build (kept in kzoo-manifest.json)."""
+
     spec = ModelSpec(
         name="mlp",
         description="The seed's MLP: Dense layers stacked on one input, softmax classifier on top.",
         api=("sequential", "functional", "subclass"),
         tags=("seed", "classification", "single-input"),
-        inputs=(TensorSpec("input", (4,)),),
-        outputs=(
-            TensorSpec("output", (10,), loss="sparse_categorical_crossentropy", metrics=("accuracy",)),
-        ),
         default_config={
             "input_dim": 4,
             "hidden_units": (8, 16, 32),
@@ -29,7 +28,6 @@ class MLPBuilder(ModelBuilder):
             "num_classes": 10,
             "api": "sequential",
         },
-        params=1058,
     )
 
     def validate_config(self, config: Mapping[str, Any]) -> None:
@@ -39,15 +37,6 @@ class MLPBuilder(ModelBuilder):
                 "integers >= 1, such as 8,16,32")
         require(name, config["num_classes"] >= 2, "num_classes", config["num_classes"], "an integer >= 2")
         require(name, config["api"] in self.spec.apis, "api", config["api"], " or ".join(self.spec.apis))
-
-    def input_specs(self, config: Mapping[str, Any] | None = None) -> tuple[TensorSpec, ...]:
-        config = config or self.spec.default_config
-        return (TensorSpec("input", (config["input_dim"],)),)
-
-    def output_specs(self, config: Mapping[str, Any] | None = None) -> tuple[TensorSpec, ...]:
-        config = config or self.spec.default_config
-        (out,) = self.spec.outputs
-        return (TensorSpec(out.name, (config["num_classes"],), loss=out.loss, metrics=out.metrics),)
 
     def build_model(self, config: Mapping[str, Any]):
         import keras

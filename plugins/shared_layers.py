@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from kzoo import ModelBuilder, ModelSpec, TensorSpec, hookimpl
+from kzoo import ModelBuilder, ModelSpec, hookimpl
 from kzoo.config import require
 
 
@@ -37,11 +37,7 @@ class SiameseMLPBuilder(ModelBuilder):
         description="Siamese MLP: one shared Dense tower embeds two inputs; says if they match.",
         api="functional",
         tags=("shared-layers", "multi-input", "binary"),
-        inputs=(TensorSpec("left", (4,)), TensorSpec("right", (4,))),
-        outputs=(TensorSpec("same", (1,), loss="binary_crossentropy", metrics=("accuracy",)),),
         default_config={"input_dim": 4, "tower_units": (16, 8), "activation": "relu", "merge": "absdiff"},
-        # tower 4*16+16 + 16*8+8 = 216, counted once for both inputs, + head 8+1 = 225.
-        params=225,
         extra={"merges": ("absdiff", "concat")},
     )
 
@@ -50,10 +46,6 @@ class SiameseMLPBuilder(ModelBuilder):
         _check_units(self.spec.name, "tower_units", config["tower_units"])
         merges = self.spec.extra["merges"]
         require(self.spec.name, config["merge"] in merges, "merge", config["merge"], " or ".join(merges))
-
-    def input_specs(self, config: Mapping[str, Any] | None = None) -> tuple[TensorSpec, ...]:
-        config = config or self.spec.default_config
-        return tuple(TensorSpec(t.name, (config["input_dim"],)) for t in self.spec.inputs)
 
     def shape_data(self, table, config: Mapping[str, Any]):
         """Pairs of samples labelled same (1) or different (0) class, half of each, with a fixed
@@ -93,29 +85,13 @@ class MultiOutputMLPBuilder(ModelBuilder):
         description="Multi-output MLP: a shared Dense trunk with a class head and a regression head.",
         api="functional",
         tags=("shared-layers", "multi-output", "classification", "regression"),
-        inputs=(TensorSpec("input", (4,)),),
-        outputs=(
-            TensorSpec("label", (3,), loss="sparse_categorical_crossentropy", metrics=("accuracy",)),
-            TensorSpec("value", (1,), loss="mse", metrics=("mae",)),
-        ),
         default_config={"input_dim": 4, "trunk_units": (16, 16), "activation": "relu", "num_classes": 3},
-        # trunk 4*16+16 + 16*16+16 = 352, label head 16*3+3 = 51, value head 16+1 = 17.
-        params=420,
     )
 
     def validate_config(self, config: Mapping[str, Any]) -> None:
         _check_dim(self.spec.name, config)
         _check_units(self.spec.name, "trunk_units", config["trunk_units"])
         require(self.spec.name, config["num_classes"] >= 2, "num_classes", config["num_classes"], "an integer >= 2")
-
-    def input_specs(self, config: Mapping[str, Any] | None = None) -> tuple[TensorSpec, ...]:
-        config = config or self.spec.default_config
-        return (TensorSpec("input", (config["input_dim"],)),)
-
-    def output_specs(self, config: Mapping[str, Any] | None = None) -> tuple[TensorSpec, ...]:
-        config = config or self.spec.default_config
-        label, value = self.spec.outputs
-        return (TensorSpec(label.name, (config["num_classes"],), loss=label.loss, metrics=label.metrics), value)
 
     def infer_config(self, table) -> dict[str, Any]:
         inferred = super().infer_config(table)

@@ -7,6 +7,7 @@ Each command lives in its own module; this one only assembles them.
 from __future__ import annotations
 
 from .app import main
+from .manifest import manifest_command
 from .models import info_command, list_command, plugins_command
 from .plot import plot_command
 from .scaffold import new_plugin_command
@@ -21,5 +22,6 @@ main.add_command(evaluate_command)
 main.add_command(predict_command)
 main.add_command(datasets_command)
 main.add_command(new_plugin_command)
+main.add_command(manifest_command)
 
 __all__ = ["main"]

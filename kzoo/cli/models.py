@@ -12,8 +12,17 @@ from .output import echo_json, echo_table
 from .quiet import start_tensorflow_quietly
 
 
-def format_tensors(tensors: tuple[TensorSpec, ...]) -> str:
+UNKNOWN = "?"  # a fact only a build can tell, with no manifest to read it from
+
+
+def format_tensors(tensors: tuple[TensorSpec, ...] | None) -> str:
+    if tensors is None:
+        return UNKNOWN
     return " ".join(f"{t.name}{list(t.shape)}" for t in tensors)
+
+
+def format_params(params: int | None) -> str:
+    return UNKNOWN if params is None else f"{params:,}"
 
 
 @click.command("list")
@@ -44,7 +53,8 @@ def list_command(patterns, exclude, tags, plugin, include_aliases, as_json) -> N
     for name in names:
         spec = api.get_spec(name)
         label = f"{name} (deprecated: use {aliases[name].target})" if name in aliases else name
-        rows.append([label, "/".join(spec.apis), format_tensors(spec.inputs), f"{spec.params:,}", spec.plugin, spec.description])
+        rows.append([label, "/".join(spec.apis) or UNKNOWN, format_tensors(spec.inputs), format_params(spec.params),
+                     spec.plugin, spec.description])
     echo_table(["name", "api", "inputs", "params", "plugin", "description"], rows)
 
 
@@ -64,40 +74,60 @@ def _spec_dict(name: str, aliases) -> dict:
 def info_command(name, assignments, summary, as_json) -> None:
     """Show a model's metadata: description, inputs, outputs, default config, size.
 
+    Facts only a build can tell (api style, inputs, outputs, parameter count) come from the
+    plugin's manifest without importing keras; with --set or --summary the model is built
+    and they are read from it.
+
     \b
     Examples:
       kzoo info two_input_mlp
+      kzoo info mlp --set input_dim=64 --json
       kzoo info mlp --set api=functional --summary
     """
     builder = api.get(name)
     config = builder.config(**parse_assignments(assignments))
     spec = builder.spec
+    facts = None
+    if summary or config != dict(spec.default_config):
+        start_tensorflow_quietly()
+        facts = builder.facts(config)
+    api_styles = [facts.api] if facts else list(spec.apis)
+    inputs = facts.inputs if facts else spec.inputs
+    outputs = facts.outputs if facts else spec.outputs
+    params = facts.params if facts else spec.params
     if as_json:
         data = spec.to_dict()
         data["config"] = {k: format_value(v) for k, v in config.items()}
-        data["inputs"] = [t.to_dict() for t in builder.input_specs(config)]
-        data["outputs"] = [t.to_dict() for t in builder.output_specs(config)]
+        data.update(inputs=None if inputs is None else [t.to_dict() for t in inputs],
+                    outputs=None if outputs is None else [t.to_dict() for t in outputs], params=params)
+        if facts:
+            data["api"] = api_styles
         echo_json(data)
     else:
-        _print_info(spec, builder.input_specs(config), builder.output_specs(config), config)
+        _print_info(spec, api_styles, inputs, outputs, params, config)
     if summary:
-        start_tensorflow_quietly()
         model = builder.build(**config)
         click.echo()
         model.summary(print_fn=lambda line, *args, **kwargs: click.echo(line))
 
 
-def _print_info(spec: ModelSpec, inputs, outputs, config) -> None:
+def _print_info(spec: ModelSpec, api_styles, inputs, outputs, params, config) -> None:
+    unknown = f"{UNKNOWN} (no manifest; `kzoo info {spec.name} --summary` builds it)"
     click.echo(f"{spec.name}: {spec.description}")
-    click.echo(f"  api:      {' / '.join(spec.apis)}")
+    click.echo(f"  api:      {' / '.join(api_styles) or unknown}")
     click.echo(f"  plugin:   {spec.plugin}")
     click.echo(f"  tags:     {', '.join(spec.tags) or '-'}")
-    click.echo(f"  params:   {spec.params:,} (with the default config)")
-    click.echo("  inputs:")
-    for t in inputs:
-        click.echo(f"    {t.name}: shape {list(t.shape)} {t.dtype}")
-    click.echo("  outputs:")
-    for t in outputs:
+    for label, value in (("paper", spec.paper), ("license", spec.license)):
+        if value:
+            click.echo(f"  {label}:{' ' * (8 - len(label))}{value}")
+    scope = "with the default config" if config == dict(spec.default_config) else "with this config"
+    click.echo(f"  params:   {unknown if params is None else f'{params:,} ({scope})'}")
+    click.echo("  inputs:" + ("" if inputs is not None else f" {unknown}"))
+    for t in inputs or ():
+        bounds = f", values in [{t.range[0]}, {t.range[1]})" if t.range else ""
+        click.echo(f"    {t.name}: shape {list(t.shape)} {t.dtype}{bounds}")
+    click.echo("  outputs:" + ("" if outputs is not None else f" {unknown}"))
+    for t in outputs or ():
         click.echo(f"    {t.name}: shape {list(t.shape)}, loss {t.loss}, metrics {', '.join(t.metrics) or '-'}")
     click.echo("  config:")
     for key, value in config.items():

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import manifest
 from ..api import get
 from ..builder import ModelBuilder
 from ..plugins import get_host
@@ -22,9 +23,9 @@ from ..registry import check_builder
 from ..spec import API_STYLES, ModelSpec, TensorSpec
 
 #: Per-model checks, in the order they run.
-MODEL_CHECKS = ("spec", "builds", "params", "compiles", "trains", "predicts", "round_trip")
+MODEL_CHECKS = ("spec", "builds", "params", "manifest", "compiles", "trains", "predicts", "round_trip")
 #: The check each one needs to have passed (a wrong parameter count does not stop training).
-NEEDS = {"builds": "spec", "params": "builds", "compiles": "builds", "trains": "compiles",
+NEEDS = {"builds": "spec", "params": "builds", "manifest": "params", "compiles": "builds", "trains": "compiles",
          "predicts": "trains", "round_trip": "predicts"}
 #: Per-plugin check, run in a fresh interpreter.
 IMPORT_CHECK = "light_import"
@@ -65,6 +66,7 @@ class _Run:
     x: Any = None
     y: Any = None
     predictions: dict[str, Any] = field(default_factory=dict)
+    facts: Any = None  # what the built model tells (kzoo.derive.ModelFacts)
 
 
 def check_model(model: str | ModelBuilder, config: Mapping[str, Any] | None = None) -> list[CheckResult]:
@@ -100,24 +102,23 @@ def _check_spec(run: _Run) -> str | None:
     # A ModelBuilder instance with a ModelSpec and a valid name: what the registry demands.
     check_builder(builder, getattr(getattr(builder, "spec", None), "plugin", None) or "?")
     spec: ModelSpec = builder.spec
-    _require(bool(spec.description.strip()), "spec.description is empty; say in one line what the model does")
+    _require(bool(spec.description.strip()), "spec.description is empty; say in one line what the model does "
+             "(a kzoo.model function: the first line of its docstring)")
     bad = [api for api in spec.apis if api not in API_STYLES]
     _require(not bad, f"spec.api has {bad}; expected some of {list(API_STYLES)}")
-    _require(bool(spec.inputs) and bool(spec.outputs), "spec.inputs and spec.outputs must each name at least one tensor")
     for kind, tensors in (("inputs", spec.inputs), ("outputs", spec.outputs)):
+        if tensors is None:
+            continue  # read from a build (the manifest check compares)
+        _require(bool(tensors), f"spec.{kind} must name at least one tensor")
         names = [t.name for t in tensors]
         _require(len(set(names)) == len(names), f"spec.{kind} repeats a name: {names}")
         for t in tensors:
             _require(isinstance(t, TensorSpec), f"spec.{kind} holds {t!r}; expected kzoo.TensorSpec")
-            _require(all(d >= 1 for d in t.shape), f"spec.{kind} {t.name!r} has shape {t.shape}; dims must be >= 1")
-    for t in spec.outputs:
+    for t in spec.outputs or ():
         _require(t.loss is not None, f"output {t.name!r} has no default loss; set TensorSpec(loss=...)")
-    _require(isinstance(spec.params, int) and spec.params >= 0, f"spec.params is {spec.params!r}; expected an int >= 0")
-    defaults = builder.config()  # the defaults pass the builder's own validation
-    _require(builder.input_specs(defaults) == spec.inputs,
-             "input_specs(default config) differs from spec.inputs; keep them in step")
-    _require(builder.output_specs(defaults) == spec.outputs,
-             "output_specs(default config) differs from spec.outputs; keep them in step")
+    _require(spec.params is None or (isinstance(spec.params, int) and spec.params >= 0),
+             f"spec.params is {spec.params!r}; expected an int >= 0")
+    builder.config()  # the defaults pass the builder's own validation
     run.config = builder.config(**run.overrides)
     return None
 
@@ -131,12 +132,46 @@ def _check_builds(run: _Run) -> str | None:
 
 
 def _check_params(run: _Run) -> str | None:
+    """What the spec says (by hand or from the manifest) matches the built model."""
     if run.overrides:
-        return "spec.params describes the default config only"
-    count = run.model.count_params()
-    _require(count == run.builder.spec.params, f"the built model has {count:,} parameters; spec.params says "
-             f"{run.builder.spec.params:,}")
+        return "the spec describes the default config only"
+    from ..derive import describe
+
+    spec = run.builder.spec
+    facts = run.facts = describe(run.model, **run.builder.loss_overrides())
+    fix = manifest.fix_command(run.builder)
+    _require(spec.params is not None, f"the parameter count is unknown without a build; write the manifest: {fix}")
+    _require(facts.params == spec.params, f"the built model has {facts.params:,} parameters; the spec says "
+             f"{spec.params:,} (a manifest? rerun `{fix}`)")
+    _require(not spec.apis or facts.api == spec.apis[0],
+             f"the default config builds a {facts.api} model; spec.api names {spec.apis[0]!r} first")
+    for kind, given, built in (("inputs", spec.inputs, facts.inputs), ("outputs", spec.outputs, facts.outputs)):
+        if given is None:
+            continue
+        said = [(t.name, t.shape, t.dtype) for t in given]
+        got = [(t.name, t.shape, t.dtype) for t in built]
+        _require(said == got, f"spec.{kind} says {said}; the built model has {got}")
     return None
+
+
+def _check_manifest(run: _Run) -> str | None:
+    """A model whose spec leaves facts to a build needs a fresh manifest in its package."""
+    builder = run.builder
+    if run.overrides:
+        return "the manifest describes the default config only"
+    hand_written = getattr(type(builder), "spec", None)
+    relies = not (isinstance(hand_written, ModelSpec) and hand_written.is_complete)
+    has_entry = manifest.entry_for(builder) is not None or _manifest_names(builder)
+    if not relies and not has_entry:
+        return "the spec states every fact by hand"
+    reason = manifest.stale_reason(builder, run.facts or builder.facts())
+    _require(reason is None, f"{reason}; run `{manifest.fix_command(builder)}` and ship the file as package data")
+    return None
+
+
+def _manifest_names(builder: ModelBuilder) -> bool:
+    package = manifest.package_dir_of(manifest.builder_module(builder))
+    return builder.spec.name in (manifest.read(package) or {}) if package is not None else False
 
 
 def _check_compiles(run: _Run) -> str | None:
@@ -204,6 +239,7 @@ _CHECKS = {
     "spec": _check_spec,
     "builds": _check_builds,
     "params": _check_params,
+    "manifest": _check_manifest,
     "compiles": _check_compiles,
     "trains": _check_trains,
     "predicts": _check_predicts,
