@@ -46,33 +46,39 @@ def open_model(path: str | os.PathLike[str], safe_mode: bool = True) -> SavedMod
 
 def load_data(saved: SavedModel, data: str | os.PathLike[str], target: Sequence[str] = (),
               inputs: Mapping[str, Sequence[str]] | None = None, require_target: bool = True,
-              samples: int | None = None, seed: int = 0) -> Any:
+              samples: int | None = None, seed: int = 0, skip_bad_files: bool = False) -> Any:
     from .datasets.loading import DEFAULT_SYNTHETIC_SAMPLES, load
 
     return load(data, saved.builder, target=target, inputs=inputs, metadata=saved.metadata,
-                require_target=require_target, samples=DEFAULT_SYNTHETIC_SAMPLES if samples is None else samples, seed=seed)
+                require_target=require_target, samples=DEFAULT_SYNTHETIC_SAMPLES if samples is None else samples, seed=seed,
+                skip_bad_files=skip_bad_files)
 
 
 def evaluate_file(path: str | os.PathLike[str], data: str | os.PathLike[str], target: Sequence[str] = (),
                   inputs: Mapping[str, Sequence[str]] | None = None, safe_mode: bool = True,
-                  samples: int | None = None) -> dict[str, float]:
+                  samples: int | None = None, skip_bad_files: bool = False) -> dict[str, float]:
     """Loss and metrics of the saved model at ``path`` on ``data``."""
     saved = open_model(path, safe_mode)
-    shaped = load_data(saved, data, target, inputs, samples=samples)
+    shaped = load_data(saved, data, target, inputs, samples=samples, skip_bad_files=skip_bad_files)
     return saved.builder.evaluate(saved.model, shaped.x, shaped.y)
 
 
 def predict_file(path: str | os.PathLike[str], data: str | os.PathLike[str],
                  inputs: Mapping[str, Sequence[str]] | None = None, safe_mode: bool = True,
-                 samples: int | None = None) -> tuple[list[str], list[list[Any]]]:
-    """Predictions of the saved model at ``path`` on ``data`` as CSV ``(header, rows)``."""
+                 samples: int | None = None, skip_bad_files: bool = False) -> tuple[list[str], list[list[Any]]]:
+    """Predictions of the saved model at ``path`` on ``data`` as CSV ``(header, rows)``; images
+    read from a folder get a ``path`` column naming each file."""
     saved = open_model(path, safe_mode)
-    shaped = load_data(saved, data, inputs=inputs, require_target=False, samples=samples)
+    shaped = load_data(saved, data, inputs=inputs, require_target=False, samples=samples, skip_bad_files=skip_bad_files)
     result = saved.builder.predict(saved.model, shaped.x)
     outputs = saved.builder.output_specs(saved.config)
     if not isinstance(result, dict):
         result = {outputs[0].name: result}
-    return prediction_table(result, outputs, shaped.class_names)
+    header, rows = prediction_table(result, outputs, shaped.class_names)
+    if shaped.paths is not None:
+        header.insert(1, "path")
+        rows = [[row[0], path, *row[1:]] for row, path in zip(rows, shaped.paths)]
+    return header, rows
 
 
 def prediction_table(

@@ -188,6 +188,7 @@ def train(
     inputs: Mapping[str, Sequence[str]] | None = None,
     standardize: bool | None = None,
     samples: int | None = None,
+    skip_bad_files: bool = False,
     epochs: int = DEFAULT_EPOCHS,
     batch_size: int = DEFAULT_BATCH_SIZE,
     learning_rate: float = DEFAULT_LEARNING_RATE,
@@ -209,7 +210,8 @@ def train(
         model: a model name or builder.
         data: a data set name, ``"synthetic"``, a .csv/.npz path, or a ``kzoo.datasets.Data``.
         config: build config overrides (``--set``); sizes the data fixes are inferred.
-        target, inputs, standardize, samples: how to read the data (see ``kzoo.datasets.load``).
+        target, inputs, standardize, samples, skip_bad_files: how to read the data (see
+            ``kzoo.datasets.load``).
         val_split: fraction held out for validation (stratified by class when possible).
         checkpoint_dir: save model + optimizer after every epoch; a rerun resumes from there.
         callbacks: extra Keras callbacks.
@@ -228,7 +230,8 @@ def train(
                           f"load it again with kzoo.datasets.load(source, {builder.spec.name!r}).")
     if not isinstance(data, Data):
         data = load(data, builder, config, target=target, inputs=inputs, standardize=standardize,
-                    samples=DEFAULT_SYNTHETIC_SAMPLES if samples is None else samples, seed=seed)
+                    samples=DEFAULT_SYNTHETIC_SAMPLES if samples is None else samples, seed=seed,
+                    val_split=val_split, skip_bad_files=skip_bad_files)
     train_xy, val_xy = split(data, val_split, seed)
     steps = -(-_count(train_xy[0]) // batch_size)
     metadata = saving.model_metadata(data.model, data.config, data=data.meta, training={
@@ -321,33 +324,15 @@ def split(data: Data, val_split: float, seed: int) -> tuple[tuple[Any, Any], tup
     if not val_split:
         return (data.x, data.y), None
     import numpy as np
-    from sklearn.model_selection import train_test_split
 
-    n = data.num_samples
-    labels = _class_labels(data)
-    index = np.arange(n)
-    try:
-        train_idx, val_idx = train_test_split(index, test_size=val_split, random_state=seed, stratify=labels)
-    except ValueError:  # too few samples of some class to stratify
-        try:
-            train_idx, val_idx = train_test_split(index, test_size=val_split, random_state=seed)
-        except ValueError as exc:
-            raise DataError(f"cannot hold out {val_split} of {n} samples for validation: {exc}") from None
+    from .datasets.splits import class_labels, split_rows
+
+    train_idx, val_idx = split_rows(data.num_samples, class_labels(data.y), val_split, seed)
 
     def take(arrays: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarray]:
         return {k: np.asarray(v)[rows] for k, v in arrays.items()}
 
     return (take(data.x, train_idx), take(data.y, train_idx)), (take(data.x, val_idx), take(data.y, val_idx))
-
-
-def _class_labels(data: Data) -> np.ndarray | None:
-    import numpy as np
-
-    if data.y and len(data.y) >= 1:
-        first = np.asarray(next(iter(data.y.values())))
-        if np.issubdtype(first.dtype, np.integer):
-            return first.reshape(len(first), -1)[:, 0]
-    return None
 
 
 def write_metrics(path: str | os.PathLike[str], metrics: Mapping[str, Any]) -> None:

@@ -12,7 +12,8 @@ from ..training import DEFAULT_BATCH_SIZE, DEFAULT_EPOCHS, DEFAULT_LEARNING_RATE
 from .output import echo_json, echo_table
 from .quiet import start_tensorflow_quietly
 
-DATA_HELP = "A data set name (see `kzoo datasets`), 'synthetic', or a .csv / .npz file."
+DATA_HELP = ("A data set name (see `kzoo datasets`), 'synthetic', a .csv / .npz file, or an image folder "
+             "(one sub-folder per class) or image file.")
 
 
 def parse_inputs(items: tuple[str, ...]) -> dict[str, list[str]] | None:
@@ -29,10 +30,13 @@ def parse_inputs(items: tuple[str, ...]) -> dict[str, list[str]] | None:
 
 def data_options(func):
     """Options shared by every command that reads data."""
+    func = click.option("--skip-bad-files", is_flag=True,
+                        help="Leave out files of an image folder that are not readable images (with a count).")(func)
     func = click.option("--samples", type=int, default=None, metavar="N",
                         help="Samples of synthetic data (default 256).")(func)
     func = click.option("--input", "inputs", multiple=True, metavar="NAME=COLS",
-                        help="CSV columns for one model input, e.g. --input input_1=a,b (repeatable).")(func)
+                        help="CSV columns for one model input, e.g. --input input_1=a,b, or the text column "
+                             "for a sequence input, e.g. --input title=review (repeatable).")(func)
     func = click.option("-d", "--data", required=True, metavar="SOURCE", help=DATA_HELP)(func)
     return func
 
@@ -66,7 +70,7 @@ def data_options(func):
 @click.option("--strategy", type=click.Choice(STRATEGIES), default="default", show_default=True,
               help="tf.distribute strategy (see docs/distributed.md).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
-def train_command(model, data, inputs, samples, target, assignments, epochs, batch_size, learning_rate, schedule,
+def train_command(model, data, inputs, samples, skip_bad_files, target, assignments, epochs, batch_size, learning_rate, schedule,
                   val_split, steps_per_execution, standardize, seed, checkpoint_dir, out, metrics_out, plot, strategy,
                   quiet) -> None:
     """Train MODEL on data and save it.
@@ -81,13 +85,15 @@ def train_command(model, data, inputs, samples, target, assignments, epochs, bat
       kzoo train mlp --data my.csv --target species --val-split 0.2 --checkpoint-dir ckpt/ --out m.keras
       kzoo train siamese_mlp --data synthetic --epochs 2 --quiet
       kzoo train mlp --data iris --val-split 0.2 --plot curves.png --strategy mirrored
+      kzoo train tiny_cnn --data images/ --val-split 0.2 --out cnn.keras     (one sub-folder per class)
+      kzoo train text_model --data reviews.csv --target label --out t.keras  (a text column, tokenized)
     """
     start_tensorflow_quietly()
     from ..training import train
 
     result = train(
         model, data, parse_assignments(assignments), target=target, inputs=parse_inputs(inputs),
-        standardize=standardize, samples=samples, epochs=epochs, batch_size=batch_size,
+        standardize=standardize, samples=samples, skip_bad_files=skip_bad_files, epochs=epochs, batch_size=batch_size,
         learning_rate=learning_rate, schedule=schedule, val_split=val_split,
         steps_per_execution=steps_per_execution, seed=seed, checkpoint_dir=checkpoint_dir,
         verbose=0 if quiet else 1, out=out, metrics_out=metrics_out, plot=plot, strategy=strategy,
@@ -109,7 +115,7 @@ def train_command(model, data, inputs, samples, target, assignments, epochs, bat
 @click.option("--target", multiple=True, metavar="COL", help="Target column(s); default: the ones used in training.")
 @click.option("--unsafe", is_flag=True, help="Load with Keras's safe_mode off (runs code stored in the file: trusted files only).")
 @click.option("--json", "as_json", is_flag=True, help="Print metrics as JSON.")
-def evaluate_command(model_file, data, inputs, samples, target, unsafe, as_json) -> None:
+def evaluate_command(model_file, data, inputs, samples, skip_bad_files, target, unsafe, as_json) -> None:
     """Evaluate a saved model on data shaped the way it was trained.
 
     \b
@@ -120,7 +126,8 @@ def evaluate_command(model_file, data, inputs, samples, target, unsafe, as_json)
     start_tensorflow_quietly()
     from ..inference import evaluate_file
 
-    metrics = evaluate_file(model_file, data, target, parse_inputs(inputs), safe_mode=not unsafe, samples=samples)
+    metrics = evaluate_file(model_file, data, target, parse_inputs(inputs), safe_mode=not unsafe, samples=samples,
+                            skip_bad_files=skip_bad_files)
     if as_json:
         echo_json(metrics)
     else:
@@ -132,20 +139,23 @@ def evaluate_command(model_file, data, inputs, samples, target, unsafe, as_json)
 @data_options
 @click.option("-o", "--out", type=click.Path(dir_okay=False), default=None, help="Write predictions CSV here (default: stdout).")
 @click.option("--unsafe", is_flag=True, help="Load with Keras's safe_mode off (trusted files only).")
-def predict_command(model_file, data, inputs, samples, out, unsafe) -> None:
+def predict_command(model_file, data, inputs, samples, skip_bad_files, out, unsafe) -> None:
     """Predict with a saved model; one CSV row per sample.
 
     Classifiers give the class and each class's probability; target columns in the data are ignored.
+    For an image folder or file, each row also names its image's path.
 
     \b
     Examples:
       kzoo predict m.keras --data new.csv --out predictions.csv
+      kzoo predict cnn.keras --data photos/ --out predictions.csv
       kzoo predict m.keras --data digits | head
     """
     start_tensorflow_quietly()
     from ..inference import csv_text, predict_file, write_csv
 
-    header, rows = predict_file(model_file, data, parse_inputs(inputs), safe_mode=not unsafe, samples=samples)
+    header, rows = predict_file(model_file, data, parse_inputs(inputs), safe_mode=not unsafe, samples=samples,
+                                skip_bad_files=skip_bad_files)
     if out:
         write_csv(out, header, rows)
         click.echo(f"wrote {len(rows)} predictions to {out}", err=True)

@@ -35,8 +35,9 @@ def check_data(
         _check_target(source, spec, array)
 
 
-def _check_shape(source: str, kind: str, spec: TensorSpec, given: tuple[int, ...], expected: tuple[int, ...]) -> None:
-    if tuple(given) != tuple(expected):
+def _check_shape(source: str, kind: str, spec: TensorSpec, given: tuple[int, ...], expected: tuple[int | None, ...]) -> None:
+    """``None`` in ``expected`` (a dimension of any size) matches any length."""
+    if len(given) != len(expected) or any(e is not None and g != e for g, e in zip(given, expected)):
         hint = " Set the model's input size with --set (for example --set input_dim=N) or pick other columns."
         raise DataError(
             f"{source}: {kind} {spec.name!r} expects samples of shape {list(expected)}, "

@@ -78,9 +78,13 @@ def read_csv(
         raise DataError(f"{path!r} has no column {', '.join(map(repr, unknown))}; columns are {', '.join(header)}.")
     if not feature_names:
         raise DataError(f"{path!r} has no feature columns besides the target.")
-    features = np.stack([_numeric(path, name, columns[name]) for name in feature_names], axis=1)
+    numeric = {name: _numeric(columns[name]) for name in feature_names}
+    text = {name: np.array(columns[name], dtype=str) for name, values in numeric.items() if values is None}
+    feature_names = [name for name in feature_names if name not in text]
+    features = (np.stack([numeric[name] for name in feature_names], axis=1) if feature_names
+                else np.empty((len(body), 0), dtype="float32"))
 
-    table = Table(features=features, feature_names=feature_names, source=path)
+    table = Table(features=features, feature_names=feature_names, source=path, text=text)
     if main:
         table.target, table.class_names = _target(columns[main], class_names)
         table.target_name = main
@@ -108,17 +112,15 @@ def _parse_targets(target: Sequence[str]) -> tuple[str | None, dict[str, str]]:
     return main, per_output
 
 
-def _numeric(path: str, name: str, cells: list[str]) -> np.ndarray:
-    """A feature column as float32; empty cells become NaN (reported by the data checks)."""
+def _numeric(cells: list[str]) -> np.ndarray | None:
+    """A column as float32 (empty cells become NaN, reported by the data checks), or None when
+    it holds text: text columns feed sequence inputs, or are reported by the shaping step."""
     out = np.empty(len(cells), dtype="float32")
     for i, cell in enumerate(cells):
         try:
             out[i] = float(cell) if cell else np.nan
         except ValueError:
-            raise DataError(
-                f"{path!r}: column {name!r} is not numeric (row {i + 1} holds {cell!r}); features must be "
-                f"numbers. Make it the --target, or drop it from the file."
-            ) from None
+            return None
     return out
 
 

@@ -13,8 +13,11 @@ from ..builder import ModelBuilder
 from ..errors import DataError
 from ..synthetic import synthetic_data
 from .checks import check_data
+from . import text
 from .files import read_csv, read_npz, require_file, split_npz
+from .images import image_input, is_image_source, read_images
 from .registry import SYNTHETIC, get_dataset
+from .splits import class_labels, split_rows
 from .table import Table
 
 DEFAULT_SYNTHETIC_SAMPLES = 256
@@ -23,14 +26,15 @@ DEFAULT_SYNTHETIC_SAMPLES = 256
 @dataclass
 class Data:
     """Data shaped for one model: ``x``/``y`` keyed by input/output name, the model config the
-    data fixes, and ``meta`` (how it was shaped) that is saved with a trained model so evaluate
-    and predict shape new data the same way."""
+    data fixes, and ``meta`` (how it was shaped: columns, classes, scaling, text vocabularies)
+    that is saved with a trained model so evaluate and predict shape new data the same way."""
 
     model: str
     config: dict[str, Any]
     x: dict[str, np.ndarray]
     y: dict[str, np.ndarray] | None
     meta: dict[str, Any] = field(default_factory=dict)
+    paths: list[str] | None = None  # the file of each sample, for data read from image folders
 
     @property
     def num_samples(self) -> int:
@@ -52,6 +56,8 @@ def load(
     seed: int = 0,
     metadata: Mapping[str, Any] | None = None,
     require_target: bool = True,
+    val_split: float = 0.0,
+    skip_bad_files: bool = False,
 ) -> Data:
     """Data from ``source`` shaped and checked for ``model``.
 
@@ -66,6 +72,10 @@ def load(
         samples, seed: size and seed of synthetic data.
         metadata: kzoo metadata of a saved model: reuse its config, columns, classes, scaling.
         require_target: False for prediction, where data may have no targets.
+        val_split: the fraction training will hold out (with ``seed``): what the data learns
+            (a text vocabulary) is learnt from the other rows only.
+        skip_bad_files: leave out unreadable files of an image folder (with a warning) instead
+            of stopping at the first.
     """
     from .. import api
 
@@ -82,8 +92,9 @@ def load(
     overrides.update(config or {})
     info: dict[str, Any] = {"source": source, "target": target, "inputs": inputs}
 
+    paths: list[str] | None = None
     kind = source_kind(source)
-    if asked_target and kind != "csv":
+    if asked_target and kind not in ("csv",):
         raise DataError(
             f"--target only applies to CSV files; {source!r} is a {'data set' if kind == 'dataset' else kind + ' source'} "
             f"whose targets are fixed (see `kzoo datasets` and docs/data.md). Drop --target."
@@ -97,27 +108,38 @@ def load(
             x, y = split_npz(source, read_npz(source), [t.name for t in input_specs],
                              [t.name for t in output_specs], require_target)
     else:
-        csv_options = {"target": target, "class_names": saved.get("class_names"), "require_target": require_target,
-                       "features": saved.get("columns")}  # a saved model's columns and classes
-        table = load_table(source, inputs, **(csv_options if kind == "csv" else {}))
+        if kind == "images":
+            spec = image_input(builder.input_specs(builder.config(**overrides)), builder.spec.name)
+            table = read_images(source, spec, saved.get("class_names"), require_target, skip_bad_files)
+        else:
+            csv_options = {"target": target, "class_names": saved.get("class_names"), "require_target": require_target,
+                           "features": saved.get("columns")}  # a saved model's columns and classes
+            table = load_table(source, inputs, **(csv_options if kind == "csv" else {}))
         if kind == "dataset" and standardize is None:
             standardize = get_dataset(source).standardize
         info["preprocess"] = _preprocess(table, saved.get("preprocess"), bool(standardize))
         info["class_names"] = table.class_names or saved.get("class_names")
-        info["columns"] = table.feature_names
+        if kind != "images":
+            info["columns"] = table.feature_names + list(table.text)
         inferred = {} if meta.get("config") else builder.infer_config(table)
         cfg = builder.config(**{**inferred, **overrides})
         x, y = builder.shape_data(table, cfg)
+        if table.text:
+            train_rows = split_rows(len(next(iter(x.values()))), class_labels(y), val_split, seed)[0] if val_split else None
+            info["text"] = text.vectorize(x, builder.input_specs(cfg), train_rows, saved.get("text"))
+        paths = table.paths
     if require_target and y is None:
         raise DataError(f"{source}: no targets to train or evaluate on; pass --target COLUMN.")
     check_data(source, x, y, builder.input_specs(cfg), builder.output_specs(cfg))
-    return Data(model=builder.spec.name, config=cfg, x=x, y=y, meta=info)
+    return Data(model=builder.spec.name, config=cfg, x=x, y=y, meta=info, paths=paths)
 
 
 def source_kind(source: str) -> str:
     """``synthetic``, ``npz``, ``csv`` or ``dataset``; a path-like name that does not exist errors."""
     if source == SYNTHETIC:
         return "synthetic"
+    if is_image_source(source):
+        return "images"
     lowered = source.lower()
     if lowered.endswith(".npz"):
         return "npz"

@@ -21,29 +21,80 @@ def default_shape(
 
 
 def shape_inputs(inputs: Sequence[TensorSpec], table: Table) -> dict[str, np.ndarray]:
+    """Each input's samples: text columns for integer sequence inputs (as strings, tokenized
+    later by :mod:`kzoo.datasets.text`), else feature columns, reshaped to the input's shape."""
+    text = text_assignments(inputs, table)
+    numeric = [t for t in inputs if t.name not in text]
+    out: dict[str, np.ndarray] = {name: table.text[column] for name, column in text.items()}
     if table.input_columns:
         _check_known(table, "input", table.input_columns, inputs)
-        missing = [t.name for t in inputs if t.name not in table.input_columns]
+        missing = [t.name for t in numeric if t.name not in table.input_columns]
         if missing:
             raise DataError(
                 f"{table.source}: map columns to input {', '.join(map(repr, missing))} too, "
                 f"e.g. --input {missing[0]}=col_a,col_b."
             )
-        return {t.name: table.columns(table.input_columns[t.name]) for t in inputs}
-    sizes = [math.prod(t.shape) for t in inputs]
-    if len(inputs) > 1 and sum(sizes) != table.num_features:
-        expected = ", ".join(f"{t.name} {list(t.shape)}" for t in inputs)
+        return {**out, **{t.name: fit_to_input(table.columns(table.input_columns[t.name]), t, table.source)
+                          for t in numeric}}
+    if not numeric:
+        return out
+    sizes = [math.prod(d or 0 for d in t.shape) for t in numeric]
+    if len(numeric) > 1 and sum(sizes) != table.num_features:
+        expected = ", ".join(f"{t.name} {list(t.shape)}" for t in numeric)
         raise DataError(
             f"{table.source}: {table.num_features} feature columns cannot be split into the inputs "
             f"{expected} (total {sum(sizes)}); map columns with --input NAME=COLS, or train with other sizes via --set."
         )
-    if len(inputs) == 1:
-        return {inputs[0].name: table.features}
-    out, start = {}, 0
-    for spec, size in zip(inputs, sizes):
-        out[spec.name] = table.features[:, start : start + size].reshape(-1, *spec.shape)
+    if len(numeric) == 1:
+        return {**out, numeric[0].name: fit_to_input(table.features, numeric[0], table.source)}
+    start = 0
+    for spec, size in zip(numeric, sizes):
+        out[spec.name] = fit_to_input(table.features[:, start : start + size], spec, table.source)
         start += size
     return out
+
+
+def fit_to_input(array: np.ndarray, spec: TensorSpec, source: str) -> np.ndarray:
+    """Flat rows reshaped to ``spec.shape`` when the sizes agree (64 pixels -> (8, 8, 1)), and
+    cast to an integer input's dtype; anything else is left for the data checks to report."""
+    array = np.asarray(array)
+    shape = tuple(spec.shape)
+    if None not in shape and array.ndim >= 2 and array.shape[1:] != shape and math.prod(array.shape[1:]) == math.prod(shape):
+        array = array.reshape(len(array), *shape)
+    if spec.is_integer and np.issubdtype(array.dtype, np.floating):
+        finite = np.isfinite(array)
+        if finite.all() and np.array_equal(array, np.round(array)):
+            array = array.astype(spec.dtype)
+    return array
+
+
+def text_assignments(inputs: Sequence[TensorSpec], table: Table) -> dict[str, str]:
+    """Which text column feeds which integer sequence input: the user's ``--input NAME=COLUMN``,
+    else the table's one text column feeds the model's one sequence input. A text column left
+    over is an error naming it."""
+    chosen = {name: cols[0] for name, cols in table.input_columns.items() if len(cols) == 1 and cols[0] in table.text}
+    sequences = [t for t in inputs if t.is_sequence]
+    if not chosen and len(table.text) == 1 and len(sequences) == 1:
+        chosen = {sequences[0].name: next(iter(table.text))}
+    by_name = {t.name: t for t in inputs}
+    for name, column in chosen.items():
+        spec = by_name.get(name)
+        if spec is not None and not spec.is_sequence:
+            raise DataError(
+                f"{table.source}: column {column!r} holds text, but input {name!r} takes {spec.dtype} values of shape "
+                f"{list(spec.shape)}; text feeds integer sequence inputs (shape (length,), int32, as an Embedding takes)."
+            )
+    unused = [c for c in table.text if c not in chosen.values()]
+    if unused:
+        column = unused[0]
+        sample = next((str(v) for v in table.text[column] if str(v).strip()), "")
+        names = [t.name for t in sequences]
+        hint = (f"map it with --input {names[0]}={column}" if names else
+                "the model has no integer sequence input to tokenize it for; drop the column or make it the --target")
+        raise DataError(
+            f"{table.source}: column {column!r} is not numeric (it holds text such as {sample[:40]!r}); {hint}."
+        )
+    return chosen
 
 
 def shape_targets(outputs: Sequence[TensorSpec], table: Table) -> dict[str, np.ndarray] | None:

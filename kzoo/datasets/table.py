@@ -18,7 +18,9 @@ from ..errors import DataError
 class Table:
     """Samples as rows. ``target`` holds the main target (integer class labels or real values);
     ``targets`` holds extra per-output targets keyed by output name (CSV ``--target out=col``);
-    ``input_columns`` maps an input name to feature columns when the user chose them."""
+    ``input_columns`` maps an input name to feature columns when the user chose them.
+    ``text`` holds CSV columns of text by name (they feed integer sequence inputs, tokenized);
+    ``paths`` names the file of each sample read from an image folder."""
 
     features: np.ndarray
     feature_names: list[str]
@@ -28,6 +30,8 @@ class Table:
     targets: dict[str, np.ndarray] = field(default_factory=dict)
     input_columns: dict[str, list[str]] = field(default_factory=dict)
     source: str = ""
+    text: dict[str, np.ndarray] = field(default_factory=dict)
+    paths: list[str] | None = None
 
     @property
     def num_samples(self) -> int:
@@ -59,7 +63,7 @@ class Table:
 
     def select_inputs(self, mapping: Mapping[str, Sequence[str]]) -> Table:
         """This table with ``input_columns`` set, features restricted to the mapped columns."""
-        self.columns([c for cols in mapping.values() for c in cols])  # raises on unknown columns
+        self.columns([c for cols in mapping.values() for c in cols if c not in self.text])  # raises on unknown columns
         self.input_columns = {name: list(cols) for name, cols in mapping.items()}
         return self
 
