@@ -27,7 +27,7 @@ def plugin_names(name: str) -> dict[str, str]:
     """Every name the project uses, derived from the distribution ``name`` (e.g. ``kzoo-hello``).
 
     The plugin (entry-point) name drops a ``kzoo`` prefix: ``kzoo-hello`` -> plugin ``hello``,
-    package ``kzoo_hello``, model ``hello_mlp``, builder ``HelloMLPBuilder``.
+    package ``kzoo_hello``, model ``hello_mlp``.
     """
     if not NAME_PATTERN.fullmatch(name or ""):
         raise KzooError(f"invalid plugin name {name!r}: use {NAME_RULE}.")
@@ -40,8 +40,8 @@ def plugin_names(name: str) -> dict[str, str]:
         "package": package,
         "plugin": plugin,
         "model": f"{plugin}_mlp",
-        "builder": "".join(part.capitalize() for part in plugin.split("_")) + "MLPBuilder",
         "kzoo_range": supported_range(__version__),
+        "kzoo_version": __version__,
     }
 
 
@@ -58,6 +58,8 @@ def render(name: str) -> dict[str, str]:
     root = resources.files("kzoo") / "templates" / "plugin"
     files: dict[str, str] = {}
     for template, rel in _walk(root, ""):
+        # The template manifest is what `kzoo manifest` writes for the template model
+        # (tests/test_scaffold.py rebuilds it and compares).
         path = rel.removesuffix(".tmpl").replace("__package__", names["package"])
         if path == "gitignore":
             path = ".gitignore"
