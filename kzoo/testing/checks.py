@@ -25,7 +25,7 @@ from ..spec import API_STYLES, ModelSpec, TensorSpec
 #: Per-model checks, in the order they run.
 MODEL_CHECKS = ("spec", "builds", "params", "manifest", "compiles", "trains", "predicts", "round_trip")
 #: The check each one needs to have passed (a wrong parameter count does not stop training).
-NEEDS = {"builds": "spec", "params": "builds", "manifest": "params", "compiles": "builds", "trains": "compiles",
+NEEDS = {"builds": "spec", "params": "builds", "manifest": "builds", "compiles": "builds", "trains": "compiles",
          "predicts": "trains", "round_trip": "predicts"}
 #: Per-plugin check, run in a fresh interpreter.
 IMPORT_CHECK = "light_import"
