@@ -1,0 +1,259 @@
+"""Data that is not a flat row: a decorated plugin installed as a real distribution trains on
+digits reshaped to images; image folders; text columns."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import kzoo
+from kzoo import datasets
+
+from .conftest import run_kzoo
+from .distributions import pip_install
+from .test_declared import TINY_PLUGIN, tiny_params
+
+keras = pytest.importorskip("keras")
+
+LIST_PROBE = """
+import json, sys
+from kzoo.cli import main
+try:
+    main(["list", "--json"])
+except SystemExit:
+    pass
+print("HEAVY:", json.dumps([m for m in ("keras", "tensorflow") if m in sys.modules]), file=sys.stderr)
+"""
+
+
+@pytest.fixture(scope="module")
+def tiny_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The issue's ``kzoo_tiny`` plugin: one decorated function, its manifest as package data,
+    pip-installed (not editable) into a folder of its own."""
+    root = tmp_path_factory.mktemp("tiny")
+    project = root / "kzoo-tiny"
+    (project / "kzoo_tiny").mkdir(parents=True)
+    (project / "kzoo_tiny/__init__.py").write_text(textwrap.dedent(TINY_PLUGIN.format(name="tiny_cnn")))
+    (project / "pyproject.toml").write_text(textwrap.dedent("""\
+        [build-system]
+        requires = ["setuptools>=61"]
+        build-backend = "setuptools.build_meta"
+
+        [project]
+        name = "kzoo-tiny"
+        version = "0.1.0"
+
+        [project.entry-points.kzoo]
+        tiny = "kzoo_tiny"
+
+        [tool.setuptools]
+        packages = ["kzoo_tiny"]
+
+        [tool.setuptools.package-data]
+        kzoo_tiny = ["kzoo-manifest.json"]
+        """))
+    written = run_kzoo("manifest", str(project / "kzoo_tiny"), env={"PYTHONPATH": str(project)})
+    assert written.returncode == 0, written.stderr
+    site = root / "site"
+    pip_install(project, site)
+    assert (site / "kzoo_tiny/kzoo-manifest.json").is_file(), "the manifest ships as package data"
+    return site
+
+
+def test_installed_decorated_plugin_lists_its_size_without_keras(tiny_site: Path) -> None:
+    env = {"PYTHONPATH": str(tiny_site), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    import os
+
+    out = subprocess.run([sys.executable, "-c", LIST_PROBE], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, **env})
+    assert out.returncode == 0, out.stderr
+    models = {m["name"]: m for m in json.loads(out.stdout)}
+    tiny = models["tiny_cnn"]
+    assert (tiny["plugin"], tiny["params"], tiny["api"]) == ("tiny", tiny_params(), ["functional"])
+    assert tiny["inputs"][0]["shape"] == [8, 8, 1] and tiny["outputs"][0]["loss"] == "sparse_categorical_crossentropy"
+    assert "HEAVY: []" in out.stderr
+
+
+def test_installed_decorated_plugin_trains_on_digits_as_images(tiny_site: Path, tmp_path: Path) -> None:
+    model = tmp_path / "cnn.keras"
+    env = {"PYTHONPATH": str(tiny_site)}
+    trained = run_kzoo("train", "tiny_cnn", "--data", "digits", "--epochs", "2", "--quiet", "--out", str(model), env=env)
+    assert trained.returncode == 0, trained.stderr
+    evaluated = run_kzoo("evaluate", str(model), "--data", "digits", "--json", env=env)
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert set(json.loads(evaluated.stdout)) == {"accuracy", "loss"}
+
+
+# -- reshape ------------------------------------------------------------------------------------
+@kzoo.model
+def grid_cnn(input_shape=(8, 8, 1), num_classes=10):
+    """Conv2D over an image-shaped input."""
+    image = keras.Input(input_shape, name="image")
+    x = keras.layers.Rescaling(1 / 255)(image)
+    x = keras.layers.Conv2D(4, 3, activation="relu")(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    return keras.Model(image, keras.layers.Dense(num_classes, activation="softmax", name="label")(x))
+
+
+@kzoo.model
+def review_model(vocab_size=40, num_classes=2):
+    """Averaged word embeddings of one text."""
+    ids = keras.Input((None,), dtype="int32", name="review")
+    x = keras.layers.GlobalAveragePooling1D()(keras.layers.Embedding(vocab_size, 8)(ids))
+    return keras.Model(ids, keras.layers.Dense(num_classes, activation="softmax", name="label")(x))
+
+
+class Models:
+    @kzoo.hookimpl
+    def kzoo_register_models(self, register):
+        register(grid_cnn)
+        register(review_model)
+
+
+@pytest.fixture
+def models() -> None:
+    kzoo.register_plugin(Models(), "nonflat")
+
+
+def test_table_features_fill_an_input_of_the_same_size(models) -> None:
+    data = datasets.load("digits", "grid_cnn")
+    assert data.x["image"].shape == (1797, 8, 8, 1)
+    mlp = datasets.load("digits", "mlp")  # the same features, flat
+    # Row-major: pixel (row 2, column 3) is feature 2 * 8 + 3.
+    assert data.x["image"][5, 2, 3, 0] == mlp.x["input"][5, 19]
+    np.testing.assert_array_equal(data.x["image"].reshape(1797, -1), mlp.x["input"])
+
+
+# -- image folders --------------------------------------------------------------------------------
+@pytest.fixture
+def image_folder(tmp_path: Path) -> Path:
+    """Digits written as PNG files, one sub-folder per class (three classes)."""
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    root = tmp_path / "images"
+    for i in np.flatnonzero(digits.target < 3)[:45]:
+        folder = root / f"class_{digits.target[i]}"
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray((digits.images[i] * 15).astype("uint8")).resize((16, 16)).save(folder / f"{i}.png")
+    return root
+
+
+def test_image_folder_trains_evaluates_and_predicts_from_the_cli(models, image_folder: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from kzoo.cli import main
+
+    out = tmp_path / "cnn.keras"
+    runner = CliRunner()
+    trained = runner.invoke(main, ["train", "grid_cnn", "--data", str(image_folder), "--epochs", "2", "--quiet",
+                                   "--out", str(out)])
+    assert trained.exit_code == 0, trained.output
+    from kzoo.saving import read_metadata
+
+    meta = read_metadata(out)
+    assert meta["config"]["num_classes"] == 3, "the class count comes from the sub-folders"
+    assert meta["data"]["class_names"] == ["class_0", "class_1", "class_2"]
+    evaluated = runner.invoke(main, ["evaluate", str(out), "--data", str(image_folder), "--json"])
+    assert evaluated.exit_code == 0, evaluated.output
+    predicted = runner.invoke(main, ["predict", str(out), "--data", str(image_folder / "class_1")])
+    assert predicted.exit_code == 0, predicted.output
+    rows = list(csv.reader(predicted.output.splitlines()))
+    assert rows[0][:3] == ["row", "path", "label"]
+    assert len(rows) == 1 + len(list((image_folder / "class_1").iterdir()))
+    assert all(row[1].endswith(".png") and row[2].startswith("class_") for row in rows[1:])
+
+
+def test_images_are_resized_and_converted_to_the_input(models, image_folder: Path) -> None:
+    data = datasets.load(str(image_folder), "grid_cnn", {"input_shape": (12, 10, 3)})
+    assert data.x["image"].shape == (45, 12, 10, 3)
+    assert data.x["image"].max() <= 255 and data.x["image"].max() > 16, "pixels stay 0..255"
+    assert len(data.paths) == 45
+
+
+def test_a_bad_image_file_is_one_line_or_skipped(models, image_folder: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from kzoo.cli import main
+
+    bad = image_folder / "class_0" / "notes.png"
+    bad.write_text("not an image")
+    out = tmp_path / "m.keras"
+    failed = CliRunner().invoke(main, ["train", "grid_cnn", "--data", str(image_folder), "--epochs", "1", "--quiet",
+                                       "--out", str(out)])
+    assert failed.exit_code == 1
+    (line,) = failed.output.strip().splitlines()
+    assert line.startswith(f"kzoo: error: {bad}: not a readable image") and "--skip-bad-files" in line
+    assert not out.exists()
+    with pytest.warns(UserWarning, match="skipped 1 file"):
+        data = datasets.load(str(image_folder), "grid_cnn", skip_bad_files=True)
+    assert data.num_samples == 45
+
+
+def test_images_need_a_model_with_one_image_input(image_folder: Path) -> None:
+    with pytest.raises(kzoo.DataError, match="image folders feed models with one image input"):
+        datasets.load(str(image_folder), "mlp")
+
+
+# -- text -----------------------------------------------------------------------------------------
+GOOD = ["great", "lovely", "superb", "fun", "moving"]
+BAD = ["dull", "awful", "boring", "weak", "messy"]
+
+
+@pytest.fixture
+def reviews(tmp_path: Path) -> Path:
+    """A small generated review corpus: positive reviews use positive words."""
+    rng = np.random.default_rng(0)
+    path = tmp_path / "reviews.csv"
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["review", "stars", "label"])
+        for i in range(120):
+            good = i % 2 == 0
+            words = rng.choice(GOOD if good else BAD, size=rng.integers(3, 9))
+            writer.writerow([" ".join(["the", "film", "was", *words]), 4 if good else 2, "pos" if good else "neg"])
+    return path
+
+
+def test_a_text_column_trains_and_its_vocabulary_is_reused(models, reviews: Path, tmp_path: Path) -> None:
+    out = tmp_path / "text.keras"
+    result = kzoo.train("review_model", reviews, target="label", inputs={"review": ["review"]}, epochs=30,
+                        learning_rate=0.05, out=out)
+    assert result.metrics["accuracy"] > 0.9
+    text = result.metadata["data"]["text"]["review"]
+    assert text["vocabulary"][:2] == ["", "[UNK]"] and set(GOOD + BAD) <= set(text["vocabulary"])
+    assert text["length"] == 11, "the longest review: 3 + 8 words"
+    from kzoo.inference import evaluate_file, predict_file
+
+    assert evaluate_file(out, reviews)["accuracy"] == pytest.approx(result.metrics["accuracy"], abs=0.02)
+    header, rows = predict_file(out, reviews)
+    assert header[:2] == ["row", "label"] and {row[1] for row in rows} <= {"pos", "neg"}
+
+
+def test_the_vocabulary_is_learnt_from_training_rows_only(models, reviews: Path, tmp_path: Path) -> None:
+    rows = list(csv.reader(reviews.open()))
+    rows = rows[:1] + [[f"{r[0]} unique{i}", r[1], r[2]] for i, r in enumerate(rows[1:])]
+    path = tmp_path / "marked.csv"
+    with open(path, "w", newline="") as f:
+        csv.writer(f).writerows(rows)
+    data = datasets.load(str(path), "review_model", target="label", inputs={"review": ["review"]},
+                         val_split=0.25, seed=3)
+    from kzoo.datasets.splits import class_labels, split_rows
+
+    train, val = split_rows(data.num_samples, class_labels(data.y), 0.25, 3)
+    vocabulary = set(data.meta["text"]["review"]["vocabulary"])
+    assert {f"unique{i}" for i in val}.isdisjoint(vocabulary), "no validation word leaks into the vocabulary"
+    assert data.x["review"].dtype == np.int32 and data.x["review"].max() < 40
+
+
+def test_a_text_column_without_a_sequence_input_names_the_column(reviews: Path) -> None:
+    with pytest.raises(kzoo.DataError, match="column 'review' is not numeric .*no integer sequence input"):
+        datasets.load(str(reviews), "mlp", target="label")
