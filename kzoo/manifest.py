@@ -33,11 +33,18 @@ FORMAT = 1
 
 
 # -- reading ---------------------------------------------------------------------------------------
+_package_dirs: dict[str, tuple[Any, Path | None]] = {}  # top-level name -> (module, its folder)
+
+
 def package_dir_of(module: str) -> Path | None:
     """The folder of the top-level package ``module`` belongs to (None for a lone module)."""
-    top = sys.modules.get(module.partition(".")[0])
-    paths = list(getattr(top, "__path__", []) or [])
-    return Path(paths[0]) if paths else None
+    name = module.partition(".")[0]
+    top = sys.modules.get(name)
+    cached = _package_dirs.get(name)
+    if cached is None or cached[0] is not top:
+        paths = list(getattr(top, "__path__", []) or [])
+        cached = _package_dirs[name] = (top, Path(paths[0]) if paths else None)
+    return cached[1]
 
 
 def builder_module(builder: ModelBuilder) -> str:
