@@ -225,6 +225,12 @@ def train(
 
     _check_options(epochs, batch_size, learning_rate, schedule, val_split, out, steps_per_execution, samples, plot)
     builder = api.get(model) if isinstance(model, str) else model
+    from . import distribute
+
+    if isinstance(strategy, str):
+        # Before any TensorFlow op: shaping data may build the model to read its inputs, and
+        # collective ops (multi-worker) must be configured first.
+        strategy = distribute.resolve_strategy(strategy)
     if isinstance(data, Data) and data.model != builder.spec.name:
         raise ConfigError(f"the data was shaped for model {data.model!r}, not {builder.spec.name!r}; "
                           f"load it again with kzoo.datasets.load(source, {builder.spec.name!r}).")
@@ -238,10 +244,6 @@ def train(
         "epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate, "schedule": schedule,
         "val_split": val_split, "seed": seed})
 
-    from . import distribute
-
-    if isinstance(strategy, str):
-        strategy = distribute.resolve_strategy(strategy)
     net, initial_epoch, history = prepare_model(
         builder, data.config, metadata, checkpoint_dir, strategy, seed,
         optimizer=lambda: make_optimizer(learning_rate, epochs * steps if schedule == "cosine" else None),

@@ -235,3 +235,29 @@ def test_builtin_manifest_is_fresh() -> None:
         assert manifest.stale_reason(builder, builder.facts()) is None
     # The seed document's counts.
     assert kzoo.get_spec("mlp").params == 1058 and kzoo.get_spec("two_input_mlp").params == 902
+
+
+def test_info_says_what_is_unknown_and_summary_builds_it(package) -> None:
+    pytest.importorskip("keras")
+    _, name, model = package
+    register(name)
+    info = CliRunner().invoke(main, ["info", model])
+    assert info.exit_code == 0, info.output
+    assert f"params:   ? (no manifest; `kzoo info {model} --summary` builds it)" in info.output
+    summary = CliRunner().invoke(main, ["info", model, "--summary"])
+    assert summary.exit_code == 0, summary.output
+    assert f"params:   {tiny_params():,} (with the default config)" in summary.output
+    assert "image: shape [8, 8, 1] float32" in summary.output and "Total params" in summary.output
+
+
+def test_tensor_specs_take_variable_dims_and_integer_ranges() -> None:
+    from kzoo.synthetic import VARIABLE_DIM, synthetic_inputs
+
+    title = kzoo.TensorSpec("title", (None,), dtype="int32", range=(0, 50))
+    assert title.shape == (None,) and title.is_sequence
+    ids = synthetic_inputs([title], 200)["title"]
+    assert ids.shape == (200, VARIABLE_DIM) and ids.min() >= 0 and ids.max() < 50, "never a negative token id"
+    with pytest.raises(kzoo.PluginError, match="shape 0 is not valid"):
+        kzoo.TensorSpec("x", 0)
+    with pytest.raises(kzoo.PluginError, match=r"range \(5, 5\) is not valid"):
+        kzoo.TensorSpec("x", (3,), dtype="int32", range=(5, 5))

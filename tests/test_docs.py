@@ -1,5 +1,6 @@
 """The docs: they build (strict, offline), the models page comes from the registry, every hook is
-documented, and the code of the quickstart, the API-styles page and the plugin tutorial runs."""
+documented, and the code of the quickstart, the API-styles page, the plugin tutorial and the data
+page runs."""
 
 from __future__ import annotations
 
@@ -20,12 +21,13 @@ from .docs_runner import PageRunner, blocks
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-RUNNABLE = ["quickstart.md", "api-styles.md", "write-a-plugin.md"]
-# Blocks not run, and what each waits for (the lead enables the last two after merging issue 3).
+RUNNABLE = ["quickstart.md", "api-styles.md", "write-a-plugin.md", "data.md"]
+# Blocks not run, and what each waits for.
 NOT_RUN = {
     "quickstart.md": ["skip (installs packages)"],
     "api-styles.md": [],
     "write-a-plugin.md": [],
+    "data.md": [],
 }
 
 
@@ -103,8 +105,8 @@ def test_page_code_runs(page: str, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     skipped = PageRunner(DOCS / page, work, site).run()
     assert [b.skipped for b in skipped] == NOT_RUN[page]
     if page == "write-a-plugin.md":  # the tutorial ends with an installed plugin, tests included
-        assert (site / "kzoo_hello" / "models.py").is_file()
-        assert (work / "kzoo-hello" / "tests" / "test_conformance.py").is_file()
+        assert (site / "kzoo_tiny" / "kzoo-manifest.json").is_file(), "the manifest is shipped as package data"
+        assert (work / "kzoo-tiny" / "tests" / "test_conformance.py").is_file()
 
 
 def test_runnable_pages_have_code() -> None:

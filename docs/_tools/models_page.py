@@ -33,7 +33,7 @@ def render(diagrams: set[str] = frozenset(), missing: str = "") -> str:
         "| --- | --- | --- | --- | ---: | --- | --- |",
     ]
     for name in names:
-        spec = kzoo.get_spec(name)
+        spec = _spec(name)
         lines.append(
             f"| [`{name}`](#{_anchor(name)}) | {' / '.join(spec.apis)} | {_tensors(spec.inputs)} | "
             f"{_tensors(spec.outputs)} | {spec.params:,} | {spec.plugin} | {_cell(spec.description)} |"
@@ -43,8 +43,20 @@ def render(diagrams: set[str] = frozenset(), missing: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
-def _section(name: str, has_diagram: bool = False) -> list[str]:
+def _spec(name: str) -> kzoo.ModelSpec:
+    """The model's spec; facts a plugin without a manifest leaves unknown are read from a build."""
     spec = kzoo.get_spec(name)
+    if spec.is_complete:
+        return spec
+    from dataclasses import replace
+
+    facts = kzoo.get(name).facts()
+    return replace(spec, api=spec.api or facts.api, inputs=spec.inputs or facts.inputs,
+                   outputs=spec.outputs or facts.outputs, params=facts.params if spec.params is None else spec.params)
+
+
+def _section(name: str, has_diagram: bool = False) -> list[str]:
+    spec = _spec(name)
     out = [
         f"## {name}",
         "",
