@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 from .files import atomic_output
 from .errors import DataError, PluginError
-from .plugins import PluginInfo, discover, get_host
+from .plugins import disabled_by, discover, get_host, is_allowed
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -88,23 +88,33 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any] | None:
 
 
 def ensure_plugin(metadata: Mapping[str, Any] | None) -> None:
-    """Load the plugin that provides the saved model if it is not loaded yet (for example when
-    KZOO_LOAD_PLUGINS left it out), so its custom classes are known to Keras."""
+    """Load the plugin that provides the saved model if it is not loaded yet, so its custom
+    classes are known to Keras. It goes through the one plugin-loading path (``kzoo.plugins``):
+    the user's allow and deny lists are final, whatever the file asks for."""
     if not metadata or not metadata.get("model"):
         return
     host = get_host()
     name, plugin = metadata["model"], metadata.get("plugin")
     if name in host.registry.names() or plugin is None:
         return
-    for ep in discover():
-        if ep.name == plugin and plugin not in host.infos:
-            host.add(ep.load(), PluginInfo(name=plugin, module=ep.value))
-            return
-    if plugin not in host.infos:
+    if plugin in host.infos:
+        info = host.infos[plugin]
+        why = f"it failed to load: {info.error}" if info.status != "ok" else f"it has no model {name!r}"
+        raise PluginError(f"the model file was made by model {name!r} of plugin {plugin!r}, but {why}.")
+    if not is_allowed(plugin):
+        raise PluginError(
+            f"the model file was made by model {name!r} of plugin {plugin!r}, which is disabled "
+            f"({disabled_by(plugin)}); kzoo does not load it. Enable the plugin to use this file."
+        )
+    if not any(ep.name == plugin for ep in discover()):
         raise PluginError(
             f"the model file was made by model {name!r} of plugin {plugin!r}, which is not installed; "
             f"install it, then load again."
         )
+    info = host.load_named(plugin)
+    if info.status != "ok" or name not in host.registry.names():
+        why = f"it failed to load: {info.error}" if info.status != "ok" else f"it has no model {name!r}"
+        raise PluginError(f"the model file was made by model {name!r} of plugin {plugin!r}, but {why}.")
 
 
 def load(path: str | os.PathLike[str], safe_mode: bool = True, compile: bool = True) -> keras.Model:

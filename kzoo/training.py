@@ -292,13 +292,14 @@ def prepare_model(
     import keras
 
     from . import distribute, resume
+    from .guard import build_checked
 
     keras.utils.set_random_seed(seed)
     with distribute.scope(strategy):
         restored = resume.restore(checkpoint_dir, metadata) if checkpoint_dir else None
         if restored is not None:
             return restored
-        net = builder.build_model(config)
+        net = build_checked(builder, config)
         compile_model(builder, net, optimizer=optimizer(), config=config, steps_per_execution=steps_per_execution)
     return net, 0, {}
 

@@ -44,15 +44,15 @@ def test_metadata_rides_inside_the_keras_zip(tmp_path):
     assert [p for p in os.listdir(tmp_path)] == ["m.keras"]  # no temporary file left
 
 
-def test_load_brings_in_the_providing_plugin(tmp_path, monkeypatch):
+def test_load_does_not_override_the_users_plugin_choice(tmp_path, monkeypatch):
     name = "siamese_mlp"
     model = kzoo.build(name)
     path = saving.save(model, tmp_path / "s.keras", saving.model_metadata(name, kzoo.get(name).config()))
     monkeypatch.setenv("KZOO_LOAD_PLUGINS", "mlp")  # conftest resets plugins after the test
     kzoo.plugins.reset()
+    with pytest.raises(kzoo.PluginError, match="plugin 'shared_layers', which is disabled"):
+        kzoo.load(path)
     assert name not in kzoo.list_models()
-    kzoo.load(path)
-    assert name in kzoo.list_models()
 
 
 def test_missing_and_corrupted_files_are_data_errors(tmp_path):

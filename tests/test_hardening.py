@@ -1,0 +1,205 @@
+"""Hostile plugins, files and options, resource bombs and output faults (issue 11): each ends in
+one kzoo error line, costs nothing before it is refused, and loses no earlier output."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import kzoo
+from kzoo import plugins
+from kzoo.cli import main
+
+from .conftest import ModelsPlugin, make_builder
+
+
+def fake_plugins(root: Path, monkeypatch: pytest.MonkeyPatch, modules: dict[str, str]) -> None:
+    """Plugins ``{entry-point name: module source}`` visible through a hand-written .dist-info on
+    sys.path: the entry-point machinery sees them as installed, without pip."""
+    root.mkdir(parents=True, exist_ok=True)
+    info = root / "kzoo_fake_plugins-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: kzoo-fake-plugins\nVersion: 0.1\n")
+    lines = ["[kzoo]"]
+    for name, source in modules.items():
+        module = f"kzoo_fake_{name}"
+        (root / f"{module}.py").write_text(source)
+        lines.append(f"{name} = {module}")
+        monkeypatch.delitem(sys.modules, module, raising=False)
+    (info / "entry_points.txt").write_text("\n".join(lines) + "\n")
+    monkeypatch.syspath_prepend(str(root))
+    plugins.reset()
+
+
+GOOD = """
+import kzoo
+from tests.conftest import make_builder
+
+@kzoo.hookimpl
+def kzoo_register_models(register):
+    register(make_builder("fake_net"))
+"""
+
+
+def infos() -> dict[str, plugins.PluginInfo]:
+    return {info.name: info for info in kzoo.plugin_infos()}
+
+
+# -- 1. plugins cannot take kzoo down ----------------------------------------------------------
+def test_sys_exit_at_import_marks_the_plugin_failed(tmp_path, monkeypatch) -> None:
+    fake_plugins(tmp_path, monkeypatch, {"quitter": "import sys\nsys.exit(7)\n", "good": GOOD})
+    with pytest.warns(kzoo.PluginWarning, match="quitter"):
+        found = infos()
+    assert found["quitter"].status == "failed" and "SystemExit(7)" in found["quitter"].error
+    assert found["good"].status == "ok" and "fake_net" in kzoo.list_models()
+
+
+def test_cli_lists_models_despite_a_plugin_that_exits(tmp_path, monkeypatch) -> None:
+    fake_plugins(tmp_path, monkeypatch, {"quitter": "raise SystemExit('bye')\n"})
+    result = CliRunner().invoke(main, ["list"])
+    assert result.exit_code == 0, result.output
+    assert "mlp" in result.output and "kzoo plugin 'quitter'" in result.output
+
+
+class ExitingHook:
+    @kzoo.hookimpl
+    def kzoo_register_models(self, register):
+        raise SystemExit(3)
+
+
+def test_sys_exit_in_a_hook_marks_the_plugin_failed() -> None:
+    with pytest.warns(kzoo.PluginWarning, match="SystemExit"):
+        info = kzoo.register_plugin(ExitingHook(), "exiter")
+    assert info.status == "failed"
+    assert "mlp" in kzoo.list_models()
+
+
+def test_keyboard_interrupt_from_a_plugin_still_interrupts() -> None:
+    class Interrupting:
+        @kzoo.hookimpl
+        def kzoo_register_models(self, register):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        kzoo.register_plugin(Interrupting(), "ctrl_c")
+
+
+def test_plugins_load_once_for_sixteen_threads(tmp_path, monkeypatch) -> None:
+    counter = tmp_path / "calls"
+    fake_plugins(tmp_path / "site", monkeypatch, {"counted": f"""
+import time
+import kzoo
+from tests.conftest import make_builder
+
+@kzoo.hookimpl
+def kzoo_register_models(register):
+    with open({str(counter)!r}, "a") as f:
+        f.write("x")
+    time.sleep(0.2)  # widen the window in which other threads arrive
+    register(make_builder("counted_net"))
+"""})
+    barrier = threading.Barrier(16)
+    seen: list[list[str]] = []
+
+    def use() -> None:
+        barrier.wait()
+        seen.append(kzoo.list_models("counted*"))
+
+    threads = [threading.Thread(target=use) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert counter.read_text() == "x"
+    assert seen == [["counted_net"]] * 16
+
+
+def test_a_slow_hook_is_named_while_it_runs(monkeypatch) -> None:
+    reported = threading.Event()
+    messages: list[str] = []
+
+    def report(message: str) -> None:
+        messages.append(message)
+        reported.set()
+
+    monkeypatch.setattr(plugins, "report_slow", report)
+    monkeypatch.setenv("KZOO_PLUGIN_TIMEOUT", "0.05")
+
+    class Slow:
+        @kzoo.hookimpl
+        def kzoo_register_models(self, register):
+            assert reported.wait(60), "the watchdog never reported the slow hook"
+            register(make_builder("slow_net"))
+
+    info = kzoo.register_plugin(Slow(), "sloth")
+    assert info.status == "ok" and "slow_net" in kzoo.list_models()
+    assert "kzoo_register_models" in messages[0] and "'sloth'" in messages[0]
+    assert "KZOO_DISABLE_PLUGINS=sloth" in messages[0] and "KZOO_PLUGIN_TIMEOUT=0" in messages[0]
+
+
+def test_the_watchdog_can_be_switched_off(monkeypatch) -> None:
+    monkeypatch.setenv("KZOO_PLUGIN_TIMEOUT", "0")
+    assert plugins.plugin_timeout() == 0
+    started = threading.active_count()
+    with plugins.watchdog("anything", "p"):
+        assert threading.active_count() == started  # no timer thread
+
+
+def test_trace_names_the_plugin_before_its_hook_runs(monkeypatch, capsys) -> None:
+    monkeypatch.setenv("KZOO_TRACE_PLUGINS", "1")
+    plugins.reset()
+    kzoo.register_plugin(ModelsPlugin(make_builder("traced_net")), "traced")
+    err = capsys.readouterr().err
+    assert "kzoo trace: calling kzoo_register_models plugin=traced" in err
+
+
+class FailingBuild(kzoo.ModelBuilder):
+    spec = make_builder("boom_net").spec
+
+    def build_model(self, config):
+        raise RuntimeError("the layer stack fell over\nsecond line")
+
+
+def test_a_build_that_raises_is_one_line_naming_plugin_and_model() -> None:
+    kzoo.register_plugin(ModelsPlugin(FailingBuild()), "fragile")
+    with pytest.raises(kzoo.PluginError) as caught:
+        kzoo.build("boom_net")
+    message = str(caught.value)
+    assert "'boom_net'" in message and "'fragile'" in message and "fell over" in message
+    assert "\n" not in message
+
+
+# -- 2. the user's plugin choices are final ----------------------------------------------------
+def test_a_model_file_cannot_load_a_disabled_plugin(tmp_path, monkeypatch) -> None:
+    marker = tmp_path / "imported"
+    fake_plugins(tmp_path / "site", monkeypatch, {"sneaky": f"""
+import kzoo
+from tests.conftest import make_builder
+open({str(marker)!r}, "w").close()
+
+@kzoo.hookimpl
+def kzoo_register_models(register):
+    register(make_builder("sneaky_net"))
+"""})
+    monkeypatch.setenv("KZOO_DISABLE_PLUGINS", "sneaky")
+    plugins.reset()
+    with pytest.raises(kzoo.PluginError, match="disabled .KZOO_DISABLE_PLUGINS names it"):
+        kzoo.saving.ensure_plugin({"model": "sneaky_net", "plugin": "sneaky"})
+    monkeypatch.delenv("KZOO_DISABLE_PLUGINS")
+    monkeypatch.setenv("KZOO_LOAD_PLUGINS", "mlp")
+    plugins.reset()
+    with pytest.raises(kzoo.PluginError, match="KZOO_LOAD_PLUGINS does not list it"):
+        kzoo.saving.ensure_plugin({"model": "sneaky_net", "plugin": "sneaky"})
+    assert not marker.exists()
+
+
+def test_a_model_file_naming_a_failed_plugin_says_so(tmp_path, monkeypatch) -> None:
+    fake_plugins(tmp_path, monkeypatch, {"quitter": "import sys\nsys.exit(1)\n"})
+    with pytest.warns(kzoo.PluginWarning):
+        plugins.get_host()
+    with pytest.raises(kzoo.PluginError, match="failed to load"):
+        kzoo.saving.ensure_plugin({"model": "quit_net", "plugin": "quitter"})
