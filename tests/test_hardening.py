@@ -203,3 +203,19 @@ def test_a_model_file_naming_a_failed_plugin_says_so(tmp_path, monkeypatch) -> N
         plugins.get_host()
     with pytest.raises(kzoo.PluginError, match="failed to load"):
         kzoo.saving.ensure_plugin({"model": "quit_net", "plugin": "quitter"})
+
+
+# -- 3. new-plugin refuses names that shadow ---------------------------------------------------
+@pytest.mark.parametrize("name, why", [("numpy", "distribution numpy"), ("json", "module called 'json'"),
+                                       ("kzoo-plugins", "module called 'kzoo_plugins'"),
+                                       ("scikit-learn", "distribution scikit-learn")])
+def test_new_plugin_refuses_names_that_shadow(tmp_path, name, why) -> None:
+    result = CliRunner().invoke(main, ["new-plugin", name, "--dir", str(tmp_path / "p")])
+    assert result.exit_code == 1 and why in result.output, result.output
+    assert not (tmp_path / "p").exists()
+
+
+def test_new_plugin_accepts_a_fresh_name(tmp_path) -> None:
+    from kzoo.scaffold import check_unshadowed
+
+    check_unshadowed("kzoo-surely-not-installed-anywhere")
