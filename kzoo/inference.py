@@ -41,7 +41,33 @@ def open_model(path: str | os.PathLike[str], safe_mode: bool = True) -> SavedMod
             f"for it; use kzoo.load() and Keras directly, or save it with `kzoo train --out`."
         )
     model = saving.load(path, safe_mode=safe_mode)
-    return SavedModel(model, metadata, api.get(metadata["model"]))
+    saved = SavedModel(model, metadata, api.get(metadata["model"]))
+    check_network(os.fspath(path), saved)
+    return saved
+
+
+def check_network(path: str, saved: SavedModel) -> None:
+    """Refuse a file whose network is not the model its metadata names (a swapped or tampered
+    file would otherwise fail deep inside Keras): same number of inputs and outputs, same shapes."""
+    try:
+        inputs = [tuple(t.shape)[1:] for t in saved.model.inputs]
+        outputs = [tuple(t.shape)[1:] for t in saved.model.outputs]
+    except (AttributeError, ValueError, TypeError):  # a subclassed model without symbolic tensors
+        return
+    config = saved.config
+    expected_in = [t.shape for t in saved.builder.input_specs(config)]
+    expected_out = [t.shape for t in saved.builder.output_specs(config)]
+    for kind, found, expected in (("inputs", inputs, expected_in), ("outputs", outputs, expected_out)):
+        if len(found) != len(expected) or not all(_fits(f, e) for f, e in zip(found, expected)):
+            raise DataError(
+                f"{path!r}: its network does not match model {saved.builder.spec.name!r} that its kzoo.json "
+                f"names ({kind} {[list(s) for s in found]}, expected {[list(s) for s in expected]}); the file "
+                f"was tampered with or assembled from two models. Train it again."
+            )
+
+
+def _fits(found: tuple, expected: tuple) -> bool:
+    return len(found) == len(expected) and all(e is None or f is None or f == e for f, e in zip(found, expected))
 
 
 def load_data(saved: SavedModel, data: str | os.PathLike[str], target: Sequence[str] = (),

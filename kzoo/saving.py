@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 from .files import atomic_output
 from .errors import DataError, PluginError
+from .limits import MAX_COMPRESSION_RATIO, METADATA_MAX_BYTES, format_bytes, max_array_bytes
+from .metadata_schema import validate
 from .plugins import disabled_by, discover, get_host, is_allowed
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -77,14 +79,42 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any] | None:
         raise DataError(f"no model file at {path!r}; check the path (expected a .keras file).")
     try:
         with zipfile.ZipFile(path) as archive:
+            check_archive(path, archive)
             if METADATA_ENTRY not in archive.namelist():
                 return None
-            return json.loads(archive.read(METADATA_ENTRY))
-    except (zipfile.BadZipFile, OSError, ValueError, KeyError) as exc:
+            info = archive.getinfo(METADATA_ENTRY)
+            if info.file_size > METADATA_MAX_BYTES:
+                raise DataError(f"{path!r}: its {METADATA_ENTRY} claims {format_bytes(info.file_size)}, more than "
+                                f"the {format_bytes(METADATA_MAX_BYTES)} kzoo reads; the file was tampered with.")
+            with archive.open(info) as member:  # the header may lie: never read past the cap
+                raw = member.read(METADATA_MAX_BYTES + 1)
+            if len(raw) > METADATA_MAX_BYTES:
+                raise DataError(f"{path!r}: its {METADATA_ENTRY} is larger than the "
+                                f"{format_bytes(METADATA_MAX_BYTES)} kzoo reads; the file was tampered with.")
+            doc = json.loads(raw)
+    except DataError:
+        raise
+    except (zipfile.BadZipFile, OSError, ValueError, KeyError, EOFError, RuntimeError, NotImplementedError) as exc:
         raise DataError(
             f"{path!r} is not a readable .keras file ({type(exc).__name__}: {exc}); it may be corrupted "
             f"or unfinished. Expected a file written by model.save() or `kzoo train --out`."
         ) from exc
+    return validate(doc, repr(path))
+
+
+def check_archive(path: str, archive: zipfile.ZipFile) -> None:
+    """Refuse a zip whose members claim more memory than allowed, or compress implausibly well
+    (a zip bomb), before anything is decompressed."""
+    cap, total = max_array_bytes(), 0
+    for info in archive.infolist():
+        total += info.file_size
+        if info.compress_type != zipfile.ZIP_STORED and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
+            raise DataError(f"{path!r}: member {info.filename!r} claims {format_bytes(info.file_size)} from "
+                            f"{format_bytes(info.compress_size)} compressed, more than {MAX_COMPRESSION_RATIO}:1; "
+                            f"refusing a likely zip bomb.")
+    if total > cap:
+        raise DataError(f"{path!r}: its members claim {format_bytes(total)} in all, more than the cap of "
+                        f"{format_bytes(cap)}; raise KZOO_MAX_ARRAY_BYTES if the file is genuine.")
 
 
 def ensure_plugin(metadata: Mapping[str, Any] | None) -> None:

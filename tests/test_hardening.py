@@ -219,3 +219,126 @@ def test_new_plugin_accepts_a_fresh_name(tmp_path) -> None:
     from kzoo.scaffold import check_unshadowed
 
     check_unshadowed("kzoo-surely-not-installed-anywhere")
+
+
+# -- 4. limits before allocation -----------------------------------------------------------------
+def npz_claiming(path: Path, shape: tuple[int, ...], payload: bytes = b"", compress: bool = False) -> Path:
+    """An NPZ whose one member's .npy header declares ``shape`` of float64 but holds ``payload``."""
+    import zipfile
+
+    import numpy as np
+
+    header = np.lib.format.header_data_from_array_1_0(np.zeros(1))
+    header["shape"] = shape
+    import io
+
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, header)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED) as archive:
+        archive.writestr("input.npy", buffer.getvalue() + payload)
+    return path
+
+
+def test_an_npz_member_claiming_huge_sizes_is_refused_before_allocating(tmp_path) -> None:
+    from kzoo.datasets.files import read_npz
+
+    bomb = npz_claiming(tmp_path / "bomb.npz", (10**6, 10**6))  # 8 TB declared
+    with pytest.raises(kzoo.DataError, match=r"declares shape \[1000000, 1000000\].*KZOO_MAX_ARRAY_BYTES"):
+        read_npz(str(bomb))
+
+
+def test_the_array_cap_is_configurable(tmp_path, monkeypatch) -> None:
+    import numpy as np
+
+    from kzoo.datasets.files import read_npz
+
+    path = tmp_path / "ok.npz"
+    np.savez(path, input=np.zeros((100, 10)))
+    assert read_npz(str(path))["input"].shape == (100, 10)
+    monkeypatch.setenv("KZOO_MAX_ARRAY_BYTES", "4K")
+    with pytest.raises(kzoo.DataError, match="more than the cap of 4.0 KiB"):
+        read_npz(str(path))
+    monkeypatch.setenv("KZOO_MAX_ARRAY_BYTES", "lots")
+    with pytest.raises(kzoo.ConfigError, match="KZOO_MAX_ARRAY_BYTES='lots' is not a size"):
+        read_npz(str(path))
+
+
+def test_an_npz_member_larger_than_it_holds_is_refused(tmp_path) -> None:
+    from kzoo.datasets.files import read_npz
+
+    with pytest.raises(kzoo.DataError, match="member holds only"):
+        read_npz(str(npz_claiming(tmp_path / "short.npz", (1000, 100), payload=b"\0" * 64)))
+
+
+def test_an_implausible_compression_ratio_is_refused(tmp_path) -> None:
+    from kzoo.datasets.files import read_npz
+
+    path = npz_claiming(tmp_path / "zeros.npz", (2_000_000,), payload=b"\0" * 16_000_000, compress=True)
+    with pytest.raises(kzoo.DataError, match="zip bomb"):
+        read_npz(str(path))
+
+
+def keras_file_with(tmp_path: Path, doc: object, raw: bytes | None = None) -> Path:
+    """A zip standing in for a .keras file, holding only a kzoo.json (enough for read_metadata)."""
+    import json
+    import zipfile
+
+    path = tmp_path / "m.keras"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("kzoo.json", raw if raw is not None else json.dumps(doc))
+    return path
+
+
+def test_a_huge_kzoo_json_is_refused_unread(tmp_path) -> None:
+    import os
+
+    path = keras_file_with(tmp_path, None, raw=b'{"model": "' + os.urandom(2**20).hex().encode() + b'"}')
+    with pytest.raises(kzoo.DataError, match="kzoo.json claims 2.0 MiB, more than the 1.0 MiB"):
+        kzoo.saving.read_metadata(path)
+
+
+GOOD_META = {"model": "mlp", "plugin": "mlp", "config": {"input_dim": 4},
+             "data": {"source": "iris", "target": [], "columns": ["a", "b"],
+                      "preprocess": {"mean": [0.0, 1.0], "std": [1.0, 2.0]}, "class_names": ["x", "y"]},
+             "training": {"epochs": 3, "seed": 0}, "epoch": 2, "history": {"loss": [1.0, None]}}
+
+
+@pytest.mark.parametrize("change, key", [
+    (lambda d: d["data"]["preprocess"].update(mean="0,1"), "data.preprocess.mean"),
+    (lambda d: d["data"]["preprocess"].update(mean=[[0.0], [1.0]]), "data.preprocess.mean"),
+    (lambda d: d["data"]["preprocess"].pop("mean"), "data.preprocess.mean"),
+    (lambda d: d.update(model={"name": "mlp"}), "model"),
+    (lambda d: d.update(model=["mlp"]), "model"),
+    (lambda d: d.pop("model"), "model"),
+    (lambda d: d.update(config=[1]), "config"),
+    (lambda d: d.update(epoch="seven"), "epoch"),
+    (lambda d: d.update(epoch=-5), "epoch"),
+    (lambda d: d.update(history={"loss": ["text"]}), "history"),
+    (lambda d: d["data"].update(class_names="xy"), "data.class_names"),
+    (lambda d: d["training"].update(seed=-1), "training.seed"),
+])
+def test_tampered_metadata_is_one_data_error_naming_the_key(tmp_path, change, key) -> None:
+    import copy
+
+    doc = copy.deepcopy(GOOD_META)
+    change(doc)
+    with pytest.raises(kzoo.DataError, match=rf"kzoo.json (has no )?{key.replace('.', '[.]')}\b"):
+        kzoo.saving.read_metadata(keras_file_with(tmp_path, doc))
+
+
+def test_a_list_document_is_a_data_error(tmp_path) -> None:
+    with pytest.raises(kzoo.DataError, match="must be a JSON object; found a list"):
+        kzoo.saving.read_metadata(keras_file_with(tmp_path, [1, 2]))
+    assert kzoo.saving.read_metadata(keras_file_with(tmp_path, GOOD_META))["model"] == "mlp"
+
+
+def test_a_network_swapped_for_another_models_is_refused(tmp_path) -> None:
+    from kzoo import inference, saving
+
+    genuine = tmp_path / "genuine.keras"
+    saving.save(kzoo.build("mlp"), genuine, saving.model_metadata("mlp", kzoo.get("mlp").config()))
+    assert inference.open_model(genuine).builder.spec.name == "mlp"
+    swapped = tmp_path / "swapped.keras"
+    saving.save(kzoo.build("two_input_mlp"), swapped, saving.model_metadata("mlp", kzoo.get("mlp").config()))
+    with pytest.raises(kzoo.DataError, match="network does not match model 'mlp'"):
+        inference.open_model(swapped)

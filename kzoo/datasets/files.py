@@ -142,11 +142,15 @@ def _target(cells: list[str], class_names: Sequence[str] | None) -> tuple[np.nda
 
 
 def read_npz(path: str) -> dict[str, np.ndarray]:
-    """The arrays of an ``.npz`` file, keyed by name (no pickled objects are loaded)."""
+    """The arrays of an ``.npz`` file, keyed by name (no pickled objects are loaded). Each
+    member's declared size is checked before anything is allocated (see :func:`check_npz`)."""
     require_file(path)
+    check_npz(path)
     try:
         with np.load(path, allow_pickle=False) as data:
             return {name: np.asarray(data[name]) for name in data.files}
+    except (MemoryError, KeyboardInterrupt):
+        raise
     except Exception as exc:
         raise DataError(f"could not read {path!r} as NPZ ({type(exc).__name__}: {exc}).") from exc
 
@@ -170,3 +174,47 @@ def split_npz(
             raise DataError(f"{path!r} has no target array {', '.join(map(repr, absent))}; add one per model output.")
         return x, None
     return x, {n: arrays[n] for n in output_names}
+
+
+def check_npz(path: str) -> None:
+    """Refuse an NPZ whose arrays declare more than ``KZOO_MAX_ARRAY_BYTES`` (or more than
+    memory holds), or whose members compress implausibly well (a zip bomb), reading only the
+    zip directory and each ``.npy`` header."""
+    import zipfile
+
+    from ..limits import MAX_COMPRESSION_RATIO, check_allocation, format_bytes, max_array_bytes
+
+    cap, total = max_array_bytes(), 0
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                name = info.filename
+                if info.compress_type != zipfile.ZIP_STORED and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
+                    raise DataError(f"{path!r}: array {name!r} claims {format_bytes(info.file_size)} from "
+                                    f"{format_bytes(info.compress_size)} compressed, more than "
+                                    f"{MAX_COMPRESSION_RATIO}:1; refusing a likely zip bomb.")
+                if not name.endswith(".npy"):
+                    continue
+                with archive.open(info) as member:
+                    version = np.lib.format.read_magic(member)
+                    read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                                   else np.lib.format.read_array_header_2_0)
+                    shape, _, dtype = read_header(member)
+                if dtype.hasobject:
+                    raise DataError(f"{path!r}: array {name[:-4]!r} holds Python objects, which kzoo does not "
+                                    f"load (they could run code); save numeric arrays.")
+                declared = int(np.prod(shape, dtype=object)) * dtype.itemsize
+                if declared > cap:
+                    raise DataError(f"{path!r}: array {name[:-4]!r} declares shape {list(shape)} of {dtype} "
+                                    f"({format_bytes(declared)}), more than the cap of {format_bytes(cap)}; "
+                                    f"raise KZOO_MAX_ARRAY_BYTES if the file is genuine.")
+                if declared > info.file_size:
+                    raise DataError(f"{path!r}: array {name[:-4]!r} declares {format_bytes(declared)} but its "
+                                    f"member holds only {format_bytes(info.file_size)}; the file is damaged.")
+                total += declared
+    except DataError:
+        raise
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError, RuntimeError, NotImplementedError,
+            SyntaxError, TypeError) as exc:
+        raise DataError(f"could not read {path!r} as NPZ ({type(exc).__name__}: {exc}).") from exc
+    check_allocation(total, f"the arrays of {path!r}", "use a smaller file.")
