@@ -9,7 +9,9 @@ or to debug).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -221,7 +223,8 @@ def train(
     from . import api, saving
     from .datasets.loading import DEFAULT_SYNTHETIC_SAMPLES, Data, load
 
-    _check_options(epochs, batch_size, learning_rate, schedule, val_split, out, steps_per_execution, samples, plot)
+    _check_options(epochs, batch_size, learning_rate, schedule, val_split, out, steps_per_execution, samples, plot,
+                   seed, metrics_out)
     builder = api.get(model) if isinstance(model, str) else model
     if isinstance(data, Data) and data.model != builder.spec.name:
         raise ConfigError(f"the data was shaped for model {data.model!r}, not {builder.spec.name!r}; "
@@ -251,13 +254,16 @@ def train(
         history.setdefault(key, []).extend(float(v) for v in values)
     metrics = {key: values[-1] for key, values in history.items() if values}
     metadata.update(epoch=max(initial_epoch, len(next(iter(history.values()), []))), history=history)
-    if out is not None:
-        saving.save_model(net, out, metadata, strategy)
-    if distribute.is_chief(strategy):  # only one process writes plain files
-        if metrics_out is not None:
+    from .files import all_or_nothing
+
+    chief = distribute.is_chief(strategy)  # only one process writes plain files
+    with all_or_nothing() if chief else contextlib.nullcontext():  # the run's outputs land together
+        if out is not None:
+            saving.save_model(net, out, metadata, strategy)
+        if chief and metrics_out is not None:
             write_metrics(metrics_out, {"model": data.model, "epochs": metadata["epoch"],
                                         "initial_epoch": initial_epoch, "metrics": metrics, "history": history})
-        if plot is not None and history:
+        if chief and plot is not None and history:
             from .curves import plot_history
 
             plot_history(history, plot)
@@ -352,30 +358,51 @@ def _class_labels(data: Data) -> np.ndarray | None:
 
 
 def write_metrics(path: str | os.PathLike[str], metrics: Mapping[str, Any]) -> None:
-    """``metrics`` as JSON, written atomically."""
+    """``metrics`` as strict JSON (NaN and infinities as null), written atomically."""
     from .files import write_text
     from .saving import jsonable
 
-    write_text(path, json.dumps(jsonable(dict(metrics)), indent=2) + "\n")
+    write_text(path, json.dumps(finite_or_null(jsonable(dict(metrics))), indent=2, allow_nan=False) + "\n")
+
+
+def finite_or_null(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by None: JSON has no NaN."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite_or_null(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [finite_or_null(v) for v in value]
+    return value
+
+
+def _whole(value: Any, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
 def _check_options(epochs: int, batch_size: int, learning_rate: float, schedule: str, val_split: float, out: Any,
-                   steps_per_execution: int = 1, samples: int | None = None, plot: Any = None) -> None:
+                   steps_per_execution: int = 1, samples: int | None = None, plot: Any = None, seed: int = 0,
+                   metrics_out: Any = None) -> None:
     """Every option checked before any work, so a bad one fails fast and writes nothing."""
+    from .limits import MAX_INT32, MAX_SEED
+
     problems = []
-    if steps_per_execution < 1:
-        problems.append(f"steps_per_execution={steps_per_execution} (expected an integer >= 1)")
-    if samples is not None and samples < 1:
+    if not _whole(steps_per_execution, 1, MAX_INT32):
+        problems.append(f"steps_per_execution={steps_per_execution} (expected an integer in 1..{MAX_INT32})")
+    if samples is not None and not _whole(samples, 1, 2**63 - 1):
         problems.append(f"samples={samples} (expected an integer >= 1)")
-    if epochs < 1:
-        problems.append(f"epochs={epochs} (expected an integer >= 1)")
-    if batch_size < 1:
-        problems.append(f"batch_size={batch_size} (expected an integer >= 1)")
-    if not learning_rate > 0:
-        problems.append(f"learning_rate={learning_rate} (expected a number > 0)")
+    if not _whole(epochs, 1, MAX_INT32):
+        problems.append(f"epochs={epochs} (expected an integer in 1..{MAX_INT32})")
+    if not _whole(batch_size, 1, MAX_INT32):
+        problems.append(f"batch_size={batch_size} (expected an integer in 1..{MAX_INT32})")
+    if not (isinstance(learning_rate, (int, float)) and not isinstance(learning_rate, bool)
+            and math.isfinite(learning_rate) and learning_rate > 0):
+        problems.append(f"learning_rate={learning_rate} (expected a finite number > 0, such as 0.01)")
+    if not _whole(seed, 0, MAX_SEED):
+        problems.append(f"seed={seed} (expected an integer in 0..{MAX_SEED})")
     if schedule not in SCHEDULES:
         problems.append(f"schedule={schedule!r} (expected {' or '.join(SCHEDULES)})")
-    if not 0 <= val_split < 1:
+    if not (isinstance(val_split, (int, float)) and 0 <= val_split < 1):
         problems.append(f"val_split={val_split} (expected a fraction in [0, 1), such as 0.2)")
     if out is not None and not os.fspath(out).endswith(".keras"):
         problems.append(f"out={os.fspath(out)!r} (expected a path ending in .keras)")
@@ -388,3 +415,8 @@ def _check_options(epochs: int, batch_size: int, learning_rate: float, schedule:
         image_format(Path(plot), IMAGE_FORMATS, what="training curves")
     if problems:
         raise ConfigError("bad training option: " + "; ".join(problems) + ".")
+    from .files import check_writable
+
+    for path in (out, metrics_out, plot):
+        if path is not None:
+            check_writable(path)

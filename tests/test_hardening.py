@@ -342,3 +342,156 @@ def test_a_network_swapped_for_another_models_is_refused(tmp_path) -> None:
     saving.save(kzoo.build("two_input_mlp"), swapped, saving.model_metadata("mlp", kzoo.get("mlp").config()))
     with pytest.raises(kzoo.DataError, match="network does not match model 'mlp'"):
         inference.open_model(swapped)
+
+
+# -- 5. output errors are user errors; outputs land together -------------------------------------
+def _enospc(*args, **kwargs):
+    import errno
+    import os
+
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def test_disk_full_is_one_line_naming_the_path_and_leaves_no_temp(tmp_path, monkeypatch) -> None:
+    import os
+
+    from kzoo import files
+
+    target = tmp_path / "m.json"
+    files.write_text(target, "old")
+    monkeypatch.setattr(files, "_fsync", _enospc)
+    with pytest.raises(kzoo.errors.OutputError, match=r"cannot write '.*m\.json': No space left on device"):
+        files.write_text(target, "new")
+    assert target.read_text() == "old" and os.listdir(tmp_path) == ["m.json"]
+
+
+def test_a_directory_in_the_way_is_refused(tmp_path) -> None:
+    from kzoo import files
+
+    (tmp_path / "m.json").mkdir()
+    with pytest.raises(kzoo.errors.OutputError, match="is a directory"):
+        files.write_text(tmp_path / "m.json", "x")
+
+
+def test_a_read_only_folder_is_refused_before_writing(tmp_path, monkeypatch) -> None:
+    import os
+
+    from kzoo import files
+
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if str(p) == str(tmp_path) else real_access(p, mode))
+    with pytest.raises(kzoo.errors.OutputError, match=r"cannot write .*(read-only file system|permission denied)"):
+        files.write_text(tmp_path / "m.json", "x")
+    assert os.listdir(tmp_path) == []
+
+
+def test_outputs_land_together_or_not_at_all(tmp_path, monkeypatch) -> None:
+    import os
+
+    from kzoo import files
+
+    model, metrics = tmp_path / "m.keras", tmp_path / "m.json"
+    files.write_text(model, "old model")
+    real = files._fsync
+    monkeypatch.setattr(files, "_fsync", lambda p: _enospc() if p.suffix == ".json" else real(p))
+    with pytest.raises(kzoo.errors.OutputError, match="No space left"):
+        with files.all_or_nothing():
+            files.write_text(model, "new model")
+            files.write_text(metrics, "{}")
+    assert model.read_text() == "old model" and sorted(os.listdir(tmp_path)) == ["m.keras"]
+    monkeypatch.setattr(files, "_fsync", real)
+    with files.all_or_nothing():
+        files.write_text(model, "new model")
+        assert model.read_text() == "old model"  # not yet: the block decides at its end
+        files.write_text(metrics, "{}")
+    assert model.read_text() == "new model" and metrics.read_text() == "{}"
+
+
+KILL_INSIDE_WRITE = """
+import os, signal, sys
+from kzoo.files import atomic_output
+with atomic_output(sys.argv[1]) as tmp:
+    tmp.write_text("half a new fi")
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_sigkill_inside_a_write_keeps_the_old_file_and_the_next_run_cleans_up(tmp_path) -> None:
+    import os
+    import signal
+    import subprocess
+
+    from kzoo import files
+
+    target = tmp_path / "model.keras"
+    target.write_text("the previous model")
+    killed = subprocess.run([sys.executable, "-c", KILL_INSIDE_WRITE, str(target)], capture_output=True)
+    assert killed.returncode == -signal.SIGKILL
+    left = sorted(os.listdir(tmp_path))
+    assert len(left) == 2 and target.read_text() == "the previous model"  # a stale temp, the old file
+    files.write_text(target, "the next model")
+    assert os.listdir(tmp_path) == ["model.keras"] and target.read_text() == "the next model"
+
+
+def test_metrics_json_is_strict_json_with_nan_as_null(tmp_path) -> None:
+    import json
+
+    from kzoo.training import write_metrics
+
+    path = tmp_path / "m.json"
+    write_metrics(path, {"metrics": {"loss": float("nan"), "acc": 0.5}, "history": {"loss": [1.0, float("inf")]}})
+    text = path.read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    assert json.loads(text) == {"metrics": {"loss": None, "acc": 0.5}, "history": {"loss": [1.0, None]}}
+
+
+# -- 6. options have ranges, checked before any work ---------------------------------------------
+@pytest.mark.parametrize("args, message", [
+    (["--seed", "-1"], "seed=-1 (expected an integer in 0..4294967295)"),
+    (["--seed", "1099511627776"], "seed=1099511627776"),
+    (["--batch-size", "99999999999999999999"], "batch_size=99999999999999999999"),
+    (["--learning-rate", "inf"], "learning_rate=inf (expected a finite number > 0"),
+    (["--learning-rate", "nan"], "learning_rate=nan"),
+    (["--epochs", "0"], "epochs=0"),
+])
+def test_out_of_range_options_are_one_line_before_any_work(tmp_path, args, message) -> None:
+    out = tmp_path / "m.keras"
+    result = CliRunner().invoke(main, ["train", "mlp", "--data", "iris", "--out", str(out), *args])
+    assert result.exit_code == 1, result.output
+    assert message in result.output and "Traceback" not in result.output
+    assert not out.exists()
+
+
+def test_an_output_path_that_is_a_directory_fails_before_training(tmp_path) -> None:
+    result = CliRunner().invoke(main, ["train", "mlp", "--data", "iris", "--metrics-out", str(tmp_path)])
+    assert result.exit_code == 1 and "is a directory" in result.output, result.output
+    assert "Epoch" not in result.output
+
+
+def test_a_model_too_big_for_memory_is_refused_before_building() -> None:
+    result = CliRunner().invoke(main, ["train", "mlp", "--data", "iris", "--set", "hidden_units=1000000000"])
+    assert result.exit_code == 1, result.output
+    assert "model 'mlp' with about" in result.output and "of memory is available" in result.output
+
+
+def test_too_many_synthetic_samples_are_refused_before_allocating() -> None:
+    result = CliRunner().invoke(main, ["train", "mlp", "--data", "synthetic", "--samples", "100000000000"])
+    assert result.exit_code == 1, result.output
+    assert "--samples 100000000000 of synthetic data would need about" in result.output
+
+
+def test_a_one_class_target_is_an_error(tmp_path) -> None:
+    path = tmp_path / "one.csv"
+    path.write_text("a,b,label\n1,2,x\n3,4,x\n5,6,x\n")
+    result = CliRunner().invoke(main, ["train", "mlp", "--data", str(path), "--target", "label"])
+    assert result.exit_code == 1, result.output
+    assert "target column 'label' holds a single class" in result.output
+
+
+def test_cli_help_texts() -> None:
+    train = CliRunner().invoke(main, ["train", "--help"]).output
+    assert "Nothing is saved without --out" in train and "and save it." not in train
+    for option, words in (("--epochs", "Passes over"), ("--batch-size", "Samples per"), ("--seed", "0..4294967295")):
+        assert words in train.split(f"  {option} ", 1)[1][:200], option
+    plot = CliRunner().invoke(main, ["plot", "--help"]).output
+    assert "-o, --out, --output FILE" in plot

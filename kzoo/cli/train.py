@@ -44,8 +44,10 @@ def data_options(func):
               help="CSV target column; for several outputs OUTPUT=COL (repeatable).")
 @click.option("-s", "--set", "assignments", multiple=True, metavar="KEY=VALUE",
               help="Override a config value, e.g. --set num_classes=10 (repeatable).")
-@click.option("--epochs", type=int, default=DEFAULT_EPOCHS, show_default=True)
-@click.option("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, show_default=True)
+@click.option("--epochs", type=int, default=DEFAULT_EPOCHS, show_default=True,
+              help="Passes over the training data (a resumed run counts the epochs already done).")
+@click.option("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, show_default=True,
+              help="Samples per training step.")
 @click.option("--learning-rate", type=float, default=DEFAULT_LEARNING_RATE, show_default=True,
               help="Adam's peak learning rate.")
 @click.option("--schedule", type=click.Choice(["cosine", "constant"]), default="cosine", show_default=True,
@@ -56,12 +58,13 @@ def data_options(func):
               help="Training steps per graph call; 1 to debug or for multi-device strategies.")
 @click.option("--standardize/--no-standardize", default=None,
               help="Z-score the features (default: the data set's choice; off for files).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed (0..4294967295) of weights, shuffling, validation split and synthetic data.")
 @click.option("--checkpoint-dir", type=click.Path(file_okay=False), default=None,
               help="Save model and optimizer after each epoch; rerun the same command to resume.")
-@click.option("-o", "--out", type=click.Path(dir_okay=False), default=None, help="Write the trained model (.keras).")
-@click.option("--metrics-out", type=click.Path(dir_okay=False), default=None, help="Write final metrics and history (JSON).")
-@click.option("--plot", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+@click.option("-o", "--out", type=click.Path(), default=None, help="Write the trained model (.keras).")
+@click.option("--metrics-out", type=click.Path(), default=None, help="Write final metrics and history (JSON).")
+@click.option("--plot", type=click.Path(), default=None, metavar="FILE",
               help="Draw the training curves to FILE (.png, .svg or .pdf).")
 @click.option("--strategy", type=click.Choice(STRATEGIES), default="default", show_default=True,
               help="tf.distribute strategy (see docs/distributed.md).")
@@ -69,10 +72,11 @@ def data_options(func):
 def train_command(model, data, inputs, samples, target, assignments, epochs, batch_size, learning_rate, schedule,
                   val_split, steps_per_execution, standardize, seed, checkpoint_dir, out, metrics_out, plot, strategy,
                   quiet) -> None:
-    """Train MODEL on data and save it.
+    """Train MODEL on data; with --out, save the trained model.
 
     Input sizes and the class count are inferred from the data unless set with --set.
-    Output files are written atomically: a failed or killed run leaves none half-written.
+    Nothing is saved without --out. Output files (--out, --metrics-out, --plot) are written
+    atomically and together: a failed or killed run leaves none half-written.
 
     \b
     Examples:
@@ -130,7 +134,7 @@ def evaluate_command(model_file, data, inputs, samples, target, unsafe, as_json)
 @click.command("predict")
 @click.argument("model_file", type=click.Path(dir_okay=False))
 @data_options
-@click.option("-o", "--out", type=click.Path(dir_okay=False), default=None, help="Write predictions CSV here (default: stdout).")
+@click.option("-o", "--out", type=click.Path(), default=None, help="Write predictions CSV here (default: stdout).")
 @click.option("--unsafe", is_flag=True, help="Load with Keras's safe_mode off (trusted files only).")
 def predict_command(model_file, data, inputs, samples, out, unsafe) -> None:
     """Predict with a saved model; one CSV row per sample.
@@ -142,6 +146,10 @@ def predict_command(model_file, data, inputs, samples, out, unsafe) -> None:
       kzoo predict m.keras --data new.csv --out predictions.csv
       kzoo predict m.keras --data digits | head
     """
+    if out:
+        from ..files import check_writable
+
+        check_writable(out)
     start_tensorflow_quietly()
     from ..inference import csv_text, predict_file, write_csv
 
