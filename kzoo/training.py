@@ -103,6 +103,35 @@ def to_dataset(x: Any, y: Any = None, batch_size: int = DEFAULT_BATCH_SIZE, shuf
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
+def epoch_shuffled(x: Any, y: Any, batch_size: int, seed: int) -> tuple[Any, Any]:
+    """``(dataset, callback)``: batches of ``(x, y)`` in an order that is a function of ``seed`` and
+    the epoch alone, so a run resumed at epoch k sees the same batches as the uninterrupted run
+    (a ``shuffle`` buffer would replay epoch 0's order). The callback tells the pipeline which
+    epoch starts; pass it to ``model.fit``."""
+    import keras
+    import tensorflow as tf
+
+    data = unwrap(x) if y is None else (unwrap(x), unwrap(y))
+    n = _count(unwrap(x))
+    tensors = tf.nest.map_structure(tf.convert_to_tensor, data)
+    epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
+    key = tf.constant(int(seed), dtype=tf.int64)
+
+    def order(_: Any) -> Any:
+        noise = tf.random.stateless_uniform([n], seed=tf.stack([key, epoch.read_value()]))
+        return tf.data.Dataset.from_tensor_slices(tf.argsort(noise))
+
+    ds = (tf.data.Dataset.range(1).flat_map(order).batch(batch_size)
+          .map(lambda idx: tf.nest.map_structure(lambda t: tf.gather(t, idx), tensors)))
+    ds = ds.apply(tf.data.experimental.assert_cardinality(-(-n // batch_size)))
+
+    class EpochOrder(keras.callbacks.Callback):
+        def on_epoch_begin(self, index: int, logs: Any = None) -> None:
+            epoch.assign(index)
+
+    return ds.prefetch(tf.data.AUTOTUNE), EpochOrder()
+
+
 def _count(x: Any) -> int:
     return len(next(iter(x.values())) if isinstance(x, dict) else x)
 
@@ -140,7 +169,11 @@ def fit(
         return model.fit(unwrap(x), unwrap(y), batch_size=batch_size or DEFAULT_BATCH_SIZE, shuffle=shuffle,
                          validation_data=validation_data, **fit_kwargs)
     if not is_dataset(x):
-        x = to_dataset(x, y, batch_size or DEFAULT_BATCH_SIZE, shuffle, seed)
+        if shuffle:
+            x, order = epoch_shuffled(x, y, batch_size or DEFAULT_BATCH_SIZE, seed)
+            fit_kwargs["callbacks"] = [order, *(fit_kwargs.get("callbacks") or [])]
+        else:
+            x = to_dataset(x, y, batch_size or DEFAULT_BATCH_SIZE, False, seed)
         y = None
     if isinstance(validation_data, (tuple, list)):
         validation_data = to_dataset(*validation_data, batch_size=EVAL_BATCH_SIZE)
@@ -236,7 +269,7 @@ def train(
     steps = -(-_count(train_xy[0]) // batch_size)
     metadata = saving.model_metadata(data.model, data.config, data=data.meta, training={
         "epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate, "schedule": schedule,
-        "val_split": val_split, "seed": seed})
+        "val_split": val_split, "seed": seed}, data_digest=data_digest(data))
 
     from . import distribute
 
@@ -247,6 +280,8 @@ def train(
         optimizer=lambda: make_optimizer(learning_rate, epochs * steps if schedule == "cosine" else None),
         steps_per_execution=min(steps, distribute.steps_per_execution_for(strategy, steps_per_execution)),
     )
+    if initial_epoch and verbose:  # say so now, not when training ends
+        print(f"resumed from epoch {initial_epoch} in {os.fspath(checkpoint_dir)}", flush=True)
     fitted = run_fit(net, train_xy, val_xy, strategy=strategy, epochs=epochs, initial_epoch=initial_epoch,
                      batch_size=batch_size, seed=seed, verbose=verbose,
                      callbacks=make_callbacks(callbacks, checkpoint_dir, metadata, history, strategy))
@@ -268,6 +303,21 @@ def train(
 
             plot_history(history, plot)
     return TrainResult(net, history, metrics, initial_epoch, metadata["epoch"], metadata)
+
+
+def data_digest(data: Data) -> str:
+    """A short fingerprint of the training arrays: a checkpoint made on other data is refused."""
+    import hashlib
+
+    import numpy as np
+
+    digest = hashlib.sha256()
+    for part in (data.x, data.y or {}):
+        for name in sorted(part):
+            array = np.ascontiguousarray(part[name])
+            digest.update(f"{name}:{array.dtype}:{array.shape}".encode())
+            digest.update(memoryview(array).cast("B"))
+    return digest.hexdigest()[:16]
 
 
 def run_fit(

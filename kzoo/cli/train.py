@@ -98,8 +98,6 @@ def train_command(model, data, inputs, samples, target, assignments, epochs, bat
     )
     if quiet:
         return
-    if result.initial_epoch:
-        click.echo(f"resumed from epoch {result.initial_epoch} in {checkpoint_dir}")
     metrics = " ".join(f"{k}={v:.4f}" for k, v in sorted(result.metrics.items()))
     click.echo(f"{model}: {result.epochs} epochs, {metrics}")
     for path in (out, metrics_out, plot):
