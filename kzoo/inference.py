@@ -98,14 +98,17 @@ def predict_file(path: str | os.PathLike[str], data: str | os.PathLike[str],
     outputs = saved.builder.output_specs(saved.config)
     if not isinstance(result, dict):
         result = {outputs[0].name: result}
-    return prediction_table(result, outputs, shaped.class_names)
+    return prediction_table(result, outputs, shaped.class_names, shaped.meta.get("target_classes"))
 
 
 def prediction_table(
-    result: Mapping[str, Any], outputs: Sequence[Any], class_names: Sequence[str] | None
+    result: Mapping[str, Any], outputs: Sequence[Any], class_names: Sequence[str] | None,
+    target_classes: Mapping[str, Sequence[str]] | None = None,
 ) -> tuple[list[str], list[list[Any]]]:
     """One row per sample: the predicted class (name) and its probabilities for classifiers,
-    0/1 and the probability for binary outputs, the values for regression outputs."""
+    0/1 and the probability for binary outputs, the values for regression outputs. Each
+    classifier output is named by its own target's classes (``target_classes``), else by
+    ``class_names`` when their count fits."""
     import numpy as np
 
     header, columns = ["row"], []
@@ -115,12 +118,15 @@ def prediction_table(
         n = len(values)
         if spec.loss in SPARSE_LOSSES:
             width = values.shape[1]
-            names = list(class_names) if class_names and len(class_names) == width else [str(i) for i in range(width)]
+            own = (target_classes or {}).get(spec.name) or class_names
+            names = list(own) if own and len(own) == width else [str(i) for i in range(width)]
             header += [spec.name] + [f"{spec.name}_p_{c}" for c in names]
             columns += [[names[i] for i in values.argmax(axis=1)]] + [values[:, j] for j in range(values.shape[1])]
         elif spec.loss in BINARY_LOSSES:
+            own = (target_classes or {}).get(spec.name)
+            chosen = (values[:, 0] >= 0.5).astype(int)
             header += [spec.name, f"{spec.name}_p"]
-            columns += [(values[:, 0] >= 0.5).astype(int), values[:, 0]]
+            columns += [[own[i] for i in chosen] if own and len(own) == 2 else chosen, values[:, 0]]
         else:
             header += [spec.name] if values.shape[1] == 1 else [f"{spec.name}_{j}" for j in range(values.shape[1])]
             columns += [values[:, j] for j in range(values.shape[1])]

@@ -495,3 +495,104 @@ def test_cli_help_texts() -> None:
         assert words in train.split(f"  {option} ", 1)[1][:200], option
     plot = CliRunner().invoke(main, ["plot", "--help"]).output
     assert "-o, --out, --output FILE" in plot
+
+
+# -- 7. CSV details ------------------------------------------------------------------------------
+def read(path: Path, **options):
+    from kzoo.datasets.files import read_csv
+
+    return read_csv(str(path), **options)
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_column(tmp_path) -> None:
+    path = tmp_path / "bom.csv"
+    path.write_bytes("\ufeffspecies,a,b\nx,1,2\ny,3,4\n".encode("utf-8"))
+    table = read(path, target=["species"])
+    assert table.feature_names == ["a", "b"] and table.class_names == ["x", "y"]
+
+
+@pytest.mark.parametrize("delimiter, name", [(";", "semicolon"), ("\t", "tab")])
+def test_the_delimiter_is_detected_and_named_when_not_a_comma(tmp_path, delimiter, name) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text(delimiter.join(["a", "b", "y"]) + "\n" + "\n".join(
+        delimiter.join(["1.5", "2", "0"]) for _ in range(3)) + "\n")
+    with pytest.warns(UserWarning, match=f"read as {name}-separated"):
+        table = read(path, target=["y"])
+    assert table.feature_names == ["a", "b"] and table.features.tolist() == [[1.5, 2.0]] * 3
+
+
+def test_a_comma_file_is_read_without_a_note(tmp_path, recwarn) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text("a,b,y\n1,2,0\n3,4,1\n")
+    assert read(path, target=["y"]).num_samples == 2
+    assert not [w for w in recwarn if "separated" in str(w.message)]
+
+
+def test_rows_are_numbered_as_an_editor_shows_them(tmp_path) -> None:
+    path = tmp_path / "lines.csv"
+    path.write_text('a,b,y\n1,2,0\n\n"3\n",4,1\n5,x,1\n')  # a blank line, a quoted line break
+    with pytest.raises(kzoo.DataError, match=r"column 'b' is not numeric \(line 6 holds 'x'\)"):
+        read(path, target=["y"])
+    path.write_text("a,b,y\n1,2,0\n\n3,4\n")
+    with pytest.raises(kzoo.DataError, match="line 4 has 2 field"):
+        read(path, target=["y"])
+    path.write_text("a,b,y\n1,2,0\n\n3,,1\n")
+    with pytest.raises(kzoo.DataError, match="column 'b' has 1 empty or non-finite cell.s., on line 4"):
+        read(path, target=["y"])
+
+
+def test_nan_messages_name_the_csv_column(tmp_path) -> None:
+    from kzoo.datasets import load
+
+    path = tmp_path / "nan.csv"
+    path.write_text("width,height,y\n1,2,0\n3,nan,1\n")
+    with pytest.raises(kzoo.DataError, match="column 'height'") as caught:
+        load(str(path), "mlp", target="y")
+    assert "input" not in str(caught.value)
+
+
+# -- 8. per-target classes -----------------------------------------------------------------------
+@pytest.fixture
+def iris_text_csv(tmp_path) -> Path:
+    from sklearn.datasets import load_iris
+
+    iris = load_iris()
+    path = tmp_path / "f.csv"
+    lines = ["sepal_length,sepal_width,petal_length,petal_width,species"]
+    for row, label in zip(iris.data, iris.target):
+        lines.append(",".join(f"{v:g}" for v in row) + f",{iris.target_names[label]}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_multi_output_with_text_labels_trains_evaluates_and_predicts(iris_text_csv, tmp_path) -> None:
+    import csv as csvlib
+
+    model = tmp_path / "mo.keras"
+    runner = CliRunner()
+    trained = runner.invoke(main, ["train", "multi_output_mlp", "--data", str(iris_text_csv), "--target",
+                                   "label=species", "--target", "value=petal_width", "--epochs", "2", "--quiet",
+                                   "--out", str(model)])
+    assert trained.exit_code == 0, trained.output
+    meta = kzoo.saving.read_metadata(model)
+    assert meta["data"]["target_classes"] == {"label": ["setosa", "versicolor", "virginica"]}
+    evaluated = runner.invoke(main, ["evaluate", str(model), "--data", str(iris_text_csv), "--json"])
+    assert evaluated.exit_code == 0, evaluated.output
+    predicted = runner.invoke(main, ["predict", str(model), "--data", str(iris_text_csv), "-o", str(tmp_path / "p.csv")])
+    assert predicted.exit_code == 0, predicted.output
+    rows = list(csvlib.DictReader((tmp_path / "p.csv").open()))
+    assert len(rows) == 150 and {r["label"] for r in rows} <= {"setosa", "versicolor", "virginica"}
+    assert "label_p_setosa" in rows[0]
+
+
+def test_predict_ignores_target_columns_even_when_they_hold_new_labels(iris_text_csv, tmp_path) -> None:
+    model = tmp_path / "m.keras"
+    runner = CliRunner()
+    trained = runner.invoke(main, ["train", "mlp", "--data", str(iris_text_csv), "--target", "species",
+                                   "--epochs", "1", "--quiet", "--out", str(model)])
+    assert trained.exit_code == 0, trained.output
+    unseen = tmp_path / "new.csv"
+    unseen.write_text(iris_text_csv.read_text().replace("setosa", "unheard_of"))
+    predicted = runner.invoke(main, ["predict", str(model), "--data", str(unseen)])
+    assert predicted.exit_code == 0, predicted.output
+    assert predicted.output.splitlines()[0].startswith("row,output,output_p_setosa")

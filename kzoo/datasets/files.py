@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -10,7 +9,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError
-from .table import Table, encode_labels
+from .csvread import read_columns
+from .table import Table
 
 
 def require_file(path: str) -> None:
@@ -25,36 +25,26 @@ def read_csv(
     class_names: Sequence[str] | None = None,
     require_target: bool = True,
     features: Sequence[str] | None = None,
+    target_classes: Mapping[str, Sequence[str] | None] | None = None,
 ) -> Table:
     """A table from a CSV file with a header row.
 
     ``target`` holds column names (the main target) or ``output=column`` pairs (one target per
     output). Every other column is a numeric feature, unless ``inputs`` maps input names to
     columns or ``features`` (the columns a saved model was trained on) names them.
+    ``class_names`` fixes the main target's classes, ``target_classes`` each output's (a saved
+    model's). With ``require_target=False`` (prediction) target columns are ignored, not read.
     """
     require_file(path)
-    try:
-        with open(path, newline="", encoding="utf-8") as f:
-            rows = list(csv.reader(f))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise DataError(f"could not read {path!r} as CSV ({type(exc).__name__}: {exc}).") from exc
-    rows = [r for r in rows if any(cell.strip() for cell in r)]
-    if not rows:
-        raise DataError(f"{path!r} is empty; expected a header row and at least one data row.")
-    header = [h.strip() for h in rows[0]]
-    body = rows[1:]
-    if not body:
-        raise DataError(f"{path!r} has a header but no data rows; expected at least one sample.")
-    for i, row in enumerate(body, start=2):
-        if len(row) != len(header):
-            raise DataError(f"{path!r} line {i} has {len(row)} fields, the header has {len(header)}.")
-    columns = {name: [row[j].strip() for row in body] for j, name in enumerate(header)}
-
     main, per_output = _parse_targets(target)
-    if not require_target:  # prediction: a saved model's target column may be absent from new data
-        main = main if main in columns else None
-        per_output = {k: v for k, v in per_output.items() if v in columns}
+    columns = read_columns(path, wide=[c for c in [main, *per_output.values()] if c])  # streamed, typed
+    header = columns.header
+
     wanted = ([main] if main else []) + list(per_output.values())
+    placeholders: list[str] = []
+    if not require_target:  # prediction: target columns, present or not, are not read
+        placeholders = list(per_output)
+        wanted, main, per_output = [c for c in wanted if c in columns], None, {}
     missing = [c for c in wanted if c not in columns]
     if missing:
         raise DataError(
@@ -78,17 +68,22 @@ def read_csv(
         raise DataError(f"{path!r} has no column {', '.join(map(repr, unknown))}; columns are {', '.join(header)}.")
     if not feature_names:
         raise DataError(f"{path!r} has no feature columns besides the target.")
-    features = np.stack([_numeric(path, name, columns[name]) for name in feature_names], axis=1)
+    features = np.stack([columns.numeric(name) for name in feature_names], axis=1)
 
     table = Table(features=features, feature_names=feature_names, source=path)
     if main:
-        table.target, table.class_names = _target(columns[main], class_names)
+        table.target, table.class_names = columns.target(main, class_names)
         table.target_name = main
     for output, col in per_output.items():
-        values, names = _target(columns[col], class_names)
+        # Each target keeps its own classes; files saved before kzoo recorded them share class_names.
+        fixed = target_classes.get(output) if target_classes is not None else class_names
+        values, names = columns.target(col, fixed)
         table.targets[output] = values
         if names:
-            table.class_names = names
+            table.target_classes[output] = names
+            table.class_names = table.class_names or names
+    for output in placeholders:  # zeros, so the model's shape_data lays out inputs as in training
+        table.targets[output] = np.zeros(columns.num_rows, dtype="int32")
     if inputs:
         table.select_inputs(inputs)
     return table
@@ -106,39 +101,6 @@ def _parse_targets(target: Sequence[str]) -> tuple[str | None, dict[str, str]]:
         else:
             raise DataError(f"--target {item!r}: one plain target column only; name the outputs as out=column.")
     return main, per_output
-
-
-def _numeric(path: str, name: str, cells: list[str]) -> np.ndarray:
-    """A feature column as float32; empty cells become NaN (reported by the data checks)."""
-    out = np.empty(len(cells), dtype="float32")
-    for i, cell in enumerate(cells):
-        try:
-            out[i] = float(cell) if cell else np.nan
-        except ValueError:
-            raise DataError(
-                f"{path!r}: column {name!r} is not numeric (row {i + 1} holds {cell!r}); features must be "
-                f"numbers. Make it the --target, or drop it from the file."
-            ) from None
-    return out
-
-
-def _target(cells: list[str], class_names: Sequence[str] | None) -> tuple[np.ndarray, list[str] | None]:
-    """Integer labels for integer or text columns (text gets class names), float32 for real values."""
-    empty = [i for i, cell in enumerate(cells) if not cell.strip()]
-    if empty:
-        rows = ", ".join(str(i) for i in empty[:5]) + (" ..." if len(empty) > 5 else "")
-        raise DataError(f"the target column has {len(empty)} empty cell(s), in data row(s) {rows} (0-based); "
-                        f"fill or drop those rows first.")
-    if class_names:
-        return encode_labels(np.array(cells), class_names)
-    try:
-        values = np.array([float(c) if c else np.nan for c in cells], dtype="float64")
-    except ValueError:
-        return encode_labels(np.array(cells))
-    finite = values[np.isfinite(values)]
-    if finite.size == values.size and np.all(finite == np.round(finite)):
-        return values.astype("int32"), None
-    return values.astype("float32"), None
 
 
 def read_npz(path: str) -> dict[str, np.ndarray]:

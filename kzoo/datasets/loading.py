@@ -99,16 +99,20 @@ def load(
                              [t.name for t in output_specs], require_target)
     else:
         csv_options = {"target": target, "class_names": saved.get("class_names"), "require_target": require_target,
-                       "features": saved.get("columns")}  # a saved model's columns and classes
+                       "features": saved.get("columns"),  # a saved model's columns and classes
+                       "target_classes": saved.get("target_classes")}
         table = load_table(source, inputs, **(csv_options if kind == "csv" else {}))
         if kind == "dataset" and standardize is None:
             standardize = get_dataset(source).standardize
         info["preprocess"] = _preprocess(table, saved.get("preprocess"), bool(standardize))
         info["class_names"] = table.class_names or saved.get("class_names")
+        info["target_classes"] = table.target_classes or saved.get("target_classes") or {}
         info["columns"] = table.feature_names
         inferred = {} if meta.get("config") else builder.infer_config(table)
         cfg = builder.config(**{**inferred, **overrides})
         x, y = builder.shape_data(table, cfg)
+        if not require_target:
+            y = None  # prediction never reads targets (placeholders kept the training layout)
     if require_target and y is None:
         raise DataError(f"{source}: no targets to train or evaluate on; pass --target COLUMN.")
     check_data(source, x, y, builder.input_specs(cfg), builder.output_specs(cfg), saved=bool(metadata))
