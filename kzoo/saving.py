@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import zipfile
+import zlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -94,7 +95,8 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any] | None:
             doc = json.loads(raw)
     except DataError:
         raise
-    except (zipfile.BadZipFile, OSError, ValueError, KeyError, EOFError, RuntimeError, NotImplementedError) as exc:
+    except (zipfile.BadZipFile, zlib.error, OSError, ValueError, KeyError, EOFError, RuntimeError,
+            NotImplementedError) as exc:
         raise DataError(
             f"{path!r} is not a readable .keras file ({type(exc).__name__}: {exc}); it may be corrupted "
             f"or unfinished. Expected a file written by model.save() or `kzoo train --out`."
