@@ -212,6 +212,7 @@ class TrainResult:
     initial_epoch: int
     epochs: int
     metadata: dict[str, Any] = field(default_factory=dict)
+    chief: bool = True  # False on the workers of a cluster that do not write files
 
 
 def train(
@@ -237,6 +238,7 @@ def train(
     metrics_out: str | os.PathLike[str] | None = None,
     strategy: Any = None,
     plot: str | os.PathLike[str] | None = None,
+    worker_timeout: float | None = None,
 ) -> TrainResult:
     """Train model ``model`` on ``data`` with kzoo's fast defaults; optionally save it.
 
@@ -252,6 +254,7 @@ def train(
             each atomically.
         strategy: a ``tf.distribute`` strategy, or its name in ``kzoo.distribute.STRATEGIES``.
         plot: draw the training curves to this .png/.svg/.pdf file (``kzoo.curves``).
+        worker_timeout: seconds a multi-worker start waits for the other workers (default 300).
     """
     from . import api, saving
     from .datasets.loading import DEFAULT_SYNTHETIC_SAMPLES, Data, load
@@ -274,7 +277,8 @@ def train(
     from . import distribute
 
     if isinstance(strategy, str):
-        strategy = distribute.resolve_strategy(strategy)
+        strategy = distribute.resolve_strategy(
+            strategy, distribute.DEFAULT_WORKER_TIMEOUT if worker_timeout is None else worker_timeout)
     net, initial_epoch, history = prepare_model(
         builder, data.config, metadata, checkpoint_dir, strategy, seed,
         optimizer=lambda: make_optimizer(learning_rate, epochs * steps if schedule == "cosine" else None),
@@ -302,7 +306,7 @@ def train(
             from .curves import plot_history
 
             plot_history(history, plot)
-    return TrainResult(net, history, metrics, initial_epoch, metadata["epoch"], metadata)
+    return TrainResult(net, history, metrics, initial_epoch, metadata["epoch"], metadata, chief)
 
 
 def data_digest(data: Data) -> str:

@@ -596,3 +596,61 @@ def test_predict_ignores_target_columns_even_when_they_hold_new_labels(iris_text
     predicted = runner.invoke(main, ["predict", str(model), "--data", str(unseen)])
     assert predicted.exit_code == 0, predicted.output
     assert predicted.output.splitlines()[0].startswith("row,output,output_p_setosa")
+
+
+# -- 10. multi-worker start-up has a deadline and hears signals ----------------------------------
+def start_lonely_worker(tmp_path: Path, *extra: str):
+    """Worker 0 of a two-worker cluster whose worker 1 never starts; stderr goes to a file."""
+    import json
+    import os
+    import subprocess
+
+    from ._processes import free_ports
+
+    ports = free_ports(2)
+    config = {"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]}, "task": {"type": "worker", "index": 0}}
+    env = {**os.environ, "TF_CONFIG": json.dumps(config), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    err = (tmp_path / "stderr").open("w+")
+    process = subprocess.Popen([sys.executable, "-m", "kzoo", "train", "mlp", "--data", "iris", "--epochs", "1",
+                                "--strategy", "multi-worker", *extra], env=env, stdout=subprocess.DEVNULL, stderr=err,
+                               text=True)
+    return process, err, ports[1]
+
+
+def wait_for_output(process, err, text: str) -> str:
+    """Poll the process's stderr until ``text`` appears (or the process ends)."""
+    import time
+
+    from ._processes import HANG_GUARD_SECONDS
+
+    deadline = time.monotonic() + HANG_GUARD_SECONDS  # a hang guard, not a speed check
+    while time.monotonic() < deadline:
+        err.seek(0)
+        seen = err.read()
+        if text in seen or process.poll() is not None:
+            return seen
+        time.sleep(0.2)
+    process.kill()
+    raise AssertionError(f"no {text!r} in the output")
+
+
+def test_a_worker_that_never_starts_is_one_line_after_the_timeout(tmp_path) -> None:
+    process, err, missing = start_lonely_worker(tmp_path, "--worker-timeout", "2")
+    process.wait(timeout=600)
+    err.seek(0)
+    lines = err.read().strip().splitlines()
+    assert process.returncode == 1, lines
+    assert lines[0].startswith("kzoo: waiting for 127.0.0.1:") and "(worker 1)" in lines[0]
+    assert lines[-1].startswith("kzoo: error: multi-worker start-up: no answer from ")
+    assert f"127.0.0.1:{missing} (worker 1) within 2 s (--worker-timeout)" in lines[-1]
+
+
+@pytest.mark.parametrize("signal_name, returncode", [("SIGTERM", -15), ("SIGINT", 130)])
+def test_sigterm_and_sigint_end_a_run_waiting_for_workers(tmp_path, signal_name, returncode) -> None:
+    import signal
+
+    process, err, _ = start_lonely_worker(tmp_path, "--worker-timeout", "600")
+    wait_for_output(process, err, "kzoo: waiting for")
+    process.send_signal(getattr(signal, signal_name))
+    process.wait(timeout=600)
+    assert process.returncode == returncode

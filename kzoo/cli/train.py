@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from ..config import parse_assignments
-from ..distribute import STRATEGIES
+from ..distribute import DEFAULT_WORKER_TIMEOUT, STRATEGIES
 from ..errors import ConfigError
 from ..training import DEFAULT_BATCH_SIZE, DEFAULT_EPOCHS, DEFAULT_LEARNING_RATE, DEFAULT_STEPS_PER_EXECUTION
 from .output import echo_json, echo_table
@@ -68,10 +68,12 @@ def data_options(func):
               help="Draw the training curves to FILE (.png, .svg or .pdf).")
 @click.option("--strategy", type=click.Choice(STRATEGIES), default="default", show_default=True,
               help="tf.distribute strategy (see docs/distributed.md).")
+@click.option("--worker-timeout", type=float, default=DEFAULT_WORKER_TIMEOUT, show_default=True, metavar="SECONDS",
+              help="Multi-worker start-up: give up when a worker of TF_CONFIG has not started by then.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 def train_command(model, data, inputs, samples, target, assignments, epochs, batch_size, learning_rate, schedule,
                   val_split, steps_per_execution, standardize, seed, checkpoint_dir, out, metrics_out, plot, strategy,
-                  quiet) -> None:
+                  worker_timeout, quiet) -> None:
     """Train MODEL on data; with --out, save the trained model.
 
     Input sizes and the class count are inferred from the data unless set with --set.
@@ -95,14 +97,17 @@ def train_command(model, data, inputs, samples, target, assignments, epochs, bat
         learning_rate=learning_rate, schedule=schedule, val_split=val_split,
         steps_per_execution=steps_per_execution, seed=seed, checkpoint_dir=checkpoint_dir,
         verbose=0 if quiet else 1, out=out, metrics_out=metrics_out, plot=plot, strategy=strategy,
+        worker_timeout=worker_timeout,
     )
     if quiet:
         return
     metrics = " ".join(f"{k}={v:.4f}" for k, v in sorted(result.metrics.items()))
     click.echo(f"{model}: {result.epochs} epochs, {metrics}")
-    for path in (out, metrics_out, plot):
+    for path in (out, metrics_out, plot) if result.chief else ():
         if path:
             click.echo(f"wrote {path}")
+    if not result.chief and (out or metrics_out or plot):
+        click.echo("not the chief worker: the chief writes the output files")
 
 
 @click.command("evaluate")
