@@ -654,3 +654,54 @@ def test_sigterm_and_sigint_end_a_run_waiting_for_workers(tmp_path, signal_name,
     process.send_signal(getattr(signal, signal_name))
     process.wait(timeout=600)
     assert process.returncode == returncode
+
+
+# -- 12. also found ------------------------------------------------------------------------------
+def test_ctrl_c_that_surfaces_as_another_exception_is_still_an_interruption() -> None:
+    import os
+    import signal
+
+    import click
+
+    from kzoo.cli.app import KzooGroup
+
+    @click.group(cls=KzooGroup)
+    def group() -> None:
+        pass
+
+    @group.command()
+    def mangled() -> None:
+        try:
+            os.kill(os.getpid(), signal.SIGINT)  # the handler runs as os.kill returns
+            for _ in range(10**6):
+                pass
+        except KeyboardInterrupt:
+            raise SystemError("Objects/listobject.c:338: bad argument to internal function") from None
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        result = CliRunner().invoke(group, ["mangled"])
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert result.exit_code == 130 and "kzoo: interrupted" in result.output, result.output
+
+
+def test_concurrent_writers_leave_one_complete_file(tmp_path) -> None:
+    from kzoo import files
+
+    target = tmp_path / "same.keras"
+    payloads = [bytes([i]) * 200_000 for i in range(8)]
+    barrier = threading.Barrier(len(payloads))
+
+    def write(data: bytes) -> None:
+        barrier.wait()
+        with files.atomic_output(target) as tmp:
+            tmp.write_bytes(data)
+
+    threads = [threading.Thread(target=write, args=(p,)) for p in payloads]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert target.read_bytes() in payloads
+    assert [p.name for p in tmp_path.iterdir()] == ["same.keras"]
