@@ -13,7 +13,9 @@ import os
 from .errors import ConfigError, DataError
 
 DEFAULT_MAX_ARRAY_BYTES = 4 * 2**30
-MAX_COMPRESSION_RATIO = 1000  # deflate tops out near 1032:1; more is a crafted bomb
+# Deflate cannot compress better than about 1032:1, so a member claiming more is a crafted header
+# (a zip bomb announcing far more than it holds); genuine files, even all zeros, stay below.
+MAX_COMPRESSION_RATIO = 1100
 METADATA_MAX_BYTES = 2**20  # kzoo.json: a few kilobytes in practice
 MAX_SEED = 2**32 - 1
 MAX_INT32 = 2**31 - 1

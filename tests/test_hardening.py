@@ -271,11 +271,24 @@ def test_an_npz_member_larger_than_it_holds_is_refused(tmp_path) -> None:
 
 
 def test_an_implausible_compression_ratio_is_refused(tmp_path) -> None:
+    import struct
+    import zipfile
+
     from kzoo.datasets.files import read_npz
 
-    path = npz_claiming(tmp_path / "zeros.npz", (2_000_000,), payload=b"\0" * 16_000_000, compress=True)
+    path = npz_claiming(tmp_path / "zeros.npz", (1000,), payload=b"\0" * 8000, compress=True)
+    raw = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        info = archive.infolist()[0]
+        start = archive.start_dir
+    size = struct.pack("<I", info.file_size)
+    at = raw.index(size, start)  # the uncompressed size in the central directory
+    raw[at:at + 4] = struct.pack("<I", 2**31)  # now it claims 2 GiB from a few bytes
+    path.write_bytes(bytes(raw))
     with pytest.raises(kzoo.DataError, match="zip bomb"):
         read_npz(str(path))
+    genuine = npz_claiming(tmp_path / "genuine.npz", (2_000_000,), payload=b"\0" * 16_000_000, compress=True)
+    assert read_npz(str(genuine))["input"].shape == (2_000_000,)  # all zeros, deflated to the limit
 
 
 def keras_file_with(tmp_path: Path, doc: object, raw: bytes | None = None) -> Path:
