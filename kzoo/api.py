@@ -44,4 +44,7 @@ def get_spec(name: str) -> ModelSpec:
 
 def build(name: str, **config: Any) -> keras.Model:
     """Shortcut for ``kzoo.get(name).build(**config)``: a plain, uncompiled ``keras.Model``."""
-    return get(name).build(**config)
+    from .guard import build_checked
+
+    builder = get(name)
+    return build_checked(builder, builder.config(**config))

@@ -65,7 +65,9 @@ def plot_model(name_or_builder: str | ModelBuilder, path: str | os.PathLike[str]
     check_tools()
     builder = api.get(name_or_builder) if isinstance(name_or_builder, str) else name_or_builder
     config = builder.config(**config)
-    model = builder.build_model(config)
+    from .guard import build_checked
+
+    model = build_checked(builder, config)
     if not is_graph_model(model):
         warnings.warn(_one_node_note(builder, config), DiagramWarning, stacklevel=2)
     draw(model, path)

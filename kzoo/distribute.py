@@ -38,6 +38,9 @@ logger = logging.getLogger(__name__)
 STRATEGIES = ("default", "mirrored", "multi-worker")
 """The names :func:`resolve_strategy` accepts (``None`` means ``"default"``)."""
 
+DEFAULT_WORKER_TIMEOUT = 300.0
+"""Seconds multi-worker start-up waits for every worker of TF_CONFIG to appear (``--worker-timeout``)."""
+
 TF_CONFIG_EXAMPLE = (
     '\'{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}\''
 )
@@ -48,30 +51,133 @@ _TF_CONFIG_HINT = (
 
 
 # -- choosing a strategy ------------------------------------------------------------------------
-def resolve_strategy(name: str | None) -> tf.distribute.Strategy | None:
+def resolve_strategy(name: str | None, worker_timeout: float = DEFAULT_WORKER_TIMEOUT) -> tf.distribute.Strategy | None:
     """The ``tf.distribute`` strategy called ``name``, or ``None`` to train without one.
 
     ``"mirrored"``: ``MirroredStrategy`` over this machine's visible devices.
     ``"multi-worker"``: ``MultiWorkerMirroredStrategy`` over the cluster described by ``TF_CONFIG``;
     call this before anything else touches TensorFlow (TF configures collectives at start-up).
+    It first waits, at most ``worker_timeout`` seconds, until every other worker is up, naming
+    those it waits for (TensorFlow itself would wait forever, deaf to SIGTERM and Ctrl-C).
     """
     if name is None or name == "default":
         return None
     if name not in STRATEGIES:
         raise ConfigError(f"unknown strategy {name!r}; expected one of: {', '.join(STRATEGIES)}.")
     if name == "multi-worker":
-        parse_tf_config(os.environ.get("TF_CONFIG"))
+        if not (worker_timeout > 0):
+            raise ConfigError(f"worker_timeout={worker_timeout} is not allowed; expected seconds > 0, such as 300.")
+        wait_for_workers(parse_tf_config(os.environ.get("TF_CONFIG")), worker_timeout)
     import tensorflow as tf
 
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
     try:
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        with _keep_signal_handlers():
+            return tf.distribute.MultiWorkerMirroredStrategy()
     except (RuntimeError, ValueError) as exc:
         raise ConfigError(
             f"could not start multi-worker training ({type(exc).__name__}: {exc}). Choose the strategy "
             "before building models or running TensorFlow ops, and check TF_CONFIG."
         ) from exc
+
+
+@contextlib.contextmanager
+def _keep_signal_handlers() -> Iterator[None]:
+    """TensorFlow's multi-worker start-up installs its own SIGTERM handler (preemption notices),
+    after which SIGTERM no longer ends the run; put Python's handlers back afterwards."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            if handler is not None:
+                signal.signal(sig, handler)
+
+
+def wait_for_workers(config: Mapping[str, Any], timeout: float, poll: float = 0.5, report_every: float = 10.0) -> None:
+    """Block until every other task in ``config``'s cluster accepts TCP connections on its
+    address, or raise a ConfigError naming the missing ones after ``timeout`` seconds.
+
+    Meanwhile this task answers on its own address (a plain listener, closed before TensorFlow
+    binds the port), so the others see it too. The wait is in Python: Ctrl-C and SIGTERM work.
+    """
+    import socket
+    import sys
+    import threading
+    import time
+
+    task = config["task"]
+    mine = config["cluster"][task["type"]][task["index"]]
+    peers = {address: f"{kind} {i}" for kind, addresses in config["cluster"].items()
+             for i, address in enumerate(addresses) if address != mine}
+    if not peers:
+        return
+    host, _, port = mine.rpartition(":")
+    listener = socket.socket(socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind(("", int(port)))
+        listener.listen(16)
+    except OSError as exc:
+        listener.close()
+        raise ConfigError(f"multi-worker start-up: cannot listen on this worker's address {mine} ({exc.strerror}); "
+                          f"is another process using port {port}? Check TF_CONFIG.") from None
+    stop = threading.Event()
+
+    def answer() -> None:  # accept and let the peer close first (no TIME_WAIT on our port)
+        listener.settimeout(poll)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(2.0)
+                try:
+                    conn.recv(1)
+                except OSError:
+                    pass
+
+    thread = threading.Thread(target=answer, name="kzoo-worker-listener", daemon=True)
+    thread.start()
+    start = time.monotonic()
+    next_report = start
+    pending = dict(peers)
+    try:
+        while pending:
+            for address in list(pending):
+                peer_host, _, peer_port = address.rpartition(":")
+                try:
+                    with socket.create_connection((peer_host.strip("[]"), int(peer_port)), timeout=poll):
+                        pass
+                except OSError:
+                    continue
+                del pending[address]
+            if not pending:
+                break
+            now = time.monotonic()
+            waiting = ", ".join(f"{address} ({name})" for address, name in pending.items())
+            if now - start >= timeout:
+                raise ConfigError(
+                    f"multi-worker start-up: no answer from {waiting} within {timeout:g} s (--worker-timeout); "
+                    f"start the same command on every host with its own TF_CONFIG task, or raise --worker-timeout."
+                )
+            if now >= next_report:
+                print(f"kzoo: waiting for {waiting} to start ({now - start:.0f} s of {timeout:g} s)",
+                      file=sys.stderr, flush=True)
+                next_report = now + report_every
+            time.sleep(poll)
+    finally:
+        stop.set()
+        thread.join()
+        listener.close()
 
 
 def parse_tf_config(text: str | None) -> dict[str, Any]:

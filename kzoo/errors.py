@@ -45,3 +45,8 @@ class DataError(KzooError, ValueError):
 def close_matches(word: str, candidates: Iterable[str], n: int = 3) -> list[str]:
     """Up to ``n`` candidates close to ``word``, best first, for did-you-mean hints."""
     return difflib.get_close_matches(word, list(candidates), n=n, cutoff=0.6)
+
+
+class OutputError(KzooError):
+    """An output file that cannot be written: permission denied, read-only file system, disk
+    full, a directory in the way. The message names the path and the OS reason."""

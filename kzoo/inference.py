@@ -41,7 +41,33 @@ def open_model(path: str | os.PathLike[str], safe_mode: bool = True) -> SavedMod
             f"for it; use kzoo.load() and Keras directly, or save it with `kzoo train --out`."
         )
     model = saving.load(path, safe_mode=safe_mode)
-    return SavedModel(model, metadata, api.get(metadata["model"]))
+    saved = SavedModel(model, metadata, api.get(metadata["model"]))
+    check_network(os.fspath(path), saved)
+    return saved
+
+
+def check_network(path: str, saved: SavedModel) -> None:
+    """Refuse a file whose network is not the model its metadata names (a swapped or tampered
+    file would otherwise fail deep inside Keras): same number of inputs and outputs, same shapes."""
+    try:
+        inputs = [tuple(t.shape)[1:] for t in saved.model.inputs]
+        outputs = [tuple(t.shape)[1:] for t in saved.model.outputs]
+    except (AttributeError, ValueError, TypeError):  # a subclassed model without symbolic tensors
+        return
+    config = saved.config
+    expected_in = [t.shape for t in saved.builder.input_specs(config)]
+    expected_out = [t.shape for t in saved.builder.output_specs(config)]
+    for kind, found, expected in (("inputs", inputs, expected_in), ("outputs", outputs, expected_out)):
+        if len(found) != len(expected) or not all(_fits(f, e) for f, e in zip(found, expected)):
+            raise DataError(
+                f"{path!r}: its network does not match model {saved.builder.spec.name!r} that its kzoo.json "
+                f"names ({kind} {[list(s) for s in found]}, expected {[list(s) for s in expected]}); the file "
+                f"was tampered with or assembled from two models. Train it again."
+            )
+
+
+def _fits(found: tuple, expected: tuple) -> bool:
+    return len(found) == len(expected) and all(e is None or f is None or f == e for f, e in zip(found, expected))
 
 
 def load_data(saved: SavedModel, data: str | os.PathLike[str], target: Sequence[str] = (),
@@ -74,7 +100,7 @@ def predict_file(path: str | os.PathLike[str], data: str | os.PathLike[str],
     outputs = saved.builder.output_specs(saved.config)
     if not isinstance(result, dict):
         result = {outputs[0].name: result}
-    header, rows = prediction_table(result, outputs, shaped.class_names)
+    header, rows = prediction_table(result, outputs, shaped.class_names, shaped.meta.get("target_classes"))
     if shaped.paths is not None:
         header.insert(1, "path")
         rows = [[row[0], path, *row[1:]] for row, path in zip(rows, shaped.paths)]
@@ -82,10 +108,13 @@ def predict_file(path: str | os.PathLike[str], data: str | os.PathLike[str],
 
 
 def prediction_table(
-    result: Mapping[str, Any], outputs: Sequence[Any], class_names: Sequence[str] | None
+    result: Mapping[str, Any], outputs: Sequence[Any], class_names: Sequence[str] | None,
+    target_classes: Mapping[str, Sequence[str]] | None = None,
 ) -> tuple[list[str], list[list[Any]]]:
     """One row per sample: the predicted class (name) and its probabilities for classifiers,
-    0/1 and the probability for binary outputs, the values for regression outputs."""
+    0/1 and the probability for binary outputs, the values for regression outputs. Each
+    classifier output is named by its own target's classes (``target_classes``), else by
+    ``class_names`` when their count fits."""
     import numpy as np
 
     header, columns = ["row"], []
@@ -95,12 +124,15 @@ def prediction_table(
         n = len(values)
         if spec.loss in SPARSE_LOSSES:
             width = values.shape[1]
-            names = list(class_names) if class_names and len(class_names) == width else [str(i) for i in range(width)]
+            own = (target_classes or {}).get(spec.name) or class_names
+            names = list(own) if own and len(own) == width else [str(i) for i in range(width)]
             header += [spec.name] + [f"{spec.name}_p_{c}" for c in names]
             columns += [[names[i] for i in values.argmax(axis=1)]] + [values[:, j] for j in range(values.shape[1])]
         elif spec.loss in BINARY_LOSSES:
+            own = (target_classes or {}).get(spec.name)
+            chosen = (values[:, 0] >= 0.5).astype(int)
             header += [spec.name, f"{spec.name}_p"]
-            columns += [(values[:, 0] >= 0.5).astype(int), values[:, 0]]
+            columns += [[own[i] for i in chosen] if own and len(own) == 2 else chosen, values[:, 0]]
         else:
             header += [spec.name] if values.shape[1] == 1 else [f"{spec.name}_{j}" for j in range(values.shape[1])]
             columns += [values[:, j] for j in range(values.shape[1])]

@@ -4,16 +4,25 @@ Environment:
   KZOO_LOAD_PLUGINS=a,b      load only these plugins ("" loads none; built-ins included)
   KZOO_DISABLE_PLUGINS=a,b   skip these plugins
   KZOO_STRICT_PLUGINS=1      a plugin that fails to load raises instead of warning
-  KZOO_TRACE_PLUGINS=1       print each hook call, its plugin and its duration to stderr
+  KZOO_TRACE_PLUGINS=1       print each hook call and its plugin before it runs, and its duration
+  KZOO_PLUGIN_TIMEOUT=5      seconds a plugin's import or hook may run before kzoo warns, naming
+                             it, that it is still running ("0" switches the watchdog off)
+
+A plugin cannot take kzoo down: any exception from its import or hooks (``SystemExit``
+included; only ``KeyboardInterrupt`` passes through) marks it failed and the others go on.
+A hook that never returns cannot be stopped from Python; the watchdog names it so the user can
+press Ctrl-C and skip it with ``KZOO_DISABLE_PLUGINS``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import threading
 import time
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
@@ -30,6 +39,7 @@ from .spec import ModelSpec
 
 ENTRY_POINT_GROUP = "kzoo"
 PROJECT = "kzoo"
+DEFAULT_PLUGIN_TIMEOUT = 5.0
 
 
 class PluginWarning(UserWarning):
@@ -76,23 +86,41 @@ class PluginHost:
     def load_entry_points(self) -> None:
         """Load every allowed plugin of the ``kzoo`` entry-point group, built-ins first."""
         for ep in sorted(discover(), key=_load_order):
-            if not is_allowed(ep.name):
-                continue
-            dist = getattr(ep, "dist", None)
-            info = PluginInfo(
-                name=ep.name,
-                module=ep.value,
-                distribution=dist.metadata["Name"] if dist else None,
-                version=dist.version if dist else None,
-            )
-            try:
+            if is_allowed(ep.name) and ep.name not in self.infos:
+                self.load_entry_point(ep)
+
+    def load_entry_point(self, ep: metadata.EntryPoint) -> PluginInfo:
+        """Import one entry point's plugin and register it: the one path every plugin takes
+        (isolation of a failing import, the kzoo version check, the watchdog)."""
+        dist = getattr(ep, "dist", None)
+        info = PluginInfo(
+            name=ep.name,
+            module=ep.value,
+            distribution=dist.metadata["Name"] if dist else None,
+            version=dist.version if dist else None,
+        )
+        try:
+            with watchdog(f"importing plugin {ep.name!r} ({ep.value})", ep.name):
                 plugin = ep.load()
-            except Exception as exc:  # a broken plugin must not take kzoo down
-                self.infos[info.name] = info
-                self._fail(info, f"import failed: {type(exc).__name__}: {exc}")
-                continue
-            self._check_supported_versions(info, dist)
-            self.add(plugin, info)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # SystemExit too: a broken plugin must not take kzoo down
+            self.infos[info.name] = info
+            return self._fail(info, f"import failed: {_describe(exc)}")
+        self._check_supported_versions(info, dist)
+        return self.add(plugin, info)
+
+    def load_named(self, name: str) -> PluginInfo:
+        """Load the installed plugin ``name`` on demand (a saved model asks for it), subject to
+        the user's allow and deny lists; raises PluginError when it is not allowed or missing."""
+        if name in self.infos:
+            return self.infos[name]
+        if not is_allowed(name):
+            raise PluginError(f"plugin {name!r} is disabled ({disabled_by(name)}); enable it to use its models.")
+        for ep in sorted(discover(), key=_load_order):
+            if ep.name == name:
+                return self.load_entry_point(ep)
+        raise PluginError(f"plugin {name!r} is not installed; install it, then try again.")
 
     def add(self, plugin: object, info: PluginInfo | str) -> PluginInfo:
         """Register ``plugin`` (a module or object with hook implementations) and its models."""
@@ -123,8 +151,10 @@ class PluginHost:
                 if isinstance(builder, ModelBuilder) and isinstance(getattr(builder, "spec", None), ModelSpec):  # facts only a build tells, from the manifest
                     builder.spec = complete(builder.spec, builder)
             self.registry.add_all(entries, info.name)
-        except Exception as exc:
-            self._fail(info, f"{type(exc).__name__}: {exc}" if not isinstance(exc, PluginError) else str(exc))
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
+            self._fail(info, _describe(exc) if not isinstance(exc, PluginError) else str(exc))
             return
         info.models = [builder.spec.name for builder, _ in entries]
 
@@ -136,7 +166,9 @@ class PluginHost:
             return []
         others = [p for p in self.pm.get_plugins() if p is not plugin]
         caller = self.pm.subset_hook_caller(hook_name, remove_plugins=others)
-        return caller(**kwargs)
+        name = self.pm.get_name(plugin) or repr(plugin)
+        with watchdog(f"hook {hook_name} of plugin {name!r}", name):
+            return caller(**kwargs)
 
     def call_each(self, hook_name: str, make_kwargs: Callable[[str], dict[str, Any]]) -> None:
         """Call ``hook_name`` on every healthy plugin in turn; one that raises is marked failed."""
@@ -146,8 +178,10 @@ class PluginHost:
                 continue
             try:
                 self.call_one(plugin, hook_name, **make_kwargs(name))
-            except Exception as exc:
-                self._fail(info, f"{hook_name} raised {type(exc).__name__}: {exc}")
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:
+                self._fail(info, f"{hook_name} raised {_describe(exc)}")
 
     def _fail(self, info: PluginInfo, why: str) -> PluginInfo:
         info.status, info.error = "failed", why
@@ -205,6 +239,52 @@ def is_allowed(name: str) -> bool:
     return name not in _split(os.environ.get("KZOO_DISABLE_PLUGINS", ""))
 
 
+def disabled_by(name: str) -> str:
+    """Which setting keeps plugin ``name`` out, for messages."""
+    if name in _split(os.environ.get("KZOO_DISABLE_PLUGINS", "")):
+        return "KZOO_DISABLE_PLUGINS names it"
+    return "KZOO_LOAD_PLUGINS does not list it"
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return f"SystemExit({exc.code!r}) (the plugin called sys.exit)"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def plugin_timeout() -> float:
+    """KZOO_PLUGIN_TIMEOUT in seconds (0 or less: no watchdog); a bad value is the default."""
+    raw = os.environ.get("KZOO_PLUGIN_TIMEOUT", "").strip()
+    try:
+        return float(raw) if raw else DEFAULT_PLUGIN_TIMEOUT
+    except ValueError:
+        return DEFAULT_PLUGIN_TIMEOUT
+
+
+def report_slow(message: str) -> None:
+    """Print the watchdog's warning (a function so tests can watch for it)."""
+    print(f"kzoo: warning: {message}", file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def watchdog(what: str, plugin: str) -> Iterator[None]:
+    """Warn on stderr, naming ``what``, if the block is still running after KZOO_PLUGIN_TIMEOUT
+    seconds. Python cannot stop a hung plugin; naming it lets the user disable it."""
+    limit = plugin_timeout()
+    if limit <= 0:
+        yield
+        return
+    message = (f"{what} has run for more than {limit:g} s and is still running; press Ctrl-C and skip it "
+               f"with KZOO_DISABLE_PLUGINS={plugin} (KZOO_PLUGIN_TIMEOUT=0 silences this warning).")
+    timer = threading.Timer(limit, report_slow, args=(message,))
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
 def _split(value: str) -> set[str]:
     return {part.strip() for part in value.split(",") if part.strip()}
 
@@ -218,6 +298,8 @@ def _tracer() -> tuple[Callable[..., None], Callable[..., None]]:
     started: list[float] = []
 
     def before(hook_name: str, hook_impls: list[Any], kwargs: dict[str, Any]) -> None:
+        plugins = ",".join(impl.plugin_name for impl in hook_impls) or "-"
+        print(f"kzoo trace: calling {hook_name} plugin={plugins}", file=sys.stderr, flush=True)
         started.append(time.perf_counter())
 
     def after(outcome: Any, hook_name: str, hook_impls: list[Any], kwargs: dict[str, Any]) -> None:
@@ -230,22 +312,38 @@ def _tracer() -> tuple[Callable[..., None], Callable[..., None]]:
 
 
 _host: PluginHost | None = None
+_loading: PluginHost | None = None
+_lock = threading.RLock()
 
 
 def get_host() -> PluginHost:
-    """The process-wide plugin host, loading the entry-point plugins on first use."""
-    global _host
-    if _host is None:
-        host = PluginHost()
-        host.load_entry_points()
-        _host = host
-    return _host
+    """The process-wide plugin host, loading the entry-point plugins on first use.
+
+    Loading happens once, under a lock: threads that arrive meanwhile wait for it. A plugin
+    whose hook calls back into kzoo while loading sees the host loaded so far."""
+    global _host, _loading
+    host = _host
+    if host is not None:
+        return host
+    with _lock:
+        if _host is not None:
+            return _host
+        if _loading is not None:  # re-entered from a plugin's own import or hook
+            return _loading
+        _loading = PluginHost()
+        try:
+            _loading.load_entry_points()
+            _host = _loading
+        finally:
+            _loading = None
+        return _host
 
 
 def reset() -> None:
     """Forget loaded plugins; the next call reloads them (reads the environment again)."""
     global _host
-    _host = None
+    with _lock:
+        _host = None
 
 
 def register_plugin(plugin: object, name: str) -> PluginInfo:

@@ -3,26 +3,32 @@
 ``EpochCheckpoint`` writes ``<dir>/checkpoint.keras`` atomically at the end of each epoch, with
 kzoo's metadata plus the number of finished epochs and the history so far. ``restore`` loads it
 back (optimizer state included), so rerunning the same ``kzoo train`` command continues from the
-last completed epoch, even after SIGKILL.
-
-Testing aid: with ``KZOO_KILL_AFTER_EPOCH=k`` set, the process SIGKILLs itself right after the
-checkpoint of epoch ``k`` is written (the test of resuming uses it to crash deterministically).
+last completed epoch, even after SIGKILL, and ends where the uninterrupted run would have: the
+batch order of each epoch depends only on the seed and the epoch (``training.epoch_shuffled``).
+A checkpoint made with other options (model, config, data, epochs, batch size, learning rate,
+schedule, validation split, seed) is refused, naming the difference.
 """
 
 from __future__ import annotations
 
 import os
-import signal
 from collections.abc import Mapping
 from typing import Any
 
 import keras
 
 from . import saving
-from .errors import DataError
+from .errors import ConfigError, DataError
 
 CHECKPOINT_NAME = "checkpoint.keras"
-KILL_ENV = "KZOO_KILL_AFTER_EPOCH"
+# What must be equal between the checkpoint and the rerun, as (metadata path, what to call it).
+SAME_RUN = (
+    (("model",), "model"), (("config",), "config"), (("data", "source"), "data"),
+    (("data", "target"), "target"), (("data", "inputs"), "inputs"), (("data_digest",), "data contents"),
+    (("training", "epochs"), "epochs"), (("training", "batch_size"), "batch size"),
+    (("training", "learning_rate"), "learning rate"), (("training", "schedule"), "schedule"),
+    (("training", "val_split"), "validation split"), (("training", "seed"), "seed"),
+)
 
 
 def checkpoint_path(directory: str | os.PathLike[str]) -> str:
@@ -40,31 +46,48 @@ class EpochCheckpoint(keras.callbacks.Callback):
         self.path = checkpoint_path(directory)
         self.metadata = dict(metadata)
         self.history = {k: list(v) for k, v in history.items()}
-        kill = os.environ.get(KILL_ENV, "").strip()
-        self.kill_after = int(kill) if kill else None
 
     def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(float(value))
         metadata = {**self.metadata, "epoch": epoch + 1, "history": self.history}
         saving.save_model(self.model, self.path, metadata, self.strategy)
-        if self.kill_after is not None and epoch + 1 >= self.kill_after:
-            os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _get(doc: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
+    for key in keys:
+        doc = doc.get(key) if isinstance(doc, Mapping) else None
+    return doc
+
+
+def differences(saved: Mapping[str, Any], metadata: Mapping[str, Any]) -> list[str]:
+    """What differs between a checkpoint's metadata and this run's, as ``name: old -> new``."""
+    now = saving.jsonable(dict(metadata))
+    found = []
+    for keys, label in SAME_RUN:
+        old, new = _get(saved, keys), _get(now, keys)
+        if old is None and keys[0] in ("training", "data_digest"):
+            continue  # a checkpoint from before kzoo recorded it
+        if old != new:
+            shown = (lambda v: repr(v) if len(repr(v)) <= 40 else repr(v)[:37] + "...")
+            found.append(f"{label} {shown(old)} -> {shown(new)}")
+    return found
 
 
 def restore(directory: str | os.PathLike[str], metadata: Mapping[str, Any]) -> tuple[Any, int, dict[str, list[float]]] | None:
     """``(model, finished_epochs, history)`` from the checkpoint in ``directory``, or None if there
-    is none. The checkpoint must come from the same model, config and data."""
+    is none. The checkpoint must come from the same model, config, data and training options."""
     path = checkpoint_path(directory)
     if not os.path.exists(path):
         return None
-    saved = saving.read_metadata(path) or {}
-    expected = saving.jsonable({k: metadata.get(k) for k in ("model", "config")})
-    found = {k: saved.get(k) for k in ("model", "config")}
-    if found != expected or (saved.get("data") or {}).get("source") != (metadata.get("data") or {}).get("source"):
-        raise DataError(
-            f"the checkpoint in {os.fspath(directory)!r} is from another run (model {found['model']!r}, "
-            f"data {(saved.get('data') or {}).get('source')!r}); use a new --checkpoint-dir or delete it."
+    saved = saving.read_metadata(path)  # validated like any kzoo.json
+    if saved is None:
+        raise DataError(f"{path!r} is not a kzoo checkpoint (it has no kzoo.json); use a new --checkpoint-dir.")
+    changed = differences(saved, metadata)
+    if changed:
+        raise ConfigError(
+            f"the checkpoint in {os.fspath(directory)!r} is from another run ({'; '.join(changed)}); rerun with the "
+            f"same options to resume, or use a new --checkpoint-dir (or delete it) to start over."
         )
     model = saving.load(path)
     return model, int(saved.get("epoch", 0)), {k: list(v) for k, v in (saved.get("history") or {}).items()}

@@ -11,13 +11,16 @@ from __future__ import annotations
 import json
 import os
 import zipfile
+import zlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 from .files import atomic_output
 from .errors import DataError, PluginError
-from .plugins import PluginInfo, discover, get_host
+from .limits import MAX_COMPRESSION_RATIO, METADATA_MAX_BYTES, format_bytes, max_array_bytes
+from .metadata_schema import validate
+from .plugins import disabled_by, discover, get_host, is_allowed
 from .spec import jsonable
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -78,34 +81,73 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any] | None:
         raise DataError(f"no model file at {path!r}; check the path (expected a .keras file).")
     try:
         with zipfile.ZipFile(path) as archive:
+            check_archive(path, archive)
             if METADATA_ENTRY not in archive.namelist():
                 return None
-            return json.loads(archive.read(METADATA_ENTRY))
-    except (zipfile.BadZipFile, OSError, ValueError, KeyError) as exc:
+            info = archive.getinfo(METADATA_ENTRY)
+            if info.file_size > METADATA_MAX_BYTES:
+                raise DataError(f"{path!r}: its {METADATA_ENTRY} claims {format_bytes(info.file_size)}, more than "
+                                f"the {format_bytes(METADATA_MAX_BYTES)} kzoo reads; the file was tampered with.")
+            with archive.open(info) as member:  # the header may lie: never read past the cap
+                raw = member.read(METADATA_MAX_BYTES + 1)
+            if len(raw) > METADATA_MAX_BYTES:
+                raise DataError(f"{path!r}: its {METADATA_ENTRY} is larger than the "
+                                f"{format_bytes(METADATA_MAX_BYTES)} kzoo reads; the file was tampered with.")
+            doc = json.loads(raw)
+    except DataError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, OSError, ValueError, KeyError, EOFError, RuntimeError,
+            NotImplementedError) as exc:
         raise DataError(
             f"{path!r} is not a readable .keras file ({type(exc).__name__}: {exc}); it may be corrupted "
             f"or unfinished. Expected a file written by model.save() or `kzoo train --out`."
         ) from exc
+    return validate(doc, repr(path))
+
+
+def check_archive(path: str, archive: zipfile.ZipFile) -> None:
+    """Refuse a zip whose members claim more memory than allowed, or compress implausibly well
+    (a zip bomb), before anything is decompressed."""
+    cap, total = max_array_bytes(), 0
+    for info in archive.infolist():
+        total += info.file_size
+        if info.compress_type != zipfile.ZIP_STORED and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
+            raise DataError(f"{path!r}: member {info.filename!r} claims {format_bytes(info.file_size)} from "
+                            f"{format_bytes(info.compress_size)} compressed, more than {MAX_COMPRESSION_RATIO}:1; "
+                            f"refusing a likely zip bomb.")
+    if total > cap:
+        raise DataError(f"{path!r}: its members claim {format_bytes(total)} in all, more than the cap of "
+                        f"{format_bytes(cap)}; raise KZOO_MAX_ARRAY_BYTES if the file is genuine.")
 
 
 def ensure_plugin(metadata: Mapping[str, Any] | None) -> None:
-    """Load the plugin that provides the saved model if it is not loaded yet (for example when
-    KZOO_LOAD_PLUGINS left it out), so its custom classes are known to Keras."""
+    """Load the plugin that provides the saved model if it is not loaded yet, so its custom
+    classes are known to Keras. It goes through the one plugin-loading path (``kzoo.plugins``):
+    the user's allow and deny lists are final, whatever the file asks for."""
     if not metadata or not metadata.get("model"):
         return
     host = get_host()
     name, plugin = metadata["model"], metadata.get("plugin")
     if name in host.registry.names() or plugin is None:
         return
-    for ep in discover():
-        if ep.name == plugin and plugin not in host.infos:
-            host.add(ep.load(), PluginInfo(name=plugin, module=ep.value))
-            return
-    if plugin not in host.infos:
+    if plugin in host.infos:
+        info = host.infos[plugin]
+        why = f"it failed to load: {info.error}" if info.status != "ok" else f"it has no model {name!r}"
+        raise PluginError(f"the model file was made by model {name!r} of plugin {plugin!r}, but {why}.")
+    if not is_allowed(plugin):
+        raise PluginError(
+            f"the model file was made by model {name!r} of plugin {plugin!r}, which is disabled "
+            f"({disabled_by(plugin)}); kzoo does not load it. Enable the plugin to use this file."
+        )
+    if not any(ep.name == plugin for ep in discover()):
         raise PluginError(
             f"the model file was made by model {name!r} of plugin {plugin!r}, which is not installed; "
             f"install it, then load again."
         )
+    info = host.load_named(plugin)
+    if info.status != "ok" or name not in host.registry.names():
+        why = f"it failed to load: {info.error}" if info.status != "ok" else f"it has no model {name!r}"
+        raise PluginError(f"the model file was made by model {name!r} of plugin {plugin!r}, but {why}.")
 
 
 def load(path: str | os.PathLike[str], safe_mode: bool = True, compile: bool = True) -> keras.Model:

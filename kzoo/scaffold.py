@@ -7,12 +7,14 @@ folder first and renamed into place, so a failure leaves nothing half-written.
 
 from __future__ import annotations
 
+import importlib.util
 import keyword
 import os
+import sys
 import re
 import shutil
 import tempfile
-from importlib import resources
+from importlib import metadata, resources
 from pathlib import Path
 from string import Template
 
@@ -43,6 +45,28 @@ def plugin_names(name: str) -> dict[str, str]:
         "kzoo_range": supported_range(__version__),
         "kzoo_version": __version__,
     }
+
+
+def check_unshadowed(name: str) -> None:
+    """Refuse a name whose distribution is installed or whose package is importable: the
+    scaffold's own ``pip install -e .`` would replace it (``numpy`` -> a stub "numpy 0.1.0")."""
+    names = plugin_names(name)
+    for dist in dict.fromkeys((names["dist"], names["package"])):
+        try:
+            found = metadata.distribution(dist)
+        except metadata.PackageNotFoundError:
+            continue
+        raise KzooError(f"invalid plugin name {name!r}: the distribution {found.metadata['Name']} "
+                        f"{found.version} is installed, and installing the new project would replace it; "
+                        f"pick another name, such as kzoo-{names['plugin']}-models.")
+    package = names["package"]
+    try:
+        importable = package in sys.stdlib_module_names or importlib.util.find_spec(package) is not None
+    except (ImportError, ValueError):
+        importable = True
+    if importable:
+        raise KzooError(f"invalid plugin name {name!r}: a module called {package!r} can already be imported, and "
+                        f"the new package would shadow it; pick another name, such as kzoo-{names['plugin']}-models.")
 
 
 def supported_range(version: str) -> str:
@@ -80,8 +104,10 @@ def _walk(node, prefix: str):
 def new_plugin(name: str, directory: str | os.PathLike[str] | None = None) -> Path:
     """Write the plugin project ``name`` into ``directory`` (default ``./name``); return its path.
 
-    Refuses an invalid name or a folder that exists and is not empty, writing nothing.
+    Refuses an invalid name, a name that would shadow an installed distribution or an importable
+    module, or a folder that exists and is not empty, writing nothing.
     """
+    check_unshadowed(name)
     files = render(name)
     target = Path(directory if directory is not None else name).resolve()
     if target.exists() and (not target.is_dir() or any(target.iterdir())):

@@ -9,7 +9,9 @@ or to debug).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -101,6 +103,35 @@ def to_dataset(x: Any, y: Any = None, batch_size: int = DEFAULT_BATCH_SIZE, shuf
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
+def epoch_shuffled(x: Any, y: Any, batch_size: int, seed: int) -> tuple[Any, Any]:
+    """``(dataset, callback)``: batches of ``(x, y)`` in an order that is a function of ``seed`` and
+    the epoch alone, so a run resumed at epoch k sees the same batches as the uninterrupted run
+    (a ``shuffle`` buffer would replay epoch 0's order). The callback tells the pipeline which
+    epoch starts; pass it to ``model.fit``."""
+    import keras
+    import tensorflow as tf
+
+    data = unwrap(x) if y is None else (unwrap(x), unwrap(y))
+    n = _count(unwrap(x))
+    tensors = tf.nest.map_structure(tf.convert_to_tensor, data)
+    epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
+    key = tf.constant(int(seed), dtype=tf.int64)
+
+    def order(_: Any) -> Any:
+        noise = tf.random.stateless_uniform([n], seed=tf.stack([key, epoch.read_value()]))
+        return tf.data.Dataset.from_tensor_slices(tf.argsort(noise))
+
+    ds = (tf.data.Dataset.range(1).flat_map(order).batch(batch_size)
+          .map(lambda idx: tf.nest.map_structure(lambda t: tf.gather(t, idx), tensors)))
+    ds = ds.apply(tf.data.experimental.assert_cardinality(-(-n // batch_size)))
+
+    class EpochOrder(keras.callbacks.Callback):
+        def on_epoch_begin(self, index: int, logs: Any = None) -> None:
+            epoch.assign(index)
+
+    return ds.prefetch(tf.data.AUTOTUNE), EpochOrder()
+
+
 def _count(x: Any) -> int:
     return len(next(iter(x.values())) if isinstance(x, dict) else x)
 
@@ -138,7 +169,11 @@ def fit(
         return model.fit(unwrap(x), unwrap(y), batch_size=batch_size or DEFAULT_BATCH_SIZE, shuffle=shuffle,
                          validation_data=validation_data, **fit_kwargs)
     if not is_dataset(x):
-        x = to_dataset(x, y, batch_size or DEFAULT_BATCH_SIZE, shuffle, seed)
+        if shuffle:
+            x, order = epoch_shuffled(x, y, batch_size or DEFAULT_BATCH_SIZE, seed)
+            fit_kwargs["callbacks"] = [order, *(fit_kwargs.get("callbacks") or [])]
+        else:
+            x = to_dataset(x, y, batch_size or DEFAULT_BATCH_SIZE, False, seed)
         y = None
     if isinstance(validation_data, (tuple, list)):
         validation_data = to_dataset(*validation_data, batch_size=EVAL_BATCH_SIZE)
@@ -177,6 +212,7 @@ class TrainResult:
     initial_epoch: int
     epochs: int
     metadata: dict[str, Any] = field(default_factory=dict)
+    chief: bool = True  # False on the workers of a cluster that do not write files
 
 
 def train(
@@ -203,6 +239,7 @@ def train(
     metrics_out: str | os.PathLike[str] | None = None,
     strategy: Any = None,
     plot: str | os.PathLike[str] | None = None,
+    worker_timeout: float | None = None,
 ) -> TrainResult:
     """Train model ``model`` on ``data`` with kzoo's fast defaults; optionally save it.
 
@@ -219,18 +256,21 @@ def train(
             each atomically.
         strategy: a ``tf.distribute`` strategy, or its name in ``kzoo.distribute.STRATEGIES``.
         plot: draw the training curves to this .png/.svg/.pdf file (``kzoo.curves``).
+        worker_timeout: seconds a multi-worker start waits for the other workers (default 300).
     """
     from . import api, saving
     from .datasets.loading import DEFAULT_SYNTHETIC_SAMPLES, Data, load
 
-    _check_options(epochs, batch_size, learning_rate, schedule, val_split, out, steps_per_execution, samples, plot)
+    _check_options(epochs, batch_size, learning_rate, schedule, val_split, out, steps_per_execution, samples, plot,
+                   seed, metrics_out)
     builder = api.get(model) if isinstance(model, str) else model
     from . import distribute
 
     if isinstance(strategy, str):
         # Before any TensorFlow op: shaping data may build the model to read its inputs, and
         # collective ops (multi-worker) must be configured first.
-        strategy = distribute.resolve_strategy(strategy)
+        strategy = distribute.resolve_strategy(
+            strategy, distribute.DEFAULT_WORKER_TIMEOUT if worker_timeout is None else worker_timeout)
     if isinstance(data, Data) and data.model != builder.spec.name:
         raise ConfigError(f"the data was shaped for model {data.model!r}, not {builder.spec.name!r}; "
                           f"load it again with kzoo.datasets.load(source, {builder.spec.name!r}).")
@@ -242,13 +282,15 @@ def train(
     steps = -(-_count(train_xy[0]) // batch_size)
     metadata = saving.model_metadata(data.model, data.config, data=data.meta, training={
         "epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate, "schedule": schedule,
-        "val_split": val_split, "seed": seed})
+        "val_split": val_split, "seed": seed}, data_digest=data_digest(data))
 
     net, initial_epoch, history = prepare_model(
         builder, data.config, metadata, checkpoint_dir, strategy, seed,
         optimizer=lambda: make_optimizer(learning_rate, epochs * steps if schedule == "cosine" else None),
         steps_per_execution=min(steps, distribute.steps_per_execution_for(strategy, steps_per_execution)),
     )
+    if initial_epoch and verbose:  # say so now, not when training ends
+        print(f"resumed from epoch {initial_epoch} in {os.fspath(checkpoint_dir)}", flush=True)
     fitted = run_fit(net, train_xy, val_xy, strategy=strategy, epochs=epochs, initial_epoch=initial_epoch,
                      batch_size=batch_size, seed=seed, verbose=verbose,
                      callbacks=make_callbacks(callbacks, checkpoint_dir, metadata, history, strategy))
@@ -256,17 +298,35 @@ def train(
         history.setdefault(key, []).extend(float(v) for v in values)
     metrics = {key: values[-1] for key, values in history.items() if values}
     metadata.update(epoch=max(initial_epoch, len(next(iter(history.values()), []))), history=history)
-    if out is not None:
-        saving.save_model(net, out, metadata, strategy)
-    if distribute.is_chief(strategy):  # only one process writes plain files
-        if metrics_out is not None:
+    from .files import all_or_nothing
+
+    chief = distribute.is_chief(strategy)  # only one process writes plain files
+    with all_or_nothing() if chief else contextlib.nullcontext():  # the run's outputs land together
+        if out is not None:
+            saving.save_model(net, out, metadata, strategy)
+        if chief and metrics_out is not None:
             write_metrics(metrics_out, {"model": data.model, "epochs": metadata["epoch"],
                                         "initial_epoch": initial_epoch, "metrics": metrics, "history": history})
-        if plot is not None and history:
+        if chief and plot is not None and history:
             from .curves import plot_history
 
             plot_history(history, plot)
-    return TrainResult(net, history, metrics, initial_epoch, metadata["epoch"], metadata)
+    return TrainResult(net, history, metrics, initial_epoch, metadata["epoch"], metadata, chief)
+
+
+def data_digest(data: Data) -> str:
+    """A short fingerprint of the training arrays: a checkpoint made on other data is refused."""
+    import hashlib
+
+    import numpy as np
+
+    digest = hashlib.sha256()
+    for part in (data.x, data.y or {}):
+        for name in sorted(part):
+            array = np.ascontiguousarray(part[name])
+            digest.update(f"{name}:{array.dtype}:{array.shape}".encode())
+            digest.update(memoryview(array).cast("B"))
+    return digest.hexdigest()[:16]
 
 
 def run_fit(
@@ -297,13 +357,14 @@ def prepare_model(
     import keras
 
     from . import distribute, resume
+    from .guard import build_checked
 
     keras.utils.set_random_seed(seed)
     with distribute.scope(strategy):
         restored = resume.restore(checkpoint_dir, metadata) if checkpoint_dir else None
         if restored is not None:
             return restored
-        net = builder.build_model(config)
+        net = build_checked(builder, config)
         compile_model(builder, net, optimizer=optimizer(), config=config, steps_per_execution=steps_per_execution)
     return net, 0, {}
 
@@ -338,30 +399,51 @@ def split(data: Data, val_split: float, seed: int) -> tuple[tuple[Any, Any], tup
 
 
 def write_metrics(path: str | os.PathLike[str], metrics: Mapping[str, Any]) -> None:
-    """``metrics`` as JSON, written atomically."""
+    """``metrics`` as strict JSON (NaN and infinities as null), written atomically."""
     from .files import write_text
     from .saving import jsonable
 
-    write_text(path, json.dumps(jsonable(dict(metrics)), indent=2) + "\n")
+    write_text(path, json.dumps(finite_or_null(jsonable(dict(metrics))), indent=2, allow_nan=False) + "\n")
+
+
+def finite_or_null(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by None: JSON has no NaN."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite_or_null(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [finite_or_null(v) for v in value]
+    return value
+
+
+def _whole(value: Any, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
 def _check_options(epochs: int, batch_size: int, learning_rate: float, schedule: str, val_split: float, out: Any,
-                   steps_per_execution: int = 1, samples: int | None = None, plot: Any = None) -> None:
+                   steps_per_execution: int = 1, samples: int | None = None, plot: Any = None, seed: int = 0,
+                   metrics_out: Any = None) -> None:
     """Every option checked before any work, so a bad one fails fast and writes nothing."""
+    from .limits import MAX_INT32, MAX_SEED
+
     problems = []
-    if steps_per_execution < 1:
-        problems.append(f"steps_per_execution={steps_per_execution} (expected an integer >= 1)")
-    if samples is not None and samples < 1:
+    if not _whole(steps_per_execution, 1, MAX_INT32):
+        problems.append(f"steps_per_execution={steps_per_execution} (expected an integer in 1..{MAX_INT32})")
+    if samples is not None and not _whole(samples, 1, 2**63 - 1):
         problems.append(f"samples={samples} (expected an integer >= 1)")
-    if epochs < 1:
-        problems.append(f"epochs={epochs} (expected an integer >= 1)")
-    if batch_size < 1:
-        problems.append(f"batch_size={batch_size} (expected an integer >= 1)")
-    if not learning_rate > 0:
-        problems.append(f"learning_rate={learning_rate} (expected a number > 0)")
+    if not _whole(epochs, 1, MAX_INT32):
+        problems.append(f"epochs={epochs} (expected an integer in 1..{MAX_INT32})")
+    if not _whole(batch_size, 1, MAX_INT32):
+        problems.append(f"batch_size={batch_size} (expected an integer in 1..{MAX_INT32})")
+    if not (isinstance(learning_rate, (int, float)) and not isinstance(learning_rate, bool)
+            and math.isfinite(learning_rate) and learning_rate > 0):
+        problems.append(f"learning_rate={learning_rate} (expected a finite number > 0, such as 0.01)")
+    if not _whole(seed, 0, MAX_SEED):
+        problems.append(f"seed={seed} (expected an integer in 0..{MAX_SEED})")
     if schedule not in SCHEDULES:
         problems.append(f"schedule={schedule!r} (expected {' or '.join(SCHEDULES)})")
-    if not 0 <= val_split < 1:
+    if not (isinstance(val_split, (int, float)) and 0 <= val_split < 1):
         problems.append(f"val_split={val_split} (expected a fraction in [0, 1), such as 0.2)")
     if out is not None and not os.fspath(out).endswith(".keras"):
         problems.append(f"out={os.fspath(out)!r} (expected a path ending in .keras)")
@@ -374,3 +456,8 @@ def _check_options(epochs: int, batch_size: int, learning_rate: float, schedule:
         image_format(Path(plot), IMAGE_FORMATS, what="training curves")
     if problems:
         raise ConfigError("bad training option: " + "; ".join(problems) + ".")
+    from .files import check_writable
+
+    for path in (out, metrics_out, plot):
+        if path is not None:
+            check_writable(path)

@@ -117,8 +117,8 @@ def test_npz_arrays_named_after_inputs_and_outputs(tmp_path):
     [
         ([[1, 2, 0]], "label", "no target column 'label'"),
         ([[1, "red", 0]], "y", "column 'b' is not numeric"),
-        ([[1, 2, 0], [1, "", 1]], "y", "1 NaN or infinite value(s), in row(s) 1"),
-        ([[1, "inf", 0]], "y", "1 NaN or infinite"),
+        ([[1, 2, 0], [1, "", 1]], "y", "column 'b' has 1 empty or non-finite cell(s), on line 3"),
+        ([[1, "inf", 0]], "y", "column 'b' has 1 empty or non-finite cell(s), on line 2"),
         ([[1, 2, 0], [3, 4, 12]], "y", "labels [12] outside 0..9 (num_classes=10)"),
         ([], "y", "no data rows"),
     ],

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 import warnings
 from typing import Any
 
@@ -23,6 +25,7 @@ class KzooGroup(click.Group):
         warnings.showwarning = _show_warning
         # Python hides DeprecationWarning outside __main__; a renamed model's warning is for the user.
         warnings.filterwarnings("default", category=DeprecationWarning, module=r"kzoo(\.|$)")
+        interrupted = _watch_ctrl_c()
         try:
             return super().invoke(ctx)
         except KzooError as exc:
@@ -31,6 +34,29 @@ class KzooGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("kzoo: interrupted", err=True)
             ctx.exit(130)
+        except Exception:
+            # Ctrl-C inside TensorFlow's C++ code can surface as another exception (a SystemError
+            # from CPython internals); after a Ctrl-C, any failure is the interruption.
+            if not interrupted.is_set():
+                raise
+            click.echo("kzoo: interrupted", err=True)
+            ctx.exit(130)
+
+
+def _watch_ctrl_c() -> threading.Event:
+    """An event set by the next Ctrl-C (which still raises KeyboardInterrupt as usual)."""
+    seen = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        return seen
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        return seen  # someone else handles Ctrl-C (an embedding application, a test runner)
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        seen.set()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_sigint)
+    return seen
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:

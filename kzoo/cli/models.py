@@ -106,7 +106,9 @@ def info_command(name, assignments, summary, as_json) -> None:
     else:
         _print_info(spec, api_styles, inputs, outputs, params, config)
     if summary:
-        model = builder.build(**config)
+        from ..guard import build_checked
+
+        model = build_checked(builder, config)
         click.echo()
         model.summary(print_fn=lambda line, *args, **kwargs: click.echo(line))
 
@@ -146,6 +148,7 @@ def plugins_command(as_json) -> None:
       KZOO_DISABLE_PLUGINS=a,b  skip these plugins
       KZOO_STRICT_PLUGINS=1     a plugin that fails to load is an error, not a warning
       KZOO_TRACE_PLUGINS=1      print every hook call with its plugin and duration
+      KZOO_PLUGIN_TIMEOUT=5     warn, naming it, about a plugin still running after 5 s (0: off)
     """
     infos = plugins.plugin_infos()
     if as_json:

@@ -13,8 +13,8 @@ from .quiet import start_tensorflow_quietly
 @click.argument("name")
 @click.option("-s", "--set", "assignments", multiple=True, metavar="KEY=VALUE",
               help="Override a config value, e.g. --set num_classes=3 (repeatable).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), metavar="FILE",
-              help="Where to write: a .png or .svg file (default: NAME.png).")
+@click.option("-o", "--out", "--output", "output", type=click.Path(), metavar="FILE",
+              help="Where to write: a .png or .svg file (default: NAME.png), as train and predict's -o/--out.")
 def plot_command(name, assignments, output) -> None:
     """Draw model NAME's architecture: each layer's name and shapes, nested models expanded.
 

@@ -27,6 +27,8 @@ def start_tensorflow_quietly() -> None:
             import tensorflow as tf
 
             tf.config.list_physical_devices()  # the CUDA probe logs here, not at import
+        except KeyboardInterrupt:
+            raise  # Ctrl-C during start-up: the captured logs are not news to the user
         except BaseException:
             os.dup2(saved, 2)
             captured.seek(0)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from ..config import parse_assignments
-from ..distribute import STRATEGIES
+from ..distribute import DEFAULT_WORKER_TIMEOUT, STRATEGIES
 from ..errors import ConfigError
 from ..training import DEFAULT_BATCH_SIZE, DEFAULT_EPOCHS, DEFAULT_LEARNING_RATE, DEFAULT_STEPS_PER_EXECUTION
 from .output import echo_json, echo_table
@@ -48,8 +48,10 @@ def data_options(func):
               help="CSV target column; for several outputs OUTPUT=COL (repeatable).")
 @click.option("-s", "--set", "assignments", multiple=True, metavar="KEY=VALUE",
               help="Override a config value, e.g. --set num_classes=10 (repeatable).")
-@click.option("--epochs", type=int, default=DEFAULT_EPOCHS, show_default=True)
-@click.option("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, show_default=True)
+@click.option("--epochs", type=int, default=DEFAULT_EPOCHS, show_default=True,
+              help="Passes over the training data (a resumed run counts the epochs already done).")
+@click.option("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, show_default=True,
+              help="Samples per training step.")
 @click.option("--learning-rate", type=float, default=DEFAULT_LEARNING_RATE, show_default=True,
               help="Adam's peak learning rate.")
 @click.option("--schedule", type=click.Choice(["cosine", "constant"]), default="cosine", show_default=True,
@@ -60,23 +62,27 @@ def data_options(func):
               help="Training steps per graph call; 1 to debug or for multi-device strategies.")
 @click.option("--standardize/--no-standardize", default=None,
               help="Z-score the features (default: the data set's choice; off for files).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed (0..4294967295) of weights, shuffling, validation split and synthetic data.")
 @click.option("--checkpoint-dir", type=click.Path(file_okay=False), default=None,
               help="Save model and optimizer after each epoch; rerun the same command to resume.")
-@click.option("-o", "--out", type=click.Path(dir_okay=False), default=None, help="Write the trained model (.keras).")
-@click.option("--metrics-out", type=click.Path(dir_okay=False), default=None, help="Write final metrics and history (JSON).")
-@click.option("--plot", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+@click.option("-o", "--out", type=click.Path(), default=None, help="Write the trained model (.keras).")
+@click.option("--metrics-out", type=click.Path(), default=None, help="Write final metrics and history (JSON).")
+@click.option("--plot", type=click.Path(), default=None, metavar="FILE",
               help="Draw the training curves to FILE (.png, .svg or .pdf).")
 @click.option("--strategy", type=click.Choice(STRATEGIES), default="default", show_default=True,
               help="tf.distribute strategy (see docs/distributed.md).")
+@click.option("--worker-timeout", type=float, default=DEFAULT_WORKER_TIMEOUT, show_default=True, metavar="SECONDS",
+              help="Multi-worker start-up: give up when a worker of TF_CONFIG has not started by then.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 def train_command(model, data, inputs, samples, skip_bad_files, target, assignments, epochs, batch_size, learning_rate, schedule,
                   val_split, steps_per_execution, standardize, seed, checkpoint_dir, out, metrics_out, plot, strategy,
-                  quiet) -> None:
-    """Train MODEL on data and save it.
+                  worker_timeout, quiet) -> None:
+    """Train MODEL on data; with --out, save the trained model.
 
     Input sizes and the class count are inferred from the data unless set with --set.
-    Output files are written atomically: a failed or killed run leaves none half-written.
+    Nothing is saved without --out. Output files (--out, --metrics-out, --plot) are written
+    atomically and together: a failed or killed run leaves none half-written.
 
     \b
     Examples:
@@ -97,16 +103,17 @@ def train_command(model, data, inputs, samples, skip_bad_files, target, assignme
         learning_rate=learning_rate, schedule=schedule, val_split=val_split,
         steps_per_execution=steps_per_execution, seed=seed, checkpoint_dir=checkpoint_dir,
         verbose=0 if quiet else 1, out=out, metrics_out=metrics_out, plot=plot, strategy=strategy,
+        worker_timeout=worker_timeout,
     )
     if quiet:
         return
-    if result.initial_epoch:
-        click.echo(f"resumed from epoch {result.initial_epoch} in {checkpoint_dir}")
     metrics = " ".join(f"{k}={v:.4f}" for k, v in sorted(result.metrics.items()))
     click.echo(f"{model}: {result.epochs} epochs, {metrics}")
-    for path in (out, metrics_out, plot):
+    for path in (out, metrics_out, plot) if result.chief else ():
         if path:
             click.echo(f"wrote {path}")
+    if not result.chief and (out or metrics_out or plot):
+        click.echo("not the chief worker: the chief writes the output files")
 
 
 @click.command("evaluate")
@@ -137,7 +144,7 @@ def evaluate_command(model_file, data, inputs, samples, skip_bad_files, target, 
 @click.command("predict")
 @click.argument("model_file", type=click.Path(dir_okay=False))
 @data_options
-@click.option("-o", "--out", type=click.Path(dir_okay=False), default=None, help="Write predictions CSV here (default: stdout).")
+@click.option("-o", "--out", type=click.Path(), default=None, help="Write predictions CSV here (default: stdout).")
 @click.option("--unsafe", is_flag=True, help="Load with Keras's safe_mode off (trusted files only).")
 def predict_command(model_file, data, inputs, samples, skip_bad_files, out, unsafe) -> None:
     """Predict with a saved model; one CSV row per sample.
@@ -151,6 +158,10 @@ def predict_command(model_file, data, inputs, samples, skip_bad_files, out, unsa
       kzoo predict cnn.keras --data photos/ --out predictions.csv
       kzoo predict m.keras --data digits | head
     """
+    if out:
+        from ..files import check_writable
+
+        check_writable(out)
     start_tensorflow_quietly()
     from ..inference import csv_text, predict_file, write_csv
 

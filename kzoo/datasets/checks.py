@@ -18,8 +18,10 @@ def check_data(
     y: Mapping[str, Any] | None,
     inputs: Sequence[TensorSpec],
     outputs: Sequence[TensorSpec],
+    saved: bool = False,
 ) -> None:
-    """Raise :class:`kzoo.DataError` unless ``x``/``y`` match the model's inputs and outputs."""
+    """Raise :class:`kzoo.DataError` unless ``x``/``y`` match the model's inputs and outputs.
+    ``saved``: the model is a saved one (its sizes are fixed; hints must not suggest --set)."""
     counts = {name: len(array) for name, array in {**x, **(y or {})}.items()}
     if not counts or min(counts.values()) == 0:
         raise DataError(f"{source}: no samples; expected at least one row of data.")
@@ -28,17 +30,20 @@ def check_data(
         raise DataError(f"{source}: arrays hold different numbers of samples ({sizes}); expected the same count.")
     for spec in inputs:
         array = np.asarray(x[spec.name])
-        _check_shape(source, "input", spec, array.shape[1:], spec.shape)
+        _check_shape(source, "input", spec, array.shape[1:], spec.shape, saved)
         _check_finite(source, f"input {spec.name!r}", array)
     for spec in outputs if y is not None else ():
         array = np.asarray(y[spec.name])
         _check_target(source, spec, array)
 
 
-def _check_shape(source: str, kind: str, spec: TensorSpec, given: tuple[int, ...], expected: tuple[int | None, ...]) -> None:
+def _check_shape(source: str, kind: str, spec: TensorSpec, given: tuple[int, ...], expected: tuple[int | None, ...],
+                 saved: bool = False) -> None:
     """``None`` in ``expected`` (a dimension of any size) matches any length."""
     if len(given) != len(expected) or any(e is not None and g != e for g, e in zip(given, expected)):
-        hint = " Set the model's input size with --set (for example --set input_dim=N) or pick other columns."
+        hint = (" The saved model's sizes are fixed: use data shaped like its training data, or choose columns "
+                "with --input." if saved else
+                " Set the model's input size with --set (for example --set input_dim=N) or pick other columns.")
         raise DataError(
             f"{source}: {kind} {spec.name!r} expects samples of shape {list(expected)}, "
             f"the data gives {list(given)}.{hint if kind == 'input' else ''}"

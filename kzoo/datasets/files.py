@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -10,7 +9,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError
-from .table import Table, encode_labels
+from .csvread import read_columns
+from .table import Table
 
 
 def require_file(path: str) -> None:
@@ -25,36 +25,26 @@ def read_csv(
     class_names: Sequence[str] | None = None,
     require_target: bool = True,
     features: Sequence[str] | None = None,
+    target_classes: Mapping[str, Sequence[str] | None] | None = None,
 ) -> Table:
     """A table from a CSV file with a header row.
 
     ``target`` holds column names (the main target) or ``output=column`` pairs (one target per
     output). Every other column is a numeric feature, unless ``inputs`` maps input names to
     columns or ``features`` (the columns a saved model was trained on) names them.
+    ``class_names`` fixes the main target's classes, ``target_classes`` each output's (a saved
+    model's). With ``require_target=False`` (prediction) target columns are ignored, not read.
     """
     require_file(path)
-    try:
-        with open(path, newline="", encoding="utf-8") as f:
-            rows = list(csv.reader(f))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise DataError(f"could not read {path!r} as CSV ({type(exc).__name__}: {exc}).") from exc
-    rows = [r for r in rows if any(cell.strip() for cell in r)]
-    if not rows:
-        raise DataError(f"{path!r} is empty; expected a header row and at least one data row.")
-    header = [h.strip() for h in rows[0]]
-    body = rows[1:]
-    if not body:
-        raise DataError(f"{path!r} has a header but no data rows; expected at least one sample.")
-    for i, row in enumerate(body, start=2):
-        if len(row) != len(header):
-            raise DataError(f"{path!r} line {i} has {len(row)} fields, the header has {len(header)}.")
-    columns = {name: [row[j].strip() for row in body] for j, name in enumerate(header)}
-
     main, per_output = _parse_targets(target)
-    if not require_target:  # prediction: a saved model's target column may be absent from new data
-        main = main if main in columns else None
-        per_output = {k: v for k, v in per_output.items() if v in columns}
+    columns = read_columns(path, wide=[c for c in [main, *per_output.values()] if c])  # streamed, typed
+    header = columns.header
+
     wanted = ([main] if main else []) + list(per_output.values())
+    placeholders: list[str] = []
+    if not require_target:  # prediction: target columns, present or not, are not read
+        placeholders = list(per_output)
+        wanted, main, per_output = [c for c in wanted if c in columns], None, {}
     missing = [c for c in wanted if c not in columns]
     if missing:
         raise DataError(
@@ -78,21 +68,26 @@ def read_csv(
         raise DataError(f"{path!r} has no column {', '.join(map(repr, unknown))}; columns are {', '.join(header)}.")
     if not feature_names:
         raise DataError(f"{path!r} has no feature columns besides the target.")
-    numeric = {name: _numeric(columns[name]) for name in feature_names}
-    text = {name: np.array(columns[name], dtype=str) for name, values in numeric.items() if values is None}
+    # Text columns feed integer sequence inputs (tokenized later), or are reported by the shaping step.
+    text = {name: columns.text(name) for name in feature_names if columns.is_text(name)}
     feature_names = [name for name in feature_names if name not in text]
-    features = (np.stack([numeric[name] for name in feature_names], axis=1) if feature_names
-                else np.empty((len(body), 0), dtype="float32"))
+    features = (np.stack([columns.numeric(name) for name in feature_names], axis=1) if feature_names
+                else np.empty((columns.num_rows, 0), dtype="float32"))
 
     table = Table(features=features, feature_names=feature_names, source=path, text=text)
     if main:
-        table.target, table.class_names = _target(columns[main], class_names)
+        table.target, table.class_names = columns.target(main, class_names)
         table.target_name = main
     for output, col in per_output.items():
-        values, names = _target(columns[col], class_names)
+        # Each target keeps its own classes; files saved before kzoo recorded them share class_names.
+        fixed = target_classes.get(output) if target_classes is not None else class_names
+        values, names = columns.target(col, fixed)
         table.targets[output] = values
         if names:
-            table.class_names = names
+            table.target_classes[output] = names
+            table.class_names = table.class_names or names
+    for output in placeholders:  # zeros, so the model's shape_data lays out inputs as in training
+        table.targets[output] = np.zeros(columns.num_rows, dtype="int32")
     if inputs:
         table.select_inputs(inputs)
     return table
@@ -112,43 +107,16 @@ def _parse_targets(target: Sequence[str]) -> tuple[str | None, dict[str, str]]:
     return main, per_output
 
 
-def _numeric(cells: list[str]) -> np.ndarray | None:
-    """A column as float32 (empty cells become NaN, reported by the data checks), or None when
-    it holds text: text columns feed sequence inputs, or are reported by the shaping step."""
-    out = np.empty(len(cells), dtype="float32")
-    for i, cell in enumerate(cells):
-        try:
-            out[i] = float(cell) if cell else np.nan
-        except ValueError:
-            return None
-    return out
-
-
-def _target(cells: list[str], class_names: Sequence[str] | None) -> tuple[np.ndarray, list[str] | None]:
-    """Integer labels for integer or text columns (text gets class names), float32 for real values."""
-    empty = [i for i, cell in enumerate(cells) if not cell.strip()]
-    if empty:
-        rows = ", ".join(str(i) for i in empty[:5]) + (" ..." if len(empty) > 5 else "")
-        raise DataError(f"the target column has {len(empty)} empty cell(s), in data row(s) {rows} (0-based); "
-                        f"fill or drop those rows first.")
-    if class_names:
-        return encode_labels(np.array(cells), class_names)
-    try:
-        values = np.array([float(c) if c else np.nan for c in cells], dtype="float64")
-    except ValueError:
-        return encode_labels(np.array(cells))
-    finite = values[np.isfinite(values)]
-    if finite.size == values.size and np.all(finite == np.round(finite)):
-        return values.astype("int32"), None
-    return values.astype("float32"), None
-
-
 def read_npz(path: str) -> dict[str, np.ndarray]:
-    """The arrays of an ``.npz`` file, keyed by name (no pickled objects are loaded)."""
+    """The arrays of an ``.npz`` file, keyed by name (no pickled objects are loaded). Each
+    member's declared size is checked before anything is allocated (see :func:`check_npz`)."""
     require_file(path)
+    check_npz(path)
     try:
         with np.load(path, allow_pickle=False) as data:
             return {name: np.asarray(data[name]) for name in data.files}
+    except (MemoryError, KeyboardInterrupt):
+        raise
     except Exception as exc:
         raise DataError(f"could not read {path!r} as NPZ ({type(exc).__name__}: {exc}).") from exc
 
@@ -172,3 +140,46 @@ def split_npz(
             raise DataError(f"{path!r} has no target array {', '.join(map(repr, absent))}; add one per model output.")
         return x, None
     return x, {n: arrays[n] for n in output_names}
+
+
+def check_npz(path: str) -> None:
+    """Refuse an NPZ whose arrays declare more than ``KZOO_MAX_ARRAY_BYTES`` (or more than
+    memory holds), or whose members compress implausibly well (a zip bomb), reading only the
+    zip directory and each ``.npy`` header."""
+    import zipfile
+
+    from ..limits import MAX_COMPRESSION_RATIO, check_allocation, format_bytes, max_array_bytes
+
+    cap, total = max_array_bytes(), 0
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                name = info.filename
+                if info.compress_type != zipfile.ZIP_STORED and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
+                    raise DataError(f"{path!r}: array {name!r} claims {format_bytes(info.file_size)} from "
+                                    f"{format_bytes(info.compress_size)} compressed, more than "
+                                    f"{MAX_COMPRESSION_RATIO}:1; refusing a likely zip bomb.")
+                if not name.endswith(".npy"):
+                    continue
+                with archive.open(info) as member:
+                    version = np.lib.format.read_magic(member)
+                    read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                                   else np.lib.format.read_array_header_2_0)
+                    shape, _, dtype = read_header(member)
+                if dtype.hasobject:
+                    raise DataError(f"{path!r}: array {name[:-4]!r} holds Python objects, which kzoo does not "
+                                    f"load (they could run code); save numeric arrays.")
+                declared = int(np.prod(shape, dtype=object)) * dtype.itemsize
+                if declared > cap:
+                    raise DataError(f"{path!r}: array {name[:-4]!r} declares shape {list(shape)} of {dtype} "
+                                    f"({format_bytes(declared)}), more than the cap of {format_bytes(cap)}; "
+                                    f"raise KZOO_MAX_ARRAY_BYTES if the file is genuine.")
+                if declared > info.file_size:
+                    raise DataError(f"{path!r}: array {name[:-4]!r} declares {format_bytes(declared)} but its "
+                                    f"member holds only {format_bytes(info.file_size)}; the file is damaged.")
+                total += declared
+    except (DataError, MemoryError, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # hostile bytes: zlib, struct, header parsing... all mean "not an NPZ"
+        raise DataError(f"could not read {path!r} as NPZ ({type(exc).__name__}: {exc}).") from exc
+    check_allocation(total, f"the arrays of {path!r}", "use a smaller file.")

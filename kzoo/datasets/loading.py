@@ -103,6 +103,7 @@ def load(
         cfg = builder.config(**overrides)
         input_specs, output_specs = builder.input_specs(cfg), builder.output_specs(cfg)
         if kind == "synthetic":
+            check_synthetic_size(samples, [*input_specs, *output_specs])
             x, y = synthetic_data(input_specs, output_specs, n=samples, seed=seed)
         else:
             x, y = split_npz(source, read_npz(source), [t.name for t in input_specs],
@@ -113,24 +114,30 @@ def load(
             table = read_images(source, spec, saved.get("class_names"), require_target, skip_bad_files)
         else:
             csv_options = {"target": target, "class_names": saved.get("class_names"), "require_target": require_target,
-                           "features": saved.get("columns")}  # a saved model's columns and classes
+                           "features": saved.get("columns"),  # a saved model's columns and classes
+                           "target_classes": saved.get("target_classes")}
             table = load_table(source, inputs, **(csv_options if kind == "csv" else {}))
         if kind == "dataset" and standardize is None:
             standardize = get_dataset(source).standardize
         info["preprocess"] = _preprocess(table, saved.get("preprocess"), bool(standardize))
         info["class_names"] = table.class_names or saved.get("class_names")
+        info["target_classes"] = table.target_classes or saved.get("target_classes") or {}
         if kind != "images":
             info["columns"] = table.feature_names + list(table.text)
         inferred = {} if meta.get("config") else builder.infer_config(table)
         cfg = builder.config(**{**inferred, **overrides})
         x, y = builder.shape_data(table, cfg)
+        if not require_target:
+            y = None  # prediction never reads targets (placeholders kept the training layout)
         if table.text:
             train_rows = split_rows(len(next(iter(x.values()))), class_labels(y), val_split, seed)[0] if val_split else None
             info["text"] = text.vectorize(x, builder.input_specs(cfg), train_rows, saved.get("text"))
         paths = table.paths
     if require_target and y is None:
         raise DataError(f"{source}: no targets to train or evaluate on; pass --target COLUMN.")
-    check_data(source, x, y, builder.input_specs(cfg), builder.output_specs(cfg))
+    check_data(source, x, y, builder.input_specs(cfg), builder.output_specs(cfg), saved=bool(metadata))
+    if require_target and not metadata and kind != "synthetic":
+        require_two_classes(source, y, builder.output_specs(cfg), target)
     return Data(model=builder.spec.name, config=cfg, x=x, y=y, meta=info, paths=paths)
 
 
@@ -182,3 +189,31 @@ def _preprocess(table: Table, saved: Mapping[str, Any] | None, standardize: bool
         return None
     table.features = ((table.features - mean) / std).astype("float32")
     return {"mean": mean.tolist(), "std": std.tolist()}
+
+
+def check_synthetic_size(samples: int, specs: Sequence[Any]) -> None:
+    """Refuse ``samples`` synthetic rows that cannot fit in memory, before generating any."""
+    from ..limits import check_allocation
+
+    per_sample = sum(int(np.prod([d or 1 for d in spec.shape], dtype=object)) for spec in specs)
+    check_allocation(samples * per_sample * 4 * 2, f"--samples {samples} of synthetic data",
+                     "ask for fewer samples.")
+
+
+def require_two_classes(source: str, y: Mapping[str, np.ndarray] | None, outputs: Sequence[Any],
+                        target: Sequence[str]) -> None:
+    """A classifier cannot learn from a target with a single class: say so instead of training."""
+    from ..synthetic import BINARY_LOSSES, SPARSE_LOSSES
+
+    columns = dict(item.partition("=")[::2] for item in target if "=" in item)
+    plain = [item for item in target if "=" not in item]
+    for spec in outputs:
+        labels = None if y is None else y.get(spec.name)
+        if labels is None or spec.loss not in (*SPARSE_LOSSES, *BINARY_LOSSES) or not len(labels):
+            continue
+        values = np.unique(np.asarray(labels))
+        if len(values) < 2:
+            column = columns.get(spec.name) or (plain[0] if plain and len(outputs) == 1 else None)
+            what = f"target column {column.strip()!r}" if column else f"the target of output {spec.name!r}"
+            raise DataError(f"{source}: {what} holds a single class ({values[0].item()!r}); a classifier needs "
+                            f"at least two classes to learn from. Check the --target column or the data.")

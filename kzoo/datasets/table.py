@@ -30,6 +30,7 @@ class Table:
     targets: dict[str, np.ndarray] = field(default_factory=dict)
     input_columns: dict[str, list[str]] = field(default_factory=dict)
     source: str = ""
+    target_classes: dict[str, list[str]] = field(default_factory=dict)  # per-output text targets' classes
     text: dict[str, np.ndarray] = field(default_factory=dict)
     paths: list[str] | None = None
 

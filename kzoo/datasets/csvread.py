@@ -1,0 +1,231 @@
+"""Reading a CSV file column by column into typed arrays, in one streaming pass.
+
+Why not ``list(csv.reader(f))``: a list of Python strings costs 50-70 bytes a cell, ten times
+the file and fifteen times the float32 array it becomes. Here each numeric cell goes straight
+into a float array, so peak memory is a small multiple of the result. Text columns (a class
+label such as ``species``) are stored as integer codes of their distinct values.
+
+Also here: a UTF-8 byte-order mark is dropped; the delimiter (comma, semicolon or tab) is
+detected with the standard library's sniffer; row numbers in messages are the lines an editor
+shows (the header is line 1).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import warnings
+from array import array
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import DataError
+from .table import _natural_key
+
+DELIMITERS = ",;\t"
+SNIFF_BYTES = 64 * 1024
+_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
+
+
+class CsvNote(UserWarning):
+    """Something about how a CSV file was read that the user should know (not an error)."""
+
+
+@dataclass
+class _Column:
+    floats: array | None  # None once a non-numeric cell was seen
+    bad: tuple[int, str] | None = None  # (line, cell) of the first non-numeric cell
+    codes: array | None = None  # text columns: index into ``values``
+    values: dict[str, int] | None = None
+
+
+@dataclass
+class CsvColumns:
+    """The columns of one CSV file. ``lines[i]`` is the editor line of data row ``i``."""
+
+    path: str
+    header: list[str]
+    delimiter: str
+    lines: np.ndarray
+    _columns: dict[str, _Column] = field(repr=False, default_factory=dict)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._columns
+
+    @property
+    def num_rows(self) -> int:
+        return len(self.lines)
+
+    def is_text(self, name: str) -> bool:
+        """True when column ``name`` holds a cell that is not a number (a text column)."""
+        return self._columns[name].floats is None
+
+    def text(self, name: str) -> np.ndarray:
+        """Column ``name``'s cells as strings (text columns feed sequence inputs)."""
+        self._to_text(name)
+        column = self._columns[name]
+        values = np.array(list(column.values), dtype=str)  # type: ignore[arg-type]
+        return values[np.frombuffer(column.codes, dtype="int32")] if len(values) else values  # type: ignore[arg-type]
+
+    def numeric(self, name: str) -> np.ndarray:
+        """Column ``name`` as float32; a DataError naming the column and the line of the first
+        cell that is not a number, or of empty / non-finite cells."""
+        column = self._columns[name]
+        if column.floats is None:
+            line, cell = column.bad  # type: ignore[misc]
+            raise DataError(
+                f"{self.path!r}: column {name!r} is not numeric (line {line} holds {cell!r}); features must be "
+                f"numbers. Make it the --target, or drop it from the file."
+            )
+        values = np.frombuffer(column.floats, dtype="float32" if column.floats.typecode == "f" else "float64")
+        bad = ~np.isfinite(values)
+        if bad.any():
+            raise DataError(f"{self.path!r}: column {name!r} has {int(bad.sum())} empty or non-finite cell(s), "
+                            f"on {self._where(bad)}; fill or drop those rows first.")
+        return values.astype("float32", copy=False)
+
+    def target(self, name: str, class_names: Sequence[str] | None = None) -> tuple[np.ndarray, list[str] | None]:
+        """Column ``name`` as a target: integer labels for whole numbers, float32 for real values,
+        integer labels and class names for text (in natural order unless ``class_names`` fixes them)."""
+        column = self._columns[name]
+        if column.floats is not None:
+            values = np.frombuffer(column.floats, dtype="float64")
+            empty = np.isnan(values)
+            if empty.any():
+                self._empty_target(name, empty)
+            if not class_names:
+                finite = np.isfinite(values)
+                if finite.all() and np.all(values == np.round(values)) and np.all(np.abs(values) < 2**31):
+                    return values.astype("int32"), None
+                return values.astype("float32"), None
+        # Text, or a saved classifier's labels (text that may look like numbers): compare as text.
+        self._to_text(name)
+        codes = np.frombuffer(column.codes, dtype="int32")  # type: ignore[arg-type]
+        texts = list(column.values)  # type: ignore[arg-type]
+        if "" in column.values:  # type: ignore[operator]
+            self._empty_target(name, codes == column.values[""])  # type: ignore[index]
+        return self._encode(texts, codes, class_names, name)
+
+    def _encode(self, texts: list[str], codes: np.ndarray, class_names: Sequence[str] | None,
+                name: str) -> tuple[np.ndarray, list[str]]:
+        names = list(class_names) if class_names else sorted(set(texts), key=_natural_key)
+        index = {n: i for i, n in enumerate(names)}
+        unknown = [t for t in texts if t not in index]
+        if unknown:
+            raise DataError(
+                f"{self.path!r}: column {name!r} holds labels {', '.join(map(repr, sorted(unknown)[:5]))} that are not "
+                f"among the model's classes ({', '.join(names)}); use data with the classes the model was trained on."
+            )
+        remap = np.array([index[t] for t in texts], dtype="int32")
+        return remap[codes] if len(remap) else codes.astype("int32"), names
+
+    def _empty_target(self, name: str, empty: np.ndarray) -> None:
+        raise DataError(f"{self.path!r}: target column {name!r} has {int(empty.sum())} empty cell(s), on "
+                        f"{self._where(empty)}; fill or drop those rows first.")
+
+    def _where(self, mask: np.ndarray) -> str:
+        lines = self.lines[np.nonzero(mask)[0][:5]].tolist()
+        more = " ..." if int(mask.sum()) > 5 else ""
+        return f"line{'s' if len(lines) > 1 else ''} {', '.join(map(str, lines))}{more}"
+
+    def _to_text(self, name: str) -> None:
+        """Read column ``name`` again, as text codes (only text columns pay for a second pass)."""
+        column = self._columns[name]
+        if column.codes is not None:
+            return
+        j = self.header.index(name)
+        codes, values = array("i"), {}
+        with open(self.path, newline="", encoding="utf-8-sig") as f:
+            for row in _data_rows(f, self.delimiter, self.path):
+                cell = row[j].strip()
+                code = values.get(cell)
+                if code is None:
+                    code = values[cell] = len(values)
+                codes.append(code)
+        column.codes, column.values = codes, values
+
+
+def sniff_delimiter(sample: str) -> str:
+    """Comma, semicolon or tab, whichever the standard library's sniffer finds in ``sample``
+    and the header line agrees with; comma when in doubt."""
+    try:
+        found = csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        return ","
+    header = sample.split("\n", 1)[0]
+    if found != "," and header.count(found) > header.count(","):
+        return found
+    return ","
+
+
+def _data_rows(f: io.TextIOBase, delimiter: str, path: str):
+    """The cells of each non-blank row after the header (the file was read once already, so its
+    shape is known to be right)."""
+    header = False
+    for row in csv.reader(f, delimiter=delimiter):
+        if not row or (not row[0].strip() and not any(cell.strip() for cell in row)):
+            continue
+        if header:
+            yield row
+        header = True
+
+
+def read_columns(path: str, wide: Sequence[str] = ()) -> CsvColumns:
+    """Every column of the CSV file at ``path``, read in one pass. Columns named in ``wide``
+    (targets) keep float64 precision; the others are float32."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            delimiter = sniff_delimiter(f.read(SNIFF_BYTES))
+            f.seek(0)
+            reader = csv.reader(f, delimiter=delimiter)
+            header, last, header_line = None, 0, 0
+            for row in reader:
+                header_line, last = last + 1, reader.line_num
+                if row and any(cell.strip() for cell in row):
+                    header = [h.strip() for h in row]
+                    break
+            if header is None:
+                raise DataError(f"{path!r} is empty; expected a header row and at least one data row.")
+            duplicates = sorted({h for h in header if header.count(h) > 1})
+            if duplicates:
+                raise DataError(f"{path!r}: the header names column(s) {', '.join(map(repr, duplicates))} more than "
+                                f"once; give every column its own name.")
+            columns = {name: _Column(array("d" if name in wide else "f")) for name in header}
+            slots = [columns[name] for name in header]
+            active = list(range(len(header)))
+            appends = [c.floats.append for c in slots]  # type: ignore[union-attr]
+            lines = array("i")
+            nan = math.nan
+            width = len(header)
+            for row in reader:
+                line, last = last + 1, reader.line_num
+                if not row or (not row[0].strip() and not any(cell.strip() for cell in row)):
+                    continue
+                if len(row) != width:
+                    raise DataError(f"{path!r} line {line} has {len(row)} field(s), the header has {width}; every "
+                                    f"row needs one value per column.")
+                lines.append(line)
+                dropped = False
+                for j in active:
+                    cell = row[j]
+                    try:
+                        appends[j](float(cell))
+                    except ValueError:
+                        if not cell.strip():
+                            appends[j](nan)
+                        else:
+                            slots[j].bad, slots[j].floats = (line, cell.strip()), None
+                            dropped = True
+                if dropped:
+                    active = [j for j in active if slots[j].floats is not None]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"could not read {path!r} as CSV ({type(exc).__name__}: {exc}).") from exc
+    if not lines:
+        raise DataError(f"{path!r} has a header but no data rows; expected at least one sample.")
+    if delimiter != ",":
+        warnings.warn(f"{path!r}: read as {_NAMES[delimiter]}-separated (detected from its first lines).",
+                      CsvNote, stacklevel=3)
+    return CsvColumns(path, header, delimiter, np.frombuffer(lines, dtype="int32"), columns)
