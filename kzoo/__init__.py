@@ -15,12 +15,16 @@ from .errors import (
     KzooError,
     PluginError,
     UnknownModelError,
+    UnknownWeightsError,
+    WeightsError,
 )
 from .hookspecs import hookimpl
 from .plugins import PluginWarning, plugin_infos, register_plugin
 from .saving import load
 from .spec import ModelSpec, TensorSpec
 from .training import train
+from .weights import Weights
+from .zoo import get_weights, list_weights
 
 _LAZY_MODULES = {"datasets"}  # imported on first use: they need numpy
 
@@ -44,11 +48,16 @@ __all__ = [
     "PluginWarning",
     "TensorSpec",
     "UnknownModelError",
+    "UnknownWeightsError",
+    "Weights",
+    "WeightsError",
     "build",
     "get",
     "get_spec",
+    "get_weights",
     "hookimpl",
     "list_models",
+    "list_weights",
     "load",
     "plugin_infos",
     "register_plugin",

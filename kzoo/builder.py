@@ -46,6 +46,14 @@ class ModelBuilder:
         """The model's outputs under ``config`` (default: the spec's, built with defaults)."""
         return self.spec.outputs
 
+    @property
+    def weights(self) -> dict[str, Any]:
+        """The trained weights plugins registered for this model: ``{"iris": kzoo.Weights(...)}``.
+        Plain data; build with ``kzoo.build(name, weights="iris")``."""
+        from .zoo import weights_for  # the plugins fill it, and they sit above builders
+
+        return weights_for(self.spec.name)
+
     # -- create -----------------------------------------------------------------------------
     def build(self, **config: Any) -> keras.Model:
         """A new, uncompiled ``keras.Model`` built from the defaults updated with ``config``."""

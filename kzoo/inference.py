@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import api, saving
+from . import api, saving, zoo
 from .files import write_text
 from .errors import DataError
 from .synthetic import BINARY_LOSSES, SPARSE_LOSSES
@@ -33,7 +33,15 @@ class SavedModel:
 
 
 def open_model(path: str | os.PathLike[str], safe_mode: bool = True) -> SavedModel:
-    """Load ``path`` with its metadata; a file without kzoo metadata cannot be shaped for."""
+    """Load ``path`` with its metadata; a file without kzoo metadata cannot be shaped for.
+    ``path`` may also name registered weights (``mlp.iris``), which carry the same metadata."""
+    name = os.fspath(path)
+    if not os.path.exists(name) and not name.endswith(".keras") and "/" not in name and os.sep not in name:
+        if not zoo.is_weights_name(name):
+            raise zoo.unknown(name)
+        from .pretrained import open_weights
+
+        return open_weights(name)
     metadata = saving.read_metadata(path)
     if not metadata:
         raise DataError(
