@@ -52,6 +52,7 @@ def load(
     seed: int = 0,
     metadata: Mapping[str, Any] | None = None,
     require_target: bool = True,
+    base_config: Mapping[str, Any] | None = None,
 ) -> Data:
     """Data from ``source`` shaped and checked for ``model``.
 
@@ -66,6 +67,8 @@ def load(
         samples, seed: size and seed of synthetic data.
         metadata: kzoo metadata of a saved model: reuse its config, columns, classes, scaling.
         require_target: False for prediction, where data may have no targets.
+        base_config: config to start from instead of the defaults (the config of pretrained
+            weights being fine-tuned); the sizes the data fixes and then ``config`` override it.
     """
     from .. import api
 
@@ -78,6 +81,7 @@ def load(
     asked_target = [target] if isinstance(target, str) else list(target or [])
     target = asked_target or list(saved.get("target", []))
     inputs = inputs or saved.get("inputs") or None
+    base = dict(base_config or {})
     overrides = dict(meta.get("config") or {})
     overrides.update(config or {})
     info: dict[str, Any] = {"source": source, "target": target, "inputs": inputs}
@@ -89,7 +93,7 @@ def load(
             f"whose targets are fixed (see `kzoo datasets` and docs/data.md). Drop --target."
         )
     if kind in ("synthetic", "npz"):
-        cfg = builder.config(**overrides)
+        cfg = builder.config(**{**base, **overrides})
         input_specs, output_specs = builder.input_specs(cfg), builder.output_specs(cfg)
         if kind == "synthetic":
             x, y = synthetic_data(input_specs, output_specs, n=samples, seed=seed)
@@ -106,7 +110,7 @@ def load(
         info["class_names"] = table.class_names or saved.get("class_names")
         info["columns"] = table.feature_names
         inferred = {} if meta.get("config") else builder.infer_config(table)
-        cfg = builder.config(**{**inferred, **overrides})
+        cfg = builder.config(**{**base, **inferred, **overrides})
         x, y = builder.shape_data(table, cfg)
     if require_target and y is None:
         raise DataError(f"{source}: no targets to train or evaluate on; pass --target COLUMN.")
