@@ -12,6 +12,7 @@ import importlib.util
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,7 +76,9 @@ def export_model(net: Any, inputs: Sequence[TensorSpec], outputs: Sequence[Tenso
     try:
         artifact = staging / f"model{suffix or ''}"
         try:
-            net.export(str(artifact), format=keras_format, input_signature=signature(net, inputs), verbose=False)
+            with warnings.catch_warnings():  # Keras's tf2onnx shim warns about numpy internals
+                warnings.simplefilter("ignore", FutureWarning)
+                net.export(str(artifact), format=keras_format, input_signature=signature(net, inputs), verbose=False)
         except Exception as exc:
             raise KzooError(f"Keras could not export {net.name!r} as {format}: {_first_line(exc)}") from None
         got = RUNNERS[format](str(artifact), x)
@@ -120,6 +123,10 @@ def check_target(path: str | os.PathLike[str], format: str) -> Path:
     if suffix is None and target.is_file():
         raise ConfigError(f"{str(target)!r} is a file; a SavedModel is a folder: pick a new path.")
     folder = target.parent
+    blocker = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise ConfigError(f"cannot write the {format} export to {str(target)!r}: {str(blocker)!r} is a file, "
+                          f"not a folder; pick another path.")
     try:
         folder.mkdir(parents=True, exist_ok=True)
         writable = os.access(folder, os.W_OK)

@@ -81,7 +81,8 @@ class Start:
     kept: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.weights, "sha256": self.sha256, "rebuilt": self.rebuilt, "frozen": self.frozen}
+        return {"name": self.weights, "sha256": self.sha256, "rebuilt": self.rebuilt, "frozen": self.frozen,
+                "kept": self.kept}
 
     def describe(self) -> str:
         rebuilt = ", ".join(self.rebuilt) if self.rebuilt else "none"

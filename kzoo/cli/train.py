@@ -27,6 +27,19 @@ def parse_inputs(items: tuple[str, ...]) -> dict[str, list[str]] | None:
     return mapping or None
 
 
+def show_log() -> None:
+    """kzoo's INFO log lines (such as which layers fine-tuning rebuilt) on stderr, as ``kzoo: ...``."""
+    import logging
+
+    logger = logging.getLogger("kzoo")
+    if not any(getattr(h, "kzoo_cli", False) for h in logger.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("kzoo: %(message)s"))
+        handler.kzoo_cli = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
 def data_options(func):
     """Options shared by every command that reads data."""
     func = click.option("--samples", type=int, default=None, metavar="N",
@@ -65,10 +78,14 @@ def data_options(func):
               help="Draw the training curves to FILE (.png, .svg or .pdf).")
 @click.option("--strategy", type=click.Choice(STRATEGIES), default="default", show_default=True,
               help="tf.distribute strategy (see docs/distributed.md).")
+@click.option("-w", "--weights", metavar="NAME",
+              help="Fine-tune from trained weights (see `kzoo weights`), e.g. --weights iris.")
+@click.option("--freeze", is_flag=True, help="With --weights: train only the rebuilt layers (or the output layers).")
+@click.option("--freeze-until", metavar="LAYER", help="With --weights: freeze every layer up to and including LAYER.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 def train_command(model, data, inputs, samples, target, assignments, epochs, batch_size, learning_rate, schedule,
                   val_split, steps_per_execution, standardize, seed, checkpoint_dir, out, metrics_out, plot, strategy,
-                  quiet) -> None:
+                  weights, freeze, freeze_until, quiet) -> None:
     """Train MODEL on data and save it.
 
     Input sizes and the class count are inferred from the data unless set with --set.
@@ -81,16 +98,20 @@ def train_command(model, data, inputs, samples, target, assignments, epochs, bat
       kzoo train mlp --data my.csv --target species --val-split 0.2 --checkpoint-dir ckpt/ --out m.keras
       kzoo train siamese_mlp --data synthetic --epochs 2 --quiet
       kzoo train mlp --data iris --val-split 0.2 --plot curves.png --strategy mirrored
+      kzoo train mlp --weights digits --data my.csv --target label --freeze --out ft.keras
     """
     start_tensorflow_quietly()
     from ..training import train
 
+    if not quiet:
+        show_log()
     result = train(
         model, data, parse_assignments(assignments), target=target, inputs=parse_inputs(inputs),
         standardize=standardize, samples=samples, epochs=epochs, batch_size=batch_size,
         learning_rate=learning_rate, schedule=schedule, val_split=val_split,
         steps_per_execution=steps_per_execution, seed=seed, checkpoint_dir=checkpoint_dir,
         verbose=0 if quiet else 1, out=out, metrics_out=metrics_out, plot=plot, strategy=strategy,
+        weights=weights, freeze=freeze, freeze_until=freeze_until,
     )
     if quiet:
         return
@@ -104,17 +125,18 @@ def train_command(model, data, inputs, samples, target, assignments, epochs, bat
 
 
 @click.command("evaluate")
-@click.argument("model_file", type=click.Path(dir_okay=False))
+@click.argument("model_file", metavar="MODEL", type=click.Path(dir_okay=False))
 @data_options
 @click.option("--target", multiple=True, metavar="COL", help="Target column(s); default: the ones used in training.")
 @click.option("--unsafe", is_flag=True, help="Load with Keras's safe_mode off (runs code stored in the file: trusted files only).")
 @click.option("--json", "as_json", is_flag=True, help="Print metrics as JSON.")
 def evaluate_command(model_file, data, inputs, samples, target, unsafe, as_json) -> None:
-    """Evaluate a saved model on data shaped the way it was trained.
+    """Evaluate a saved model (a .keras file or a weights name) on data shaped the way it was trained.
 
     \b
     Examples:
       kzoo evaluate m.keras --data digits
+      kzoo evaluate two_input_mlp.digits --data digits
       kzoo evaluate m.keras --data my.csv --target species --json
     """
     start_tensorflow_quietly()
@@ -128,12 +150,12 @@ def evaluate_command(model_file, data, inputs, samples, target, unsafe, as_json)
 
 
 @click.command("predict")
-@click.argument("model_file", type=click.Path(dir_okay=False))
+@click.argument("model_file", metavar="MODEL", type=click.Path(dir_okay=False))
 @data_options
 @click.option("-o", "--out", type=click.Path(dir_okay=False), default=None, help="Write predictions CSV here (default: stdout).")
 @click.option("--unsafe", is_flag=True, help="Load with Keras's safe_mode off (trusted files only).")
 def predict_command(model_file, data, inputs, samples, out, unsafe) -> None:
-    """Predict with a saved model; one CSV row per sample.
+    """Predict with a saved model (a .keras file or a weights name such as mlp.iris); one CSV row per sample.
 
     Classifiers give the class and each class's probability; target columns in the data are ignored.
 
