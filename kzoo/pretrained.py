@@ -7,6 +7,7 @@ The file is always verified by :func:`kzoo.cache.fetch` before Keras reads it.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -42,14 +43,25 @@ def load_into(net: keras.Model, weights: Weights, path: str, config: Mapping[str
     try:
         net.load_weights(path)
     except Exception as exc:
-        changed = {k: format_value(v) for k, v in config.items() if weights.config.get(k, v) != v}
-        detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        trained = api.get(weights.model).config(**weights.config)
+        changed = {k: format_value(v) for k, v in config.items() if trained.get(k, v) != v}
         raise WeightsError(
             f"weights {weights.full_name!r} do not fit model {weights.model!r}"
             + (f" with config {changed}" if changed else "")
-            + f": {detail[:200]}. Use the weights' own config, or fine-tune with `kzoo train {weights.model} "
+            + f": {_mismatch(exc)}. Use the weights' own config, or fine-tune with `kzoo train {weights.model} "
             f"--weights {weights.name}` to rebuild the layers that changed."
         ) from None
+
+
+def _mismatch(exc: Exception) -> str:
+    """Keras's several-line load error as its gist: the layer and the two shapes."""
+    text = str(exc)
+    layer = re.search(r"object <\w+ name=([^,>]+)", text)
+    shapes = re.search(r"variable\.shape=(\([^)]*\)), Received: value\.shape=(\([^)]*\))", text)
+    if layer and shapes:
+        return f"layer {layer.group(1)!r} needs shape {shapes.group(1)}, the file has {shapes.group(2)}"
+    lines = [line for line in text.splitlines() if line.strip()]
+    return lines[0][:200] if lines else type(exc).__name__
 
 
 def metadata(weights: Weights) -> dict[str, Any]:
