@@ -8,6 +8,7 @@ from __future__ import annotations
 from ._version import __version__
 from .api import build, get, get_spec, list_models
 from .builder import ModelBuilder
+from .export import export as export_model
 from .errors import (
     ConfigError,
     DataError,
@@ -52,6 +53,7 @@ __all__ = [
     "Weights",
     "WeightsError",
     "build",
+    "export_model",
     "get",
     "get_spec",
     "get_weights",

@@ -54,14 +54,14 @@ def export(model: str | os.PathLike[str], format: str, path: str | os.PathLike[s
     target = check_target(path, format)
     check_dependencies(format)
     saved = open_model(model, safe_mode)
-    return export_model(saved.model, saved.builder.input_specs(saved.config), saved.builder.output_specs(saved.config),
+    return export_keras(saved.model, saved.builder.input_specs(saved.config), saved.builder.output_specs(saved.config),
                         format, target, samples=samples, seed=seed, tolerance=tolerance)
 
 
-def export_model(net: Any, inputs: Sequence[TensorSpec], outputs: Sequence[TensorSpec], format: str,
+def export_keras(net: Any, inputs: Sequence[TensorSpec], outputs: Sequence[TensorSpec], format: str,
                  path: str | os.PathLike[str], *, samples: int = SAMPLES, seed: int = 0,
                  tolerance: float = TOLERANCE) -> ExportResult:
-    """:func:`export` for a ``keras.Model`` whose inputs and outputs ``inputs``/``outputs`` name."""
+    """:func:`export` for a ``keras.Model`` whose inputs and outputs ``inputs``/``outputs`` describe."""
     import numpy as np
 
     from .synthetic import synthetic_data

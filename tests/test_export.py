@@ -50,7 +50,7 @@ def test_builtin_models_are_known():
 def test_every_builtin_model_exports_and_runs(built, tmp_path, name, fmt):
     net, inputs, outputs = built[name]
     target = tmp_path / TARGETS[fmt]
-    result = kexport.export_model(net, inputs, outputs, fmt, target)
+    result = kexport.export_keras(net, inputs, outputs, fmt, target)
     assert result.max_abs_diff <= kexport.TOLERANCE
     assert target.exists() and sorted(p.name for p in tmp_path.iterdir()) == [target.name], "no staging left"
 
@@ -63,6 +63,8 @@ def test_export_a_weights_name_from_the_cli(tmp_path):
     diff = float(result.output.rsplit(":", 1)[1])
     assert diff <= 1e-4 and target.is_file()
     import onnxruntime
+
+    assert kzoo.export_model("mlp.iris", "saved_model", tmp_path / "sm").max_abs_diff <= 1e-4
 
     session = onnxruntime.InferenceSession(str(target), providers=["CPUExecutionProvider"])
     assert [i.name for i in session.get_inputs()] == ["input_1", "input_2"], "inputs keep the model's names"
