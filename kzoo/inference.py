@@ -36,12 +36,12 @@ def open_model(path: str | os.PathLike[str], safe_mode: bool = True) -> SavedMod
     """Load ``path`` with its metadata; a file without kzoo metadata cannot be shaped for.
     ``path`` may also name registered weights (``mlp.iris``), which carry the same metadata."""
     name = os.fspath(path)
-    if not os.path.exists(name) and not name.endswith(".keras") and "/" not in name and os.sep not in name:
-        if not zoo.is_weights_name(name):
-            raise zoo.unknown(name)
+    if not os.path.exists(name) and zoo.is_weights_name(name):
         from .pretrained import open_weights
 
         return open_weights(name)
+    if not os.path.exists(name) and zoo.looks_like_weights(name):
+        raise zoo.unknown(name)
     metadata = saving.read_metadata(path)
     if not metadata:
         raise DataError(

@@ -5,6 +5,8 @@ No keras here: ``kzoo weights`` and ``kzoo.get("mlp").weights`` only read the ca
 
 from __future__ import annotations
 
+import os
+
 from .errors import UnknownModelError, UnknownWeightsError, WeightsError
 from .plugins import get_host
 from .registry import natural_key
@@ -62,9 +64,15 @@ def is_weights_name(name: str) -> bool:
     return name in all_weights()
 
 
+def looks_like_weights(name: str) -> bool:
+    """``MODEL.NAME`` of a registered model (not a path): a mistyped weights name, not a file."""
+    model, dot, short = name.rpartition(".")
+    return bool(dot) and short != "keras" and "/" not in name and os.sep not in name and model in get_host().registry
+
+
 def unknown(name: str) -> Exception:
     """The error for a name that is neither a model nor weights, with suggestions from both."""
     known = list(get_host().registry.names()) + list(all_weights())
-    if "." in name and name.rsplit(".", 1)[0] in get_host().registry:
+    if looks_like_weights(name):
         return UnknownWeightsError(name, known)
     return UnknownModelError(name, known)

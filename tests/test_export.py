@@ -15,6 +15,7 @@ from kzoo.cli import main
 
 BUILTIN_PLUGINS = ("mlp", "two_input", "shared_layers")
 MODELS = [name for plugin in BUILTIN_PLUGINS for name in kzoo.list_models(plugin=plugin)]
+CASES = [(name, {}) for name in MODELS] + [("mlp", {"api": "subclass"})]
 TARGETS = {"saved_model": "model_dir", "litert": "model.tflite", "onnx": "model.onnx"}
 
 
@@ -32,13 +33,17 @@ def one_line_error(result, *parts: str) -> None:
 
 @pytest.fixture(scope="module")
 def built():
-    """One model per built-in model name, built once for all three formats."""
+    """One model per case, built once for all three formats."""
     out = {}
-    for name in MODELS:
+    for name, overrides in CASES:
         builder = kzoo.get(name)
-        config = builder.config()
-        out[name] = (builder.build_model(config), builder.input_specs(config), builder.output_specs(config))
+        config = builder.config(**overrides)
+        out[_id(name, overrides)] = (builder.build_model(config), builder.input_specs(config), builder.output_specs(config))
     return out
+
+
+def _id(name: str, overrides: dict) -> str:
+    return "-".join([name, *map(str, overrides.values())])
 
 
 def test_builtin_models_are_known():
@@ -46,9 +51,9 @@ def test_builtin_models_are_known():
 
 
 @pytest.mark.parametrize("fmt", list(kexport.FORMATS))
-@pytest.mark.parametrize("name", MODELS)
-def test_every_builtin_model_exports_and_runs(built, tmp_path, name, fmt):
-    net, inputs, outputs = built[name]
+@pytest.mark.parametrize("case", [_id(*c) for c in CASES])
+def test_every_builtin_model_exports_and_runs(built, tmp_path, case, fmt):
+    net, inputs, outputs = built[case]
     target = tmp_path / TARGETS[fmt]
     result = kexport.export_keras(net, inputs, outputs, fmt, target)
     assert result.max_abs_diff <= kexport.TOLERANCE
