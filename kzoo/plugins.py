@@ -138,21 +138,22 @@ class PluginHost:
                 plugin = self.pm.get_plugin(name)
                 if plugin is None or info.status != "ok":
                     continue
-                mine: list[Weights] = []
+                mine: dict[str, Weights] = {}
                 try:
-                    self.call_one(plugin, "kzoo_register_weights", register=mine.append)
-                    checked = [check_weights(w, name).registered(name, _module_dir(plugin)) for w in mine]
-                    for weights in checked:
-                        taken = found.get(weights.full_name) or next(
-                            (w for w in checked if w is not weights and w.full_name == weights.full_name), None)
+                    registered: list[object] = []
+                    self.call_one(plugin, "kzoo_register_weights", register=registered.append)
+                    for item in registered:
+                        weights = check_weights(item, name).registered(name, _module_dir(plugin))
+                        taken = found.get(weights.full_name) or mine.get(weights.full_name)
                         if taken is not None:
                             raise PluginError(f"plugin {name!r} registers weights {weights.full_name!r}, which plugin "
                                               f"{taken.plugin!r} already registered; rename one of them.")
+                        mine[weights.full_name] = weights
                 except Exception as exc:
                     self._fail(info, str(exc) if isinstance(exc, PluginError)
                                else f"kzoo_register_weights raised {type(exc).__name__}: {exc}")
                     continue
-                found.update((w.full_name, w) for w in checked)
+                found.update(mine)
             self._weights = found
         return self._weights
 
