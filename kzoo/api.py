@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from . import zoo
+from . import pretrained, zoo
 from .builder import ModelBuilder
 from .errors import ConfigError
 from .plugins import get_host
@@ -57,6 +57,4 @@ def build(name: str, weights: str | None = None, **config: Any) -> keras.Model:
         raise zoo.unknown(name)
     if weights is None:
         return get(model).build(**config)
-    from . import pretrained  # keras side, above this module
-
     return pretrained.build(weights, model, **config)

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import api, saving, zoo
+from . import api, pretrained, saving, zoo
 from .files import write_text
 from .errors import DataError
 from .synthetic import BINARY_LOSSES, SPARSE_LOSSES
@@ -37,8 +37,6 @@ def open_model(path: str | os.PathLike[str], safe_mode: bool = True) -> SavedMod
     ``path`` may also name registered weights (``mlp.iris``), which carry the same metadata."""
     name = os.fspath(path)
     if not os.path.exists(name) and zoo.is_weights_name(name):
-        from .pretrained import open_weights
-
         return open_weights(name)
     if not os.path.exists(name) and zoo.looks_like_weights(name):
         raise zoo.unknown(name)
@@ -50,6 +48,15 @@ def open_model(path: str | os.PathLike[str], safe_mode: bool = True) -> SavedMod
         )
     model = saving.load(path, safe_mode=safe_mode)
     return SavedModel(model, metadata, api.get(metadata["model"]))
+
+
+def open_weights(name: str) -> SavedModel:
+    """A compiled model from registered weights, with the metadata evaluate and predict need."""
+    weights = zoo.get_weights(name)
+    builder = api.get(weights.model)
+    net = pretrained.build(weights)
+    builder.compile(net, config=builder.config(**weights.config))
+    return SavedModel(net, pretrained.metadata(weights), builder)
 
 
 def load_data(saved: SavedModel, data: str | os.PathLike[str], target: Sequence[str] = (),

@@ -1,5 +1,5 @@
-"""Keras models from registered weights: build-and-load, open for evaluate / predict, and the
-start of a fine-tuning run (layers whose shapes changed are rebuilt, the rest kept or frozen).
+"""Keras models from registered weights: build-and-load, the metadata evaluate / predict need,
+and the start of a fine-tuning run (layers whose shapes changed are rebuilt, the rest kept or frozen).
 
 The file is always verified by :func:`kzoo.cache.fetch` before Keras reads it.
 """
@@ -12,10 +12,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from . import api
 from .cache import fetch
 from .config import format_value
 from .errors import ConfigError, WeightsError, close_matches
+from .plugins import get_host
 from .saving import jsonable
 from .weights import Weights
 from .zoo import get_weights
@@ -30,7 +30,7 @@ def build(weights: str | Weights, model: str | None = None, **overrides: Any) ->
     """Model ``weights.model`` built with the weights' config (updated with ``overrides``) and
     the verified weights loaded: what ``kzoo.build("mlp.iris")`` returns."""
     found = get_weights(weights, model)
-    builder = api.get(found.model)
+    builder = get_host().registry.get(found.model)
     config = builder.config(**{**found.config, **overrides})
     path = fetch(found)
     net = builder.build_model(config)
@@ -43,7 +43,7 @@ def load_into(net: keras.Model, weights: Weights, path: str, config: Mapping[str
     try:
         net.load_weights(path)
     except Exception as exc:
-        trained = api.get(weights.model).config(**weights.config)
+        trained = get_host().registry.get(weights.model).config(**weights.config)
         changed = {k: format_value(v) for k, v in config.items() if trained.get(k, v) != v}
         raise WeightsError(
             f"weights {weights.full_name!r} do not fit model {weights.model!r}"
@@ -66,19 +66,8 @@ def _mismatch(exc: Exception) -> str:
 
 def metadata(weights: Weights) -> dict[str, Any]:
     """What ``kzoo.json`` would hold for a model saved from these weights."""
-    return {"model": weights.model, "plugin": api.get_spec(weights.model).plugin, "config": jsonable(dict(weights.config)),
+    return {"model": weights.model, "plugin": get_host().registry.spec(weights.model).plugin, "config": jsonable(dict(weights.config)),
             "data": jsonable(dict(weights.data)), "weights": {"name": weights.full_name, "sha256": weights.sha256}}
-
-
-def open_weights(name: str) -> Any:
-    """A compiled model from registered weights, with the metadata evaluate and predict need."""
-    from .inference import SavedModel
-
-    weights = get_weights(name)
-    builder = api.get(weights.model)
-    net = build(weights)
-    builder.compile(net, config=builder.config(**weights.config))
-    return SavedModel(net, metadata(weights), builder)
 
 
 # -- fine-tuning ----------------------------------------------------------------------------------
@@ -107,7 +96,7 @@ def start_from(net: keras.Model, weights: Weights, freeze: bool = False, freeze_
     the others keep their fresh initialisation and are reported as rebuilt. Then ``freeze``
     everything but the rebuilt layers (or the output layers when none were), or with
     ``freeze_until`` every layer up to and including that one. Call before compiling."""
-    builder = api.get(weights.model)
+    builder = get_host().registry.get(weights.model)
     config = builder.config(**weights.config)
     path = fetch(weights)
     source = builder.build_model(config)

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import click
 
 from ..config import parse_assignments
@@ -27,16 +29,18 @@ def parse_inputs(items: tuple[str, ...]) -> dict[str, list[str]] | None:
     return mapping or None
 
 
-def show_log() -> None:
-    """kzoo's INFO log lines (such as which layers fine-tuning rebuilt) on stderr, as ``kzoo: ...``."""
-    import logging
+class _EchoHandler(logging.Handler):
+    """Log records as ``kzoo: message`` on whatever stderr is current (click.echo looks it up)."""
 
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"kzoo: {record.getMessage()}", err=True)
+
+
+def show_log() -> None:
+    """kzoo's INFO log lines (such as which layers fine-tuning rebuilt) on stderr."""
     logger = logging.getLogger("kzoo")
-    if not any(getattr(h, "kzoo_cli", False) for h in logger.handlers):
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("kzoo: %(message)s"))
-        handler.kzoo_cli = True  # type: ignore[attr-defined]
-        logger.addHandler(handler)
+    if not any(isinstance(h, _EchoHandler) for h in logger.handlers):
+        logger.addHandler(_EchoHandler())
     logger.setLevel(logging.INFO)
 
 

@@ -288,8 +288,7 @@ def check_weights(name: str) -> CheckResult:
     set they name, reproduce every recorded metric within ``METRIC_TOLERANCE``."""
     from .. import cache, zoo
     from ..datasets import list_datasets
-    from ..inference import load_data
-    from ..pretrained import open_weights
+    from ..inference import load_data, open_weights
 
     subject = f"weights {name!r}"
     try:
