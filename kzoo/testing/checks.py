@@ -228,13 +228,14 @@ names = kzoo.list_models(plugin={plugin!r})
 for name in names:
     builder = kzoo.get(name)
     builder.config(), builder.input_specs(), builder.output_specs()
+kzoo.list_weights()
 print(json.dumps({{"models": names, "heavy": [m for m in {heavy!r} if m in sys.modules]}}))
 """
 
 
 def check_plugin_import(plugin: str) -> CheckResult:
-    """Import ``plugin``'s module and list its models in a fresh interpreter: keras and tensorflow
-    must stay unloaded, so ``kzoo list`` stays fast however many plugins are installed."""
+    """Import ``plugin``'s module and list its models and weights in a fresh interpreter: keras and
+    tensorflow must stay unloaded, so ``kzoo list`` stays fast however many plugins are installed."""
     subject = f"plugin {plugin!r}"
     info = get_host().infos.get(plugin)
     if info is None:
