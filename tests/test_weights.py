@@ -20,6 +20,7 @@ from kzoo.cli import main
 
 from .weights_server import Routes, serve
 
+ROOT = Path(__file__).resolve().parents[1]
 BUILTIN = {"mlp.iris", "mlp.digits", "two_input_mlp.digits", "siamese_mlp.digits", "multi_output_mlp.iris"}
 CONFIG = {"input_dim": 3, "hidden_units": (4,), "num_classes": 2}
 
@@ -94,9 +95,17 @@ def test_models_list_their_builtin_weights_as_plain_data():
 
 
 def test_builtin_cards_record_how_they_were_made():
+    """Each card's command is the script's recipe, so rerunning the script remakes that file."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_weights", ROOT / "scripts" / "make_weights.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    assert set(script.RECIPES) == BUILTIN
     folder = Path(kzoo.get_weights("mlp.iris").base_dir) / "weights"
     for name in BUILTIN:
         card = json.loads((folder / f"{name}.json").read_text())
+        assert card["training"]["command"] == " ".join(["kzoo", "train", *script.RECIPES[name][0], *script.COMMON])
         assert card["training"]["command"].startswith(f"kzoo train {card['model']} --data {card['data']['source']}")
         assert (folder / f"{name}.md").is_file()
         assert card["size"] == (folder / card["file"]).stat().st_size < 200_000
