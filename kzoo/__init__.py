@@ -9,6 +9,7 @@ from ._version import __version__
 from .api import build, get, get_spec, list_models
 from .builder import ModelBuilder
 from .declare import DeclaredModel, model
+from .export import export as export_model
 from .errors import (
     ConfigError,
     DataError,
@@ -16,12 +17,16 @@ from .errors import (
     KzooError,
     PluginError,
     UnknownModelError,
+    UnknownWeightsError,
+    WeightsError,
 )
 from .hookspecs import hookimpl
 from .plugins import PluginWarning, plugin_infos, register_plugin
 from .saving import load
 from .spec import ModelSpec, TensorSpec
 from .training import train
+from .weights import Weights
+from .zoo import get_weights, list_weights
 
 _LAZY_MODULES = {"datasets"}  # imported on first use: they need numpy
 
@@ -46,11 +51,17 @@ __all__ = [
     "PluginWarning",
     "TensorSpec",
     "UnknownModelError",
+    "UnknownWeightsError",
+    "Weights",
+    "WeightsError",
     "build",
+    "export_model",
     "get",
     "get_spec",
+    "get_weights",
     "hookimpl",
     "list_models",
+    "list_weights",
     "load",
     "model",
     "plugin_infos",

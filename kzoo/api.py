@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from . import pretrained, zoo
 from .builder import ModelBuilder
+from .errors import ConfigError
 from .plugins import get_host
 from .spec import ModelSpec
 
@@ -42,9 +44,20 @@ def get_spec(name: str) -> ModelSpec:
     return get(name).spec
 
 
-def build(name: str, **config: Any) -> keras.Model:
-    """Shortcut for ``kzoo.get(name).build(**config)``: a plain, uncompiled ``keras.Model``."""
+def build(name: str, weights: str | None = None, **config: Any) -> keras.Model:
+    """A plain, uncompiled ``keras.Model``: ``kzoo.get(name).build(**config)``, or with
+    ``weights`` (``build("mlp", weights="iris")``, or the full name ``build("mlp.iris")``) the
+    model built with the weights' config and the verified trained weights loaded."""
     from .guard import build_checked
 
-    builder = get(name)
-    return build_checked(builder, builder.config(**config))
+    model, short = zoo.split_name(name)
+    if short is not None:
+        if weights not in (None, short):
+            raise ConfigError(f"{name!r} already names weights {short!r}; drop weights={weights!r}.")
+        weights = short
+    if model not in get_host().registry:
+        raise zoo.unknown(name)
+    if weights is None:
+        builder = get(model)
+        return build_checked(builder, builder.config(**config))
+    return pretrained.build(weights, model, **config)

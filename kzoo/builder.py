@@ -75,6 +75,14 @@ class ModelBuilder:
     def _is_default(self, config: Mapping[str, Any] | None) -> bool:
         return config is None or dict(config) == dict(self.spec.default_config)
 
+    @property
+    def weights(self) -> dict[str, Any]:
+        """The trained weights plugins registered for this model: ``{"iris": kzoo.Weights(...)}``.
+        Plain data; build with ``kzoo.build(name, weights="iris")``."""
+        from .zoo import weights_for  # the plugins fill it, and they sit above builders
+
+        return weights_for(self.spec.name)
+
     # -- create -----------------------------------------------------------------------------
     def build(self, **config: Any) -> keras.Model:
         """A new, uncompiled ``keras.Model`` built from the defaults updated with ``config``."""

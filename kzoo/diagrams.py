@@ -12,7 +12,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import KzooError
+from .errors import KzooError, MissingToolError
 from .files import atomic_output, image_format
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -24,10 +24,6 @@ DIAGRAM_FORMATS = ("png", "svg")
 """File suffixes :func:`plot_model` writes."""
 
 DPI = 96  # Keras's default of 200 makes screen-filling PNGs of a five-layer MLP
-
-
-class MissingToolError(KzooError):
-    """A program or package a feature needs is not installed; the message says how to install it."""
 
 
 class DiagramWarning(UserWarning):

@@ -42,6 +42,27 @@ class DataError(KzooError, ValueError):
     """Data that cannot feed a model: missing, malformed, or shaped for another model."""
 
 
+class WeightsError(DataError):
+    """Trained weights that cannot be found, fetched or verified, or that do not fit their model."""
+
+
+class UnknownWeightsError(WeightsError, KeyError):
+    """A weights name that no loaded plugin registered."""
+
+    def __init__(self, name: str, known: Iterable[str]) -> None:
+        self.name = name
+        self.suggestions = close_matches(name, known)
+        hint = f" Did you mean {', '.join(self.suggestions)}?" if self.suggestions else ""
+        super().__init__(f"unknown weights {name!r}.{hint} Run `kzoo weights` to see every trained model.")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class MissingToolError(KzooError):
+    """A program or package a feature needs is not installed; the message says how to install it."""
+
+
 def close_matches(word: str, candidates: Iterable[str], n: int = 3) -> list[str]:
     """Up to ``n`` candidates close to ``word``, best first, for did-you-mean hints."""
     return difflib.get_close_matches(word, list(candidates), n=n, cutoff=0.6)

@@ -27,3 +27,12 @@ def kzoo_register_datasets(register: Callable[..., Any]) -> None:
     ``dataset`` is a ``kzoo.datasets.Dataset`` whose ``load()`` returns a ``kzoo.datasets.Table``;
     import numpy and friends inside ``load``. Called lazily, the first time data sets are needed.
     """
+
+
+@hookspec
+def kzoo_register_weights(register: Callable[..., None]) -> None:
+    """Call ``register(weights)`` once per set of trained weights, with a ``kzoo.Weights``.
+
+    Called lazily, the first time weights are listed or used; the models they name are checked
+    only when the weights are used, so a plugin may publish weights for another plugin's model.
+    """

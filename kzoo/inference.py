@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import api, saving
+from . import api, pretrained, saving, zoo
 from .files import write_text
 from .errors import DataError
 from .synthetic import BINARY_LOSSES, SPARSE_LOSSES
@@ -33,7 +33,13 @@ class SavedModel:
 
 
 def open_model(path: str | os.PathLike[str], safe_mode: bool = True) -> SavedModel:
-    """Load ``path`` with its metadata; a file without kzoo metadata cannot be shaped for."""
+    """Load ``path`` with its metadata; a file without kzoo metadata cannot be shaped for.
+    ``path`` may also name registered weights (``mlp.iris``), which carry the same metadata."""
+    name = os.fspath(path)
+    if not os.path.exists(name) and zoo.is_weights_name(name):
+        return open_weights(name)
+    if not os.path.exists(name) and zoo.looks_like_weights(name):
+        raise zoo.unknown(name)
     metadata = saving.read_metadata(path)
     if not metadata:
         raise DataError(
@@ -68,6 +74,15 @@ def check_network(path: str, saved: SavedModel) -> None:
 
 def _fits(found: tuple, expected: tuple) -> bool:
     return len(found) == len(expected) and all(e is None or f is None or f == e for f, e in zip(found, expected))
+
+
+def open_weights(name: str) -> SavedModel:
+    """A compiled model from registered weights, with the metadata evaluate and predict need."""
+    weights = zoo.get_weights(name)
+    builder = api.get(weights.model)
+    net = pretrained.build(weights)
+    builder.compile(net, config=builder.config(**weights.config))
+    return SavedModel(net, pretrained.metadata(weights), builder)
 
 
 def load_data(saved: SavedModel, data: str | os.PathLike[str], target: Sequence[str] = (),

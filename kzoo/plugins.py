@@ -36,6 +36,7 @@ from .errors import PluginError
 from .manifest import complete
 from .registry import Registry
 from .spec import ModelSpec
+from .weights import Weights, check_weights
 
 ENTRY_POINT_GROUP = "kzoo"
 PROJECT = "kzoo"
@@ -79,6 +80,7 @@ class PluginHost:
         self.pm.add_hookspecs(hookspecs)
         self.registry = Registry()
         self.infos: dict[str, PluginInfo] = {}
+        self._weights: dict[str, Weights] | None = None
         if env_flag("KZOO_TRACE_PLUGINS"):
             self.pm.add_hookcall_monitoring(*_tracer())
 
@@ -137,6 +139,7 @@ class PluginHost:
                 self.pm.unregister(plugin)
             return self._fail(info, f"invalid hook implementation: {exc}")
         self._register_models(plugin, info)
+        self._weights = None  # collected again, with this plugin's, when next asked for
         return info
 
     def _register_models(self, plugin: object, info: PluginInfo) -> None:
@@ -157,6 +160,37 @@ class PluginHost:
             self._fail(info, _describe(exc) if not isinstance(exc, PluginError) else str(exc))
             return
         info.models = [builder.spec.name for builder, _ in entries]
+
+    def weights(self) -> dict[str, Weights]:
+        """Every plugin's registered weights by full name (``mlp.iris``), collected on first use.
+
+        A plugin's registrations are taken all or none: one that raises, registers something that
+        is not a ``kzoo.Weights`` or reuses another plugin's name is marked failed; the rest go on.
+        """
+        if self._weights is None:
+            found: dict[str, Weights] = {}
+            for name, info in list(self.infos.items()):
+                plugin = self.pm.get_plugin(name)
+                if plugin is None or info.status != "ok":
+                    continue
+                mine: dict[str, Weights] = {}
+                try:
+                    registered: list[object] = []
+                    self.call_one(plugin, "kzoo_register_weights", register=registered.append)
+                    for item in registered:
+                        weights = check_weights(item, name).registered(name, _module_dir(plugin))
+                        taken = found.get(weights.full_name) or mine.get(weights.full_name)
+                        if taken is not None:
+                            raise PluginError(f"plugin {name!r} registers weights {weights.full_name!r}, which plugin "
+                                              f"{taken.plugin!r} already registered; rename one of them.")
+                        mine[weights.full_name] = weights
+                except Exception as exc:
+                    self._fail(info, str(exc) if isinstance(exc, PluginError)
+                               else f"kzoo_register_weights raised {type(exc).__name__}: {exc}")
+                    continue
+                found.update(mine)
+            self._weights = found
+        return self._weights
 
     def call_one(self, plugin: object, hook_name: str, **kwargs: Any) -> list[Any]:
         """Call ``hook_name`` on ``plugin`` alone, so each result is known to come from it.
@@ -203,6 +237,13 @@ class PluginHost:
         if self.strict:
             raise PluginError(message + " (KZOO_STRICT_PLUGINS is set)")
         warnings.warn(message, PluginWarning, stacklevel=2)
+
+
+def _module_dir(plugin: object) -> str | None:
+    """The folder of the module that defines ``plugin``: where its bundled files live."""
+    module = plugin if isinstance(plugin, type(sys)) else sys.modules.get(type(plugin).__module__)
+    path = getattr(module, "__file__", None)
+    return os.path.dirname(os.path.abspath(path)) if path else None
 
 
 def required_kzoo(dist: metadata.Distribution | None) -> Any:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .builder import ModelBuilder
     from .datasets.loading import Data
+    from .weights import Weights
 
 DEFAULT_EPOCHS = 100
 DEFAULT_BATCH_SIZE = 128
@@ -240,6 +241,9 @@ def train(
     strategy: Any = None,
     plot: str | os.PathLike[str] | None = None,
     worker_timeout: float | None = None,
+    weights: str | Weights | None = None,
+    freeze: bool = False,
+    freeze_until: str | None = None,
 ) -> TrainResult:
     """Train model ``model`` on ``data`` with kzoo's fast defaults; optionally save it.
 
@@ -257,6 +261,10 @@ def train(
         strategy: a ``tf.distribute`` strategy, or its name in ``kzoo.distribute.STRATEGIES``.
         plot: draw the training curves to this .png/.svg/.pdf file (``kzoo.curves``).
         worker_timeout: seconds a multi-worker start waits for the other workers (default 300).
+        weights: fine-tune from these registered weights (``"iris"`` or ``"mlp.iris"``): their
+            config is the starting config, layers whose shapes the data changes are rebuilt.
+        freeze: train only the rebuilt layers (or the output layers when none were rebuilt).
+        freeze_until: freeze every layer up to and including this one.
     """
     from . import api, saving
     from .datasets.loading import DEFAULT_SYNTHETIC_SAMPLES, Data, load
@@ -271,23 +279,34 @@ def train(
         # collective ops (multi-worker) must be configured first.
         strategy = distribute.resolve_strategy(
             strategy, distribute.DEFAULT_WORKER_TIMEOUT if worker_timeout is None else worker_timeout)
+    start = _start_weights(builder, weights, freeze, freeze_until)
     if isinstance(data, Data) and data.model != builder.spec.name:
         raise ConfigError(f"the data was shaped for model {data.model!r}, not {builder.spec.name!r}; "
                           f"load it again with kzoo.datasets.load(source, {builder.spec.name!r}).")
     if not isinstance(data, Data):
         data = load(data, builder, config, target=target, inputs=inputs, standardize=standardize,
                     samples=DEFAULT_SYNTHETIC_SAMPLES if samples is None else samples, seed=seed,
-                    val_split=val_split, skip_bad_files=skip_bad_files)
+                    val_split=val_split, skip_bad_files=skip_bad_files,
+                    base_config=start.config if start is not None else None)
     train_xy, val_xy = split(data, val_split, seed)
     steps = -(-_count(train_xy[0]) // batch_size)
     metadata = saving.model_metadata(data.model, data.config, data=data.meta, training={
         "epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate, "schedule": schedule,
         "val_split": val_split, "seed": seed}, data_digest=data_digest(data))
+    init = None
+    if start is not None:
+        from .pretrained import start_from
+
+        metadata["weights"] = {"name": start.full_name, "sha256": start.sha256}
+
+        def init(net: Any) -> None:
+            metadata["weights"] = start_from(net, start, freeze, freeze_until).to_dict()
 
     net, initial_epoch, history = prepare_model(
         builder, data.config, metadata, checkpoint_dir, strategy, seed,
         optimizer=lambda: make_optimizer(learning_rate, epochs * steps if schedule == "cosine" else None),
         steps_per_execution=min(steps, distribute.steps_per_execution_for(strategy, steps_per_execution)),
+        init=init,
     )
     if initial_epoch and verbose:  # say so now, not when training ends
         print(f"resumed from epoch {initial_epoch} in {os.fspath(checkpoint_dir)}", flush=True)
@@ -329,6 +348,20 @@ def data_digest(data: Data) -> str:
     return digest.hexdigest()[:16]
 
 
+def _start_weights(builder: ModelBuilder, weights: str | Weights | None, freeze: bool,
+                   freeze_until: str | None) -> Weights | None:
+    """The registered weights a run starts from, checked before any work."""
+    if weights is None:
+        if freeze or freeze_until:
+            raise ConfigError("--freeze and --freeze-until need --weights: there is nothing trained to freeze.")
+        return None
+    if freeze and freeze_until:
+        raise ConfigError("give --freeze or --freeze-until, not both.")
+    from .zoo import get_weights
+
+    return get_weights(weights, builder.spec.name)
+
+
 def run_fit(
     net: Any, train_xy: tuple[Any, Any], val_xy: tuple[Any, Any] | None, *, strategy: Any, epochs: int,
     initial_epoch: int, batch_size: int, seed: int, verbose: int | str, callbacks: list[Any],
@@ -350,10 +383,11 @@ def run_fit(
 def prepare_model(
     builder: ModelBuilder, config: Mapping[str, Any], metadata: Mapping[str, Any],
     checkpoint_dir: str | os.PathLike[str] | None, strategy: Any, seed: int, optimizer: Any,
-    steps_per_execution: int,
+    steps_per_execution: int, init: Any = None,
 ) -> tuple[Any, int, dict[str, list[float]]]:
     """``(model, finished_epochs, history)``: restored from ``checkpoint_dir`` if it holds a
-    checkpoint, else built and compiled fresh (``optimizer`` is a factory), all in the strategy's scope."""
+    checkpoint, else built and compiled fresh (``optimizer`` is a factory), all in the strategy's scope.
+    ``init(model)`` runs on a fresh model before compiling (loading pretrained weights, freezing)."""
     import keras
 
     from . import distribute, resume
@@ -365,6 +399,8 @@ def prepare_model(
         if restored is not None:
             return restored
         net = build_checked(builder, config)
+        if init is not None:
+            init(net)
         compile_model(builder, net, optimizer=optimizer(), config=config, steps_per_execution=steps_per_execution)
     return net, 0, {}
 

@@ -21,13 +21,14 @@ from .docs_runner import PageRunner, blocks
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-RUNNABLE = ["quickstart.md", "api-styles.md", "write-a-plugin.md", "data.md"]
+RUNNABLE = ["quickstart.md", "api-styles.md", "write-a-plugin.md", "data.md", "weights.md"]
 # Blocks not run, and what each waits for.
 NOT_RUN = {
     "quickstart.md": ["skip (installs packages)"],
     "api-styles.md": [],
     "write-a-plugin.md": [],
     "data.md": [],
+    "weights.md": [],
 }
 
 
@@ -48,6 +49,11 @@ def test_docs_build_strict(tmp_path: Path) -> None:
         spec = kzoo.get_spec(name)
         assert f'id="{name}"' in models and f"{spec.params:,}" in models
     assert not (DOCS / "models.md").exists(), "the models page is generated, never written by hand"
+    weights_page = (site / "weights" / "index.html").read_text()
+    assert "kzoo:weights-table" not in weights_page
+    for name in kzoo.list_weights():
+        weights = kzoo.zoo.all_weights()[name]
+        assert f"<code>{weights.sha256[:12]}</code>" in weights_page and f"<code>{name}</code>" in models
     assert not (site / "_tools").exists()
     if shutil.which("dot"):  # the build draws every model's diagram (Graphviz)
         for name in kzoo.list_models():

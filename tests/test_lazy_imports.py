@@ -16,6 +16,7 @@ import sys, kzoo
 names = kzoo.list_models()
 spec = kzoo.get("two_input_mlp").spec
 assert spec.params == 902 and "mlp" in names
+assert "iris" in kzoo.get("mlp").weights and "mlp.iris" in kzoo.list_weights()
 heavy = [m for m in {heavy!r} if m in sys.modules]
 print("HEAVY:", heavy)
 """
@@ -38,7 +39,8 @@ print("HEAVY:", [m for m in {heavy!r} if m in sys.modules])
 """
 
 
-@pytest.mark.parametrize("args", [["list"], ["list", "--json"], ["info", "two_input_mlp"], ["plugins"]], ids=" ".join)
+@pytest.mark.parametrize("args", [["list"], ["list", "--json"], ["info", "two_input_mlp"], ["plugins"], ["weights"],
+                                  ["weights", "--json"], ["weights", "verify"]], ids=" ".join)
 def test_cli_commands_stay_light(args: list[str]) -> None:
     code = CLI_PROBE.format(args=args, heavy=HEAVY)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

@@ -1,7 +1,8 @@
 """mkdocs hook: writes the Models page from kzoo's registry at build time (never by hand).
 
 Every model of every loaded plugin gets a row in the overview and a section with its api styles,
-inputs, outputs, parameter count and default config, all read from its ModelSpec (no keras).
+inputs, outputs, parameter count, default config and trained weights, all read from its ModelSpec
+and weights cards (no keras). The same weights table replaces the marker in the weights page.
 """
 
 from __future__ import annotations
@@ -12,8 +13,11 @@ import tempfile
 
 import kzoo
 from kzoo.config import format_value
+from kzoo.zoo import all_weights
 
 PAGE = "models.md"
+WEIGHTS_PAGE = "weights.md"
+WEIGHTS_MARKER = "<!-- kzoo:weights-table -->"
 DIAGRAMS = "diagrams"  # the site's folder of architecture diagrams, drawn at build time
 
 
@@ -79,9 +83,25 @@ def _section(name: str, has_diagram: bool = False) -> list[str]:
     ]
     out += ["", "Default config (change with `--set KEY=VALUE` or `build(KEY=VALUE)`):", ""]
     out += [f"- `{key}` = `{format_value(value)}`" for key, value in spec.default_config.items()]
+    weights = kzoo.list_weights(name)
+    if weights:
+        out += ["", f"Trained weights (`kzoo.build(\"{name}\", weights=NAME)`; see [Weights and export]({WEIGHTS_PAGE})):", ""]
+        out += weights_table(weights)
     if has_diagram:
         out += ["", f"![Architecture of {name}]({DIAGRAMS}/{name}.png)"]
     return out
+
+
+def weights_table(names: list[str] | None = None) -> list[str]:
+    """Markdown rows of the weights ``names`` (default: every registered one) with their metrics."""
+    names = kzoo.list_weights() if names is None else names
+    lines = ["| weights | data set | metrics | size | sha256 | license |", "| --- | --- | --- | ---: | --- | --- |"]
+    for full in names:
+        w = all_weights()[full]  # listing: no model check, no keras
+        metrics = ", ".join(f"{k} {v:.4f}" for k, v in w.metrics.items() if "loss" not in k) or "-"
+        size = "-" if w.size is None else f"{w.size / 1024:.1f} KiB"
+        lines.append(f"| `{full}` | {w.dataset or '-'} | {metrics} | {size} | `{w.sha256[:12]}` | {w.license or '-'} |")
+    return lines
 
 
 def draw_diagrams(folder: Path) -> tuple[dict[str, Path], str]:
@@ -106,6 +126,10 @@ def _anchor(name: str) -> str:
     return name.lower().replace(".", "").replace(" ", "-")
 
 
+def fill_weights_page(markdown: str) -> str:
+    return markdown.replace(WEIGHTS_MARKER, "\n".join(weights_table()))
+
+
 # -- mkdocs event ------------------------------------------------------------------------------
 def on_files(files, config):
     """Add the generated page to the site's files (mkdocs >= 1.6)."""
@@ -116,3 +140,8 @@ def on_files(files, config):
         files.append(File.generated(config, f"{DIAGRAMS}/{name}.png", content=path.read_bytes()))
     files.append(File.generated(config, PAGE, content=render(set(drawn), missing)))
     return files
+
+
+def on_page_markdown(markdown, page, config, files):
+    """Put the generated weights table into the weights page."""
+    return fill_weights_page(markdown) if page.file.src_uri == WEIGHTS_PAGE else markdown

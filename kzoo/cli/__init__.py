@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from .app import main
 from .manifest import manifest_command
+from .export import export_command
 from .models import info_command, list_command, plugins_command
 from .plot import plot_command
 from .scaffold import new_plugin_command
 from .train import datasets_command, evaluate_command, predict_command, train_command
+from .weights import weights_command
 
 main.add_command(list_command)
 main.add_command(info_command)
@@ -23,5 +25,7 @@ main.add_command(predict_command)
 main.add_command(datasets_command)
 main.add_command(new_plugin_command)
 main.add_command(manifest_command)
+main.add_command(weights_command)
+main.add_command(export_command)
 
 __all__ = ["main"]

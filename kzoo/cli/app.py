@@ -78,7 +78,10 @@ def main() -> None:
       kzoo plugins                   where the models come from
       kzoo train mlp --data digits --out m.keras    train on a data set (`kzoo datasets`)
       kzoo predict m.keras --data new.csv           use a saved model
+      kzoo weights                   trained weights: kzoo evaluate mlp.iris --data iris
+      kzoo export mlp.iris --format onnx -o m.onnx  SavedModel, LiteRT or ONNX, checked
 
     Environment: KZOO_LOAD_PLUGINS, KZOO_DISABLE_PLUGINS, KZOO_STRICT_PLUGINS,
-    KZOO_TRACE_PLUGINS (see `kzoo plugins --help`).
+    KZOO_TRACE_PLUGINS (see `kzoo plugins --help`); KZOO_CACHE_DIR, KZOO_OFFLINE,
+    KZOO_DOWNLOAD_TIMEOUT (see `kzoo weights --help`).
     """

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import click
 
 from ..config import parse_assignments
@@ -26,6 +28,21 @@ def parse_inputs(items: tuple[str, ...]) -> dict[str, list[str]] | None:
             raise ConfigError(f"--input {item!r} is not NAME=COL[,COL...]; write for example --input input_1=a,b.")
         mapping[name.strip()] = columns
     return mapping or None
+
+
+class _EchoHandler(logging.Handler):
+    """Log records as ``kzoo: message`` on whatever stderr is current (click.echo looks it up)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"kzoo: {record.getMessage()}", err=True)
+
+
+def show_log() -> None:
+    """kzoo's INFO log lines (such as which layers fine-tuning rebuilt) on stderr."""
+    logger = logging.getLogger("kzoo")
+    if not any(isinstance(h, _EchoHandler) for h in logger.handlers):
+        logger.addHandler(_EchoHandler())
+    logger.setLevel(logging.INFO)
 
 
 def data_options(func):
@@ -74,10 +91,14 @@ def data_options(func):
               help="tf.distribute strategy (see docs/distributed.md).")
 @click.option("--worker-timeout", type=float, default=DEFAULT_WORKER_TIMEOUT, show_default=True, metavar="SECONDS",
               help="Multi-worker start-up: give up when a worker of TF_CONFIG has not started by then.")
+@click.option("-w", "--weights", metavar="NAME",
+              help="Fine-tune from trained weights (see `kzoo weights`), e.g. --weights iris.")
+@click.option("--freeze", is_flag=True, help="With --weights: train only the rebuilt layers (or the output layers).")
+@click.option("--freeze-until", metavar="LAYER", help="With --weights: freeze every layer up to and including LAYER.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 def train_command(model, data, inputs, samples, skip_bad_files, target, assignments, epochs, batch_size, learning_rate, schedule,
                   val_split, steps_per_execution, standardize, seed, checkpoint_dir, out, metrics_out, plot, strategy,
-                  worker_timeout, quiet) -> None:
+                  worker_timeout, weights, freeze, freeze_until, quiet) -> None:
     """Train MODEL on data; with --out, save the trained model.
 
     Input sizes and the class count are inferred from the data unless set with --set.
@@ -93,17 +114,20 @@ def train_command(model, data, inputs, samples, skip_bad_files, target, assignme
       kzoo train mlp --data iris --val-split 0.2 --plot curves.png --strategy mirrored
       kzoo train tiny_cnn --data images/ --val-split 0.2 --out cnn.keras     (one sub-folder per class)
       kzoo train text_model --data reviews.csv --target label --out t.keras  (a text column, tokenized)
+      kzoo train mlp --weights digits --data my.csv --target label --freeze --out ft.keras
     """
     start_tensorflow_quietly()
     from ..training import train
 
+    if not quiet:
+        show_log()
     result = train(
         model, data, parse_assignments(assignments), target=target, inputs=parse_inputs(inputs),
         standardize=standardize, samples=samples, skip_bad_files=skip_bad_files, epochs=epochs, batch_size=batch_size,
         learning_rate=learning_rate, schedule=schedule, val_split=val_split,
         steps_per_execution=steps_per_execution, seed=seed, checkpoint_dir=checkpoint_dir,
         verbose=0 if quiet else 1, out=out, metrics_out=metrics_out, plot=plot, strategy=strategy,
-        worker_timeout=worker_timeout,
+        worker_timeout=worker_timeout, weights=weights, freeze=freeze, freeze_until=freeze_until,
     )
     if quiet:
         return
@@ -117,17 +141,18 @@ def train_command(model, data, inputs, samples, skip_bad_files, target, assignme
 
 
 @click.command("evaluate")
-@click.argument("model_file", type=click.Path(dir_okay=False))
+@click.argument("model_file", metavar="MODEL", type=click.Path(dir_okay=False))
 @data_options
 @click.option("--target", multiple=True, metavar="COL", help="Target column(s); default: the ones used in training.")
 @click.option("--unsafe", is_flag=True, help="Load with Keras's safe_mode off (runs code stored in the file: trusted files only).")
 @click.option("--json", "as_json", is_flag=True, help="Print metrics as JSON.")
 def evaluate_command(model_file, data, inputs, samples, skip_bad_files, target, unsafe, as_json) -> None:
-    """Evaluate a saved model on data shaped the way it was trained.
+    """Evaluate a saved model (a .keras file or a weights name) on data shaped the way it was trained.
 
     \b
     Examples:
       kzoo evaluate m.keras --data digits
+      kzoo evaluate two_input_mlp.digits --data digits
       kzoo evaluate m.keras --data my.csv --target species --json
     """
     start_tensorflow_quietly()
@@ -142,12 +167,12 @@ def evaluate_command(model_file, data, inputs, samples, skip_bad_files, target, 
 
 
 @click.command("predict")
-@click.argument("model_file", type=click.Path(dir_okay=False))
+@click.argument("model_file", metavar="MODEL", type=click.Path(dir_okay=False))
 @data_options
 @click.option("-o", "--out", type=click.Path(), default=None, help="Write predictions CSV here (default: stdout).")
 @click.option("--unsafe", is_flag=True, help="Load with Keras's safe_mode off (trusted files only).")
 def predict_command(model_file, data, inputs, samples, skip_bad_files, out, unsafe) -> None:
-    """Predict with a saved model; one CSV row per sample.
+    """Predict with a saved model (a .keras file or a weights name such as mlp.iris); one CSV row per sample.
 
     Classifiers give the class and each class's probability; target columns in the data are ignored.
     For an image folder or file, each row also names its image's path.

@@ -58,6 +58,7 @@ def load(
     require_target: bool = True,
     val_split: float = 0.0,
     skip_bad_files: bool = False,
+    base_config: Mapping[str, Any] | None = None,
 ) -> Data:
     """Data from ``source`` shaped and checked for ``model``.
 
@@ -76,6 +77,8 @@ def load(
             (a text vocabulary) is learnt from the other rows only.
         skip_bad_files: leave out unreadable files of an image folder (with a warning) instead
             of stopping at the first.
+        base_config: config to start from instead of the defaults (the config of pretrained
+            weights being fine-tuned); the sizes the data fixes and then ``config`` override it.
     """
     from .. import api
 
@@ -88,6 +91,7 @@ def load(
     asked_target = [target] if isinstance(target, str) else list(target or [])
     target = asked_target or list(saved.get("target", []))
     inputs = inputs or saved.get("inputs") or None
+    base = dict(base_config or {})
     overrides = dict(meta.get("config") or {})
     overrides.update(config or {})
     info: dict[str, Any] = {"source": source, "target": target, "inputs": inputs}
@@ -100,7 +104,7 @@ def load(
             f"whose targets are fixed (see `kzoo datasets` and docs/data.md). Drop --target."
         )
     if kind in ("synthetic", "npz"):
-        cfg = builder.config(**overrides)
+        cfg = builder.config(**{**base, **overrides})
         input_specs, output_specs = builder.input_specs(cfg), builder.output_specs(cfg)
         if kind == "synthetic":
             check_synthetic_size(samples, [*input_specs, *output_specs])
@@ -110,7 +114,7 @@ def load(
                              [t.name for t in output_specs], require_target)
     else:
         if kind == "images":
-            spec = image_input(builder.input_specs(builder.config(**overrides)), builder.spec.name)
+            spec = image_input(builder.input_specs(builder.config(**{**base, **overrides})), builder.spec.name)
             table = read_images(source, spec, saved.get("class_names"), require_target, skip_bad_files)
         else:
             csv_options = {"target": target, "class_names": saved.get("class_names"), "require_target": require_target,
@@ -125,7 +129,7 @@ def load(
         if kind != "images":
             info["columns"] = table.feature_names + list(table.text)
         inferred = {} if meta.get("config") else builder.infer_config(table)
-        cfg = builder.config(**{**inferred, **overrides})
+        cfg = builder.config(**{**base, **inferred, **overrides})
         x, y = builder.shape_data(table, cfg)
         if not require_target:
             y = None  # prediction never reads targets (placeholders kept the training layout)

@@ -15,25 +15,31 @@ from __future__ import annotations
 from .checks import (
     IMPORT_CHECK,
     MODEL_CHECKS,
+    WEIGHTS_CHECK,
     CheckResult,
     ConformanceError,
     assert_conformance,
     check_model,
     check_plugin,
     check_plugin_import,
+    check_weights,
     plugin_models,
+    plugin_weights,
 )
 from .pytest_plugin import conformance_tests
 
 __all__ = [
     "IMPORT_CHECK",
     "MODEL_CHECKS",
+    "WEIGHTS_CHECK",
     "CheckResult",
     "ConformanceError",
     "assert_conformance",
     "check_model",
     "check_plugin",
     "check_plugin_import",
+    "check_weights",
     "conformance_tests",
     "plugin_models",
+    "plugin_weights",
 ]

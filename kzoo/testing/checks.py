@@ -29,6 +29,9 @@ NEEDS = {"builds": "spec", "params": "builds", "manifest": "builds", "compiles":
          "predicts": "trains", "round_trip": "predicts"}
 #: Per-plugin check, run in a fresh interpreter.
 IMPORT_CHECK = "light_import"
+#: Per-weights check: the file verifies, loads into its model and reproduces its recorded metrics.
+WEIGHTS_CHECK = "weights"
+METRIC_TOLERANCE = 0.01
 HEAVY_MODULES = ("keras", "tensorflow")
 SAMPLES = 8
 
@@ -261,13 +264,14 @@ names = kzoo.list_models(plugin={plugin!r})
 for name in names:
     builder = kzoo.get(name)
     builder.config(), builder.input_specs(), builder.output_specs()
+kzoo.list_weights()
 print(json.dumps({{"models": names, "heavy": [m for m in {heavy!r} if m in sys.modules]}}))
 """
 
 
 def check_plugin_import(plugin: str) -> CheckResult:
-    """Import ``plugin``'s module and list its models in a fresh interpreter: keras and tensorflow
-    must stay unloaded, so ``kzoo list`` stays fast however many plugins are installed."""
+    """Import ``plugin``'s module and list its models and weights in a fresh interpreter: keras and
+    tensorflow must stay unloaded, so ``kzoo list`` stays fast however many plugins are installed."""
     subject = f"plugin {plugin!r}"
     info = get_host().infos.get(plugin)
     if info is None:
@@ -310,13 +314,50 @@ def plugin_models(plugin: str) -> list[str]:
     return list(info.models)
 
 
+def plugin_weights(plugin: str) -> list[str]:
+    """Full names of the weights ``plugin`` registered (checked like its models)."""
+    plugin_models(plugin)  # the same errors for a plugin that is missing or failed
+    return [name for name, w in get_host().weights().items() if w.plugin == plugin]
+
+
+def check_weights(name: str) -> CheckResult:
+    """Registered weights ``name`` verify (sha256), load into their model and, evaluated on the data
+    set they name, reproduce every recorded metric within ``METRIC_TOLERANCE``."""
+    from .. import cache, zoo
+    from ..datasets import list_datasets
+    from ..inference import load_data, open_weights
+
+    subject = f"weights {name!r}"
+    try:
+        weights = zoo.get_weights(name)
+        cache.fetch(weights)
+        saved = open_weights(name)
+        if not weights.metrics:
+            return CheckResult(subject, WEIGHTS_CHECK, "passed", "no recorded metrics to reproduce")
+        source = weights.dataset
+        if source is None or (source not in list_datasets() and not os.path.isfile(source)):
+            return CheckResult(subject, WEIGHTS_CHECK, "skipped", f"its data {source!r} is not available here")
+        shaped = load_data(saved, source)
+        measured = saved.builder.evaluate(saved.model, shaped.x, shaped.y)
+    except Exception as exc:
+        return CheckResult(subject, WEIGHTS_CHECK, "failed", f"{type(exc).__name__}: {exc}")
+    off = {k: (v, round(measured.get(k, float("nan")), 4)) for k, v in weights.metrics.items()
+           if not abs(measured.get(k, float("nan")) - v) <= METRIC_TOLERANCE}
+    if off:
+        return CheckResult(subject, WEIGHTS_CHECK, "failed", f"recorded vs measured metrics on {source!r} differ by more "
+                           f"than {METRIC_TOLERANCE}: {off}")
+    return CheckResult(subject, WEIGHTS_CHECK, "passed")
+
+
 def check_plugin(plugins: str | Sequence[str]) -> list[CheckResult]:
-    """Every check of every model of ``plugins``, plus the import check of each plugin."""
+    """Every check of every model of ``plugins``, plus the import check of each plugin and the
+    check of every weights file it registers."""
     results: list[CheckResult] = []
     for plugin in [plugins] if isinstance(plugins, str) else plugins:
         results.append(check_plugin_import(plugin))
         for name in plugin_models(plugin):
             results += check_model(name)
+        results += [check_weights(name) for name in plugin_weights(plugin)]
     return results
 
 

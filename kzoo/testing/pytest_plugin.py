@@ -13,11 +13,14 @@ from dataclasses import dataclass
 from .checks import (
     IMPORT_CHECK,
     MODEL_CHECKS,
+    WEIGHTS_CHECK,
     CheckResult,
     ConformanceError,
     check_model,
     check_plugin_import,
+    check_weights,
     plugin_models,
+    plugin_weights,
 )
 
 MARKER = "kzoo_conformance"
@@ -30,18 +33,23 @@ _results: dict[tuple[str, str], list[CheckResult]] = {}
 
 @dataclass(frozen=True)
 class Case:
-    """One test item: a check of a model, or the import check of a plugin."""
+    """One test item: a check of a model, the import check of a plugin, or the check of weights."""
 
     plugin: str
     model: str | None
     check: str
+    weights: str | None = None
 
     @property
     def id(self) -> str:
-        return f"{self.model or self.plugin}:{self.check}"
+        return f"{self.weights or self.model or self.plugin}:{self.check}"
 
     def result(self) -> CheckResult:
-        if self.model is None:
+        if self.weights is not None:
+            key = ("weights", self.weights)
+            if key not in _results:
+                _results[key] = [check_weights(self.weights)]
+        elif self.model is None:
             key = ("plugin", self.plugin)
             if key not in _results:
                 _results[key] = [check_plugin_import(self.plugin)]
@@ -63,7 +71,8 @@ class Case:
 
 
 def conformance_cases(plugins: Sequence[str], models: Sequence[str] | None = None) -> list[Case]:
-    """The import check of each plugin, then every check of each of its models (or of ``models``)."""
+    """The import check of each plugin, then every check of each of its models (or of ``models``),
+    then the check of each weights file it registers (unless ``models`` picks some)."""
     cases: list[Case] = []
     found: set[str] = set()
     for plugin in plugins:
@@ -72,6 +81,8 @@ def conformance_cases(plugins: Sequence[str], models: Sequence[str] | None = Non
             found.add(model)
             if models is None or model in models:
                 cases += [Case(plugin, model, check) for check in MODEL_CHECKS]
+        if models is None:
+            cases += [Case(plugin, None, WEIGHTS_CHECK, weights=name) for name in plugin_weights(plugin)]
     missing = sorted(set(models or ()) - found)
     if missing:
         raise ConformanceError(f"kzoo conformance: plugins {list(plugins)} register no model named {missing}; "

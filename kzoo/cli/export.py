@@ -1,0 +1,39 @@
+"""``kzoo export``: a model for deployment as SavedModel, LiteRT or ONNX, checked by running it
+(a thin shell over :func:`kzoo.export.export`)."""
+
+from __future__ import annotations
+
+import click
+
+from .quiet import start_tensorflow_quietly
+
+
+@click.command("export")
+@click.argument("model")
+@click.option("-f", "--format", "fmt", required=True, metavar="FORMAT", help="saved_model, litert or onnx.")
+@click.option("-o", "--output", required=True, type=click.Path(), metavar="PATH",
+              help="Where to write: a folder (saved_model), a .tflite file (litert) or a .onnx file (onnx).")
+@click.option("--samples", type=int, default=8, show_default=True, help="Generated samples the check runs.")
+@click.option("--unsafe", is_flag=True, help="Load with Keras's safe_mode off (trusted files only).")
+def export_command(model: str, fmt: str, output: str, samples: int, unsafe: bool) -> None:
+    """Export MODEL (a .keras file or a weights name such as mlp.iris) to FORMAT.
+
+    The exported file is run with its own runtime (TensorFlow, the LiteRT interpreter,
+    onnxruntime) on generated inputs; a difference from Keras above 1e-4 is an error and
+    nothing is written. LiteRT and ONNX need `pip install "kzoo[export]"`.
+
+    \b
+    Examples:
+      kzoo export mlp.iris --format onnx -o mlp.onnx
+      kzoo export ft.keras --format litert -o ft.tflite
+      kzoo export two_input_mlp.digits --format saved_model -o two_input/
+    """
+    from ..export import check_dependencies, check_format, check_target, export
+
+    check_format(fmt)
+    check_target(output, fmt)
+    check_dependencies(fmt)
+    start_tensorflow_quietly()
+    result = export(model, fmt, output, samples=samples, safe_mode=not unsafe)
+    click.echo(f"exported {model} to {result.path} ({fmt}); largest difference from Keras on "
+               f"{result.samples} generated samples: {result.max_abs_diff:.3g}")

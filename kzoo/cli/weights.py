@@ -1,0 +1,98 @@
+"""``kzoo weights``: list, verify and fetch the trained weights plugins publish (listing and
+verifying never import keras; a thin shell over ``kzoo.zoo`` and ``kzoo.cache``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from .. import cache, zoo
+from ..errors import UnknownWeightsError, WeightsError
+from ..weights import Weights
+from .output import echo_json, echo_table
+
+
+def main_metric(weights: Weights) -> str:
+    """The first recorded metric that is not a loss (what a user compares weights by)."""
+    for key, value in weights.metrics.items():
+        if "loss" not in key:
+            return f"{key} {value:.4f}"
+    return next((f"{k} {v:.4f}" for k, v in weights.metrics.items()), "-")
+
+
+def size_of(weights: Weights) -> str:
+    path = cache.locate(weights)
+    size = path.stat().st_size if path is not None else weights.size
+    return "-" if size is None else f"{size / 1024:.1f} KiB"
+
+
+def source_of(weights: Weights) -> str:
+    return weights.source if weights.is_url or weights.base_dir is None else f"{weights.plugin}:{weights.source}"
+
+
+@click.group("weights", invoke_without_command=True)
+@click.option("-m", "--model", metavar="NAME", help="Only the weights of model NAME.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of weights cards.")
+@click.pass_context
+def weights_command(ctx: click.Context, model: str | None, as_json: bool) -> None:
+    """List the trained weights plugins publish: name, data set, metric, size, digest, source.
+
+    A weights name (MODEL.NAME, such as mlp.iris) works wherever a .keras file does.
+    Files are checked against their sha256 before every use. Environment: KZOO_CACHE_DIR
+    (where downloads go), KZOO_OFFLINE=1 (never use the network), KZOO_DOWNLOAD_TIMEOUT.
+
+    \b
+    Examples:
+      kzoo weights
+      kzoo weights verify
+      kzoo weights fetch mlp.iris
+      kzoo evaluate two_input_mlp.digits --data digits
+      kzoo train mlp --weights iris --data my.csv --target species --freeze --out ft.keras
+      kzoo export mlp.iris --format onnx -o mlp.onnx
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    names = zoo.list_weights(model)
+    found = [zoo.all_weights()[n] for n in names]
+    if as_json:
+        echo_json([w.to_dict() for w in found])
+        return
+    if not found:
+        click.echo("no weights registered" + (f" for model {model!r}" if model else "") + "; see `kzoo plugins`.", err=True)
+        return
+    rows = [[w.full_name, w.dataset or "-", main_metric(w), size_of(w), w.sha256[:12], source_of(w), w.license or "-"]
+            for w in found]
+    echo_table(["name", "data set", "metric", "size", "sha256", "source", "license"], rows)
+
+
+@weights_command.command("verify")
+@click.argument("names", nargs=-1)
+def verify_command(names: tuple[str, ...]) -> None:
+    """Re-hash every bundled or cached weights file (or only NAMES); never downloads.
+
+    A cached file that fails is removed from the cache. Exits 1 if any file fails.
+    """
+    found = [zoo.all_weights()[n] if n in zoo.all_weights() else _unknown(n) for n in names] or \
+        [zoo.all_weights()[n] for n in zoo.list_weights()]
+    results = [cache.verify(w) for w in found]
+    echo_table(["name", "status", "path"], [[r.weights.full_name, r.status, r.path or "-"] for r in results], max_last=200)
+    failed = [r for r in results if r.status == "failed"]
+    if failed:
+        raise WeightsError(f"{len(failed)} of {len(results)} weights files failed verification: "
+                           + "; ".join(r.message for r in failed))
+
+
+def _unknown(name: str) -> Any:
+    raise UnknownWeightsError(name, zoo.all_weights())
+
+
+@weights_command.command("fetch")
+@click.argument("names", nargs=-1, required=True)
+def fetch_command(names: tuple[str, ...]) -> None:
+    """Download weights NAMES into the cache ahead of time (a progress bar on a terminal) and
+    check their sha256; bundled files are only checked."""
+    for name in names:
+        weights = zoo.get_weights(name)
+        path = cache.fetch(weights)
+        click.echo(f"{weights.full_name}: {path} (sha256 {weights.sha256[:12]}… verified)")

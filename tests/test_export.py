@@ -1,0 +1,120 @@
+"""Export to SavedModel, LiteRT and ONNX: every built-in model (multi-input and multi-output
+included) runs in each format's own runtime within 1e-4 of Keras; bad input is one line, exit 1,
+and leaves nothing at the output path."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+from click.testing import CliRunner
+
+import kzoo
+from kzoo import export as kexport
+from kzoo.cli import main
+
+BUILTIN_PLUGINS = ("mlp", "two_input", "shared_layers")
+MODELS = [name for plugin in BUILTIN_PLUGINS for name in kzoo.list_models(plugin=plugin)]
+CASES = [(name, {}) for name in MODELS] + [("mlp", {"api": "subclass"})]
+TARGETS = {"saved_model": "model_dir", "litert": "model.tflite", "onnx": "model.onnx"}
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def one_line_error(result, *parts: str) -> None:
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("kzoo: error: "), result.stderr
+    for part in parts:
+        assert part in lines[0], lines[0]
+
+
+@pytest.fixture(scope="module")
+def built():
+    """One model per case, built once for all three formats."""
+    out = {}
+    for name, overrides in CASES:
+        builder = kzoo.get(name)
+        config = builder.config(**overrides)
+        out[_id(name, overrides)] = (builder.build_model(config), builder.input_specs(config), builder.output_specs(config))
+    return out
+
+
+def _id(name: str, overrides: dict) -> str:
+    return "-".join([name, *map(str, overrides.values())])
+
+
+def test_builtin_models_are_known():
+    assert {"mlp", "two_input_mlp", "siamese_mlp", "multi_output_mlp"} <= set(MODELS)
+
+
+@pytest.mark.parametrize("fmt", list(kexport.FORMATS))
+@pytest.mark.parametrize("case", [_id(*c) for c in CASES])
+def test_every_builtin_model_exports_and_runs(built, tmp_path, case, fmt):
+    net, inputs, outputs = built[case]
+    target = tmp_path / TARGETS[fmt]
+    result = kexport.export_keras(net, inputs, outputs, fmt, target)
+    assert result.max_abs_diff <= kexport.TOLERANCE
+    assert target.exists() and sorted(p.name for p in tmp_path.iterdir()) == [target.name], "no staging left"
+
+
+def test_export_a_weights_name_from_the_cli(tmp_path):
+    target = tmp_path / "two.onnx"
+    result = run("export", "two_input_mlp.digits", "--format", "onnx", "-o", target)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"exported two_input_mlp.digits to {target} (onnx); largest difference from Keras")
+    diff = float(result.output.rsplit(":", 1)[1])
+    assert diff <= 1e-4 and target.is_file()
+    import onnxruntime
+
+    assert kzoo.export_model("mlp.iris", "saved_model", tmp_path / "sm").max_abs_diff <= 1e-4
+
+    session = onnxruntime.InferenceSession(str(target), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == ["input_1", "input_2"], "inputs keep the model's names"
+
+
+def test_export_a_keras_file(tmp_path):
+    model = tmp_path / "m.keras"
+    assert run("train", "siamese_mlp", "--data", "synthetic", "--epochs", 1, "--quiet", "--out", model).exit_code == 0
+    result = run("export", model, "--format", "litert", "-o", tmp_path / "m.tflite")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "m.tflite").is_file()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--format", "onx", "-o", "x.onnx"], "unknown export format 'onx'. Did you mean onnx?"),
+    (["--format", "litert", "-o", "x.onnx"], "must be written to a .tflite file"),
+    (["--format", "onnx", "-o", "blocker/x.onnx"], "'blocker' is a file, not a folder"),
+    (["--format", "saved_model", "-o", "full"], "is a folder that is not empty"),
+])
+def test_bad_export_input_is_one_line_and_writes_nothing(tmp_path, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "blocker").write_text("a file")
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "keep.txt").write_text("mine")
+    one_line_error(run("export", "mlp.iris", *args), message)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blocker", "full"]
+    assert [p.name for p in (tmp_path / "full").iterdir()] == ["keep.txt"]
+
+
+def test_unknown_model_to_export(tmp_path):
+    one_line_error(run("export", "mlp.irsi", "--format", "onnx", "-o", tmp_path / "x.onnx"), "Did you mean mlp.iris")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_missing_runtime_names_the_install_command(tmp_path, monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "onnxruntime" else real(name, *a))
+    one_line_error(run("export", "mlp.iris", "--format", "onnx", "-o", tmp_path / "x.onnx"),
+                   "needs onnxruntime", 'pip install "kzoo[export]"')
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_difference_above_tolerance_is_an_error(tmp_path, monkeypatch):
+    real = kexport.RUNNERS["onnx"]
+    monkeypatch.setitem(kexport.RUNNERS, "onnx", lambda path, x: {k: v + 1e-3 for k, v in real(path, x).items()})
+    one_line_error(run("export", "mlp.iris", "--format", "onnx", "-o", tmp_path / "x.onnx"),
+                   "differs from the Keras model by 0.001", "nothing was written")
+    assert list(tmp_path.iterdir()) == []
