@@ -38,14 +38,17 @@ def custom_objects() -> dict[str, Any]:
     return objects
 
 
-def model_metadata(model_name: str, config: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
-    """The ``kzoo.json`` content for a model built by kzoo: name, plugin, config, and ``extra``."""
-    from .api import get_spec
+def model_metadata(model_name: str, config: Mapping[str, Any], plugin: str | None = None, **extra: Any) -> dict[str, Any]:
+    """The ``kzoo.json`` content for a model built by kzoo: name, plugin (default: the one that
+    registered ``model_name``; None for a builder used without registering it), config, ``extra``."""
+    if plugin is None:
+        host = get_host()
+        plugin = host.registry.spec(model_name).plugin if model_name in host.registry else None
 
     return {
         "kzoo_version": __version__,
         "model": model_name,
-        "plugin": get_spec(model_name).plugin,
+        "plugin": plugin,
         "config": jsonable(dict(config)),
         **jsonable(extra),
     }

@@ -290,7 +290,7 @@ def train(
                     base_config=start.config if start is not None else None)
     train_xy, val_xy = split(data, val_split, seed)
     steps = -(-_count(train_xy[0]) // batch_size)
-    metadata = saving.model_metadata(data.model, data.config, data=data.meta, training={
+    metadata = saving.model_metadata(data.model, data.config, plugin=builder.spec.plugin, data=data.meta, training={
         "epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate, "schedule": schedule,
         "val_split": val_split, "seed": seed}, data_digest=data_digest(data))
     init = None

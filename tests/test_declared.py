@@ -261,3 +261,17 @@ def test_tensor_specs_take_variable_dims_and_integer_ranges() -> None:
         kzoo.TensorSpec("x", 0)
     with pytest.raises(kzoo.PluginError, match=r"range \(5, 5\) is not valid"):
         kzoo.TensorSpec("x", (3,), dtype="int32", range=(5, 5))
+
+
+def test_an_unregistered_declared_model_trains_from_python(tmp_path: Path) -> None:
+    keras = pytest.importorskip("keras")
+
+    @kzoo.model
+    def loose_mlp(input_dim=4, num_classes=3):
+        """Not registered by any plugin."""
+        x = keras.Input((input_dim,), name="x")
+        return keras.Model(x, keras.layers.Dense(num_classes, activation="softmax", name="y")(x))
+
+    result = kzoo.train(loose_mlp, "iris", epochs=1, out=tmp_path / "loose.keras")
+    assert result.metadata["model"] == "loose_mlp" and result.metadata["plugin"] is None
+    assert (tmp_path / "loose.keras").is_file()
