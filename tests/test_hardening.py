@@ -718,3 +718,21 @@ def test_concurrent_writers_leave_one_complete_file(tmp_path) -> None:
         t.join()
     assert target.read_bytes() in payloads
     assert [p.name for p in tmp_path.iterdir()] == ["same.keras"]
+
+
+# -- 9. checkpoints are validated like kzoo.json -------------------------------------------------
+@pytest.mark.parametrize("change, key", [(lambda d: d.update(epoch="seven"), "epoch"),
+                                         (lambda d: d.update(epoch=-5), "epoch"),
+                                         (lambda d: d.update(history={"loss": ["text"]}), "history")])
+def test_a_tampered_checkpoint_is_one_data_error(tmp_path, change, key) -> None:
+    import copy
+
+    from kzoo import resume
+
+    doc = copy.deepcopy(GOOD_META)
+    change(doc)
+    folder = tmp_path / "ckpt"
+    folder.mkdir()
+    keras_file_with(tmp_path, doc).rename(folder / resume.CHECKPOINT_NAME)
+    with pytest.raises(kzoo.DataError, match=rf"kzoo.json {key}\b"):
+        resume.restore(folder, GOOD_META)
