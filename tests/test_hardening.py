@@ -736,3 +736,16 @@ def test_a_tampered_checkpoint_is_one_data_error(tmp_path, change, key) -> None:
     keras_file_with(tmp_path, doc).rename(folder / resume.CHECKPOINT_NAME)
     with pytest.raises(kzoo.DataError, match=rf"kzoo.json {key}\b"):
         resume.restore(folder, GOOD_META)
+
+
+def test_evaluate_on_mismatched_data_does_not_suggest_set(tmp_path) -> None:
+    import numpy as np
+
+    model, data = tmp_path / "m.keras", tmp_path / "d.npz"
+    np.savez(data, input=np.zeros((5, 3), "float32"), output=np.zeros(5, "int64"))
+    runner = CliRunner()
+    trained = runner.invoke(main, ["train", "mlp", "--data", "synthetic", "--epochs", "1", "--quiet", "--out", str(model)])
+    assert trained.exit_code == 0, trained.output
+    result = runner.invoke(main, ["evaluate", str(model), "--data", str(data)])
+    assert result.exit_code == 1 and "expects samples of shape [4]" in result.output, result.output
+    assert "--set" not in result.output
