@@ -749,3 +749,20 @@ def test_evaluate_on_mismatched_data_does_not_suggest_set(tmp_path) -> None:
     result = runner.invoke(main, ["evaluate", str(model), "--data", str(data)])
     assert result.exit_code == 1 and "expects samples of shape [4]" in result.output, result.output
     assert "--set" not in result.output
+
+
+def test_two_concurrent_trainings_to_one_path_leave_one_loadable_file(tmp_path) -> None:
+    import os
+    import subprocess
+
+    out = tmp_path / "same.keras"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    runs = [subprocess.Popen([sys.executable, "-m", "kzoo", "train", "mlp", "--data", "iris", "--epochs", "2",
+                              "--seed", str(seed), "--quiet", "--out", str(out)], env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for seed in (1, 2)]
+    for run in runs:
+        _, err = run.communicate(timeout=600)
+        assert run.returncode == 0, err
+    assert os.listdir(tmp_path) == ["same.keras"]
+    assert kzoo.saving.read_metadata(out)["training"]["seed"] in (1, 2)
+    assert kzoo.load(out).count_params() > 0
