@@ -68,6 +68,7 @@ def close_matches(word: str, candidates: Iterable[str], n: int = 3) -> list[str]
     return difflib.get_close_matches(word, list(candidates), n=n, cutoff=0.6)
 
 
-class OutputError(KzooError):
+class OutputError(KzooError, OSError):
     """An output file that cannot be written: permission denied, read-only file system, disk
-    full, a directory in the way. The message names the path and the OS reason."""
+    full, a directory in the way. The message names the path and the OS reason. Also an
+    ``OSError``, so code that caught the raw error keeps working."""

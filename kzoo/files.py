@@ -84,6 +84,8 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
                 _fsync_folder(path.parent)
             else:
                 batch.append((tmp, path))
+        except OutputError:
+            raise
         except OSError as exc:
             raise output_error(path, exc) from None
     finally:

@@ -60,10 +60,14 @@ def check_unshadowed(name: str) -> None:
                         f"{found.version} is installed, and installing the new project would replace it; "
                         f"pick another name, such as kzoo-{names['plugin']}-models.")
     package = names["package"]
+    cached = sys.modules.pop(package, None)  # ask the import system, not this process's cache
     try:
         importable = package in sys.stdlib_module_names or importlib.util.find_spec(package) is not None
     except (ImportError, ValueError):
         importable = True
+    finally:
+        if cached is not None:
+            sys.modules[package] = cached
     if importable:
         raise KzooError(f"invalid plugin name {name!r}: a module called {package!r} can already be imported, and "
                         f"the new package would shadow it; pick another name, such as kzoo-{names['plugin']}-models.")

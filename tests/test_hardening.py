@@ -718,3 +718,51 @@ def test_concurrent_writers_leave_one_complete_file(tmp_path) -> None:
         t.join()
     assert target.read_bytes() in payloads
     assert [p.name for p in tmp_path.iterdir()] == ["same.keras"]
+
+
+# -- 9. checkpoints are validated like kzoo.json -------------------------------------------------
+@pytest.mark.parametrize("change, key", [(lambda d: d.update(epoch="seven"), "epoch"),
+                                         (lambda d: d.update(epoch=-5), "epoch"),
+                                         (lambda d: d.update(history={"loss": ["text"]}), "history")])
+def test_a_tampered_checkpoint_is_one_data_error(tmp_path, change, key) -> None:
+    import copy
+
+    from kzoo import resume
+
+    doc = copy.deepcopy(GOOD_META)
+    change(doc)
+    folder = tmp_path / "ckpt"
+    folder.mkdir()
+    keras_file_with(tmp_path, doc).rename(folder / resume.CHECKPOINT_NAME)
+    with pytest.raises(kzoo.DataError, match=rf"kzoo.json {key}\b"):
+        resume.restore(folder, GOOD_META)
+
+
+def test_evaluate_on_mismatched_data_does_not_suggest_set(tmp_path) -> None:
+    import numpy as np
+
+    model, data = tmp_path / "m.keras", tmp_path / "d.npz"
+    np.savez(data, input=np.zeros((5, 3), "float32"), output=np.zeros(5, "int64"))
+    runner = CliRunner()
+    trained = runner.invoke(main, ["train", "mlp", "--data", "synthetic", "--epochs", "1", "--quiet", "--out", str(model)])
+    assert trained.exit_code == 0, trained.output
+    result = runner.invoke(main, ["evaluate", str(model), "--data", str(data)])
+    assert result.exit_code == 1 and "expects samples of shape [4]" in result.output, result.output
+    assert "--set" not in result.output
+
+
+def test_two_concurrent_trainings_to_one_path_leave_one_loadable_file(tmp_path) -> None:
+    import os
+    import subprocess
+
+    out = tmp_path / "same.keras"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    runs = [subprocess.Popen([sys.executable, "-m", "kzoo", "train", "mlp", "--data", "iris", "--epochs", "2",
+                              "--seed", str(seed), "--quiet", "--out", str(out)], env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for seed in (1, 2)]
+    for run in runs:
+        _, err = run.communicate(timeout=600)
+        assert run.returncode == 0, err
+    assert os.listdir(tmp_path) == ["same.keras"]
+    assert kzoo.saving.read_metadata(out)["training"]["seed"] in (1, 2)
+    assert kzoo.load(out).count_params() > 0
