@@ -62,7 +62,9 @@ class ModelBuilder:
         key = repr(sorted(jsonable(full).items()))
         cache: dict[str, ModelFacts] = self.__dict__.setdefault("_facts_cache", {})
         if key not in cache:
-            cache[key] = describe(self.build_model(full), **self.loss_overrides())
+            from .guard import build_checked  # the size check first; a failing build names the plugin
+
+            cache[key] = describe(build_checked(self, full), **self.loss_overrides())
         return cache[key]
 
     def loss_overrides(self) -> dict[str, dict[str, Any]]:

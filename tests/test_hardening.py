@@ -544,8 +544,11 @@ def test_a_comma_file_is_read_without_a_note(tmp_path, recwarn) -> None:
 def test_rows_are_numbered_as_an_editor_shows_them(tmp_path) -> None:
     path = tmp_path / "lines.csv"
     path.write_text('a,b,y\n1,2,0\n\n"3\n",4,1\n5,x,1\n')  # a blank line, a quoted line break
+    from kzoo.datasets import load
+
+    # A text column is kept for sequence inputs; the mlp has none, so shaping names the cell.
     with pytest.raises(kzoo.DataError, match=r"column 'b' is not numeric \(line 6 holds 'x'\)"):
-        read(path, target=["y"])
+        load(str(path), "mlp", target="y")
     path.write_text("a,b,y\n1,2,0\n\n3,4\n")
     with pytest.raises(kzoo.DataError, match="line 4 has 2 field"):
         read(path, target=["y"])

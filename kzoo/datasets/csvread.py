@@ -63,6 +63,11 @@ class CsvColumns:
         """True when column ``name`` holds a cell that is not a number (a text column)."""
         return self._columns[name].floats is None
 
+    def first_text_cell(self, name: str) -> str:
+        """Where column ``name`` stops being numeric, as an editor shows it: ``line 6 holds 'x'``."""
+        line, cell = self._columns[name].bad  # type: ignore[misc]
+        return f"line {line} holds {cell!r}"
+
     def text(self, name: str) -> np.ndarray:
         """Column ``name``'s cells as strings (text columns feed sequence inputs)."""
         self._to_text(name)

@@ -74,7 +74,8 @@ def read_csv(
     features = (np.stack([columns.numeric(name) for name in feature_names], axis=1) if feature_names
                 else np.empty((columns.num_rows, 0), dtype="float32"))
 
-    table = Table(features=features, feature_names=feature_names, source=path, text=text)
+    table = Table(features=features, feature_names=feature_names, source=path, text=text,
+                  text_where={name: columns.first_text_cell(name) for name in text})
     if main:
         table.target, table.class_names = columns.target(main, class_names)
         table.target_name = main

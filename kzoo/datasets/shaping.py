@@ -91,9 +91,8 @@ def text_assignments(inputs: Sequence[TensorSpec], table: Table) -> dict[str, st
         names = [t.name for t in sequences]
         hint = (f"map it with --input {names[0]}={column}" if names else
                 "the model has no integer sequence input to tokenize it for; drop the column or make it the --target")
-        raise DataError(
-            f"{table.source}: column {column!r} is not numeric (it holds text such as {sample[:40]!r}); {hint}."
-        )
+        where = table.text_where.get(column) or f"it holds text such as {sample[:40]!r}"
+        raise DataError(f"{table.source!r}: column {column!r} is not numeric ({where}); {hint}.")
     return chosen
 
 

@@ -32,6 +32,7 @@ class Table:
     source: str = ""
     target_classes: dict[str, list[str]] = field(default_factory=dict)  # per-output text targets' classes
     text: dict[str, np.ndarray] = field(default_factory=dict)
+    text_where: dict[str, str] = field(default_factory=dict)  # a text column's first non-number, for messages
     paths: list[str] | None = None
 
     @property
