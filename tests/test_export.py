@@ -7,28 +7,16 @@ from __future__ import annotations
 import importlib.util
 
 import pytest
-from click.testing import CliRunner
 
 import kzoo
 from kzoo import export as kexport
-from kzoo.cli import main
+
+from ._cli import one_line_error, run
 
 BUILTIN_PLUGINS = ("mlp", "two_input", "shared_layers")
 MODELS = [name for plugin in BUILTIN_PLUGINS for name in kzoo.list_models(plugin=plugin)]
 CASES = [(name, {}) for name in MODELS] + [("mlp", {"api": "subclass"})]
 TARGETS = {"saved_model": "model_dir", "litert": "model.tflite", "onnx": "model.onnx"}
-
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
-
-
-def one_line_error(result, *parts: str) -> None:
-    assert result.exit_code == 1, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("kzoo: error: "), result.stderr
-    for part in parts:
-        assert part in lines[0], lines[0]
 
 
 @pytest.fixture(scope="module")

@@ -7,34 +7,20 @@ import errno
 import hashlib
 import json
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 import kzoo
 from kzoo import Weights, WeightsError, cache, plugins
-from kzoo.cli import main
 
+from ._cli import one_line_error, run
 from .weights_server import Routes, serve
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILTIN = {"mlp.iris", "mlp.digits", "two_input_mlp.digits", "siamese_mlp.digits", "multi_output_mlp.iris"}
 CONFIG = {"input_dim": 3, "hidden_units": (4,), "num_classes": 2}
-
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
-
-
-def one_line_error(result, *parts: str) -> None:
-    assert result.exit_code == 1, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("kzoo: error: "), result.stderr
-    for part in parts:
-        assert part in lines[0], lines[0]
 
 
 @pytest.fixture(scope="module")
