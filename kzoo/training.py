@@ -33,6 +33,7 @@ DEFAULT_LEARNING_RATE = 0.02
 DEFAULT_STEPS_PER_EXECUTION = 64
 EVAL_BATCH_SIZE = 1024
 SCHEDULES = ("cosine", "constant")
+DEFAULT_PATIENCE = 10  # kzoo.stopping.DEFAULT_PATIENCE, here so the CLI's help needs no import
 
 
 # -- the pieces ---------------------------------------------------------------------------------
@@ -214,6 +215,7 @@ class TrainResult:
     epochs: int
     metadata: dict[str, Any] = field(default_factory=dict)
     chief: bool = True  # False on the workers of a cluster that do not write files
+    stop_reason: str = ""  # why training ended: early stopping, or the --epochs ceiling
 
 
 def train(
@@ -244,6 +246,7 @@ def train(
     weights: str | Weights | None = None,
     freeze: bool = False,
     freeze_until: str | None = None,
+    patience: int = DEFAULT_PATIENCE,
 ) -> TrainResult:
     """Train model ``model`` on ``data`` with kzoo's fast defaults; optionally save it.
 
@@ -254,6 +257,10 @@ def train(
         target, inputs, standardize, samples, skip_bad_files: how to read the data (see
             ``kzoo.datasets.load``).
         val_split: fraction held out for validation (stratified by class when possible).
+        patience: with a validation split, stop once ``val_accuracy`` (else ``val_loss``) has not
+            improved for this many epochs and restore the best epoch's weights (0: never stop
+            early; ``epochs`` is the ceiling either way). ``metrics`` are then the best epoch's.
+        verbose: 0 silent, 1 Keras's progress bar, 2 one plain line per epoch (for logs).
         checkpoint_dir: save model + optimizer after every epoch; a rerun resumes from there.
         callbacks: extra Keras callbacks.
         out, metrics_out: write the model (.keras with kzoo metadata) and final metrics (JSON),
@@ -270,7 +277,7 @@ def train(
     from .datasets.loading import DEFAULT_SYNTHETIC_SAMPLES, Data, load
 
     _check_options(epochs, batch_size, learning_rate, schedule, val_split, out, steps_per_execution, samples, plot,
-                   seed, metrics_out)
+                   seed, metrics_out, patience)
     builder = api.get(model) if isinstance(model, str) else model
     from . import distribute
 
@@ -290,9 +297,12 @@ def train(
                     base_config=start.config if start is not None else None)
     train_xy, val_xy = split(data, val_split, seed)
     steps = -(-_count(train_xy[0]) // batch_size)
-    metadata = saving.model_metadata(data.model, data.config, plugin=builder.spec.plugin, data=data.meta, training={
-        "epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate, "schedule": schedule,
-        "val_split": val_split, "seed": seed}, data_digest=data_digest(data))
+    options = {"epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate, "schedule": schedule,
+               "val_split": val_split, "seed": seed}
+    if val_xy is not None:  # patience means nothing without validation data
+        options["patience"] = patience
+    metadata = saving.model_metadata(data.model, data.config, plugin=builder.spec.plugin, data=data.meta,
+                                     training=options, data_digest=data_digest(data))
     init = None
     if start is not None:
         from .pretrained import start_from
@@ -310,13 +320,29 @@ def train(
     )
     if initial_epoch and verbose:  # say so now, not when training ends
         print(f"resumed from epoch {initial_epoch} in {os.fspath(checkpoint_dir)}", flush=True)
-    fitted = run_fit(net, train_xy, val_xy, strategy=strategy, epochs=epochs, initial_epoch=initial_epoch,
-                     batch_size=batch_size, seed=seed, verbose=verbose,
-                     callbacks=make_callbacks(callbacks, checkpoint_dir, metadata, history, strategy))
-    for key, values in fitted.history.items():
-        history.setdefault(key, []).extend(float(v) for v in values)
+    stopper = None
+    if val_xy is not None and patience:
+        from . import resume, stopping
+
+        state, best = resume.read_stopping(checkpoint_dir) if initial_epoch else (stopping.StopState(), None)
+        stopper = stopping.make_callback(patience, state, best)
+    if stopper is None or stopper.state.stopped_epoch is None:  # a rerun of a finished run trains no more
+        fitted = run_fit(net, train_xy, val_xy, strategy=strategy, epochs=epochs, initial_epoch=initial_epoch,
+                         batch_size=batch_size, seed=seed, verbose=verbose,
+                         callbacks=make_callbacks(callbacks, checkpoint_dir, metadata, history, strategy, stopper))
+        for key, values in fitted.history.items():
+            history.setdefault(key, []).extend(float(v) for v in values)
     metrics = {key: values[-1] for key, values in history.items() if values}
     metadata.update(epoch=max(initial_epoch, len(next(iter(history.values()), []))), history=history)
+    stop_reason = f"reached --epochs {epochs}"
+    if stopper is not None:
+        from .stopping import reason
+
+        metadata["stopping"] = stopper.state.to_dict()
+        stop_reason = reason(stopper.state, patience, epochs)
+        if stopper.state.stopped_epoch is not None:  # the model holds the best epoch's weights
+            metrics = {key: values[stopper.state.best_epoch - 1] for key, values in history.items()
+                       if len(values) >= stopper.state.best_epoch}
     from .files import all_or_nothing
 
     chief = distribute.is_chief(strategy)  # only one process writes plain files
@@ -330,7 +356,7 @@ def train(
             from .curves import plot_history
 
             plot_history(history, plot)
-    return TrainResult(net, history, metrics, initial_epoch, metadata["epoch"], metadata, chief)
+    return TrainResult(net, history, metrics, initial_epoch, metadata["epoch"], metadata, chief, stop_reason)
 
 
 def data_digest(data: Data) -> str:
@@ -370,6 +396,10 @@ def run_fit(
     ``model.fit`` cannot run (multi-worker), ``kzoo.distribute``'s own loop."""
     from . import distribute
 
+    if verbose == 2:  # one plain line per epoch instead of Keras's two
+        from .progress import epoch_lines
+
+        callbacks, verbose = [*callbacks, epoch_lines(epochs)], 0
     if distribute.uses_custom_loop(strategy):
         if initial_epoch:
             raise ConfigError(f"resuming from --checkpoint-dir is not supported under {type(strategy).__name__}; "
@@ -407,14 +437,17 @@ def prepare_model(
 
 def make_callbacks(
     extra: Sequence[Any], checkpoint_dir: str | os.PathLike[str] | None, metadata: Mapping[str, Any],
-    history: dict[str, list[float]], strategy: Any = None,
+    history: dict[str, list[float]], strategy: Any = None, stopper: Any = None,
 ) -> list[Any]:
-    """Every callback of a training run, assembled in this one place."""
+    """Every callback of a training run, assembled in this one place; early stopping runs before
+    the checkpoint, which then records its state."""
     from . import resume
 
     callbacks = list(extra)
+    if stopper is not None:
+        callbacks.append(stopper)
     if checkpoint_dir is not None:
-        callbacks.append(resume.EpochCheckpoint(checkpoint_dir, metadata, history, strategy))
+        callbacks.append(resume.EpochCheckpoint(checkpoint_dir, metadata, history, strategy, stopper))
     return callbacks
 
 
@@ -459,7 +492,7 @@ def _whole(value: Any, low: int, high: int) -> bool:
 
 def _check_options(epochs: int, batch_size: int, learning_rate: float, schedule: str, val_split: float, out: Any,
                    steps_per_execution: int = 1, samples: int | None = None, plot: Any = None, seed: int = 0,
-                   metrics_out: Any = None) -> None:
+                   metrics_out: Any = None, patience: int = 0) -> None:
     """Every option checked before any work, so a bad one fails fast and writes nothing."""
     from .limits import MAX_INT32, MAX_SEED
 
@@ -475,6 +508,8 @@ def _check_options(epochs: int, batch_size: int, learning_rate: float, schedule:
     if not (isinstance(learning_rate, (int, float)) and not isinstance(learning_rate, bool)
             and math.isfinite(learning_rate) and learning_rate > 0):
         problems.append(f"learning_rate={learning_rate} (expected a finite number > 0, such as 0.01)")
+    if not _whole(patience, 0, MAX_INT32):
+        problems.append(f"patience={patience} (expected a whole number of epochs >= 0; 0 never stops early)")
     if not _whole(seed, 0, MAX_SEED):
         problems.append(f"seed={seed} (expected an integer in 0..{MAX_SEED})")
     if schedule not in SCHEDULES:

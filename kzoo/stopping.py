@@ -1,0 +1,121 @@
+"""Stop when learned: end training once the validation metric stops improving, keep the best weights.
+
+Small tables peak long before a fixed epoch count (digits near epoch 20 of 100), so with a
+validation split kzoo watches ``val_accuracy`` (or ``val_loss`` where there is no accuracy) and
+stops after ``patience`` epochs without a strict improvement, putting back the weights of the best
+epoch. ``--epochs`` stays the ceiling, and the learning-rate schedule still decays over it, so a
+run that stops early has taken exactly the steps the full run would have taken until then.
+
+The state (monitor, best value and epoch, epochs waited) is plain JSON in the checkpoint's
+``kzoo.json`` and the best weights ride in the same ``.keras`` zip, so a resumed run carries on
+counting where the killed one was and restores the same weights.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+BEST_WEIGHTS_ENTRY = "kzoo_best_weights.npz"
+"""The zip entry of a checkpoint holding the best epoch's weights (numpy arrays in model order)."""
+
+
+@dataclass
+class StopState:
+    """Where early stopping stands after ``epoch`` finished epochs (epochs counted from 1)."""
+
+    monitor: str | None = None
+    best: float | None = None
+    best_epoch: int = 0
+    wait: int = 0
+    stopped_epoch: int | None = None
+
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any] | None) -> StopState:
+        return cls(**{k: doc[k] for k in ("monitor", "best", "best_epoch", "wait", "stopped_epoch") if k in doc}) \
+            if doc else cls()
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def monitor_for(logs: Mapping[str, Any]) -> str | None:
+    """``val_accuracy`` when the logs have it, else ``val_loss``, else None (no validation)."""
+    for name in ("val_accuracy", "val_loss"):
+        if name in logs:
+            return name
+    return None
+
+
+def improved(monitor: str, value: float, best: float | None) -> bool:
+    """Strictly better than ``best`` (higher accuracy, lower loss); NaN never is."""
+    if not math.isfinite(value):
+        return False
+    if best is None:
+        return True
+    return value > best if monitor.endswith("accuracy") else value < best
+
+
+def reason(state: StopState, patience: int, epochs: int) -> str:
+    """The one line a log ends with: why training stopped."""
+    if state.stopped_epoch is not None:
+        return (f"stopped at epoch {state.stopped_epoch}: {state.monitor} has not improved for {patience} epochs; "
+                f"restored the best weights from epoch {state.best_epoch}")
+    return f"reached --epochs {epochs}"
+
+
+def weights_to_bytes(weights: list[Any]) -> bytes:
+    import numpy as np
+
+    buffer = io.BytesIO()
+    np.savez(buffer, *weights)
+    return buffer.getvalue()
+
+
+def weights_from_bytes(data: bytes) -> list[Any]:
+    import numpy as np
+
+    with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+        return [arrays[f"arr_{i}"] for i in range(len(arrays.files))]
+
+
+def make_callback(patience: int, state: StopState, best_weights: list[Any] | None = None) -> Any:
+    """A Keras callback applying :class:`StopState` rules; it must run before the checkpoint
+    callback of the same epoch, so the checkpoint records this epoch's state and best weights."""
+    import keras
+
+    class StopWhenLearned(keras.callbacks.Callback):
+        """Early stopping whose state survives a resume (see the module docstring)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.patience = patience
+            self.state = state
+            self.best_weights = best_weights
+
+        def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
+            logs = logs or {}
+            if self.state.monitor is None:
+                self.state.monitor = monitor_for(logs)
+            if self.state.monitor is None or self.state.monitor not in logs:
+                return
+            value = float(logs[self.state.monitor])
+            if improved(self.state.monitor, value, self.state.best):
+                self.state.best, self.state.best_epoch, self.state.wait = value, epoch + 1, 0
+                self.best_weights = self.model.get_weights()
+                return
+            self.state.wait += 1
+            if self.state.wait >= self.patience:
+                self.state.stopped_epoch = epoch + 1
+                self.model.stop_training = True
+                if self.best_weights is not None:
+                    self.model.set_weights(self.best_weights)
+
+        def checkpoint_entries(self) -> dict[str, bytes]:
+            """Extra zip entries for the checkpoint: the best weights so far."""
+            return {} if self.best_weights is None else {BEST_WEIGHTS_ENTRY: weights_to_bytes(self.best_weights)}
+
+    return StopWhenLearned()
