@@ -95,6 +95,7 @@ STOPPING: Schema = {
     "best_epoch": (_is_count, "a whole number >= 0", False),
     "wait": (_is_count, "a whole number of epochs >= 0", False),
     "stopped_epoch": (_optional(_is_positive), "a whole number >= 1 or null", False),
+    "best_loss": (_optional(_is_finite), "a finite number or null", False),
 }
 
 

@@ -2,8 +2,11 @@
 
 Small tables peak long before a fixed epoch count (digits near epoch 20 of 100), so with a
 validation split kzoo watches ``val_accuracy`` (or ``val_loss`` where there is no accuracy) and
-stops after ``patience`` epochs without a strict improvement, putting back the weights of the best
-epoch. ``--epochs`` stays the ceiling, and the learning-rate schedule still decays over it, so a
+stops after ``patience`` epochs without an improvement, putting back the weights of the best
+epoch. An epoch improves on the best when its ``val_accuracy`` is higher, or equal with a
+``val_loss`` at least 0.001 lower (:data:`LOSS_TIE_BREAK`): on a small validation set accuracy moves
+in coarse steps (1/30 on iris) and sits still for epochs while the model still gets better, yet
+once it is at 100% a loss creeping towards 0 (memorising the training set) is no reason to go on. ``--epochs`` stays the ceiling, and the learning-rate schedule still decays over it, so a
 run that stops early has taken exactly the steps the full run would have taken until then.
 
 The state (monitor, best value and epoch, epochs waited) is plain JSON in the checkpoint's
@@ -19,6 +22,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+LOSS_TIE_BREAK = 0.001
+"""At equal accuracy, an epoch improves when its val_loss is at least this much below the best's."""
 BEST_WEIGHTS_ENTRY = "kzoo_best_weights.npz"
 """The zip entry of a checkpoint holding the best epoch's weights (numpy arrays in model order)."""
 
@@ -32,10 +37,11 @@ class StopState:
     best_epoch: int = 0
     wait: int = 0
     stopped_epoch: int | None = None
+    best_loss: float | None = None  # val_loss at the best epoch: the tie-break for equal accuracy
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any] | None) -> StopState:
-        return cls(**{k: doc[k] for k in ("monitor", "best", "best_epoch", "wait", "stopped_epoch") if k in doc}) \
+        return cls(**{k: doc[k] for k in ("monitor", "best", "best_epoch", "wait", "stopped_epoch", "best_loss") if k in doc}) \
             if doc else cls()
 
     def to_dict(self) -> dict[str, Any]:
@@ -50,13 +56,20 @@ def monitor_for(logs: Mapping[str, Any]) -> str | None:
     return None
 
 
-def improved(monitor: str, value: float, best: float | None) -> bool:
-    """Strictly better than ``best`` (higher accuracy, lower loss); NaN never is."""
+def improved(monitor: str, value: float, best: float | None, loss: float | None = None,
+             best_loss: float | None = None) -> bool:
+    """Better than ``best``: a higher accuracy, or the same with a ``loss`` at least
+    :data:`LOSS_TIE_BREAK` below ``best_loss``;
+    a lower loss when the monitor is a loss. NaN never is."""
     if not math.isfinite(value):
         return False
     if best is None:
         return True
-    return value > best if monitor.endswith("accuracy") else value < best
+    if not monitor.endswith("accuracy"):
+        return value < best
+    if value != best:
+        return value > best
+    return loss is not None and math.isfinite(loss) and (best_loss is None or loss <= best_loss - LOSS_TIE_BREAK)
 
 
 def reason(state: StopState, patience: int, epochs: int) -> str:
@@ -103,8 +116,10 @@ def make_callback(patience: int, state: StopState, best_weights: list[Any] | Non
             if self.state.monitor is None or self.state.monitor not in logs:
                 return
             value = float(logs[self.state.monitor])
-            if improved(self.state.monitor, value, self.state.best):
+            loss = float(logs["val_loss"]) if "val_loss" in logs else None
+            if improved(self.state.monitor, value, self.state.best, loss, self.state.best_loss):
                 self.state.best, self.state.best_epoch, self.state.wait = value, epoch + 1, 0
+                self.state.best_loss = loss if loss is not None and math.isfinite(loss) else None
                 self.best_weights = self.model.get_weights()
                 return
             self.state.wait += 1

@@ -29,10 +29,12 @@ def test_training_stops_after_patience_epochs_and_keeps_the_best_weights():
     assert match, result.stop_reason
     stopped, patience, best = map(int, match.groups())
     assert patience == 3 and stopped == result.epochs == len(val) < 300 and stopped == best + 3
-    assert val[best - 1] == max(val) and all(v <= val[best - 1] for v in val[best:])
+    loss = result.history["val_loss"]
+    assert val[best - 1] == max(val[:best]) and all(
+        v < val[best - 1] or (v == val[best - 1] and l > loss[best - 1] - 0.001) for v, l in zip(val[best:], loss[best:]))
     assert result.metrics == {k: v[best - 1] for k, v in result.history.items()}  # the best epoch's figures
     assert result.metadata["stopping"] == {"monitor": "val_accuracy", "best": val[best - 1], "best_epoch": best,
-                                           "wait": 3, "stopped_epoch": stopped}
+                                           "wait": 3, "stopped_epoch": stopped, "best_loss": loss[best - 1]}
     data = kzoo.datasets.load("iris", "mlp", val_split=0.2)
     _, (x_val, y_val) = training.split(data, 0.2, 0)
     restored = kzoo.get("mlp").evaluate(result.model, x_val, y_val)
@@ -51,6 +53,10 @@ def test_val_loss_is_watched_where_there_is_no_accuracy():
     assert stopping.monitor_for({"val_loss": 1.0, "val_accuracy": 0.5}) == "val_accuracy"
     assert stopping.improved("val_loss", 0.5, 0.6) and not stopping.improved("val_loss", 0.6, 0.6)
     assert stopping.improved("val_accuracy", 0.7, 0.6) and not stopping.improved("val_accuracy", float("nan"), None)
+    # equal accuracy: a lower val_loss is an improvement, an equal or higher one is not
+    assert stopping.improved("val_accuracy", 0.8, 0.8, 0.4, 0.5)
+    assert not stopping.improved("val_accuracy", 0.8, 0.8, 0.4995, 0.5)  # less than 0.001 lower: no
+    assert not stopping.improved("val_accuracy", 0.8, 0.8, 0.5, 0.5) and not stopping.improved("val_accuracy", 0.7, 0.8, 0.1, 0.5)
 
 
 @pytest.mark.parametrize("patience", [-1, 1.5, True])
