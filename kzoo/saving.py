@@ -61,6 +61,9 @@ def save(model: keras.Model, path: str | os.PathLike[str], metadata: Mapping[str
     path = os.fspath(path)
     if not path.endswith(".keras"):
         raise DataError(f"model files must end in .keras, got {path!r}; e.g. --out model.keras.")
+    from .backend import keep_tensorflow_out
+
+    keep_tensorflow_out()
     with atomic_output(path) as tmp:
         model.save(tmp)
         if metadata is not None:
@@ -182,6 +185,10 @@ def load(path: str | os.PathLike[str], safe_mode: bool = True, compile: bool = T
     path = os.fspath(path)
     ensure_plugin(read_metadata(path))
     import keras
+
+    from .backend import keep_tensorflow_out
+
+    keep_tensorflow_out()
 
     try:
         return keras.saving.load_model(path, custom_objects=custom_objects(), safe_mode=safe_mode, compile=compile)

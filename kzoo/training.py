@@ -71,7 +71,13 @@ def compile_model(
 
 
 def strategy_of(model: keras.Model) -> Any:
-    """The ``tf.distribute`` strategy ``model`` was built under (or whose scope is open), else None."""
+    """The ``tf.distribute`` strategy ``model`` was built under (or whose scope is open), else None
+    (always None off the TensorFlow backend, without importing it)."""
+    from .backend import is_tensorflow, keep_tensorflow_out
+
+    if not is_tensorflow():
+        keep_tensorflow_out()
+        return None
     import tensorflow as tf
 
     strategy = getattr(model, "distribute_strategy", None)
@@ -134,6 +140,45 @@ def epoch_shuffled(x: Any, y: Any, batch_size: int, seed: int) -> tuple[Any, Any
     return ds.prefetch(tf.data.AUTOTUNE), EpochOrder()
 
 
+def epoch_batches(x: Any, y: Any, batch_size: int, seed: int) -> tuple[Any, Any]:
+    """``(keras.utils.PyDataset, callback)``: :func:`epoch_shuffled` for backends without
+    ``tf.data``. Each epoch's order is a numpy permutation drawn from ``(seed, epoch)`` alone, so a
+    resumed run sees the batches the uninterrupted run saw; pass the callback to ``model.fit``."""
+    import keras
+    import numpy as np
+
+    x, y = unwrap(x), unwrap(y)
+    n = _count(x)
+
+    def take(part: Any, rows: Any) -> Any:
+        return {k: v[rows] for k, v in part.items()} if isinstance(part, dict) else part[rows]
+
+    class Batches(keras.utils.PyDataset):
+        def __init__(self) -> None:
+            super().__init__()
+            self.epoch, self._order = 0, (-1, None)
+
+        def __len__(self) -> int:
+            return -(-n // batch_size)
+
+        def order(self) -> Any:
+            if self._order[0] != self.epoch:
+                self._order = (self.epoch, np.random.default_rng([int(seed), self.epoch]).permutation(n))
+            return self._order[1]
+
+        def __getitem__(self, index: int) -> Any:
+            rows = self.order()[index * batch_size:(index + 1) * batch_size]
+            return take(x, rows) if y is None else (take(x, rows), take(y, rows))
+
+    batches = Batches()
+
+    class EpochOrder(keras.callbacks.Callback):
+        def on_epoch_begin(self, index: int, logs: Any = None) -> None:
+            batches.epoch = index
+
+    return batches, EpochOrder()
+
+
 def _count(x: Any) -> int:
     return len(next(iter(x.values())) if isinstance(x, dict) else x)
 
@@ -154,7 +199,8 @@ def fit(
     validation_data: Any = None,
     **fit_kwargs: Any,
 ) -> keras.callbacks.History:
-    """``model.fit`` through a shuffled, prefetching ``tf.data`` pipeline (quiet unless ``verbose``).
+    """``model.fit`` through a shuffled, prefetching ``tf.data`` pipeline (quiet unless ``verbose``);
+    off TensorFlow, through :func:`epoch_batches` (the same per-epoch orders idea, in numpy).
     Arrays and dicts of arrays are accepted; a ``tf.data.Dataset`` is used as it is.
     ``validation_split`` holds out the last samples, as Keras does."""
     fit_kwargs.setdefault("verbose", 0)
@@ -164,6 +210,19 @@ def fit(
 
         (x, x_val), (y, y_val) = split_tail(x, fraction), split_tail(y, fraction)
         validation_data = (x_val, y_val)
+    from .backend import is_tensorflow
+
+    if not is_tensorflow() and not is_dataset(x):
+        if isinstance(validation_data, (tuple, list)):
+            validation_data = tuple(unwrap(v) for v in validation_data)
+            fit_kwargs.setdefault("validation_batch_size", EVAL_BATCH_SIZE)
+        if not shuffle:
+            return model.fit(unwrap(x), unwrap(y), batch_size=batch_size or DEFAULT_BATCH_SIZE, shuffle=False,
+                             validation_data=validation_data, **fit_kwargs)
+        batches, order = epoch_batches(x, y, batch_size or DEFAULT_BATCH_SIZE, seed)
+        fit_kwargs["callbacks"] = [order, *(fit_kwargs.get("callbacks") or [])]
+        fit_kwargs["shuffle"] = False  # the batches are in the epoch's order; Keras would reshuffle them unseeded
+        return model.fit(batches, validation_data=validation_data, **fit_kwargs)
     if strategy_of(model) is not None and not is_dataset(x):
         # Under a strategy Keras's own array adapter splits batches across replicas correctly.
         if isinstance(validation_data, (tuple, list)):
@@ -185,7 +244,12 @@ def fit(
 
 def evaluate(builder: ModelBuilder, model: keras.Model, x: Any, y: Any = None, **kwargs: Any) -> dict[str, float]:
     kwargs.setdefault("verbose", 0)
-    if strategy_of(model) is not None:
+    from .backend import is_tensorflow
+
+    if not is_tensorflow() and not is_dataset(x):
+        x, y = unwrap(x), unwrap(y)
+        kwargs.setdefault("batch_size", EVAL_BATCH_SIZE)
+    elif strategy_of(model) is not None:
         x, y = unwrap(x), unwrap(y)
     elif not is_dataset(x):
         x, y = to_dataset(x, y, kwargs.pop("batch_size", EVAL_BATCH_SIZE)), None
@@ -418,12 +482,11 @@ def prepare_model(
     """``(model, finished_epochs, history)``: restored from ``checkpoint_dir`` if it holds a
     checkpoint, else built and compiled fresh (``optimizer`` is a factory), all in the strategy's scope.
     ``init(model)`` runs on a fresh model before compiling (loading pretrained weights, freezing)."""
-    import keras
-
     from . import distribute, resume
+    from .backend import set_random_seed
     from .guard import build_checked
 
-    keras.utils.set_random_seed(seed)
+    set_random_seed(seed)
     with distribute.scope(strategy):
         restored = resume.restore(checkpoint_dir, metadata) if checkpoint_dir else None
         if restored is not None:
