@@ -140,10 +140,13 @@ def epoch_shuffled(x: Any, y: Any, batch_size: int, seed: int) -> tuple[Any, Any
     return ds.prefetch(tf.data.AUTOTUNE), EpochOrder()
 
 
-def epoch_batches(x: Any, y: Any, batch_size: int, seed: int) -> tuple[Any, Any]:
+def epoch_batches(x: Any, y: Any, batch_size: int, seed: int, shuffle: bool = True,
+                  multiple: int = 1) -> tuple[Any, Any]:
     """``(keras.utils.PyDataset, callback)``: :func:`epoch_shuffled` for backends without
     ``tf.data``. Each epoch's order is a numpy permutation drawn from ``(seed, epoch)`` alone, so a
-    resumed run sees the batches the uninterrupted run saw; pass the callback to ``model.fit``."""
+    resumed run sees the batches the uninterrupted run saw; pass the callback to ``model.fit``.
+    ``multiple``: the last batch is filled up to a multiple of it with samples from the start of
+    the order (``keras.distribution.DataParallel`` splits every batch evenly across devices)."""
     import keras
     import numpy as np
 
@@ -163,11 +166,15 @@ def epoch_batches(x: Any, y: Any, batch_size: int, seed: int) -> tuple[Any, Any]
 
         def order(self) -> Any:
             if self._order[0] != self.epoch:
-                self._order = (self.epoch, np.random.default_rng([int(seed), self.epoch]).permutation(n))
+                rows = np.random.default_rng([int(seed), self.epoch]).permutation(n) if shuffle else np.arange(n)
+                self._order = (self.epoch, rows)
             return self._order[1]
 
         def __getitem__(self, index: int) -> Any:
             rows = self.order()[index * batch_size:(index + 1) * batch_size]
+            short = -len(rows) % multiple
+            if short:
+                rows = np.concatenate([rows, np.resize(self.order(), short)])
             return take(x, rows) if y is None else (take(x, rows), take(y, rows))
 
     batches = Batches()
@@ -177,6 +184,15 @@ def epoch_batches(x: Any, y: Any, batch_size: int, seed: int) -> tuple[Any, Any]
             batches.epoch = index
 
     return batches, EpochOrder()
+
+
+def _devices_per_batch() -> int:
+    """How many devices a ``keras.distribution`` in effect splits each batch across (1 without one)."""
+    import keras
+
+    distribution = keras.distribution.distribution()
+    mesh = getattr(distribution, "device_mesh", None)
+    return int(mesh.shape[0]) if mesh is not None and getattr(mesh, "shape", None) else 1
 
 
 def _count(x: Any) -> int:
@@ -213,13 +229,18 @@ def fit(
     from .backend import is_tensorflow
 
     if not is_tensorflow() and not is_dataset(x):
-        if isinstance(validation_data, (tuple, list)):
+        devices = _devices_per_batch()
+        if isinstance(validation_data, (tuple, list)) and devices > 1:
+            validation_data, _ = epoch_batches(*validation_data, EVAL_BATCH_SIZE, seed, shuffle=False, multiple=devices)
+        elif isinstance(validation_data, (tuple, list)):
             validation_data = tuple(unwrap(v) for v in validation_data)
             fit_kwargs.setdefault("validation_batch_size", EVAL_BATCH_SIZE)
+        if devices > 1:
+            shuffle = True  # batches must come through epoch_batches to be split evenly
         if not shuffle:
             return model.fit(unwrap(x), unwrap(y), batch_size=batch_size or DEFAULT_BATCH_SIZE, shuffle=False,
                              validation_data=validation_data, **fit_kwargs)
-        batches, order = epoch_batches(x, y, batch_size or DEFAULT_BATCH_SIZE, seed)
+        batches, order = epoch_batches(x, y, batch_size or DEFAULT_BATCH_SIZE, seed, multiple=devices)
         fit_kwargs["callbacks"] = [order, *(fit_kwargs.get("callbacks") or [])]
         fit_kwargs["shuffle"] = False  # the batches are in the epoch's order; Keras would reshuffle them unseeded
         return model.fit(batches, validation_data=validation_data, **fit_kwargs)
@@ -464,6 +485,10 @@ def run_fit(
         from .progress import epoch_lines
 
         callbacks, verbose = [*callbacks, epoch_lines(epochs)], 0
+    if distribute.is_keras_distribution(strategy):  # JAX's DataParallel: Keras shards each batch itself
+        with distribute.scope(strategy):
+            return fit(None, net, *train_xy, batch_size=batch_size, seed=seed, validation_data=val_xy, epochs=epochs,
+                       initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose)
     if distribute.uses_custom_loop(strategy):
         if initial_epoch:
             raise ConfigError(f"resuming from --checkpoint-dir is not supported under {type(strategy).__name__}; "

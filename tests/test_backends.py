@@ -104,3 +104,28 @@ def test_text_columns_off_tensorflow_are_one_data_error(monkeypatch):
     spec = kzoo.TensorSpec("review", (None,), dtype="int32")
     with pytest.raises(DataError, match="text input 'review' needs the TensorFlow backend"):
         text.vectorize({"review": np.array(["a good film"])}, [spec], None)
+
+
+def test_data_parallel_on_two_jax_devices_trains_and_one_device_warns(tmp_path):
+    command = ["--backend", "jax", "train", "mlp", "--data", "digits", "--epochs", "2", "--val-split", "0.2",
+               "--strategy", "data-parallel", "--out", str(tmp_path / "dp.keras"), "--metrics-out",
+               str(tmp_path / "dp.json")]
+    two = run_kzoo(*command, env={"XLA_FLAGS": "--xla_force_host_platform_device_count=2"})
+    assert two.returncode == 0, two.stderr
+    assert "kzoo: warning" not in two.stderr
+    report = json.loads((tmp_path / "dp.json").read_text())
+    assert report["epochs"] == 2 and 0.0 < report["metrics"]["val_accuracy"] <= 1.0  # 1797 rows: uneven last batches
+    probabilities = kzoo.load(tmp_path / "dp.keras").predict(np.zeros((3, 64), "float32"), verbose=0)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)  # saved on 2 devices, loads on one
+
+    one = run_kzoo(*command, env={"XLA_FLAGS": ""})
+    assert one.returncode == 0, one.stderr
+    warnings = [line for line in one.stderr.splitlines() if line.startswith("kzoo: warning:")]
+    assert len(warnings) == 1 and "found one device" in warnings[0]
+
+
+def test_each_strategy_names_the_backend_it_needs():
+    from kzoo import distribute
+
+    with pytest.raises(kzoo.ConfigError, match="data-parallel .* JAX backend"):
+        distribute.resolve_strategy("data-parallel")  # this process runs TensorFlow

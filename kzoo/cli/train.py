@@ -92,7 +92,8 @@ def data_options(func):
 @click.option("--plot", type=click.Path(), default=None, metavar="FILE",
               help="Draw the training curves to FILE (.png, .svg or .pdf).")
 @click.option("--strategy", type=click.Choice(STRATEGIES), default="default", show_default=True,
-              help="tf.distribute strategy (see docs/distributed.md).")
+              help="tf.distribute strategy on TensorFlow, or data-parallel (keras.distribution.DataParallel) on "
+                   "JAX (see docs/distributed.md, docs/backends.md).")
 @click.option("--worker-timeout", type=float, default=DEFAULT_WORKER_TIMEOUT, show_default=True, metavar="SECONDS",
               help="Multi-worker start-up: give up when a worker of TF_CONFIG has not started by then.")
 @click.option("-w", "--weights", metavar="NAME",
