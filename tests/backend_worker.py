@@ -2,7 +2,8 @@
 
     KERAS_BACKEND=jax python tests/backend_worker.py OUT_DIR [FROM_OTHER.keras]
 
-Runs list, build, compile, train, evaluate, predict, save, load and a CLI training run on the
+Runs list, build, compile, train, evaluate, predict, save, load and a CLI training run (with
+training curves) on the
 backend of its environment, loads a model another backend saved (predicting on iris), and writes
 OUT_DIR/result.json, including whether tensorflow was ever imported.
 """
@@ -40,7 +41,8 @@ def main(out_dir: str, other: str | None = None) -> None:
     np.save(out / "predictions.npy", np.asarray(builder.predict(loaded, x)))
     result["stop_reason"] = trained.stop_reason
 
-    for args in (["train", "mlp", "--data", "iris", "--epochs", "2", "--quiet", "--out", str(out / "cli.keras")],
+    for args in (["train", "mlp", "--data", "iris", "--epochs", "2", "--quiet", "--out", str(out / "cli.keras"),
+                  "--val-split", "0.2", "--plot", str(out / "curves.png")],
                  ["evaluate", str(out / "cli.keras"), "--data", "iris", "--json"],
                  ["predict", str(out / "cli.keras"), "--data", "iris", "--out", str(out / "cli.csv")]):
         try:
@@ -48,6 +50,7 @@ def main(out_dir: str, other: str | None = None) -> None:
         except SystemExit as exc:  # pragma: no cover - a failure shows in the result
             result.setdefault("cli_exits", []).append([args[0], exc.code])
     result["cli_rows"] = len((out / "cli.csv").read_text().splitlines())
+    result["plotted"] = (out / "curves.png").read_bytes()[:4] == b"\x89PNG"
     if other:
         np.save(out / "other_predictions.npy", np.asarray(builder.predict(kzoo.load(other), x)))
     import keras
