@@ -19,7 +19,7 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 LOSS_TIE_BREAK = 0.001
@@ -41,8 +41,9 @@ class StopState:
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any] | None) -> StopState:
-        return cls(**{k: doc[k] for k in ("monitor", "best", "best_epoch", "wait", "stopped_epoch", "best_loss") if k in doc}) \
-            if doc else cls()
+        """The state a checkpoint's ``kzoo.json`` recorded (already schema-checked); unknown keys are ignored."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in (doc or {}).items() if k in known})
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
