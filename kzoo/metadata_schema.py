@@ -116,7 +116,11 @@ def validate(doc: Any, where: str) -> dict[str, Any]:
         if columns is not None and len(columns) != len(mean):
             _fail(where, "data.preprocess.mean", mean, f"{len(columns)} values, one per column in data.columns")
     _check(doc.get("training") or {}, TRAINING, "training.", where)
-    _check(doc.get("stopping") or {}, STOPPING, "stopping.", where)
+    stopping = doc.get("stopping") or {}
+    _check(stopping, STOPPING, "stopping.", where)
+    for key in ("best_epoch", "stopped_epoch"):  # a resumed run restores these: they must have happened
+        if "epoch" in doc and stopping.get(key) is not None and stopping[key] > doc["epoch"]:
+            _fail(where, f"stopping.{key}", stopping[key], f"at most epoch={doc['epoch']}")
     history = doc.get("history") or {}
     if "epoch" in doc and any(len(v) > doc["epoch"] for v in history.values()):
         _fail(where, "history", {k: len(v) for k, v in history.items()}, f"at most epoch={doc['epoch']} values per metric")

@@ -71,6 +71,8 @@ def test_the_schema_refuses_a_damaged_stopping_state():
     for key, bad in (("wait", -1), ("best", "high"), ("stopped_epoch", 0)):
         with pytest.raises(DataError, match=f"stopping.{key}"):
             metadata_schema.validate({**good, "stopping": {**good["stopping"], key: bad}}, "x")
+    with pytest.raises(DataError, match="stopping.best_epoch is 4 .* at most epoch=3"):
+        metadata_schema.validate({**good, "stopping": {**good["stopping"], "best_epoch": 4}}, "x")
     with pytest.raises(DataError, match="training.patience"):
         metadata_schema.validate({"model": "mlp", "training": {"patience": -2}}, "x")
 
