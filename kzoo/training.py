@@ -33,7 +33,7 @@ DEFAULT_LEARNING_RATE = 0.02
 DEFAULT_STEPS_PER_EXECUTION = 64
 EVAL_BATCH_SIZE = 1024
 SCHEDULES = ("cosine", "constant")
-DEFAULT_PATIENCE = 10  # kzoo.stopping.DEFAULT_PATIENCE, here so the CLI's help needs no import
+DEFAULT_PATIENCE = 10  # epochs without improvement before early stopping (kzoo.stopping)
 
 
 # -- the pieces ---------------------------------------------------------------------------------

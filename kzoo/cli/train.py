@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 import click
 
@@ -102,8 +103,8 @@ def data_options(func):
 @click.option("--freeze-until", metavar="LAYER", help="With --weights: freeze every layer up to and including LAYER.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 def train_command(model, data, inputs, samples, skip_bad_files, target, assignments, epochs, batch_size, learning_rate, schedule,
-                  val_split, patience, steps_per_execution, standardize, seed, checkpoint_dir, out, metrics_out, plot, strategy,
-                  worker_timeout, weights, freeze, freeze_until, quiet) -> None:
+                  val_split, patience, steps_per_execution, standardize, seed, checkpoint_dir, out, metrics_out, plot,
+                  strategy, worker_timeout, weights, freeze, freeze_until, quiet) -> None:
     """Train MODEL on data; with --out, save the trained model.
 
     Input sizes and the class count are inferred from the data unless set with --set.
@@ -122,8 +123,6 @@ def train_command(model, data, inputs, samples, skip_bad_files, target, assignme
       kzoo train mlp --weights digits --data my.csv --target label --freeze --out ft.keras
     """
     start_tensorflow_quietly()
-    import sys
-
     from ..training import train
 
     if not quiet:
@@ -133,7 +132,8 @@ def train_command(model, data, inputs, samples, skip_bad_files, target, assignme
         standardize=standardize, samples=samples, skip_bad_files=skip_bad_files, epochs=epochs, batch_size=batch_size,
         learning_rate=learning_rate, schedule=schedule, val_split=val_split,
         steps_per_execution=steps_per_execution, seed=seed, checkpoint_dir=checkpoint_dir,
-        verbose=0 if quiet else (1 if sys.stdout.isatty() else 2), patience=patience, out=out, metrics_out=metrics_out, plot=plot, strategy=strategy,
+        verbose=0 if quiet else (1 if sys.stdout.isatty() else 2),  # a log gets one plain line per epoch
+        patience=patience, out=out, metrics_out=metrics_out, plot=plot, strategy=strategy,
         worker_timeout=worker_timeout, weights=weights, freeze=freeze, freeze_until=freeze_until,
     )
     if quiet:
