@@ -7,16 +7,27 @@
    (input 64, hidden 8,16,32, 10 classes): kzoo's defaults against the seed's own code
    (Sequential, compile(optimizer="adam"), fit(batch_size=32)). Goal: >= 5x.
 
-Run:  python benchmarks/train_speed.py [--epochs 20] [--repeat 3]
+Both are measured on each backend, TensorFlow and JAX, each in its own process (Keras picks its
+backend once), followed by JAX's ratios to TensorFlow (issue 9's goal: kzoo on JAX >= 1.5x the
+TensorFlow default path's samples/s, and time to 95% at least as good).
+
+Run:  python benchmarks/train_speed.py [--epochs 20] [--repeat 3]      (both backends)
+      python benchmarks/train_speed.py --backend jax                   (one, in this process)
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
+import subprocess
+import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+BACKENDS = ("tensorflow", "jax")
+if "--backend" in sys.argv[:-1]:  # Keras reads KERAS_BACKEND once, when first imported
+    os.environ["KERAS_BACKEND"] = sys.argv[sys.argv.index("--backend") + 1]
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -98,9 +109,14 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=20, help="epochs for the throughput measurement")
     parser.add_argument("--max-epochs", type=int, default=300, help="epoch budget of the seed's code")
     parser.add_argument("--repeat", type=int, default=3, help="throughput: best of this many runs of each")
+    parser.add_argument("--backend", choices=BACKENDS, help="measure on this backend only")
     args = parser.parse_args()
+    if args.backend is None:
+        both(args)
+        return
     data = kzoo.datasets.load("digits", "mlp")
-    print(f"kzoo train speed: seed MLP on digits ({data.num_samples} samples), CPU threads: {os.cpu_count()}")
+    print(f"kzoo train speed: seed MLP on digits ({data.num_samples} samples), backend {keras.config.backend()}, "
+          f"CPU threads: {os.cpu_count()}")
 
     runs = [throughput(data, args.epochs) for _ in range(args.repeat)]
     plain, fast = max(r[0] for r in runs), max(r[1] for r in runs)
@@ -120,6 +136,25 @@ def main() -> None:
         print(f"   speed-up: {seed_stop.seconds / kzoo_stop.seconds:.1f}x (goal >= 5x)")
     else:
         print("   speed-up: n/a (one side did not reach the target)")
+
+
+def both(args: argparse.Namespace) -> None:
+    """Each backend in its own process, then JAX's ratios to TensorFlow for kzoo's default path."""
+    found: dict[str, tuple[float | None, float | None]] = {}
+    for backend in BACKENDS:
+        command = [sys.executable, __file__, "--backend", backend, "--epochs", str(args.epochs),
+                   "--max-epochs", str(args.max_epochs), "--repeat", str(args.repeat)]
+        out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        print(out, end="", flush=True)
+        speed = re.search(r"kzoo train default path:\s+(\d+) samples/s", out)
+        reached = re.search(r"kzoo defaults .*?:\s+([\d.]+) s, epoch", out)
+        found[backend] = (float(speed.group(1)) if speed else None, float(reached.group(1)) if reached else None)
+    (tf_speed, tf_time), (jax_speed, jax_time) = found["tensorflow"], found["jax"]
+    print("JAX against TensorFlow, kzoo's default path:")
+    if tf_speed and jax_speed:
+        print(f"   throughput: {jax_speed / tf_speed:.1f}x (goal >= 1.5x)")
+    if tf_time and jax_time:
+        print(f"   time to {TARGET:.0%}: {jax_time:.2f} s vs {tf_time:.2f} s ({tf_time / jax_time:.1f}x; goal >= 1x)")
 
 
 if __name__ == "__main__":

@@ -64,6 +64,7 @@ TOP: Schema = {
     "training": (lambda v: isinstance(v, dict), "an object of training options", False),
     "epoch": (_is_count, "a whole number of finished epochs (>= 0)", False),
     "history": (_dict_of(_list_of(_is_number)), "an object of metric name -> list of numbers", False),
+    "stopping": (lambda v: isinstance(v, dict), "an object with early stopping's state", False),
 }
 DATA: Schema = {
     "source": (_optional(_is_str), "a data source (a string)", False),
@@ -86,6 +87,15 @@ TRAINING: Schema = {
     "schedule": (_is_str, "a schedule name", False),
     "val_split": (lambda v: _is_finite(v) and 0 <= v < 1, "a fraction in [0, 1)", False),
     "seed": (_is_count, "a whole number >= 0", False),
+    "patience": (_is_count, "a whole number of epochs >= 0", False),
+}
+STOPPING: Schema = {
+    "monitor": (_optional(_is_str), "a metric name or null", False),
+    "best": (_optional(_is_finite), "a finite number or null", False),
+    "best_epoch": (_is_count, "a whole number >= 0", False),
+    "wait": (_is_count, "a whole number of epochs >= 0", False),
+    "stopped_epoch": (_optional(_is_positive), "a whole number >= 1 or null", False),
+    "best_loss": (_optional(_is_finite), "a finite number or null", False),
 }
 
 
@@ -106,6 +116,11 @@ def validate(doc: Any, where: str) -> dict[str, Any]:
         if columns is not None and len(columns) != len(mean):
             _fail(where, "data.preprocess.mean", mean, f"{len(columns)} values, one per column in data.columns")
     _check(doc.get("training") or {}, TRAINING, "training.", where)
+    stopping = doc.get("stopping") or {}
+    _check(stopping, STOPPING, "stopping.", where)
+    for key in ("best_epoch", "stopped_epoch"):  # a resumed run restores these: they must have happened
+        if "epoch" in doc and stopping.get(key) is not None and stopping[key] > doc["epoch"]:
+            _fail(where, f"stopping.{key}", stopping[key], f"at most epoch={doc['epoch']}")
     history = doc.get("history") or {}
     if "epoch" in doc and any(len(v) > doc["epoch"] for v in history.values()):
         _fail(where, "history", {k: len(v) for k, v in history.items()}, f"at most epoch={doc['epoch']} values per metric")

@@ -19,6 +19,7 @@ import keras
 
 from . import saving
 from .errors import ConfigError, DataError
+from .stopping import BEST_WEIGHTS_ENTRY, StopState, weights_from_bytes
 
 CHECKPOINT_NAME = "checkpoint.keras"
 # What must be equal between the checkpoint and the rerun, as (metadata path, what to call it).
@@ -28,6 +29,7 @@ SAME_RUN = (
     (("training", "epochs"), "epochs"), (("training", "batch_size"), "batch size"),
     (("training", "learning_rate"), "learning rate"), (("training", "schedule"), "schedule"),
     (("training", "val_split"), "validation split"), (("training", "seed"), "seed"),
+    (("training", "patience"), "patience"),
 )
 
 
@@ -37,12 +39,14 @@ def checkpoint_path(directory: str | os.PathLike[str]) -> str:
 
 class EpochCheckpoint(keras.callbacks.Callback):
     """Save model, optimizer, epoch count and history to ``directory`` after every epoch
-    (under a multi-worker strategy only the chief's copy is kept)."""
+    (under a multi-worker strategy only the chief's copy is kept). With ``stopper`` (kzoo's early
+    stopping callback, which runs first) its state and best weights are saved too."""
 
     def __init__(self, directory: str | os.PathLike[str], metadata: Mapping[str, Any],
-                 history: dict[str, list[float]], strategy: Any = None):
+                 history: dict[str, list[float]], strategy: Any = None, stopper: Any = None):
         super().__init__()
         self.strategy = strategy
+        self.stopper = stopper
         self.path = checkpoint_path(directory)
         self.metadata = dict(metadata)
         self.history = {k: list(v) for k, v in history.items()}
@@ -51,7 +55,11 @@ class EpochCheckpoint(keras.callbacks.Callback):
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(float(value))
         metadata = {**self.metadata, "epoch": epoch + 1, "history": self.history}
-        saving.save_model(self.model, self.path, metadata, self.strategy)
+        entries = None
+        if self.stopper is not None:
+            metadata["stopping"] = self.stopper.state.to_dict()
+            entries = self.stopper.checkpoint_entries()
+        saving.save_model(self.model, self.path, metadata, self.strategy, entries)
 
 
 def _get(doc: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
@@ -91,3 +99,20 @@ def restore(directory: str | os.PathLike[str], metadata: Mapping[str, Any]) -> t
         )
     model = saving.load(path)
     return model, int(saved.get("epoch", 0)), {k: list(v) for k, v in (saved.get("history") or {}).items()}
+
+
+def read_stopping(directory: str | os.PathLike[str]) -> tuple[StopState, list[Any] | None]:
+    """Early stopping's state and best weights as the checkpoint in ``directory`` left them
+    (a fresh state when there is no checkpoint or it predates early stopping)."""
+    path = checkpoint_path(directory)
+    if not os.path.exists(path):
+        return StopState(), None
+    saved = saving.read_metadata(path) or {}
+    state = StopState.from_dict(saved.get("stopping"))
+    raw = saving.read_entry(path, BEST_WEIGHTS_ENTRY) if state.best_epoch else None
+    try:
+        weights = weights_from_bytes(raw) if raw is not None else None
+    except (ValueError, OSError, KeyError) as exc:
+        raise DataError(f"{path!r}: its best weights are unreadable ({type(exc).__name__}: {exc}); "
+                        f"use a new --checkpoint-dir.") from exc
+    return state, weights

@@ -54,27 +54,36 @@ def model_metadata(model_name: str, config: Mapping[str, Any], plugin: str | Non
     }
 
 
-def save(model: keras.Model, path: str | os.PathLike[str], metadata: Mapping[str, Any] | None = None) -> str:
-    """Write ``model`` (with its optimizer state) and kzoo ``metadata`` to ``path`` atomically."""
+def save(model: keras.Model, path: str | os.PathLike[str], metadata: Mapping[str, Any] | None = None,
+         entries: Mapping[str, bytes] | None = None) -> str:
+    """Write ``model`` (with its optimizer state) and kzoo ``metadata`` to ``path`` atomically;
+    ``entries`` are extra zip members written with them (a checkpoint's best weights)."""
     path = os.fspath(path)
     if not path.endswith(".keras"):
         raise DataError(f"model files must end in .keras, got {path!r}; e.g. --out model.keras.")
+    from .backend import keep_tensorflow_out
+
+    keep_tensorflow_out()
     with atomic_output(path) as tmp:
         model.save(tmp)
         if metadata is not None:
             with zipfile.ZipFile(tmp, "a") as archive:
                 archive.writestr(METADATA_ENTRY, json.dumps(jsonable(dict(metadata)), indent=1))
+        if entries:
+            with zipfile.ZipFile(tmp, "a") as archive:
+                for name, data in entries.items():
+                    archive.writestr(name, data)
     return path
 
 
 def save_model(model: keras.Model, path: str | os.PathLike[str], metadata: Mapping[str, Any] | None,
-               strategy: Any = None) -> None:
+               strategy: Any = None, entries: Mapping[str, bytes] | None = None) -> None:
     """:func:`save` from every process of a ``tf.distribute`` run (saving may be a collective op);
     only the chief's file lands at ``path`` (``kzoo.distribute.write_target``)."""
     from .distribute import write_target
 
     with write_target(path, strategy) as target:
-        save(model, target, metadata)
+        save(model, target, metadata, entries)
 
 
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any] | None:
@@ -106,6 +115,20 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any] | None:
             f"or unfinished. Expected a file written by model.save() or `kzoo train --out`."
         ) from exc
     return validate(doc, repr(path))
+
+
+def read_entry(path: str | os.PathLike[str], name: str) -> bytes | None:
+    """The bytes of zip member ``name`` of a ``.keras`` file (None if absent), within kzoo's caps."""
+    path = os.fspath(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            check_archive(path, archive)
+            if name not in archive.namelist():
+                return None
+            return archive.read(name)
+    except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError, RuntimeError) as exc:
+        raise DataError(f"{path!r}: cannot read its {name} ({type(exc).__name__}: {exc}); the file may be "
+                        f"corrupted; use a new --checkpoint-dir.") from exc
 
 
 def check_archive(path: str, archive: zipfile.ZipFile) -> None:
@@ -162,6 +185,10 @@ def load(path: str | os.PathLike[str], safe_mode: bool = True, compile: bool = T
     path = os.fspath(path)
     ensure_plugin(read_metadata(path))
     import keras
+
+    from .backend import keep_tensorflow_out
+
+    keep_tensorflow_out()
 
     try:
         return keras.saving.load_model(path, custom_objects=custom_objects(), safe_mode=safe_mode, compile=compile)

@@ -33,6 +33,7 @@ DEFAULT_LEARNING_RATE = 0.02
 DEFAULT_STEPS_PER_EXECUTION = 64
 EVAL_BATCH_SIZE = 1024
 SCHEDULES = ("cosine", "constant")
+DEFAULT_PATIENCE = 10  # epochs without improvement before early stopping (kzoo.stopping)
 
 
 # -- the pieces ---------------------------------------------------------------------------------
@@ -70,7 +71,13 @@ def compile_model(
 
 
 def strategy_of(model: keras.Model) -> Any:
-    """The ``tf.distribute`` strategy ``model`` was built under (or whose scope is open), else None."""
+    """The ``tf.distribute`` strategy ``model`` was built under (or whose scope is open), else None
+    (always None off the TensorFlow backend, without importing it)."""
+    from .backend import is_tensorflow, keep_tensorflow_out
+
+    if not is_tensorflow():
+        keep_tensorflow_out()
+        return None
     import tensorflow as tf
 
     strategy = getattr(model, "distribute_strategy", None)
@@ -133,6 +140,61 @@ def epoch_shuffled(x: Any, y: Any, batch_size: int, seed: int) -> tuple[Any, Any
     return ds.prefetch(tf.data.AUTOTUNE), EpochOrder()
 
 
+def epoch_batches(x: Any, y: Any, batch_size: int, seed: int, shuffle: bool = True,
+                  multiple: int = 1) -> tuple[Any, Any]:
+    """``(keras.utils.PyDataset, callback)``: :func:`epoch_shuffled` for backends without
+    ``tf.data``. Each epoch's order is a numpy permutation drawn from ``(seed, epoch)`` alone, so a
+    resumed run sees the batches the uninterrupted run saw; pass the callback to ``model.fit``.
+    ``multiple``: the last batch is filled up to a multiple of it with samples from the start of
+    the order (``keras.distribution.DataParallel`` splits every batch evenly across devices)."""
+    import keras
+    import numpy as np
+
+    x, y = unwrap(x), unwrap(y)
+    n = _count(x)
+
+    def take(part: Any, rows: Any) -> Any:
+        return {k: v[rows] for k, v in part.items()} if isinstance(part, dict) else part[rows]
+
+    class Batches(keras.utils.PyDataset):
+        def __init__(self) -> None:
+            super().__init__()
+            self.epoch, self._order = 0, (-1, None)
+
+        def __len__(self) -> int:
+            return -(-n // batch_size)
+
+        def order(self) -> Any:
+            if self._order[0] != self.epoch:
+                rows = np.random.default_rng([int(seed), self.epoch]).permutation(n) if shuffle else np.arange(n)
+                self._order = (self.epoch, rows)
+            return self._order[1]
+
+        def __getitem__(self, index: int) -> Any:
+            rows = self.order()[index * batch_size:(index + 1) * batch_size]
+            short = -len(rows) % multiple
+            if short:
+                rows = np.concatenate([rows, np.resize(self.order(), short)])
+            return take(x, rows) if y is None else (take(x, rows), take(y, rows))
+
+    batches = Batches()
+
+    class EpochOrder(keras.callbacks.Callback):
+        def on_epoch_begin(self, index: int, logs: Any = None) -> None:
+            batches.epoch = index
+
+    return batches, EpochOrder()
+
+
+def _devices_per_batch() -> int:
+    """How many devices a ``keras.distribution`` in effect splits each batch across (1 without one)."""
+    import keras
+
+    distribution = keras.distribution.distribution()
+    mesh = getattr(distribution, "device_mesh", None)
+    return int(mesh.shape[0]) if mesh is not None and getattr(mesh, "shape", None) else 1
+
+
 def _count(x: Any) -> int:
     return len(next(iter(x.values())) if isinstance(x, dict) else x)
 
@@ -153,7 +215,8 @@ def fit(
     validation_data: Any = None,
     **fit_kwargs: Any,
 ) -> keras.callbacks.History:
-    """``model.fit`` through a shuffled, prefetching ``tf.data`` pipeline (quiet unless ``verbose``).
+    """``model.fit`` through a shuffled, prefetching ``tf.data`` pipeline (quiet unless ``verbose``);
+    off TensorFlow, through :func:`epoch_batches` (the same per-epoch orders idea, in numpy).
     Arrays and dicts of arrays are accepted; a ``tf.data.Dataset`` is used as it is.
     ``validation_split`` holds out the last samples, as Keras does."""
     fit_kwargs.setdefault("verbose", 0)
@@ -163,6 +226,24 @@ def fit(
 
         (x, x_val), (y, y_val) = split_tail(x, fraction), split_tail(y, fraction)
         validation_data = (x_val, y_val)
+    from .backend import is_tensorflow
+
+    if not is_tensorflow() and not is_dataset(x):
+        devices = _devices_per_batch()
+        if isinstance(validation_data, (tuple, list)) and devices > 1:
+            validation_data, _ = epoch_batches(*validation_data, EVAL_BATCH_SIZE, seed, shuffle=False, multiple=devices)
+        elif isinstance(validation_data, (tuple, list)):
+            validation_data = tuple(unwrap(v) for v in validation_data)
+            fit_kwargs.setdefault("validation_batch_size", EVAL_BATCH_SIZE)
+        if devices > 1:
+            shuffle = True  # batches must come through epoch_batches to be split evenly
+        if not shuffle:
+            return model.fit(unwrap(x), unwrap(y), batch_size=batch_size or DEFAULT_BATCH_SIZE, shuffle=False,
+                             validation_data=validation_data, **fit_kwargs)
+        batches, order = epoch_batches(x, y, batch_size or DEFAULT_BATCH_SIZE, seed, multiple=devices)
+        fit_kwargs["callbacks"] = [order, *(fit_kwargs.get("callbacks") or [])]
+        fit_kwargs["shuffle"] = False  # the batches are in the epoch's order; Keras would reshuffle them unseeded
+        return model.fit(batches, validation_data=validation_data, **fit_kwargs)
     if strategy_of(model) is not None and not is_dataset(x):
         # Under a strategy Keras's own array adapter splits batches across replicas correctly.
         if isinstance(validation_data, (tuple, list)):
@@ -184,7 +265,12 @@ def fit(
 
 def evaluate(builder: ModelBuilder, model: keras.Model, x: Any, y: Any = None, **kwargs: Any) -> dict[str, float]:
     kwargs.setdefault("verbose", 0)
-    if strategy_of(model) is not None:
+    from .backend import is_tensorflow
+
+    if not is_tensorflow() and not is_dataset(x):
+        x, y = unwrap(x), unwrap(y)
+        kwargs.setdefault("batch_size", EVAL_BATCH_SIZE)
+    elif strategy_of(model) is not None:
         x, y = unwrap(x), unwrap(y)
     elif not is_dataset(x):
         x, y = to_dataset(x, y, kwargs.pop("batch_size", EVAL_BATCH_SIZE)), None
@@ -214,6 +300,7 @@ class TrainResult:
     epochs: int
     metadata: dict[str, Any] = field(default_factory=dict)
     chief: bool = True  # False on the workers of a cluster that do not write files
+    stop_reason: str = ""  # why training ended: early stopping, or the --epochs ceiling
 
 
 def train(
@@ -244,6 +331,7 @@ def train(
     weights: str | Weights | None = None,
     freeze: bool = False,
     freeze_until: str | None = None,
+    patience: int = DEFAULT_PATIENCE,
 ) -> TrainResult:
     """Train model ``model`` on ``data`` with kzoo's fast defaults; optionally save it.
 
@@ -254,6 +342,10 @@ def train(
         target, inputs, standardize, samples, skip_bad_files: how to read the data (see
             ``kzoo.datasets.load``).
         val_split: fraction held out for validation (stratified by class when possible).
+        patience: with a validation split, stop once ``val_accuracy`` (else ``val_loss``) has not
+            improved for this many epochs and restore the best epoch's weights (0: never stop
+            early; ``epochs`` is the ceiling either way). ``metrics`` are then the best epoch's.
+        verbose: 0 silent, 1 Keras's progress bar, 2 one plain line per epoch (for logs).
         checkpoint_dir: save model + optimizer after every epoch; a rerun resumes from there.
         callbacks: extra Keras callbacks.
         out, metrics_out: write the model (.keras with kzoo metadata) and final metrics (JSON),
@@ -270,7 +362,7 @@ def train(
     from .datasets.loading import DEFAULT_SYNTHETIC_SAMPLES, Data, load
 
     _check_options(epochs, batch_size, learning_rate, schedule, val_split, out, steps_per_execution, samples, plot,
-                   seed, metrics_out)
+                   seed, metrics_out, patience)
     builder = api.get(model) if isinstance(model, str) else model
     from . import distribute
 
@@ -290,9 +382,12 @@ def train(
                     base_config=start.config if start is not None else None)
     train_xy, val_xy = split(data, val_split, seed)
     steps = -(-_count(train_xy[0]) // batch_size)
-    metadata = saving.model_metadata(data.model, data.config, plugin=builder.spec.plugin, data=data.meta, training={
-        "epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate, "schedule": schedule,
-        "val_split": val_split, "seed": seed}, data_digest=data_digest(data))
+    options = {"epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate, "schedule": schedule,
+               "val_split": val_split, "seed": seed}
+    if val_xy is not None:  # patience means nothing without validation data
+        options["patience"] = patience
+    metadata = saving.model_metadata(data.model, data.config, plugin=builder.spec.plugin, data=data.meta,
+                                     training=options, data_digest=data_digest(data))
     init = None
     if start is not None:
         from .pretrained import start_from
@@ -310,13 +405,29 @@ def train(
     )
     if initial_epoch and verbose:  # say so now, not when training ends
         print(f"resumed from epoch {initial_epoch} in {os.fspath(checkpoint_dir)}", flush=True)
-    fitted = run_fit(net, train_xy, val_xy, strategy=strategy, epochs=epochs, initial_epoch=initial_epoch,
-                     batch_size=batch_size, seed=seed, verbose=verbose,
-                     callbacks=make_callbacks(callbacks, checkpoint_dir, metadata, history, strategy))
-    for key, values in fitted.history.items():
-        history.setdefault(key, []).extend(float(v) for v in values)
+    stopper = None
+    if val_xy is not None and patience:
+        from . import resume, stopping
+
+        state, best = resume.read_stopping(checkpoint_dir) if initial_epoch else (stopping.StopState(), None)
+        stopper = stopping.make_callback(patience, state, best)
+    if stopper is None or stopper.state.stopped_epoch is None:  # a rerun of a finished run trains no more
+        fitted = run_fit(net, train_xy, val_xy, strategy=strategy, epochs=epochs, initial_epoch=initial_epoch,
+                         batch_size=batch_size, seed=seed, verbose=verbose,
+                         callbacks=make_callbacks(callbacks, checkpoint_dir, metadata, history, strategy, stopper))
+        for key, values in fitted.history.items():
+            history.setdefault(key, []).extend(float(v) for v in values)
     metrics = {key: values[-1] for key, values in history.items() if values}
     metadata.update(epoch=max(initial_epoch, len(next(iter(history.values()), []))), history=history)
+    stop_reason = f"reached --epochs {epochs}"
+    if stopper is not None:
+        from .stopping import reason
+
+        metadata["stopping"] = stopper.state.to_dict()
+        stop_reason = reason(stopper.state, patience, epochs)
+        if stopper.state.stopped_epoch is not None:  # the model holds the best epoch's weights
+            metrics = {key: values[stopper.state.best_epoch - 1] for key, values in history.items()
+                       if len(values) >= stopper.state.best_epoch}
     from .files import all_or_nothing
 
     chief = distribute.is_chief(strategy)  # only one process writes plain files
@@ -330,7 +441,7 @@ def train(
             from .curves import plot_history
 
             plot_history(history, plot)
-    return TrainResult(net, history, metrics, initial_epoch, metadata["epoch"], metadata, chief)
+    return TrainResult(net, history, metrics, initial_epoch, metadata["epoch"], metadata, chief, stop_reason)
 
 
 def data_digest(data: Data) -> str:
@@ -370,6 +481,14 @@ def run_fit(
     ``model.fit`` cannot run (multi-worker), ``kzoo.distribute``'s own loop."""
     from . import distribute
 
+    if verbose == 2:  # one plain line per epoch instead of Keras's two
+        from .progress import epoch_lines
+
+        callbacks, verbose = [*callbacks, epoch_lines(epochs)], 0
+    if distribute.is_keras_distribution(strategy):  # JAX's DataParallel: Keras shards each batch itself
+        with distribute.scope(strategy):
+            return fit(None, net, *train_xy, batch_size=batch_size, seed=seed, validation_data=val_xy, epochs=epochs,
+                       initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose)
     if distribute.uses_custom_loop(strategy):
         if initial_epoch:
             raise ConfigError(f"resuming from --checkpoint-dir is not supported under {type(strategy).__name__}; "
@@ -388,12 +507,11 @@ def prepare_model(
     """``(model, finished_epochs, history)``: restored from ``checkpoint_dir`` if it holds a
     checkpoint, else built and compiled fresh (``optimizer`` is a factory), all in the strategy's scope.
     ``init(model)`` runs on a fresh model before compiling (loading pretrained weights, freezing)."""
-    import keras
-
     from . import distribute, resume
+    from .backend import set_random_seed
     from .guard import build_checked
 
-    keras.utils.set_random_seed(seed)
+    set_random_seed(seed)
     with distribute.scope(strategy):
         restored = resume.restore(checkpoint_dir, metadata) if checkpoint_dir else None
         if restored is not None:
@@ -407,14 +525,17 @@ def prepare_model(
 
 def make_callbacks(
     extra: Sequence[Any], checkpoint_dir: str | os.PathLike[str] | None, metadata: Mapping[str, Any],
-    history: dict[str, list[float]], strategy: Any = None,
+    history: dict[str, list[float]], strategy: Any = None, stopper: Any = None,
 ) -> list[Any]:
-    """Every callback of a training run, assembled in this one place."""
+    """Every callback of a training run, assembled in this one place; early stopping runs before
+    the checkpoint, which then records its state."""
     from . import resume
 
     callbacks = list(extra)
+    if stopper is not None:
+        callbacks.append(stopper)
     if checkpoint_dir is not None:
-        callbacks.append(resume.EpochCheckpoint(checkpoint_dir, metadata, history, strategy))
+        callbacks.append(resume.EpochCheckpoint(checkpoint_dir, metadata, history, strategy, stopper))
     return callbacks
 
 
@@ -459,7 +580,7 @@ def _whole(value: Any, low: int, high: int) -> bool:
 
 def _check_options(epochs: int, batch_size: int, learning_rate: float, schedule: str, val_split: float, out: Any,
                    steps_per_execution: int = 1, samples: int | None = None, plot: Any = None, seed: int = 0,
-                   metrics_out: Any = None) -> None:
+                   metrics_out: Any = None, patience: int = 0) -> None:
     """Every option checked before any work, so a bad one fails fast and writes nothing."""
     from .limits import MAX_INT32, MAX_SEED
 
@@ -475,6 +596,8 @@ def _check_options(epochs: int, batch_size: int, learning_rate: float, schedule:
     if not (isinstance(learning_rate, (int, float)) and not isinstance(learning_rate, bool)
             and math.isfinite(learning_rate) and learning_rate > 0):
         problems.append(f"learning_rate={learning_rate} (expected a finite number > 0, such as 0.01)")
+    if not _whole(patience, 0, MAX_INT32):
+        problems.append(f"patience={patience} (expected a whole number of epochs >= 0; 0 never stops early)")
     if not _whole(seed, 0, MAX_SEED):
         problems.append(f"seed={seed} (expected an integer in 0..{MAX_SEED})")
     if schedule not in SCHEDULES:

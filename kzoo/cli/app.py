@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from .._version import __version__
+from ..backend import BACKENDS, choose
 from ..errors import KzooError
 
 # TensorFlow's C++ start-up chatter says nothing a kzoo user can act on.
@@ -65,7 +66,10 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 @click.group(cls=KzooGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "-V", "--version", prog_name="kzoo", message="%(prog)s %(version)s")
-def main() -> None:
+@click.option("--backend", type=click.Choice(BACKENDS), default=None, metavar="|".join(BACKENDS),
+              help="Keras backend for this command (sets KERAS_BACKEND; default: KERAS_BACKEND, else tensorflow). "
+                   "See docs/backends.md.")
+def main(backend: str | None) -> None:
     """kzoo: a plugin-style model zoo for Keras.
 
     Every model, built-in or from a plugin, is listed, built, trained, evaluated and
@@ -83,5 +87,7 @@ def main() -> None:
 
     Environment: KZOO_LOAD_PLUGINS, KZOO_DISABLE_PLUGINS, KZOO_STRICT_PLUGINS,
     KZOO_TRACE_PLUGINS (see `kzoo plugins --help`); KZOO_CACHE_DIR, KZOO_OFFLINE,
-    KZOO_DOWNLOAD_TIMEOUT (see `kzoo weights --help`).
+    KZOO_DOWNLOAD_TIMEOUT (see `kzoo weights --help`); KERAS_BACKEND (or --backend).
     """
+    if backend is not None:  # before any command imports keras, which reads it once
+        choose(backend)

@@ -15,10 +15,13 @@ import tempfile
 
 
 def start_tensorflow_quietly() -> None:
-    """Import TensorFlow and probe its devices with stderr captured; a no-op when already done or
-    when the user asked for TensorFlow's logs (TF_CPP_MIN_LOG_LEVEL set to 0 or 1)."""
-    if "tensorflow" in sys.modules or os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2") in ("0", "1"):
-        return
+    """Import TensorFlow and probe its devices with stderr captured; a no-op when already done,
+    when the user asked for TensorFlow's logs (TF_CPP_MIN_LOG_LEVEL set to 0 or 1), or when Keras
+    runs on another backend."""
+    from ..backend import is_tensorflow
+
+    if "tensorflow" in sys.modules or os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2") in ("0", "1") or not is_tensorflow():
+        return  # on JAX or PyTorch nothing should start TensorFlow at all
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile(mode="w+b") as captured:

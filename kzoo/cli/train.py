@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 import click
 
 from ..config import parse_assignments
 from ..distribute import DEFAULT_WORKER_TIMEOUT, STRATEGIES
 from ..errors import ConfigError
-from ..training import DEFAULT_BATCH_SIZE, DEFAULT_EPOCHS, DEFAULT_LEARNING_RATE, DEFAULT_STEPS_PER_EXECUTION
+from ..training import (DEFAULT_BATCH_SIZE, DEFAULT_EPOCHS, DEFAULT_LEARNING_RATE, DEFAULT_PATIENCE,
+                        DEFAULT_STEPS_PER_EXECUTION)
 from .output import echo_json, echo_table
 from .quiet import start_tensorflow_quietly
 
@@ -75,6 +77,9 @@ def data_options(func):
               help="Learning-rate schedule: cosine decay to a tenth over the run, or constant.")
 @click.option("--val-split", type=float, default=0.0, show_default=True,
               help="Fraction held out for validation (stratified by class).")
+@click.option("--patience", type=int, default=DEFAULT_PATIENCE, show_default=True, metavar="N",
+              help="With --val-split: stop once val_accuracy (else val_loss) has not improved for N epochs and "
+                   "keep the best epoch's weights; 0 trains all --epochs.")
 @click.option("--steps-per-execution", type=int, default=DEFAULT_STEPS_PER_EXECUTION, show_default=True,
               help="Training steps per graph call; 1 to debug or for multi-device strategies.")
 @click.option("--standardize/--no-standardize", default=None,
@@ -88,7 +93,8 @@ def data_options(func):
 @click.option("--plot", type=click.Path(), default=None, metavar="FILE",
               help="Draw the training curves to FILE (.png, .svg or .pdf).")
 @click.option("--strategy", type=click.Choice(STRATEGIES), default="default", show_default=True,
-              help="tf.distribute strategy (see docs/distributed.md).")
+              help="tf.distribute strategy on TensorFlow, or data-parallel (keras.distribution.DataParallel) on "
+                   "JAX (see docs/distributed.md, docs/backends.md).")
 @click.option("--worker-timeout", type=float, default=DEFAULT_WORKER_TIMEOUT, show_default=True, metavar="SECONDS",
               help="Multi-worker start-up: give up when a worker of TF_CONFIG has not started by then.")
 @click.option("-w", "--weights", metavar="NAME",
@@ -97,8 +103,8 @@ def data_options(func):
 @click.option("--freeze-until", metavar="LAYER", help="With --weights: freeze every layer up to and including LAYER.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 def train_command(model, data, inputs, samples, skip_bad_files, target, assignments, epochs, batch_size, learning_rate, schedule,
-                  val_split, steps_per_execution, standardize, seed, checkpoint_dir, out, metrics_out, plot, strategy,
-                  worker_timeout, weights, freeze, freeze_until, quiet) -> None:
+                  val_split, patience, steps_per_execution, standardize, seed, checkpoint_dir, out, metrics_out, plot,
+                  strategy, worker_timeout, weights, freeze, freeze_until, quiet) -> None:
     """Train MODEL on data; with --out, save the trained model.
 
     Input sizes and the class count are inferred from the data unless set with --set.
@@ -126,7 +132,8 @@ def train_command(model, data, inputs, samples, skip_bad_files, target, assignme
         standardize=standardize, samples=samples, skip_bad_files=skip_bad_files, epochs=epochs, batch_size=batch_size,
         learning_rate=learning_rate, schedule=schedule, val_split=val_split,
         steps_per_execution=steps_per_execution, seed=seed, checkpoint_dir=checkpoint_dir,
-        verbose=0 if quiet else 1, out=out, metrics_out=metrics_out, plot=plot, strategy=strategy,
+        verbose=0 if quiet else (1 if sys.stdout.isatty() else 2),  # a log gets one plain line per epoch
+        patience=patience, out=out, metrics_out=metrics_out, plot=plot, strategy=strategy,
         worker_timeout=worker_timeout, weights=weights, freeze=freeze, freeze_until=freeze_until,
     )
     if quiet:
@@ -138,6 +145,7 @@ def train_command(model, data, inputs, samples, skip_bad_files, target, assignme
             click.echo(f"wrote {path}")
     if not result.chief and (out or metrics_out or plot):
         click.echo("not the chief worker: the chief writes the output files")
+    click.echo(result.stop_reason)  # the log's last line says why training ended
 
 
 @click.command("evaluate")

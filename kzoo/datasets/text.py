@@ -33,6 +33,12 @@ def vectorize(
     texts = [name for name, array in x.items() if np.asarray(array).dtype.kind in "US"]
     if not texts:
         return {}
+    from ..backend import is_tensorflow, name as backend_name
+
+    if not is_tensorflow():
+        raise DataError(f"text input {texts[0]!r} needs the TensorFlow backend: Keras's TextVectorization runs on "
+                        f"TensorFlow, and on {backend_name()!r} kzoo never imports it; run with --backend tensorflow "
+                        f"(KERAS_BACKEND=tensorflow).")
     import keras
 
     saved = dict(saved or {})
