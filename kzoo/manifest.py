@@ -17,6 +17,7 @@ import os
 import pkgutil
 import sys
 from dataclasses import replace
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -122,16 +123,24 @@ def stale_reason(builder: ModelBuilder, facts: ModelFacts) -> str | None:
 
 
 # -- writing ---------------------------------------------------------------------------------------
-def write(package_dir: str | os.PathLike[str]) -> tuple[Path, list[str]]:
-    """Build every model the package in ``package_dir`` registers (default config) and write its
-    manifest atomically. Returns the manifest's path and the model names."""
+def package_folder(package_dir: str | os.PathLike[str]) -> Path:
+    """``package_dir`` resolved, or a PluginError when it holds no ``__init__.py`` (checked before
+    anything is imported or built)."""
     folder = Path(package_dir).resolve()
     if not (folder / "__init__.py").is_file():
         raise PluginError(
             f"{str(package_dir)!r} is not a Python package folder (no __init__.py); pass the folder that "
             f"holds your plugin's __init__.py, e.g. `kzoo manifest src/kzoo_tiny`."
         )
-    builders = registered_builders(import_package(folder))
+    return folder
+
+
+def write(package_dir: str | os.PathLike[str], installed: Iterable[str] = ()) -> tuple[Path, list[str]]:
+    """Build every model the package in ``package_dir`` registers (default config) and write its
+    manifest atomically. ``installed`` names installed plugin packages (from the entry points),
+    which may map another import name onto the folder. Returns the manifest's path and the names."""
+    folder = package_folder(package_dir)
+    builders = registered_builders(import_package(folder, installed))
     if not builders:
         raise PluginError(f"the package in {str(folder)!r} registers no models (no kzoo_register_models hook found).")
     models = {}
@@ -146,12 +155,12 @@ def write(package_dir: str | os.PathLike[str]) -> tuple[Path, list[str]]:
     return path, list(models)
 
 
-def import_package(folder: Path) -> str:
+def import_package(folder: Path, installed: Iterable[str] = ()) -> str:
     """Import the package whose folder is ``folder``; returns its import name.
 
-    The import name is the folder's name, unless an installed package maps another name onto
-    this folder (the built-ins: ``plugins/`` is installed as ``kzoo_plugins``)."""
-    for name in _candidate_names(folder):
+    The import name is the folder's name, unless one of the ``installed`` packages maps onto this
+    folder (the built-ins: ``plugins/`` is installed as ``kzoo_plugins``)."""
+    for name in dict.fromkeys(installed):
         try:
             spec = importlib.util.find_spec(name)
         except (ImportError, ValueError):
@@ -167,13 +176,6 @@ def import_package(folder: Path) -> str:
     if found != folder:
         raise PluginError(f"importing {folder.name!r} found {found}, not {folder}; uninstall the other copy first.")
     return folder.name
-
-
-def _candidate_names(folder: Path) -> list[str]:
-    from .plugins import discover
-
-    names = [ep.value.partition(":")[0].partition(".")[0] for ep in discover()]
-    return list(dict.fromkeys(names))
 
 
 def registered_builders(package: str) -> list[ModelBuilder]:

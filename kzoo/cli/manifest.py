@@ -23,10 +23,13 @@ def manifest_command(package_dir: str, as_json: bool) -> None:
       kzoo manifest src/kzoo_tiny
       kzoo manifest kzoo_tiny --json
     """
-    start_tensorflow_quietly()
-    from ..manifest import write
+    from ..manifest import package_folder, write
+    from ..plugins import discover
 
-    path, names = write(package_dir)
+    package_folder(package_dir)  # a wrong folder is reported before TensorFlow starts
+    start_tensorflow_quietly()
+    installed = [ep.value.partition(":")[0].partition(".")[0] for ep in discover()]
+    path, names = write(package_dir, installed)
     if as_json:
         from .output import echo_json
 
