@@ -34,7 +34,7 @@ import numpy as np  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 
 import kzoo  # noqa: E402
-from kzoo import training  # noqa: E402
+from kzoo import options, training  # noqa: E402
 
 TARGET = 0.95
 SEED = 0
@@ -128,8 +128,8 @@ def main() -> None:
     seed_stop, kzoo_stop = time_to_accuracy(data, args.max_epochs)
     print(f"2. time to {TARGET:.0%} validation accuracy (80/20 stratified split, seed {SEED}):")
     for label, stop in (("seed code (adam, batch 32)", seed_stop),
-                        (f"kzoo defaults (batch {training.DEFAULT_BATCH_SIZE}, lr {training.DEFAULT_LEARNING_RATE}, "
-                         f"cosine over {training.DEFAULT_EPOCHS} epochs)", kzoo_stop)):
+                        (f"kzoo defaults (batch {options.DEFAULT_BATCH_SIZE}, lr {options.DEFAULT_LEARNING_RATE}, "
+                         f"cosine over {options.DEFAULT_EPOCHS} epochs)", kzoo_stop)):
         reached = f"{stop.seconds:6.2f} s, epoch {stop.epoch}" if stop.epoch else "not reached"
         print(f"   {label}: {reached}")
     if seed_stop.seconds and kzoo_stop.seconds:

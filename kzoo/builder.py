@@ -6,17 +6,22 @@ This module must not import keras at import time: builders are created just to l
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from . import fitting
 from .config import merge_config
-from .spec import ModelSpec, TensorSpec, jsonable
+from .datasets.shaping import default_shape
+from .derive import ModelFacts, describe
+from .guard import build_checked
+from .options import TrainOptions
+from .spec import SPARSE_LOSSES, ModelSpec, TensorSpec, jsonable
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
 
     from .datasets.table import Table
-    from .derive import ModelFacts
+    from .weights import Weights
 
 
 class ModelBuilder:
@@ -56,14 +61,10 @@ class ModelBuilder:
     def facts(self, config: Mapping[str, Any] | None = None) -> ModelFacts:
         """What a build under ``config`` tells (api style, inputs, outputs, parameter count),
         read from the built model once per config and cached. Never from the manifest."""
-        from .derive import describe
-        
         full = self.config(**dict(config or {}))
         key = repr(sorted(jsonable(full).items()))
         cache: dict[str, ModelFacts] = self.__dict__.setdefault("_facts_cache", {})
         if key not in cache:
-            from .guard import build_checked  # the size check first; a failing build names the plugin
-
             cache[key] = describe(build_checked(self, full), **self.loss_overrides())
         return cache[key]
 
@@ -77,13 +78,15 @@ class ModelBuilder:
     def _is_default(self, config: Mapping[str, Any] | None) -> bool:
         return config is None or dict(config) == dict(self.spec.default_config)
 
-    @property
-    def weights(self) -> dict[str, Any]:
-        """The trained weights plugins registered for this model: ``{"iris": kzoo.Weights(...)}``.
-        Plain data; build with ``kzoo.build(name, weights="iris")``."""
-        from .zoo import weights_for  # the plugins fill it, and they sit above builders
+    weights_source: Callable[[str], Mapping[str, Weights]] | None = None
+    """Set by the plugin host that registers this builder: where :attr:`weights` looks (plugins sit
+    above builders, so a builder is told where its weights are rather than importing the host)."""
 
-        return weights_for(self.spec.name)
+    @property
+    def weights(self) -> dict[str, Weights]:
+        """The trained weights plugins registered for this model: ``{"iris": kzoo.Weights(...)}``.
+        Plain data; build with ``kzoo.build(name, weights="iris")``. Empty when unregistered."""
+        return dict(self.weights_source(self.spec.name)) if self.weights_source is not None else {}
 
     # -- create -----------------------------------------------------------------------------
     def build(self, **config: Any) -> keras.Model:
@@ -129,8 +132,6 @@ class ModelBuilder:
         """Classes of the main target, else of the per-output target of a classifier output."""
         if table.num_classes:
             return table.num_classes
-        from .synthetic import SPARSE_LOSSES
-
         for out in self.output_specs():
             labels = table.targets.get(out.name)
             if out.loss in SPARSE_LOSSES and labels is not None and labels.size:
@@ -144,8 +145,6 @@ class ModelBuilder:
         split across the inputs by their sizes; the main target feeds a single output and
         per-output targets feed outputs by name. ``y`` is None when the table has no targets.
         """
-        from .datasets.shaping import default_shape
-
         return default_shape(self.input_specs(config), self.output_specs(config), table)
 
     # -- compile / train / evaluate / predict -------------------------------------------------
@@ -158,27 +157,27 @@ class ModelBuilder:
         **compile_kwargs: Any,
     ) -> keras.Model:
         """Compile ``model`` with the spec's losses and metrics unless given; returns the model."""
-        from . import training
+        return fitting.compile_model(model, self.output_specs(compile_kwargs.pop("config", None)),
+                                     optimizer=optimizer, loss=loss, metrics=metrics, **compile_kwargs)
 
-        return training.compile_model(self, model, optimizer=optimizer, loss=loss, metrics=metrics, **compile_kwargs)
+    def train(self, model: keras.Model, x: Any, y: Any = None, options: TrainOptions | None = None,
+              **fit_kwargs: Any) -> keras.callbacks.History:
+        """Fit ``model`` on ``x``/``y`` (arrays, dicts of arrays keyed by input/output name).
 
-    def train(self, model: keras.Model, x: Any, y: Any = None, **fit_kwargs: Any) -> keras.callbacks.History:
-        """Fit ``model`` on ``x``/``y`` (arrays, dicts of arrays keyed by input/output name)."""
-        from . import training
-
-        return training.fit(self, model, x, y, **fit_kwargs)
+        ``options`` gives ``epochs``, ``batch_size`` and ``seed`` (the rest of a
+        :class:`~kzoo.TrainOptions` is for ``kzoo.train``); ``fit_kwargs`` go to ``model.fit``."""
+        if options is not None:
+            fit_kwargs = {"epochs": options.epochs, "batch_size": options.batch_size, "seed": options.seed,
+                          "verbose": options.verbose, **fit_kwargs}
+        return fitting.fit(model, x, y, **fit_kwargs)
 
     def evaluate(self, model: keras.Model, x: Any, y: Any = None, **kwargs: Any) -> dict[str, float]:
         """Loss and metrics of ``model`` on ``x``/``y`` as a ``{name: value}`` dict."""
-        from . import training
-
-        return training.evaluate(self, model, x, y, **kwargs)
+        return fitting.evaluate(model, x, y, **kwargs)
 
     def predict(self, model: keras.Model, x: Any, **kwargs: Any) -> Any:
         """Model outputs for ``x``: an array, or a dict keyed by output name for several outputs."""
-        from . import training
-
-        return training.predict(self, model, x, **kwargs)
+        return fitting.predict(model, x, **kwargs)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.spec.name!r} from plugin {self.spec.plugin!r}>"

@@ -81,7 +81,6 @@ def describe(
 def api_style(model: keras.Model) -> str:
     """``sequential``, ``functional`` (a graph of layers) or ``subclass`` (a ``call`` of its own)."""
     import keras
-
     from keras.src.models.functional import Functional
 
     if isinstance(model, keras.Sequential):

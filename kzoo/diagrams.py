@@ -12,7 +12,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import KzooError, MissingToolError
+from .errors import DiagramWarning, KzooError, MissingToolError
 from .files import atomic_output, image_format
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -24,10 +24,6 @@ DIAGRAM_FORMATS = ("png", "svg")
 """File suffixes :func:`plot_model` writes."""
 
 DPI = 96  # Keras's default of 200 makes screen-filling PNGs of a five-layer MLP
-
-
-class DiagramWarning(UserWarning):
-    """A diagram was drawn but shows less than the user may expect (a subclassed model)."""
 
 
 def check_tools() -> None:

@@ -26,20 +26,16 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .arrays import unwrap
+from .backend import name as backend_name
 from .errors import ConfigError
-from .training import unwrap
+from .options import DEFAULT_WORKER_TIMEOUT, STRATEGIES
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
     import tensorflow as tf
 
 logger = logging.getLogger(__name__)
-
-STRATEGIES = ("default", "mirrored", "multi-worker", "data-parallel")
-"""The names :func:`resolve_strategy` accepts (``None`` means ``"default"``)."""
-
-DEFAULT_WORKER_TIMEOUT = 300.0
-"""Seconds multi-worker start-up waits for every worker of TF_CONFIG to appear (``--worker-timeout``)."""
 
 TF_CONFIG_EXAMPLE = (
     '\'{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}\''
@@ -63,18 +59,12 @@ def resolve_strategy(name: str | None, worker_timeout: float = DEFAULT_WORKER_TI
     """
     if name is None or name == "default":
         return None
-    if name not in STRATEGIES:
-        raise ConfigError(f"unknown strategy {name!r}; expected one of: {', '.join(STRATEGIES)}.")
-    from .backend import name as backend_name
-
+    check_strategy(name)
+    if not (worker_timeout > 0):
+        raise ConfigError(f"worker_timeout={worker_timeout} is not allowed; expected seconds > 0, such as 300.")
     if name == "data-parallel":
-        return _data_parallel(backend_name())
-    if backend_name() != "tensorflow":
-        raise ConfigError(f"--strategy {name} is tf.distribute, which runs on the TensorFlow backend only (Keras runs on "
-                          f"{backend_name()!r}); on JAX use --strategy data-parallel.")
+        return _data_parallel()
     if name == "multi-worker":
-        if not (worker_timeout > 0):
-            raise ConfigError(f"worker_timeout={worker_timeout} is not allowed; expected seconds > 0, such as 300.")
         wait_for_workers(parse_tf_config(os.environ.get("TF_CONFIG")), worker_timeout)
     import tensorflow as tf
 
@@ -98,13 +88,25 @@ def resolve_strategy(name: str | None, worker_timeout: float = DEFAULT_WORKER_TI
         ) from exc
 
 
-def _data_parallel(backend: str) -> Any:
+def check_strategy(name: str) -> None:
+    """Fail now, without importing tensorflow, when strategy ``name`` cannot run here: an unknown
+    name, a tf.distribute strategy off the TensorFlow backend, or a bad TF_CONFIG for multi-worker."""
+    if name not in STRATEGIES:
+        raise ConfigError(f"unknown strategy {name!r}; expected one of: {', '.join(STRATEGIES)}.")
+    if name in ("mirrored", "multi-worker") and backend_name() != "tensorflow":
+        raise ConfigError(f"strategy {name!r} is tf.distribute, which runs on the TensorFlow backend only (Keras runs "
+                          f"on {backend_name()!r}); on JAX use the data-parallel strategy.")
+    if name == "data-parallel" and backend_name() != "jax":
+        raise ConfigError(f"strategy 'data-parallel' is keras.distribution.DataParallel, which kzoo runs on the JAX "
+                          f"backend (Keras runs on {backend_name()!r}); use the jax backend, or the mirrored "
+                          f"strategy on TensorFlow.")
+    if name == "multi-worker":
+        parse_tf_config(os.environ.get("TF_CONFIG"))
+
+
+def _data_parallel() -> Any:
     """Keras's own ``keras.distribution.DataParallel`` over every local device (JAX only), or
     None with a warning when there is one device: one replica parallelises nothing."""
-    if backend != "jax":
-        raise ConfigError(f"--strategy data-parallel is keras.distribution.DataParallel, which kzoo runs on the JAX "
-                          f"backend (Keras runs on {backend!r}); use --backend jax, or --strategy mirrored on "
-                          f"TensorFlow.")
     import keras
 
     devices = keras.distribution.list_devices()

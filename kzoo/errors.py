@@ -6,7 +6,7 @@ The CLI prints ``str(error)`` on one line and exits 1 for any :class:`KzooError`
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 
 class KzooError(Exception):
@@ -28,6 +28,25 @@ class UnknownModelError(KzooError, KeyError):
 
 class ConfigError(KzooError, ValueError):
     """A build config with an unknown key, a wrong type or an out-of-range value."""
+
+
+class OptionError(ConfigError):
+    """Training or data-reading options out of range (``kzoo.TrainOptions``, ``kzoo.DataOptions``).
+
+    ``problems`` holds ``(option, value, expected)`` for each; the message names options as
+    Python does (``epochs=0``) and :meth:`render` lets the CLI name its flags (``--epochs 0``)."""
+
+    def __init__(self, problems: Iterable[tuple[str, object, str]], what: str = "training option") -> None:
+        self.problems = list(problems)
+        self.what = what
+        super().__init__(self.render())
+
+    def render(self, flag: Callable[[str], str] | None = None) -> str:
+        """The message, with each option written by ``flag(name)`` (default: ``name=value``)."""
+        parts = [f"{name}={value!r}" if flag is None else f"{flag(name)} {value}" for name, value, _ in self.problems]
+        s = "s" if len(self.problems) > 1 else ""
+        return f"bad {self.what}{s}: " + "; ".join(
+            f"{part} (expected {expected})" for part, (_, _, expected) in zip(parts, self.problems)) + "."
 
 
 class PluginError(KzooError):
@@ -61,6 +80,27 @@ class UnknownWeightsError(WeightsError, KeyError):
 
 class MissingToolError(KzooError):
     """A program or package a feature needs is not installed; the message says how to install it."""
+
+
+class ConformanceError(KzooError, AssertionError):
+    """A model or plugin failed a conformance check (``kzoo.testing``); the message names both.
+    Also an ``AssertionError``, so pytest reports it as a failed test."""
+
+
+class KzooWarning(UserWarning):
+    """Base class of kzoo's warnings: something the user should know that does not stop the work."""
+
+
+class PluginWarning(KzooWarning):
+    """A plugin failed to load or is outside its supported kzoo versions; the rest go on."""
+
+
+class DiagramWarning(KzooWarning):
+    """A diagram was drawn but shows less than the user may expect (a subclassed model)."""
+
+
+class CsvNote(KzooWarning):
+    """Something about how a CSV file was read that the user should know (not an error)."""
 
 
 def close_matches(word: str, candidates: Iterable[str], n: int = 3) -> list[str]:

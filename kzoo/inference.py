@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import api, pretrained, saving, zoo
-from .files import write_text
+from .datasets.loading import load
 from .errors import DataError
-from .synthetic import BINARY_LOSSES, SPARSE_LOSSES
+from .files import write_text
+from .options import DataOptions
+from .spec import BINARY_LOSSES, SPARSE_LOSSES
 
 
 @dataclass
@@ -88,11 +90,8 @@ def open_weights(name: str) -> SavedModel:
 def load_data(saved: SavedModel, data: str | os.PathLike[str], target: Sequence[str] = (),
               inputs: Mapping[str, Sequence[str]] | None = None, require_target: bool = True,
               samples: int | None = None, seed: int = 0, skip_bad_files: bool = False) -> Any:
-    from .datasets.loading import DEFAULT_SYNTHETIC_SAMPLES, load
-
-    return load(data, saved.builder, target=target, inputs=inputs, metadata=saved.metadata,
-                require_target=require_target, samples=DEFAULT_SYNTHETIC_SAMPLES if samples is None else samples, seed=seed,
-                skip_bad_files=skip_bad_files)
+    options = DataOptions(target=tuple(target), inputs=inputs, samples=samples, skip_bad_files=skip_bad_files)
+    return load(data, saved.builder, options=options, metadata=saved.metadata, require_target=require_target, seed=seed)
 
 
 def evaluate_file(path: str | os.PathLike[str], data: str | os.PathLike[str], target: Sequence[str] = (),

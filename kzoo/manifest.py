@@ -16,9 +16,9 @@ import json
 import os
 import pkgutil
 import sys
-from dataclasses import replace
 from collections.abc import Iterable
-from functools import lru_cache
+from dataclasses import replace
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +53,7 @@ def builder_module(builder: ModelBuilder) -> str:
     return getattr(builder, "module", None) or type(builder).__module__
 
 
-@lru_cache(maxsize=None)
+@cache
 def read(package_dir: Path) -> dict[str, Any] | None:
     """The manifest's ``models`` entries by name, or None when there is none (or it is unreadable)."""
     path = package_dir / MANIFEST_NAME

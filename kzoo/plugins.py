@@ -22,29 +22,26 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any
+from typing import Any, TypeVar
 
 import pluggy
 
 from . import hookspecs
 from ._version import __version__
 from .builder import ModelBuilder
-from .errors import PluginError
+from .errors import PluginError, PluginWarning
 from .manifest import complete
-from .registry import Registry
+from .registry import Registry, natural_key
 from .spec import ModelSpec
 from .weights import Weights, check_weights
 
+T = TypeVar("T")
 ENTRY_POINT_GROUP = "kzoo"
 PROJECT = "kzoo"
 DEFAULT_PLUGIN_TIMEOUT = 5.0
-
-
-class PluginWarning(UserWarning):
-    """A plugin failed to load or is outside its supported kzoo versions; the rest go on."""
 
 
 @dataclass
@@ -80,7 +77,7 @@ class PluginHost:
         self.pm.add_hookspecs(hookspecs)
         self.registry = Registry()
         self.infos: dict[str, PluginInfo] = {}
-        self._weights: dict[str, Weights] | None = None
+        self._collected: dict[str, dict[str, Any]] = {}  # hook name -> registrations by name
         if env_flag("KZOO_TRACE_PLUGINS"):
             self.pm.add_hookcall_monitoring(*_tracer())
 
@@ -139,7 +136,7 @@ class PluginHost:
                 self.pm.unregister(plugin)
             return self._fail(info, f"invalid hook implementation: {exc}")
         self._register_models(plugin, info)
-        self._weights = None  # collected again, with this plugin's, when next asked for
+        self._collected.clear()  # weights and data sets are collected again, with this plugin's
         return info
 
     def _register_models(self, plugin: object, info: PluginInfo) -> None:
@@ -151,8 +148,9 @@ class PluginHost:
         try:
             self.call_one(plugin, "kzoo_register_models", register=register)
             for builder, _ in entries:
-                if isinstance(builder, ModelBuilder) and isinstance(getattr(builder, "spec", None), ModelSpec):  # facts only a build tells, from the manifest
-                    builder.spec = complete(builder.spec, builder)
+                if isinstance(builder, ModelBuilder) and isinstance(getattr(builder, "spec", None), ModelSpec):
+                    builder.spec = complete(builder.spec, builder)  # facts only a build tells, from the manifest
+                    builder.weights_source = self.weights_for
             self.registry.add_all(entries, info.name)
         except KeyboardInterrupt:
             raise
@@ -161,36 +159,56 @@ class PluginHost:
             return
         info.models = [builder.spec.name for builder, _ in entries]
 
-    def weights(self) -> dict[str, Weights]:
-        """Every plugin's registered weights by full name (``mlp.iris``), collected on first use.
+    def collect(self, hook_name: str, kind: str, check: Callable[[object, str], tuple[str, T]],
+                reserved: Mapping[str, str] | None = None) -> dict[str, T]:
+        """Every plugin's registrations through ``hook_name`` (called with ``register=``), by name,
+        collected on first use and kept until another plugin is added: the one mechanism behind
+        weights and data sets (models use the same rules, eagerly, through the registry).
 
-        A plugin's registrations are taken all or none: one that raises, registers something that
-        is not a ``kzoo.Weights`` or reuses another plugin's name is marked failed; the rest go on.
-        """
-        if self._weights is None:
-            found: dict[str, Weights] = {}
+        ``check(item, plugin)`` returns ``(name, item as registered)`` or raises PluginError.
+        A plugin's registrations are taken all or none: one whose hook raises, registers
+        something ``check`` refuses, or reuses a name (another plugin's, or one of ``reserved``:
+        name -> owner) is marked failed, with both plugins named; the rest go on."""
+        if hook_name not in self._collected:
+            found: dict[str, T] = {}
+            owners: dict[str, str] = dict(reserved or {})
             for name, info in list(self.infos.items()):
                 plugin = self.pm.get_plugin(name)
                 if plugin is None or info.status != "ok":
                     continue
-                mine: dict[str, Weights] = {}
+                mine: dict[str, T] = {}
                 try:
                     registered: list[object] = []
-                    self.call_one(plugin, "kzoo_register_weights", register=registered.append)
+                    self.call_one(plugin, hook_name, register=registered.append)
                     for item in registered:
-                        weights = check_weights(item, name).registered(name, _module_dir(plugin))
-                        taken = found.get(weights.full_name) or mine.get(weights.full_name)
-                        if taken is not None:
-                            raise PluginError(f"plugin {name!r} registers weights {weights.full_name!r}, which plugin "
-                                              f"{taken.plugin!r} already registered; rename one of them.")
-                        mine[weights.full_name] = weights
-                except Exception as exc:
-                    self._fail(info, str(exc) if isinstance(exc, PluginError)
-                               else f"kzoo_register_weights raised {type(exc).__name__}: {exc}")
+                        key, value = check(item, name)
+                        owner = owners.get(key) or (name if key in mine else None)
+                        if owner is not None:
+                            raise PluginError(f"plugin {name!r} registers {kind} {key!r}, which plugin {owner!r} "
+                                              f"already registered; rename one of them.")
+                        mine[key] = value
+                except KeyboardInterrupt:
+                    raise
+                except BaseException as exc:
+                    self._fail(info, str(exc) if isinstance(exc, PluginError) else f"{hook_name} raised {_describe(exc)}")
                     continue
                 found.update(mine)
-            self._weights = found
-        return self._weights
+                owners.update(dict.fromkeys(mine, name))
+            self._collected[hook_name] = found
+        return self._collected[hook_name]
+
+    def weights(self) -> dict[str, Weights]:
+        """Every plugin's registered weights by full name (``mlp.iris``), collected on first use."""
+        def check(item: object, plugin: str) -> tuple[str, Weights]:
+            weights = check_weights(item, plugin).registered(plugin, _module_dir(self.pm.get_plugin(plugin)))
+            return weights.full_name, weights
+
+        return self.collect("kzoo_register_weights", "weights", check)
+
+    def weights_for(self, model: str) -> dict[str, Weights]:
+        """``{"iris": Weights(...)}``: the weights registered for ``model``, by short name, in name order."""
+        return {w.name: w for _, w in sorted(self.weights().items(), key=lambda kv: natural_key(kv[0]))
+                if w.model == model}
 
     def call_one(self, plugin: object, hook_name: str, **kwargs: Any) -> list[Any]:
         """Call ``hook_name`` on ``plugin`` alone, so each result is known to come from it.
@@ -203,19 +221,6 @@ class PluginHost:
         name = self.pm.get_name(plugin) or repr(plugin)
         with watchdog(f"hook {hook_name} of plugin {name!r}", name):
             return caller(**kwargs)
-
-    def call_each(self, hook_name: str, make_kwargs: Callable[[str], dict[str, Any]]) -> None:
-        """Call ``hook_name`` on every healthy plugin in turn; one that raises is marked failed."""
-        for name, info in list(self.infos.items()):
-            plugin = self.pm.get_plugin(name)
-            if plugin is None or info.status != "ok":
-                continue
-            try:
-                self.call_one(plugin, hook_name, **make_kwargs(name))
-            except KeyboardInterrupt:
-                raise
-            except BaseException as exc:
-                self._fail(info, f"{hook_name} raised {_describe(exc)}")
 
     def _fail(self, info: PluginInfo, why: str) -> PluginInfo:
         info.status, info.error = "failed", why

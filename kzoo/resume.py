@@ -1,10 +1,10 @@
 """Resuming training after a crash: a checkpoint of model + optimizer after every epoch.
 
-``EpochCheckpoint`` writes ``<dir>/checkpoint.keras`` atomically at the end of each epoch, with
+:func:`epoch_checkpoint`'s callback writes ``<dir>/checkpoint.keras`` atomically at the end of each epoch, with
 kzoo's metadata plus the number of finished epochs and the history so far. ``restore`` loads it
 back (optimizer state included), so rerunning the same ``kzoo train`` command continues from the
 last completed epoch, even after SIGKILL, and ends where the uninterrupted run would have: the
-batch order of each epoch depends only on the seed and the epoch (``training.epoch_shuffled``).
+batch order of each epoch depends only on the seed and the epoch (``fitting.epoch_shuffled``).
 A checkpoint made with other options (model, config, data, epochs, batch size, learning rate,
 schedule, validation split, seed) is refused, naming the difference.
 """
@@ -14,8 +14,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from typing import Any
-
-import keras
 
 from . import saving
 from .errors import ConfigError, DataError
@@ -37,29 +35,31 @@ def checkpoint_path(directory: str | os.PathLike[str]) -> str:
     return os.path.join(os.fspath(directory), CHECKPOINT_NAME)
 
 
-class EpochCheckpoint(keras.callbacks.Callback):
-    """Save model, optimizer, epoch count and history to ``directory`` after every epoch
-    (under a multi-worker strategy only the chief's copy is kept). With ``stopper`` (kzoo's early
-    stopping callback, which runs first) its state and best weights are saved too."""
+def epoch_checkpoint(directory: str | os.PathLike[str], metadata: Mapping[str, Any],
+                     history: dict[str, list[float]], strategy: Any = None, stopper: Any = None) -> Any:
+    """A Keras callback saving model, optimizer, epoch count and history to ``directory`` after
+    every epoch (under a multi-worker strategy only the chief's copy is kept). With ``stopper``
+    (kzoo's early stopping callback, which runs first) its state and best weights are saved too."""
+    import keras
 
-    def __init__(self, directory: str | os.PathLike[str], metadata: Mapping[str, Any],
-                 history: dict[str, list[float]], strategy: Any = None, stopper: Any = None):
-        super().__init__()
-        self.strategy = strategy
-        self.stopper = stopper
-        self.path = checkpoint_path(directory)
-        self.metadata = dict(metadata)
-        self.history = {k: list(v) for k, v in history.items()}
+    class EpochCheckpoint(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.path = checkpoint_path(directory)
+            self.metadata = dict(metadata)
+            self.history = {k: list(v) for k, v in history.items()}
 
-    def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
-        for key, value in (logs or {}).items():
-            self.history.setdefault(key, []).append(float(value))
-        metadata = {**self.metadata, "epoch": epoch + 1, "history": self.history}
-        entries = None
-        if self.stopper is not None:
-            metadata["stopping"] = self.stopper.state.to_dict()
-            entries = self.stopper.checkpoint_entries()
-        saving.save_model(self.model, self.path, metadata, self.strategy, entries)
+        def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
+            for key, value in (logs or {}).items():
+                self.history.setdefault(key, []).append(float(value))
+            doc = {**self.metadata, "epoch": epoch + 1, "history": self.history}
+            entries = None
+            if stopper is not None:
+                doc["stopping"] = stopper.state.to_dict()
+                entries = stopper.checkpoint_entries()
+            saving.save_model(self.model, self.path, doc, strategy, entries)
+
+    return EpochCheckpoint()
 
 
 def _get(doc: Mapping[str, Any], keys: tuple[str, ...]) -> Any:

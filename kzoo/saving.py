@@ -16,11 +16,16 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from .files import atomic_output
 from .errors import DataError, PluginError
-from .limits import MAX_COMPRESSION_RATIO, METADATA_MAX_BYTES, format_bytes, max_array_bytes
+from .files import atomic_output
+from .limits import (
+    MAX_COMPRESSION_RATIO,
+    METADATA_MAX_BYTES,
+    format_bytes,
+    max_array_bytes,
+)
 from .metadata_schema import validate
-from .plugins import disabled_by, discover, get_host, is_allowed
+from .plugins import get_host
 from .spec import jsonable
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -156,21 +161,10 @@ def ensure_plugin(metadata: Mapping[str, Any] | None) -> None:
     name, plugin = metadata["model"], metadata.get("plugin")
     if name in host.registry.names() or plugin is None:
         return
-    if plugin in host.infos:
-        info = host.infos[plugin]
-        why = f"it failed to load: {info.error}" if info.status != "ok" else f"it has no model {name!r}"
-        raise PluginError(f"the model file was made by model {name!r} of plugin {plugin!r}, but {why}.")
-    if not is_allowed(plugin):
-        raise PluginError(
-            f"the model file was made by model {name!r} of plugin {plugin!r}, which is disabled "
-            f"({disabled_by(plugin)}); kzoo does not load it. Enable the plugin to use this file."
-        )
-    if not any(ep.name == plugin for ep in discover()):
-        raise PluginError(
-            f"the model file was made by model {name!r} of plugin {plugin!r}, which is not installed; "
-            f"install it, then load again."
-        )
-    info = host.load_named(plugin)
+    try:
+        info = host.load_named(plugin)
+    except PluginError as exc:
+        raise PluginError(f"the model file was made by model {name!r} of plugin {plugin!r}, but {exc}") from None
     if info.status != "ok" or name not in host.registry.names():
         why = f"it failed to load: {info.error}" if info.status != "ok" else f"it has no model {name!r}"
         raise PluginError(f"the model file was made by model {name!r} of plugin {plugin!r}, but {why}.")

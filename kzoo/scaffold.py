@@ -10,9 +10,9 @@ from __future__ import annotations
 import importlib.util
 import keyword
 import os
-import sys
 import re
 import shutil
+import sys
 import tempfile
 from importlib import metadata, resources
 from pathlib import Path

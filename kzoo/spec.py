@@ -15,6 +15,10 @@ from typing import Any
 from .errors import PluginError
 
 API_STYLES = ("sequential", "functional", "subclass")
+SPARSE_LOSSES = frozenset({"sparse_categorical_crossentropy", "SparseCategoricalCrossentropy"})
+"""Losses of an output that predicts an integer class label (its targets are class ids)."""
+BINARY_LOSSES = frozenset({"binary_crossentropy", "BinaryCrossentropy", "binary_focal_crossentropy"})
+"""Losses of an output that predicts 0/1 targets."""
 
 
 @dataclass(frozen=True)

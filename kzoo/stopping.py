@@ -73,12 +73,12 @@ def improved(monitor: str, value: float, best: float | None, loss: float | None 
     return loss is not None and math.isfinite(loss) and (best_loss is None or loss <= best_loss - LOSS_TIE_BREAK)
 
 
-def reason(state: StopState, patience: int, epochs: int) -> str:
-    """The one line a log ends with: why training stopped."""
-    if state.stopped_epoch is not None:
+def reason(state: StopState | None, patience: int, epochs: int) -> str:
+    """The one line a log ends with: why training stopped (``state`` None: no early stopping)."""
+    if state is not None and state.stopped_epoch is not None:
         return (f"stopped at epoch {state.stopped_epoch}: {state.monitor} has not improved for {patience} epochs; "
                 f"restored the best weights from epoch {state.best_epoch}")
-    return f"reached --epochs {epochs}"
+    return f"trained all {epochs} epochs (the epochs limit)"
 
 
 def weights_to_bytes(weights: list[Any]) -> bytes:

@@ -8,11 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .spec import TensorSpec
-
-SPARSE_LOSSES = {"sparse_categorical_crossentropy", "SparseCategoricalCrossentropy"}
-BINARY_LOSSES = {"binary_crossentropy", "BinaryCrossentropy", "binary_focal_crossentropy"}
-
+from .spec import BINARY_LOSSES, SPARSE_LOSSES, TensorSpec
 
 #: The length given to a dimension of any size (``None``) in generated data.
 VARIABLE_DIM = 8

@@ -25,7 +25,7 @@ def list_weights(model: str | None = None) -> list[str]:
 
 def weights_for(model: str) -> dict[str, Weights]:
     """``{"iris": Weights(...)}``: the weights registered for model ``model``, by short name."""
-    return {all_weights()[n].name: all_weights()[n] for n in list_weights(model)}
+    return get_host().weights_for(model)
 
 
 def get_weights(name: str | Weights, model: str | None = None) -> Weights:

@@ -43,7 +43,7 @@ def test_jax_runs_everything_without_importing_tensorflow_and_models_cross_backe
     assert result["listed"] and not result["keras_before_build"]
     assert result["fit_epochs"] == 2 and set(result["evaluated"]) == {"loss", "accuracy"}
     assert result["predicted_shape"] == [150, 3] and result["reload_same"]
-    assert result["stop_reason"] == "reached --epochs 3"
+    assert result["stop_reason"] == "trained all 3 epochs (the epochs limit)"
     assert "cli_exits" not in result and result["cli_rows"] == 151 and result["plotted"]
     # saved on TensorFlow, loaded on JAX: the same predictions
     np.testing.assert_allclose(np.load(tmp_path / "other_predictions.npy"), builder.predict(tf_model, x), atol=1e-5)

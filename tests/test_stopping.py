@@ -44,7 +44,7 @@ def test_training_stops_after_patience_epochs_and_keeps_the_best_weights():
 def test_patience_zero_or_no_validation_trains_every_epoch():
     for kwargs in ({"val_split": 0.2, "patience": 0}, {"patience": 1}):
         result = training.train("mlp", "iris", epochs=4, **kwargs)
-        assert result.epochs == 4 and result.stop_reason == "reached --epochs 4"
+        assert result.epochs == 4 and result.stop_reason == "trained all 4 epochs (the epochs limit)"
         assert "stopping" not in result.metadata
 
 
@@ -89,7 +89,7 @@ def test_a_log_gets_one_plain_line_per_epoch_and_ends_with_why_it_stopped():
     assert all("val_accuracy: " in line for line in epochs)
 
     ceiling = CliRunner().invoke(main, ["train", "mlp", "--data", "iris", "--epochs", "2"])
-    assert ceiling.exit_code == 0 and ceiling.output.splitlines()[-1] == "reached --epochs 2"
+    assert ceiling.exit_code == 0 and ceiling.output.splitlines()[-1] == "trained all 2 epochs (the epochs limit)"
 
 
 def test_a_killed_run_resumes_with_its_patience_state_and_stops_where_the_whole_run_does(tmp_path):

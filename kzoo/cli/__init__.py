@@ -7,8 +7,8 @@ Each command lives in its own module; this one only assembles them.
 from __future__ import annotations
 
 from .app import main
-from .manifest import manifest_command
 from .export import export_command
+from .manifest import manifest_command
 from .models import info_command, list_command, plugins_command
 from .plot import plot_command
 from .scaffold import new_plugin_command

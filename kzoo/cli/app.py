@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import threading
 import warnings
 from typing import Any
@@ -14,6 +13,7 @@ import click
 from .._version import __version__
 from ..backend import BACKENDS, choose
 from ..errors import KzooError
+from .quiet import quiet_tensorflow_start
 
 # TensorFlow's C++ start-up chatter says nothing a kzoo user can act on.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -91,3 +91,4 @@ def main(backend: str | None) -> None:
     """
     if backend is not None:  # before any command imports keras, which reads it once
         choose(backend)
+    quiet_tensorflow_start()  # TensorFlow starts only once a command needs it, and then quietly

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import click
 
-from .quiet import start_tensorflow_quietly
-
 
 @click.command("export")
 @click.argument("model")
@@ -33,7 +31,6 @@ def export_command(model: str, fmt: str, output: str, samples: int, unsafe: bool
     check_format(fmt)
     check_target(output, fmt)
     check_dependencies(fmt)
-    start_tensorflow_quietly()
     result = export(model, fmt, output, samples=samples, safe_mode=not unsafe)
     click.echo(f"exported {model} to {result.path} ({fmt}); largest difference from Keras on "
                f"{result.samples} generated samples: {result.max_abs_diff:.3g}")

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import click
 
-from .quiet import start_tensorflow_quietly
-
 
 @click.command("manifest")
 @click.argument("package_dir", type=click.Path(file_okay=False))
@@ -27,7 +25,6 @@ def manifest_command(package_dir: str, as_json: bool) -> None:
     from ..plugins import discover
 
     package_folder(package_dir)  # a wrong folder is reported before TensorFlow starts
-    start_tensorflow_quietly()
     installed = [ep.value.partition(":")[0].partition(".")[0] for ep in discover()]
     path, names = write(package_dir, installed)
     if as_json:

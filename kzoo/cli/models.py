@@ -9,8 +9,6 @@ from .. import api, plugins
 from ..config import format_value, parse_assignments
 from ..spec import ModelSpec, TensorSpec
 from .output import echo_json, echo_table
-from .quiet import start_tensorflow_quietly
-
 
 UNKNOWN = "?"  # a fact only a build can tell, with no manifest to read it from
 
@@ -89,7 +87,6 @@ def info_command(name, assignments, summary, as_json) -> None:
     spec = builder.spec
     facts = None
     if summary or config != dict(spec.default_config):
-        start_tensorflow_quietly()
         facts = builder.facts(config)
     api_styles = [facts.api] if facts else list(spec.apis)
     inputs = facts.inputs if facts else spec.inputs

@@ -6,7 +6,6 @@ import click
 
 from .. import diagrams
 from ..config import parse_assignments
-from .quiet import start_tensorflow_quietly
 
 
 @click.command("plot")
@@ -27,6 +26,5 @@ def plot_command(name, assignments, output) -> None:
       kzoo plot siamese_mlp -o siamese.svg
       kzoo plot mlp --set api=functional --set hidden_units=64,64 -o mlp-wide.png
     """
-    start_tensorflow_quietly()
     path = diagrams.plot_model(name, output or f"{name}.png", **parse_assignments(assignments))
     click.echo(f"wrote {path}")

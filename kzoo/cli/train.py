@@ -9,12 +9,20 @@ import sys
 import click
 
 from ..config import parse_assignments
-from ..distribute import DEFAULT_WORKER_TIMEOUT, STRATEGIES
-from ..errors import ConfigError
-from ..training import (DEFAULT_BATCH_SIZE, DEFAULT_EPOCHS, DEFAULT_LEARNING_RATE, DEFAULT_PATIENCE,
-                        DEFAULT_STEPS_PER_EXECUTION)
+from ..errors import ConfigError, OptionError
+from ..options import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_EPOCHS,
+    DEFAULT_LEARNING_RATE,
+    DEFAULT_PATIENCE,
+    DEFAULT_STEPS_PER_EXECUTION,
+    DEFAULT_WORKER_TIMEOUT,
+    SCHEDULES,
+    STRATEGIES,
+    DataOptions,
+    TrainOptions,
+)
 from .output import echo_json, echo_table
-from .quiet import start_tensorflow_quietly
 
 DATA_HELP = ("A data set name (see `kzoo datasets`), 'synthetic', a .csv / .npz file, or an image folder "
              "(one sub-folder per class) or image file.")
@@ -73,7 +81,7 @@ def data_options(func):
               help="Samples per training step.")
 @click.option("--learning-rate", type=float, default=DEFAULT_LEARNING_RATE, show_default=True,
               help="Adam's peak learning rate.")
-@click.option("--schedule", type=click.Choice(["cosine", "constant"]), default="cosine", show_default=True,
+@click.option("--schedule", type=click.Choice(SCHEDULES), default="cosine", show_default=True,
               help="Learning-rate schedule: cosine decay to a tenth over the run, or constant.")
 @click.option("--val-split", type=float, default=0.0, show_default=True,
               help="Fraction held out for validation (stratified by class).")
@@ -122,20 +130,24 @@ def train_command(model, data, inputs, samples, skip_bad_files, target, assignme
       kzoo train text_model --data reviews.csv --target label --out t.keras  (a text column, tokenized)
       kzoo train mlp --weights digits --data my.csv --target label --freeze --out ft.keras
     """
-    start_tensorflow_quietly()
-    from ..training import train
+    from ..training import check_run, train
 
+    try:  # every flag checked here, before any data is read or TensorFlow starts
+        options = TrainOptions(
+            epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, schedule=schedule,
+            val_split=val_split, patience=patience, steps_per_execution=steps_per_execution, seed=seed,
+            verbose=0 if quiet else (1 if sys.stdout.isatty() else 2),  # a log gets one plain line per epoch
+            checkpoint_dir=checkpoint_dir, out=out, metrics_out=metrics_out, plot=plot, strategy=strategy,
+            worker_timeout=worker_timeout, weights=weights, freeze=freeze, freeze_until=freeze_until)
+        reading = DataOptions(target=target, inputs=parse_inputs(inputs), standardize=standardize, samples=samples,
+                              skip_bad_files=skip_bad_files)
+    except OptionError as exc:
+        raise ConfigError(exc.render(flag=lambda name: "--" + name.replace("_", "-"))) from None
+    config = parse_assignments(assignments)
+    check_run(model, data, options, reading)
     if not quiet:
         show_log()
-    result = train(
-        model, data, parse_assignments(assignments), target=target, inputs=parse_inputs(inputs),
-        standardize=standardize, samples=samples, skip_bad_files=skip_bad_files, epochs=epochs, batch_size=batch_size,
-        learning_rate=learning_rate, schedule=schedule, val_split=val_split,
-        steps_per_execution=steps_per_execution, seed=seed, checkpoint_dir=checkpoint_dir,
-        verbose=0 if quiet else (1 if sys.stdout.isatty() else 2),  # a log gets one plain line per epoch
-        patience=patience, out=out, metrics_out=metrics_out, plot=plot, strategy=strategy,
-        worker_timeout=worker_timeout, weights=weights, freeze=freeze, freeze_until=freeze_until,
-    )
+    result = train(model, data, config, options, reading)
     if quiet:
         return
     metrics = " ".join(f"{k}={v:.4f}" for k, v in sorted(result.metrics.items()))
@@ -163,7 +175,6 @@ def evaluate_command(model_file, data, inputs, samples, skip_bad_files, target, 
       kzoo evaluate two_input_mlp.digits --data digits
       kzoo evaluate m.keras --data my.csv --target species --json
     """
-    start_tensorflow_quietly()
     from ..inference import evaluate_file
 
     metrics = evaluate_file(model_file, data, target, parse_inputs(inputs), safe_mode=not unsafe, samples=samples,
@@ -195,7 +206,6 @@ def predict_command(model_file, data, inputs, samples, skip_bad_files, out, unsa
         from ..files import check_writable
 
         check_writable(out)
-    start_tensorflow_quietly()
     from ..inference import csv_text, predict_file, write_csv
 
     header, rows = predict_file(model_file, data, parse_inputs(inputs), safe_mode=not unsafe, samples=samples,

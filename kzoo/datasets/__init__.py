@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from .registry import SYNTHETIC, Dataset, datasets, get_dataset, list_datasets
-
 __all__ = ["SYNTHETIC", "Data", "Dataset", "Table", "datasets", "get_dataset", "list_datasets", "load", "load_table"]
 
-_LAZY = {"Data": "loading", "load": "loading", "load_table": "loading", "source_kind": "loading", "Table": "table"}
+_LAZY = {"SYNTHETIC": "registry", "Dataset": "registry", "datasets": "registry", "get_dataset": "registry",
+         "list_datasets": "registry", "Data": "loading", "load": "loading", "load_table": "loading", "source_kind": "loading", "Table": "table"}
 
 
 def __getattr__(name: str) -> Any:
-    """numpy-backed parts load on first use, so plugins can register data sets at no cost."""
+    """Every part loads on first use: plugins register data sets at no cost, and the modules kzoo's
+    core needs from this package (shaping) import without the data-set registry above them."""
     if name in _LAZY:
         import importlib
 

@@ -8,8 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError
-from ..spec import TensorSpec
-from ..synthetic import BINARY_LOSSES, SPARSE_LOSSES
+from ..spec import BINARY_LOSSES, SPARSE_LOSSES, TensorSpec
 
 
 def check_data(

@@ -22,16 +22,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import DataError
+from ..errors import CsvNote, DataError
 from .table import _natural_key
 
 DELIMITERS = ",;\t"
 SNIFF_BYTES = 64 * 1024
 _NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
-
-
-class CsvNote(UserWarning):
-    """Something about how a CSV file was read that the user should know (not an error)."""
 
 
 @dataclass

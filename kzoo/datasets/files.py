@@ -149,7 +149,12 @@ def check_npz(path: str) -> None:
     zip directory and each ``.npy`` header."""
     import zipfile
 
-    from ..limits import MAX_COMPRESSION_RATIO, check_allocation, format_bytes, max_array_bytes
+    from ..limits import (
+        MAX_COMPRESSION_RATIO,
+        check_allocation,
+        format_bytes,
+        max_array_bytes,
+    )
 
     cap, total = max_array_bytes(), 0
     try:

@@ -4,23 +4,27 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
+from ..api import get
 from ..builder import ModelBuilder
 from ..errors import DataError
+from ..limits import check_allocation
+from ..options import DEFAULT_SYNTHETIC_SAMPLES, DataOptions
+from ..spec import BINARY_LOSSES, SPARSE_LOSSES
 from ..synthetic import synthetic_data
-from .checks import check_data
 from . import text
+from .checks import check_data
 from .files import read_csv, read_npz, require_file, split_npz
 from .images import image_input, is_image_source, read_images
 from .registry import SYNTHETIC, get_dataset
 from .splits import class_labels, split_rows
 from .table import Table
 
-DEFAULT_SYNTHETIC_SAMPLES = 256
+__all__ = ["DEFAULT_SYNTHETIC_SAMPLES", "Data", "load", "load_table", "source_kind"]
 
 
 @dataclass
@@ -49,46 +53,42 @@ def load(
     source: str | os.PathLike[str],
     model: str | ModelBuilder,
     config: Mapping[str, Any] | None = None,
-    target: str | Sequence[str] = (),
-    inputs: Mapping[str, Sequence[str]] | None = None,
-    standardize: bool | None = None,
-    samples: int = DEFAULT_SYNTHETIC_SAMPLES,
+    options: DataOptions | None = None,
+    *,
     seed: int = 0,
+    val_split: float = 0.0,
     metadata: Mapping[str, Any] | None = None,
     require_target: bool = True,
-    val_split: float = 0.0,
-    skip_bad_files: bool = False,
     base_config: Mapping[str, Any] | None = None,
+    **option_fields: Any,
 ) -> Data:
     """Data from ``source`` shaped and checked for ``model``.
 
     Args:
-        source: a data set name (``kzoo datasets``), ``"synthetic"``, or a ``.csv``/``.npz`` path.
+        source: a data set name (``kzoo datasets``), ``"synthetic"``, a ``.csv``/``.npz`` path,
+            or an image folder or file.
         model: a model name or builder.
         config: the user's config overrides; other keys the data fixes (input sizes, class count)
             are inferred by the builder's ``infer_config``.
-        target: CSV target column, or ``output=column`` items for several outputs.
-        inputs: CSV columns per input name, for multi-input models.
-        standardize: z-score the features (default: the data set's choice; off for files).
-        samples, seed: size and seed of synthetic data.
-        metadata: kzoo metadata of a saved model: reuse its config, columns, classes, scaling.
-        require_target: False for prediction, where data may have no targets.
+        options: how to read it (:class:`kzoo.DataOptions`: target, inputs, standardize,
+            samples, skip_bad_files); ``option_fields`` are its fields by name, applied on top.
+        seed: seed of synthetic data and of the validation split.
         val_split: the fraction training will hold out (with ``seed``): what the data learns
             (a text vocabulary) is learnt from the other rows only.
-        skip_bad_files: leave out unreadable files of an image folder (with a warning) instead
-            of stopping at the first.
+        metadata: kzoo metadata of a saved model: reuse its config, columns, classes, scaling.
+        require_target: False for prediction, where data may have no targets.
         base_config: config to start from instead of the defaults (the config of pretrained
             weights being fine-tuned); the sizes the data fixes and then ``config`` override it.
     """
-    from .. import api
-
-    if samples < 1:
-        raise DataError(f"samples={samples} is not allowed; expected an integer >= 1 (the size of synthetic data).")
-    builder = api.get(model) if isinstance(model, str) else model
+    if option_fields or options is None:
+        options = replace(options, **option_fields) if options is not None else DataOptions(**option_fields)
+    target, inputs, standardize = options.target, options.inputs, options.standardize
+    samples, skip_bad_files = options.samples, options.skip_bad_files
+    builder = get(model) if isinstance(model, str) else model
     source = os.fspath(source)
     meta = dict(metadata or {})
     saved = dict(meta.get("data", {}))
-    asked_target = [target] if isinstance(target, str) else list(target or [])
+    asked_target = list(target)
     target = asked_target or list(saved.get("target", []))
     inputs = inputs or saved.get("inputs") or None
     base = dict(base_config or {})
@@ -100,8 +100,8 @@ def load(
     kind = source_kind(source)
     if asked_target and kind not in ("csv",):
         raise DataError(
-            f"--target only applies to CSV files; {source!r} is a {'data set' if kind == 'dataset' else kind + ' source'} "
-            f"whose targets are fixed (see `kzoo datasets` and docs/data.md). Drop --target."
+            f"a target column only applies to CSV files; {source!r} is a {'data set' if kind == 'dataset' else kind + ' source'} "
+            f"whose targets are fixed (see `kzoo datasets` and docs/data.md); leave the target out."
         )
     if kind in ("synthetic", "npz"):
         cfg = builder.config(**{**base, **overrides})
@@ -197,8 +197,6 @@ def _preprocess(table: Table, saved: Mapping[str, Any] | None, standardize: bool
 
 def check_synthetic_size(samples: int, specs: Sequence[Any]) -> None:
     """Refuse ``samples`` synthetic rows that cannot fit in memory, before generating any."""
-    from ..limits import check_allocation
-
     per_sample = sum(int(np.prod([d or 1 for d in spec.shape], dtype=object)) for spec in specs)
     check_allocation(samples * per_sample * 4 * 2, f"--samples {samples} of synthetic data",
                      "ask for fewer samples.")
@@ -207,8 +205,6 @@ def check_synthetic_size(samples: int, specs: Sequence[Any]) -> None:
 def require_two_classes(source: str, y: Mapping[str, np.ndarray] | None, outputs: Sequence[Any],
                         target: Sequence[str]) -> None:
     """A classifier cannot learn from a target with a single class: say so instead of training."""
-    from ..synthetic import BINARY_LOSSES, SPARSE_LOSSES
-
     columns = dict(item.partition("=")[::2] for item in target if "=" in item)
     plain = [item for item in target if "=" not in item]
     for spec in outputs:

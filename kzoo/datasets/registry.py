@@ -6,13 +6,12 @@ The hook is called lazily, the first time a data set is needed, never on ``kzoo 
 from __future__ import annotations
 
 import os
-
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from ..errors import DataError, PluginError, close_matches
-from ..plugins import PluginHost, get_host
+from ..plugins import get_host
 
 if TYPE_CHECKING:  # pragma: no cover
     from .table import Table
@@ -60,29 +59,16 @@ SYNTHETIC_INFO = Dataset(
     plugin="kzoo",
 )
 
-_cache: tuple[tuple[PluginHost, tuple[str, ...]], dict[str, Dataset]] | None = None
-
-
 def datasets() -> dict[str, Dataset]:
-    """Every registered data set by name, collected from the plugins on first use."""
-    global _cache
-    host = get_host()
-    key = (host, tuple(host.infos))  # a plugin registered later refreshes the cache
-    if _cache is None or _cache[0][0] is not host or _cache[0][1] != key[1]:
-        found: dict[str, Dataset] = {}
+    """Every registered data set by name, collected from the plugins on first use (all or none
+    per plugin, as weights are: :meth:`kzoo.plugins.PluginHost.collect`)."""
+    def check(item: object, plugin: str) -> tuple[str, Dataset]:
+        if not isinstance(item, Dataset):
+            raise PluginError(f"plugin {plugin!r} registered {type(item).__name__} {item!r}, not a "
+                              f"kzoo.datasets.Dataset.")
+        return item.name, replace(item, plugin=plugin)
 
-        def make_kwargs(plugin: str) -> dict[str, Any]:
-            def register(dataset: Dataset) -> None:
-                if dataset.name in found or dataset.name == SYNTHETIC:
-                    owner = found[dataset.name].plugin if dataset.name in found else "kzoo"
-                    raise PluginError(f"data set {dataset.name!r} is already registered by plugin {owner!r}")
-                found[dataset.name] = replace(dataset, plugin=plugin)
-
-            return {"register": register}
-
-        host.call_each("kzoo_register_datasets", make_kwargs)
-        _cache = (key, found)
-    return _cache[1]
+    return get_host().collect("kzoo_register_datasets", "data set", check, reserved={SYNTHETIC: "kzoo"})
 
 
 def list_datasets() -> list[str]:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from ..errors import DataError
 from ..spec import TensorSpec
-from .table import Table
+
+if TYPE_CHECKING:  # pragma: no cover - numpy loads with the data, not with ModelBuilder
+    import numpy as np
+
+    from .table import Table
 
 
 def default_shape(
@@ -57,6 +59,8 @@ def shape_inputs(inputs: Sequence[TensorSpec], table: Table) -> dict[str, np.nda
 def fit_to_input(array: np.ndarray, spec: TensorSpec, source: str) -> np.ndarray:
     """Flat rows reshaped to ``spec.shape`` when the sizes agree (64 pixels -> (8, 8, 1)), and
     cast to an integer input's dtype; anything else is left for the data checks to report."""
+    import numpy as np
+
     array = np.asarray(array)
     shape = tuple(spec.shape)
     if None not in shape and array.ndim >= 2 and array.shape[1:] != shape and math.prod(array.shape[1:]) == math.prod(shape):

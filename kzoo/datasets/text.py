@@ -33,7 +33,8 @@ def vectorize(
     texts = [name for name, array in x.items() if np.asarray(array).dtype.kind in "US"]
     if not texts:
         return {}
-    from ..backend import is_tensorflow, name as backend_name
+    from ..backend import is_tensorflow
+    from ..backend import name as backend_name
 
     if not is_tensorflow():
         raise DataError(f"text input {texts[0]!r} needs the TensorFlow backend: Keras's TextVectorization runs on "

@@ -18,6 +18,7 @@ from typing import Any
 from .. import manifest
 from ..api import get
 from ..builder import ModelBuilder
+from ..errors import ConformanceError
 from ..plugins import get_host
 from ..registry import check_builder
 from ..spec import API_STYLES, ModelSpec, TensorSpec
@@ -34,10 +35,6 @@ WEIGHTS_CHECK = "weights"
 METRIC_TOLERANCE = 0.01
 HEAVY_MODULES = ("keras", "tensorflow")
 SAMPLES = 8
-
-
-class ConformanceError(AssertionError):
-    """A model or plugin failed a conformance check; the message names both."""
 
 
 @dataclass(frozen=True)
