@@ -5,7 +5,10 @@ Prints, measured in this run:
   2. peak memory (max RSS) of `kzoo list` (goal: < 80 MB), with `import tensorflow` beside it,
   3. the time to import, register and list 10,000 decorated models from 100 plugin packages,
      their facts read from each package's kzoo-manifest.json (goal: < 1 s), against listing
-     the 4 built-in models.
+     the 4 built-in models,
+  4. wall time of two CLI user errors, `kzoo train mlpp --data iris` (an unknown model) and
+     `kzoo train mlp --data digits --epochs 0`, against `import tensorflow` (goal: each <= 1/10):
+     every check runs before the framework starts.
 
 Run: python benchmarks/startup.py [--repeat N]
 """
@@ -22,18 +25,22 @@ import time
 # Runs `argv` as a child and prints its wall time and max RSS (the only child, so RUSAGE_CHILDREN is it).
 MEASURE = """
 import resource, subprocess, sys, time
+expected, argv = int(sys.argv[1]), sys.argv[2:]
 t = time.perf_counter()
-subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+code = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+if code != expected:
+    sys.exit(f"{argv} exited {code}, expected {expected}")
 print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 """
 
 
-def measure(argv: list[str], repeat: int) -> tuple[float, float]:
-    """Median wall seconds and max peak RSS in MB of ``argv`` over ``repeat`` fresh runs."""
+def measure(argv: list[str], repeat: int, exit_code: int = 0) -> tuple[float, float]:
+    """Median wall seconds and max peak RSS in MB of ``argv`` over ``repeat`` fresh runs, each of
+    which must exit with ``exit_code`` (1 for a user error)."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     times, rss = [], []
     for _ in range(repeat):
-        out = subprocess.run([sys.executable, "-c", MEASURE, *argv], capture_output=True, text=True, check=True, env=env)
+        out = subprocess.run([sys.executable, "-c", MEASURE, str(exit_code), *argv], capture_output=True, text=True, check=True, env=env)
         seconds, kib = out.stdout.split()
         times.append(float(seconds))
         rss.append(int(kib) / 1024)
@@ -108,6 +115,12 @@ def main() -> None:
     tf_time, tf_rss = measure([sys.executable, "-c", "import tensorflow"], args.repeat)
     list_time, list_rss = measure([sys.executable, "-m", "kzoo", "list"], args.repeat)
     bare_time, bare_rss = measure([sys.executable, "-c", "pass"], args.repeat)
+    errors = {
+        "kzoo train mlpp --data iris": measure([sys.executable, "-m", "kzoo", "train", "mlpp", "--data", "iris"],
+                                               args.repeat, exit_code=1),
+        "kzoo train mlp --data digits --epochs 0": measure(
+            [sys.executable, "-m", "kzoo", "train", "mlp", "--data", "digits", "--epochs", "0"], args.repeat, exit_code=1),
+    }
     many, few, count = listing_many()
 
     ratio = list_time / tf_time
@@ -120,6 +133,9 @@ def main() -> None:
           f"(goal: < 80 MB)  {'OK' if list_rss < 80 else 'MISSED'}")
     print(f"load + list {count:,} models from 100 plugins: {many * 1000:.0f} ms = {many / few:.0f}x listing the "
           f"built-ins ({few * 1000:.1f} ms)  (goal: < 1 s)  {'OK' if many < 1 else 'MISSED'}")
+    for command, (seconds, rss) in errors.items():
+        print(f"{command:40s} {seconds * 1000:6.0f} ms  {rss:4.0f} MB peak: 1/{tf_time / seconds:.1f} of import "
+              f"tensorflow  (goal: 1/10 or better)  {'OK' if seconds <= tf_time / 10 else 'MISSED'}")
 
 
 if __name__ == "__main__":

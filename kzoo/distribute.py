@@ -97,7 +97,7 @@ def check_strategy(name: str) -> None:
         raise ConfigError(f"strategy {name!r} is tf.distribute, which runs on the TensorFlow backend only (Keras runs "
                           f"on {backend_name()!r}); on JAX use the data-parallel strategy.")
     if name == "data-parallel" and backend_name() != "jax":
-        raise ConfigError(f"strategy 'data-parallel' is keras.distribution.DataParallel, which kzoo runs on the JAX "
+        raise ConfigError(f"the data-parallel strategy is keras.distribution.DataParallel, which kzoo runs on the JAX "
                           f"backend (Keras runs on {backend_name()!r}); use the jax backend, or the mirrored "
                           f"strategy on TensorFlow.")
     if name == "multi-worker":

@@ -1,0 +1,183 @@
+"""kzoo's modules import one way: no import cycle among them, imports inside functions counted;
+and a user's mistake on the CLI is reported before keras or tensorflow is imported."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import kzoo
+
+PACKAGE = Path(kzoo.__file__).parent
+
+
+def module_files() -> dict[str, Path]:
+    found = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        found[".".join(parts)] = path
+    return found
+
+
+def _type_checking_nodes(tree: ast.AST) -> set[int]:
+    """Nodes under ``if TYPE_CHECKING:``: annotations only, never run."""
+    skip: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            skip.update(id(inner) for stmt in node.body for inner in ast.walk(stmt))
+    return skip
+
+
+def imported_modules(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
+    """The kzoo modules ``name`` imports anywhere in its file (functions included), plus the
+    packages whose ``__init__`` such an import runs first."""
+    package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skip = _type_checking_nodes(tree)
+    targets: list[str] = []
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
+        if isinstance(node, ast.Import):
+            targets += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: from the package, up one level per dot after the first
+                base = ".".join(package[: len(package) - node.level + 1] + ([node.module] if node.module else []))
+            else:
+                base = node.module or ""
+            targets += [f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base for alias in node.names]
+    found: set[str] = set()
+    for target in targets:
+        while target not in modules and "." in target:
+            target = target.rsplit(".", 1)[0]
+        if target not in modules or not target.startswith("kzoo"):
+            continue
+        parts = target.split(".")
+        for k in range(2, len(parts) + 1):  # importing a.b.c runs a.b's __init__ first
+            step = ".".join(parts[:k])
+            if step in modules and step != name and not name.startswith(step + "."):
+                found.add(step)
+    return found
+
+
+def import_graph() -> dict[str, set[str]]:
+    modules = module_files()
+    return {name: imported_modules(name, path, modules) for name, path in modules.items()}
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for other in graph[node]:
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                top = stack.pop()
+                component.append(top)
+                if top == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in graph:
+        if node not in index:
+            visit(node)
+    return found
+
+
+def reachable(graph: dict[str, set[str]], start: str) -> set[str]:
+    seen, todo = set(), [start]
+    while todo:
+        for other in graph[todo.pop()] - seen:
+            seen.add(other)
+            todo.append(other)
+    return seen
+
+
+def test_no_import_cycle_among_kzoo_modules_counting_imports_inside_functions():
+    graph = import_graph()
+    assert len(graph) > 40 and graph["kzoo.training"], "the graph must see kzoo's modules and their imports"
+    assert cycles(graph) == []
+
+
+def test_the_cycle_check_can_fail():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert cycles(graph) == [["a", "b", "c"]]
+
+
+def test_model_builder_knows_nothing_of_training_plugins_or_data_sources():
+    below = reachable(import_graph(), "kzoo.builder")
+    for upper in ("kzoo.training", "kzoo.plugins", "kzoo.registry", "kzoo.api", "kzoo.saving", "kzoo.datasets.loading",
+                  "kzoo.datasets.registry", "kzoo.cli"):
+        assert upper not in below, f"kzoo.builder reaches up to {upper}"
+
+
+PROBE = """
+import json, sys
+from click.testing import CliRunner
+from kzoo.cli import main
+result = CliRunner().invoke(main, sys.argv[1:])
+print(json.dumps({"exit": result.exit_code, "output": result.output,
+                  "heavy": sorted(m for m in ("keras", "tensorflow", "jax") if m in sys.modules)}))
+"""
+
+
+def cli_probe(*args: str, env: dict[str, str] | None = None) -> dict:
+    """Run one ``kzoo`` command in a fresh interpreter; what it printed and which frameworks it imported."""
+    import os
+
+    done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, **(env or {})}, check=False)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_cli_user_errors_are_reported_before_keras_or_tensorflow_starts(tmp_path):
+    csv = tmp_path / "t.csv"
+    csv.write_text("a,b,label\n1,2,0\n3,4,1\n")
+    read_only = tmp_path / "ro"
+    read_only.mkdir()
+    read_only.chmod(0o500)
+    cases = [
+        (["train", "mlpp", "--data", "iris"], "Did you mean mlp?"),
+        (["train", "mlp", "--data", "digits", "--epochs", "0"], "--epochs 0 (expected an integer in 1.."),
+        (["train", "mlp", "--data", str(tmp_path / "missing.csv")], "no data file"),
+        (["train", "mlp", "--data", "irsi"], "Did you mean iris?"),
+        (["train", "mlp", "--data", str(csv), "--target", "nope"], "no target column 'nope'"),
+        (["train", "mlp", "--data", "iris", "--out", "m.h5"], "--out m.h5 (expected a path ending in .keras)"),
+        (["train", "mlp", "--data", "iris", "--weights", "irsi"], "unknown weights 'irsi'"),
+        (["train", "mlp", "--data", "iris", "--freeze"], "--freeze True (expected weights to fine-tune from"),
+    ]
+    if os_can_refuse_writes(read_only):
+        cases.append((["train", "mlp", "--data", "iris", "--out", str(read_only / "m.keras")], "cannot write"))
+    for args, message in cases:
+        seen = cli_probe(*args)
+        assert seen["exit"] == 1 and message in seen["output"], (args, seen["output"])
+        assert seen["heavy"] == [], f"{args} imported {seen['heavy']} before reporting: {seen['output']}"
+    bad_cluster = cli_probe("train", "mlp", "--data", "iris", "--strategy", "multi-worker",
+                            env={"TF_CONFIG": "{not json"})
+    assert bad_cluster["exit"] == 1 and "TF_CONFIG" in bad_cluster["output"] and bad_cluster["heavy"] == []
+
+
+def os_can_refuse_writes(folder: Path) -> bool:
+    """False as root, where a folder's permissions do not stop writes."""
+    import os
+
+    return not os.access(folder, os.W_OK)
