@@ -10,7 +10,7 @@ import ast
 from collections.abc import Mapping
 from typing import Any
 
-from .errors import ConfigError, close_matches
+from .errors import ConfigError, close_matches, option
 
 
 def merge_config(model: str, defaults: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -101,7 +101,7 @@ def parse_assignments(items: list[str] | tuple[str, ...]) -> dict[str, Any]:
     for item in items:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
-            raise ConfigError(f"--set {item!r} is not key=value; write for example --set num_classes=3.")
+            raise ConfigError(f"{option('config')} {item!r} is not key=value; write for example {option('config')} num_classes=3.")
         out[key.strip()] = parse_value(raw)
     return out
 

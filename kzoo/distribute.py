@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from .arrays import unwrap
 from .backend import name as backend_name
-from .errors import ConfigError
+from .errors import ConfigError, option
 from .options import DEFAULT_WORKER_TIMEOUT, STRATEGIES
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -74,7 +74,7 @@ def resolve_strategy(name: str | None, worker_timeout: float = DEFAULT_WORKER_TI
             # One replica mirrors nothing and made each epoch about 21x slower on iris.
             import warnings
 
-            warnings.warn("--strategy mirrored found one device here (it would make one replica, about 20x slower "
+            warnings.warn("the mirrored strategy found one device here (it would make one replica, about 20x slower "
                           "per epoch); training without a strategy.", stacklevel=2)
             return None
         return strategy
@@ -113,7 +113,7 @@ def _data_parallel() -> Any:
     if len(devices) <= 1:
         import warnings
 
-        warnings.warn("--strategy data-parallel found one device here; training without a strategy.", stacklevel=3)
+        warnings.warn("the data-parallel strategy found one device here; training without a strategy.", stacklevel=3)
         return None
     return keras.distribution.DataParallel(devices=devices)
 
@@ -207,8 +207,8 @@ def wait_for_workers(config: Mapping[str, Any], timeout: float, poll: float = 0.
             waiting = ", ".join(f"{address} ({name})" for address, name in pending.items())
             if now - start >= timeout:
                 raise ConfigError(
-                    f"multi-worker start-up: no answer from {waiting} within {timeout:g} s (--worker-timeout); "
-                    f"start the same command on every host with its own TF_CONFIG task, or raise --worker-timeout."
+                    f"multi-worker start-up: no answer from {waiting} within {timeout:g} s ({option('worker_timeout')}); "
+                    f"start the same command on every host with its own TF_CONFIG task, or raise {option('worker_timeout')}."
                 )
             if now >= next_report:
                 print(f"kzoo: waiting for {waiting} to start ({now - start:.0f} s of {timeout:g} s)",

@@ -6,11 +6,30 @@ The CLI prints ``str(error)`` on one line and exits 1 for any :class:`KzooError`
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Iterable
+
+
+OPTION = re.compile("\u2039(\\w+)\u203a")
+"""How a message marks an option: ``‹target›`` (see :func:`option`)."""
+
+
+def option(name: str) -> str:
+    """A mention of option ``name`` inside a message: shown as ``name`` to Python callers and as the
+    command's flag (``--target``) by the CLI, so the library never spells out CLI flags."""
+    return f"\u2039{name}\u203a"
 
 
 class KzooError(Exception):
     """Base class of every error kzoo raises on purpose."""
+
+    def render(self, flag: Callable[[str], str] | None = None) -> str:
+        """The message, each marked option written as ``flag(name)`` (default: the Python name)."""
+        text = str(self.args[0]) if len(self.args) == 1 else Exception.__str__(self)  # KeyError would repr() it
+        return OPTION.sub(lambda m: flag(m.group(1)) if flag else m.group(1), text)
+
+    def __str__(self) -> str:
+        return self.render()
 
 
 class UnknownModelError(KzooError, KeyError):
@@ -21,9 +40,6 @@ class UnknownModelError(KzooError, KeyError):
         self.suggestions = close_matches(name, known)
         hint = f" Did you mean {', '.join(self.suggestions)}?" if self.suggestions else ""
         super().__init__(f"unknown model {name!r}.{hint} Run `kzoo list` to see every model.")
-
-    def __str__(self) -> str:  # KeyError would otherwise repr() the message
-        return str(self.args[0])
 
 
 class ConfigError(KzooError, ValueError):
@@ -73,9 +89,6 @@ class UnknownWeightsError(WeightsError, KeyError):
         self.suggestions = close_matches(name, known)
         hint = f" Did you mean {', '.join(self.suggestions)}?" if self.suggestions else ""
         super().__init__(f"unknown weights {name!r}.{hint} Run `kzoo weights` to see every trained model.")
-
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 class MissingToolError(KzooError):

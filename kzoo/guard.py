@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from .errors import KzooError, PluginError
+from .errors import KzooError, PluginError, option
 from .limits import check_allocation
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -44,7 +44,7 @@ def check_model_size(builder: ModelBuilder, config: Mapping[str, Any]) -> None:
     """Refuse, in one line, a config whose parameters cannot fit in memory."""
     params = estimate_params(builder, config)
     check_allocation(params * BYTES_PER_PARAM, f"model {builder.spec.name!r} with about {params:,} parameters",
-                     "choose smaller sizes with --set.")
+                     f"choose smaller sizes with {option('config')}.")
 
 
 def build_checked(builder: ModelBuilder, config: Mapping[str, Any]) -> keras.Model:
@@ -57,7 +57,7 @@ def build_checked(builder: ModelBuilder, config: Mapping[str, Any]) -> keras.Mod
         raise
     except MemoryError:
         raise PluginError(f"model {builder.spec.name!r} of plugin {builder.spec.plugin!r} ran out of memory while "
-                          f"building; choose smaller sizes with --set.") from None
+                          f"building; choose smaller sizes with {option('config')}.") from None
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise PluginError(f"model {builder.spec.name!r} of plugin {builder.spec.plugin!r} failed to build: "

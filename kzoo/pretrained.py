@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .cache import fetch
 from .config import format_value
-from .errors import ConfigError, WeightsError, close_matches
+from .errors import ConfigError, WeightsError, close_matches, option
 from .plugins import get_host
 from .saving import jsonable
 from .weights import Weights
@@ -116,7 +116,7 @@ def start_from(net: keras.Model, weights: Weights, freeze: bool = False, freeze_
         if freeze_until not in names:
             hints = close_matches(freeze_until, names)
             hint = f" Did you mean {', '.join(hints)}?" if hints else ""
-            raise ConfigError(f"--freeze-until {freeze_until!r}: the model has no layer with weights of that name."
+            raise ConfigError(f"{option('freeze_until')} {freeze_until!r}: the model has no layer with weights of that name."
                               f"{hint} Its layers are {', '.join(names)}.")
         start.frozen = names[: names.index(freeze_until) + 1]
     elif freeze:

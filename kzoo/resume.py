@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import saving
-from .errors import ConfigError, DataError
+from .errors import ConfigError, DataError, option
 from .stopping import BEST_WEIGHTS_ENTRY, StopState, weights_from_bytes
 
 CHECKPOINT_NAME = "checkpoint.keras"
@@ -90,12 +90,12 @@ def restore(directory: str | os.PathLike[str], metadata: Mapping[str, Any]) -> t
         return None
     saved = saving.read_metadata(path)  # validated like any kzoo.json
     if saved is None:
-        raise DataError(f"{path!r} is not a kzoo checkpoint (it has no kzoo.json); use a new --checkpoint-dir.")
+        raise DataError(f"{path!r} is not a kzoo checkpoint (it has no kzoo.json); use a new {option('checkpoint_dir')}.")
     changed = differences(saved, metadata)
     if changed:
         raise ConfigError(
             f"the checkpoint in {os.fspath(directory)!r} is from another run ({'; '.join(changed)}); rerun with the "
-            f"same options to resume, or use a new --checkpoint-dir (or delete it) to start over."
+            f"same options to resume, or use a new {option('checkpoint_dir')} (or delete it) to start over."
         )
     model = saving.load(path)
     return model, int(saved.get("epoch", 0)), {k: list(v) for k, v in (saved.get("history") or {}).items()}
@@ -114,5 +114,5 @@ def read_stopping(directory: str | os.PathLike[str]) -> tuple[StopState, list[An
         weights = weights_from_bytes(raw) if raw is not None else None
     except (ValueError, OSError, KeyError) as exc:
         raise DataError(f"{path!r}: its best weights are unreadable ({type(exc).__name__}: {exc}); "
-                        f"use a new --checkpoint-dir.") from exc
+                        f"use a new {option('checkpoint_dir')}.") from exc
     return state, weights

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from .errors import DataError, PluginError
+from .errors import ConfigError, DataError, PluginError, option
 from .files import atomic_output
 from .limits import (
     MAX_COMPRESSION_RATIO,
@@ -65,7 +65,7 @@ def save(model: keras.Model, path: str | os.PathLike[str], metadata: Mapping[str
     ``entries`` are extra zip members written with them (a checkpoint's best weights)."""
     path = os.fspath(path)
     if not path.endswith(".keras"):
-        raise DataError(f"model files must end in .keras, got {path!r}; e.g. --out model.keras.")
+        raise ConfigError(f"model files must end in .keras, got {path!r}; e.g. {option('out')} model.keras.")
     from .backend import keep_tensorflow_out
 
     keep_tensorflow_out()
@@ -133,7 +133,7 @@ def read_entry(path: str | os.PathLike[str], name: str) -> bytes | None:
             return archive.read(name)
     except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError, RuntimeError) as exc:
         raise DataError(f"{path!r}: cannot read its {name} ({type(exc).__name__}: {exc}); the file may be "
-                        f"corrupted; use a new --checkpoint-dir.") from exc
+                        f"corrupted; use a new {option('checkpoint_dir')}.") from exc
 
 
 def check_archive(path: str, archive: zipfile.ZipFile) -> None:

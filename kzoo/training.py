@@ -24,7 +24,7 @@ from .curves import plot_history
 from .datasets.loading import Data, load, source_kind
 from .datasets.registry import get_dataset
 from .datasets.splits import class_labels, split_rows
-from .errors import ConfigError
+from .errors import ConfigError, DataError, option
 from .files import all_or_nothing, check_writable, write_text
 from .guard import build_checked
 from .options import DataOptions, TrainOptions, split_options
@@ -65,7 +65,7 @@ def check_run(model: str | ModelBuilder, data: str | os.PathLike[str] | Data, op
     start = get_weights(options.weights, builder.spec.name) if options.weights is not None else None
     if isinstance(data, Data):
         if data.model != builder.spec.name:
-            raise ConfigError(f"the data was shaped for model {data.model!r}, not {builder.spec.name!r}; "
+            raise DataError(f"the data was shaped for model {data.model!r}, not {builder.spec.name!r}; "
                               f"load it again with kzoo.datasets.load(source, {builder.spec.name!r}).")
     else:
         kind = source_kind(os.fspath(data))
@@ -195,7 +195,7 @@ def run_fit(
                        initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose)
     if distribute.uses_custom_loop(strategy):
         if initial_epoch:
-            raise ConfigError(f"resuming from --checkpoint-dir is not supported under {type(strategy).__name__}; "
+            raise ConfigError(f"resuming from {option('checkpoint_dir')} is not supported under {type(strategy).__name__}; "
                               f"use a new checkpoint directory.")
         return distribute.fit(net, *train_xy, strategy=strategy, epochs=epochs, batch_size=batch_size,
                               validation_data=val_xy, callbacks=callbacks, verbose=verbose, shuffle=True, seed=seed)

@@ -19,6 +19,15 @@ from .quiet import quiet_tensorflow_start
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+FLAGS = {"config": "--set", "inputs": "--input"}
+"""The CLI flags whose names differ from the Python option they set (others: ``--`` + the name)."""
+
+
+def flag_of(option: str) -> str:
+    """The flag that sets Python option ``option``: ``skip_bad_files`` -> ``--skip-bad-files``."""
+    return FLAGS.get(option) or "--" + option.replace("_", "-")
+
+
 class KzooGroup(click.Group):
     """A click group that prints kzoo errors as ``kzoo: error: ...`` and exits 1, no traceback."""
 
@@ -30,7 +39,7 @@ class KzooGroup(click.Group):
         try:
             return super().invoke(ctx)
         except KzooError as exc:
-            click.echo(f"kzoo: error: {exc}", err=True)
+            click.echo(f"kzoo: error: {exc.render(flag_of)}", err=True)
             ctx.exit(1)
         except KeyboardInterrupt:
             click.echo("kzoo: interrupted", err=True)

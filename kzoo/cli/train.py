@@ -9,7 +9,7 @@ import sys
 import click
 
 from ..config import parse_assignments
-from ..errors import ConfigError, OptionError
+from ..errors import ConfigError
 from ..options import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_EPOCHS,
@@ -132,17 +132,15 @@ def train_command(model, data, inputs, samples, skip_bad_files, target, assignme
     """
     from ..training import check_run, train
 
-    try:  # every flag checked here, before any data is read or TensorFlow starts
-        options = TrainOptions(
-            epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, schedule=schedule,
-            val_split=val_split, patience=patience, steps_per_execution=steps_per_execution, seed=seed,
-            verbose=0 if quiet else (1 if sys.stdout.isatty() else 2),  # a log gets one plain line per epoch
-            checkpoint_dir=checkpoint_dir, out=out, metrics_out=metrics_out, plot=plot, strategy=strategy,
-            worker_timeout=worker_timeout, weights=weights, freeze=freeze, freeze_until=freeze_until)
-        reading = DataOptions(target=target, inputs=parse_inputs(inputs), standardize=standardize, samples=samples,
-                              skip_bad_files=skip_bad_files)
-    except OptionError as exc:
-        raise ConfigError(exc.render(flag=lambda name: "--" + name.replace("_", "-"))) from None
+    # Every flag is checked here, before any data is read or TensorFlow starts.
+    options = TrainOptions(
+        epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, schedule=schedule,
+        val_split=val_split, patience=patience, steps_per_execution=steps_per_execution, seed=seed,
+        verbose=0 if quiet else (1 if sys.stdout.isatty() else 2),  # a log gets one plain line per epoch
+        checkpoint_dir=checkpoint_dir, out=out, metrics_out=metrics_out, plot=plot, strategy=strategy,
+        worker_timeout=worker_timeout, weights=weights, freeze=freeze, freeze_until=freeze_until)
+    reading = DataOptions(target=target, inputs=parse_inputs(inputs), standardize=standardize, samples=samples,
+                          skip_bad_files=skip_bad_files)
     config = parse_assignments(assignments)
     check_run(model, data, options, reading)
     if not quiet:

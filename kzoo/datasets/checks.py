@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DataError
+from ..errors import DataError, option
 from ..spec import BINARY_LOSSES, SPARSE_LOSSES, TensorSpec
 
 
@@ -41,8 +41,8 @@ def _check_shape(source: str, kind: str, spec: TensorSpec, given: tuple[int, ...
     """``None`` in ``expected`` (a dimension of any size) matches any length."""
     if len(given) != len(expected) or any(e is not None and g != e for g, e in zip(given, expected)):
         hint = (" The saved model's sizes are fixed: use data shaped like its training data, or choose columns "
-                "with --input." if saved else
-                " Set the model's input size with --set (for example --set input_dim=N) or pick other columns.")
+                f"with {option('inputs')}." if saved else
+                f" Set the model's input size with {option('config')} (for example {option('config')} input_dim=N) or pick other columns.")
         raise DataError(
             f"{source}: {kind} {spec.name!r} expects samples of shape {list(expected)}, "
             f"the data gives {list(given)}.{hint if kind == 'input' else ''}"
@@ -78,7 +78,7 @@ def _check_target(source: str, spec: TensorSpec, array: np.ndarray) -> None:
             found = sorted(set(labels[outside].astype(int).tolist()))[:5]
             raise DataError(
                 f"{source}: {what} holds labels {found} outside 0..{num_classes - 1} "
-                f"(num_classes={num_classes}); set --set num_classes=N to cover every label."
+                f"(num_classes={num_classes}); set {option('config')} num_classes=N to cover every label."
             )
         return
     if spec.loss in BINARY_LOSSES:

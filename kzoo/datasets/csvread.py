@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import CsvNote, DataError
+from ..errors import CsvNote, DataError, option
 from .table import _natural_key
 
 DELIMITERS = ",;\t"
@@ -79,7 +79,7 @@ class CsvColumns:
             line, cell = column.bad  # type: ignore[misc]
             raise DataError(
                 f"{self.path!r}: column {name!r} is not numeric (line {line} holds {cell!r}); features must be "
-                f"numbers. Make it the --target, or drop it from the file."
+                f"numbers. Make it the {option('target')}, or drop it from the file."
             )
         values = np.frombuffer(column.floats, dtype="float32" if column.floats.typecode == "f" else "float64")
         bad = ~np.isfinite(values)

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DataError
+from ..errors import DataError, option
 from .csvread import read_columns
 from .table import Table
 
@@ -49,10 +49,10 @@ def read_csv(
     if missing:
         raise DataError(
             f"{path!r} has no target column {', '.join(map(repr, missing))}; columns are "
-            f"{', '.join(header)}. Pass --target with one of them."
+            f"{', '.join(header)}. Pass {option('target')} with one of them."
         )
     if require_target and not wanted:
-        raise DataError(f"{path!r}: say which column is the target, e.g. --target {header[-1]}.")
+        raise DataError(f"{path!r}: say which column is the target, e.g. {option('target')} {header[-1]}.")
     mapped = [c for cols in (inputs or {}).values() for c in cols]
     if features and not mapped:  # a saved model reads the columns it was trained on, by name
         absent = [f for f in features if f not in columns]
@@ -60,7 +60,7 @@ def read_csv(
             raise DataError(
                 f"{path!r} lacks column(s) {', '.join(map(repr, absent[:5]))}{' ...' if len(absent) > 5 else ''} "
                 f"that the model was trained on; columns are {', '.join(header)}. Rename them, or choose columns "
-                f"explicitly with --input NAME=COLS."
+                f"explicitly with {option('inputs')} NAME=COLS."
             )
     feature_names = mapped or list(features or []) or [h for h in header if h not in wanted]
     unknown = [c for c in feature_names if c not in columns]
@@ -104,7 +104,7 @@ def _parse_targets(target: Sequence[str]) -> tuple[str | None, dict[str, str]]:
         elif main is None:
             main = item.strip()
         else:
-            raise DataError(f"--target {item!r}: one plain target column only; name the outputs as out=column.")
+            raise DataError(f"{option('target')} {item!r}: one plain target column only; name the outputs as out=column.")
     return main, per_output
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataError
+from ..errors import DataError, option
 from ..spec import TensorSpec
 from .table import Table, encode_labels
 
@@ -41,7 +41,7 @@ def image_input(inputs: Sequence[TensorSpec], model: str) -> TensorSpec:
     if height is None or width is None or channels not in MODES:
         raise DataError(
             f"input {spec.name!r} of model {model!r} has shape {list(spec.shape)}; reading images needs a fixed "
-            f"height and width and 1, 3 or 4 channels (set them with --set, e.g. --set input_shape=32,32,3)."
+            f"height and width and 1, 3 or 4 channels (set them with {option('config')}, e.g. {option('config')} input_shape=32,32,3)."
         )
     return spec
 
@@ -75,7 +75,7 @@ def read_images(
             if not skip_bad_files:
                 raise DataError(
                     f"{path}: not a readable image ({type(exc).__name__}: {exc}); remove it, or pass "
-                    f"--skip-bad-files to leave such files out."
+                    f"{option('skip_bad_files')} to leave such files out."
                 ) from None
             bad.append(str(path))
     if bad:

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..api import get
 from ..builder import ModelBuilder
-from ..errors import DataError
+from ..errors import DataError, option
 from ..limits import check_allocation
 from ..options import DEFAULT_SYNTHETIC_SAMPLES, DataOptions
 from ..spec import BINARY_LOSSES, SPARSE_LOSSES
@@ -138,7 +138,7 @@ def load(
             info["text"] = text.vectorize(x, builder.input_specs(cfg), train_rows, saved.get("text"))
         paths = table.paths
     if require_target and y is None:
-        raise DataError(f"{source}: no targets to train or evaluate on; pass --target COLUMN.")
+        raise DataError(f"{source}: no targets to train or evaluate on; pass {option('target')} COLUMN.")
     check_data(source, x, y, builder.input_specs(cfg), builder.output_specs(cfg), saved=bool(metadata))
     if require_target and not metadata and kind != "synthetic":
         require_two_classes(source, y, builder.output_specs(cfg), target)
@@ -198,7 +198,7 @@ def _preprocess(table: Table, saved: Mapping[str, Any] | None, standardize: bool
 def check_synthetic_size(samples: int, specs: Sequence[Any]) -> None:
     """Refuse ``samples`` synthetic rows that cannot fit in memory, before generating any."""
     per_sample = sum(int(np.prod([d or 1 for d in spec.shape], dtype=object)) for spec in specs)
-    check_allocation(samples * per_sample * 4 * 2, f"--samples {samples} of synthetic data",
+    check_allocation(samples * per_sample * 4 * 2, f"{option('samples')} {samples} of synthetic data",
                      "ask for fewer samples.")
 
 
@@ -216,4 +216,4 @@ def require_two_classes(source: str, y: Mapping[str, np.ndarray] | None, outputs
             column = columns.get(spec.name) or (plain[0] if plain and len(outputs) == 1 else None)
             what = f"target column {column.strip()!r}" if column else f"the target of output {spec.name!r}"
             raise DataError(f"{source}: {what} holds a single class ({values[0].item()!r}); a classifier needs "
-                            f"at least two classes to learn from. Check the --target column or the data.")
+                            f"at least two classes to learn from. Check the {option('target')} column or the data.")

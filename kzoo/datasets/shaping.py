@@ -6,7 +6,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..errors import DataError
+from ..errors import DataError, option
 from ..spec import TensorSpec
 
 if TYPE_CHECKING:  # pragma: no cover - numpy loads with the data, not with ModelBuilder
@@ -34,7 +34,7 @@ def shape_inputs(inputs: Sequence[TensorSpec], table: Table) -> dict[str, np.nda
         if missing:
             raise DataError(
                 f"{table.source}: map columns to input {', '.join(map(repr, missing))} too, "
-                f"e.g. --input {missing[0]}=col_a,col_b."
+                f"e.g. {option('inputs')} {missing[0]}=col_a,col_b."
             )
         return {**out, **{t.name: fit_to_input(table.columns(table.input_columns[t.name]), t, table.source)
                           for t in numeric}}
@@ -45,7 +45,7 @@ def shape_inputs(inputs: Sequence[TensorSpec], table: Table) -> dict[str, np.nda
         expected = ", ".join(f"{t.name} {list(t.shape)}" for t in numeric)
         raise DataError(
             f"{table.source}: {table.num_features} feature columns cannot be split into the inputs "
-            f"{expected} (total {sum(sizes)}); map columns with --input NAME=COLS, or train with other sizes via --set."
+            f"{expected} (total {sum(sizes)}); map columns with {option('inputs')} NAME=COLS, or train with other sizes via {option('config')}."
         )
     if len(numeric) == 1:
         return {**out, numeric[0].name: fit_to_input(table.features, numeric[0], table.source)}
@@ -93,8 +93,8 @@ def text_assignments(inputs: Sequence[TensorSpec], table: Table) -> dict[str, st
         column = unused[0]
         sample = next((str(v) for v in table.text[column] if str(v).strip()), "")
         names = [t.name for t in sequences]
-        hint = (f"map it with --input {names[0]}={column}" if names else
-                "the model has no integer sequence input to tokenize it for; drop the column or make it the --target")
+        hint = (f"map it with {option('inputs')} {names[0]}={column}" if names else
+                f"the model has no integer sequence input to tokenize it for; drop the column or make it the {option('target')}")
         where = table.text_where.get(column) or f"it holds text such as {sample[:40]!r}"
         raise DataError(f"{table.source!r}: column {column!r} is not numeric ({where}); {hint}.")
     return chosen
@@ -108,7 +108,7 @@ def shape_targets(outputs: Sequence[TensorSpec], table: Table) -> dict[str, np.n
             y.setdefault(outputs[0].name, table.target)
         missing = [o.name for o in outputs if o.name not in y]
         if missing:
-            raise DataError(f"{table.source}: give a target for output {', '.join(map(repr, missing))} too (--target out=column).")
+            raise DataError(f"{table.source}: give a target for output {', '.join(map(repr, missing))} too ({option('target')} out=column).")
         return y
     if table.target is None:
         return None
@@ -116,7 +116,7 @@ def shape_targets(outputs: Sequence[TensorSpec], table: Table) -> dict[str, np.n
         names = ", ".join(o.name for o in outputs)
         raise DataError(
             f"{table.source}: the model has outputs {names}; give one target per output, "
-            f"e.g. --target {outputs[0].name}=column."
+            f"e.g. {option('target')} {outputs[0].name}=column."
         )
     return {outputs[0].name: table.target}
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DataError
+from ..errors import DataError, option
 from ..spec import TensorSpec
 
 #: Vocabulary size when the input declares no range (no Embedding to read it from).
@@ -38,7 +38,7 @@ def vectorize(
 
     if not is_tensorflow():
         raise DataError(f"text input {texts[0]!r} needs the TensorFlow backend: Keras's TextVectorization runs on "
-                        f"TensorFlow, and on {backend_name()!r} kzoo never imports it; run with --backend tensorflow "
+                        f"TensorFlow, and on {backend_name()!r} kzoo never imports it; run with {option('backend')} tensorflow "
                         f"(KERAS_BACKEND=tensorflow).")
     import keras
 
