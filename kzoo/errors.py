@@ -59,7 +59,8 @@ class OptionError(ConfigError):
 
     def render(self, flag: Callable[[str], str] | None = None) -> str:
         """The message, with each option written by ``flag(name)`` (default: ``name=value``)."""
-        parts = [f"{name}={value!r}" if flag is None else f"{flag(name)} {value}" for name, value, _ in self.problems]
+        parts = [f"{name}={value!r}" if flag is None else flag(name) if value is True else f"{flag(name)} {value}"
+                 for name, value, _ in self.problems]
         s = "s" if len(self.problems) > 1 else ""
         return f"bad {self.what}{s}: " + "; ".join(
             f"{part} (expected {expected})" for part, (_, _, expected) in zip(parts, self.problems)) + "."

@@ -134,10 +134,10 @@ class TrainOptions:
         if problems:
             raise OptionError(problems)
         if self.freeze and self.freeze_until:
-            raise OptionError([("freeze", self.freeze, "either freeze or freeze_until, not both")])
+            raise OptionError([("freeze", self.freeze, "freeze or freeze_until, not both")])
         if (self.freeze or self.freeze_until) and self.weights is None:
             raise OptionError([("freeze" if self.freeze else "freeze_until", self.freeze or self.freeze_until,
-                                "weights to fine-tune from (freezing only applies to fine-tuning)")])
+                                "weights to fine-tune from: only fine-tuning freezes layers")])
 
     def _problems(self) -> list[tuple[str, Any, str]]:
         problems: list[tuple[str, Any, str]] = []

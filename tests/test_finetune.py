@@ -90,7 +90,7 @@ def test_cli_names_the_rebuilt_layers_in_one_line(two_class_csv, tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--freeze"], "need --weights"),
+    (["--freeze"], "--freeze (expected weights to fine-tune from"),
     (["--weights", "iris", "--freeze", "--freeze-until", "hidden_1"], "not both"),
     (["--weights", "iris", "--freeze-until", "hiden_2"], "Did you mean hidden_2"),
     (["--weights", "irsi"], "Did you mean iris"),
@@ -105,5 +105,5 @@ def test_bad_fine_tuning_options_are_one_line_and_write_nothing(tmp_path, args, 
 
 
 def test_python_api_rejects_freeze_without_weights():
-    with pytest.raises(ConfigError, match="need --weights"):
+    with pytest.raises(ConfigError, match=r"freeze=True \(expected weights to fine-tune from"):
         kzoo.train("mlp", "iris", freeze=True, epochs=1)

@@ -460,12 +460,12 @@ def test_metrics_json_is_strict_json_with_nan_as_null(tmp_path) -> None:
 
 # -- 6. options have ranges, checked before any work ---------------------------------------------
 @pytest.mark.parametrize("args, message", [
-    (["--seed", "-1"], "seed=-1 (expected an integer in 0..4294967295)"),
-    (["--seed", "1099511627776"], "seed=1099511627776"),
-    (["--batch-size", "99999999999999999999"], "batch_size=99999999999999999999"),
-    (["--learning-rate", "inf"], "learning_rate=inf (expected a finite number > 0"),
-    (["--learning-rate", "nan"], "learning_rate=nan"),
-    (["--epochs", "0"], "epochs=0"),
+    (["--seed", "-1"], "--seed -1 (expected an integer in 0..4294967295)"),
+    (["--seed", "1099511627776"], "--seed 1099511627776"),
+    (["--batch-size", "99999999999999999999"], "--batch-size 99999999999999999999"),
+    (["--learning-rate", "inf"], "--learning-rate inf (expected a finite number > 0"),
+    (["--learning-rate", "nan"], "--learning-rate nan"),
+    (["--epochs", "0"], "--epochs 0"),
 ])
 def test_out_of_range_options_are_one_line_before_any_work(tmp_path, args, message) -> None:
     out = tmp_path / "m.keras"
