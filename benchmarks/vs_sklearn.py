@@ -43,14 +43,13 @@ def best_of(repeat: int, run):
 
 
 def measure(repeat: int) -> None:
+    import keras
     import numpy as np
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
 
     import kzoo
-    from kzoo import training
-
-    import keras
+    from kzoo import _training as training
 
     print(f"kzoo mlp(hidden_units=(100,)) vs sklearn MLPClassifier(hidden_layer_sizes=(100,)), "
           f"backend {keras.config.backend()}, CPU threads: {os.cpu_count()}, best of {repeat}")

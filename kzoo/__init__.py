@@ -5,10 +5,19 @@
 
 from __future__ import annotations
 
+from ._api import build, get, get_spec, list_models
+from ._builder import ModelBuilder
+from ._declare import DeclaredModel, model
+from ._diagrams import plot_model
+from ._export import export as export_model
+from ._options import DataOptions, TrainOptions
+from ._plugins import plugin_infos, register_plugin
+from ._saving import load
+from ._scaffold import new_plugin
+from ._spec import ModelSpec, TensorSpec
 from ._version import __version__
-from .api import build, get, get_spec, list_models
-from .builder import ModelBuilder
-from .declare import DeclaredModel, model
+from ._weights import Weights
+from ._zoo import get_weights, list_weights
 from .errors import (
     ConfigError,
     ConformanceError,
@@ -27,17 +36,10 @@ from .errors import (
     UnknownWeightsError,
     WeightsError,
 )
-from .export import export as export_model
 from .hookspecs import hookimpl
-from .options import DataOptions, TrainOptions
-from .plugins import plugin_infos, register_plugin
-from .saving import load
-from .spec import ModelSpec, TensorSpec
-from .weights import Weights
-from .zoo import get_weights, list_weights
 
 _LAZY_MODULES = {"datasets"}  # imported on first use: they need numpy
-_LAZY_ATTRIBUTES = {"train": "training"}  # training reads data, so it needs numpy too
+_LAZY_ATTRIBUTES = {"train": "_training"}  # training reads data, so it needs numpy too
 
 
 def __getattr__(name: str):
@@ -84,6 +86,8 @@ __all__ = [
     "list_weights",
     "load",
     "model",
+    "new_plugin",
+    "plot_model",
     "plugin_infos",
     "register_plugin",
     "train",

@@ -26,10 +26,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .arrays import unwrap
-from .backend import name as backend_name
+from ._arrays import unwrap
+from ._backend import name as backend_name
+from ._options import DEFAULT_WORKER_TIMEOUT, STRATEGIES
 from .errors import ConfigError, option
-from .options import DEFAULT_WORKER_TIMEOUT, STRATEGIES
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras

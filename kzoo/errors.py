@@ -9,7 +9,6 @@ import difflib
 import re
 from collections.abc import Callable, Iterable
 
-
 OPTION = re.compile("\u2039(\\w+)\u203a")
 """How a message marks an option: ``‹target›`` (see :func:`option`)."""
 

@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 import kzoo
-from kzoo import DataError, backend
+from kzoo import DataError
+from kzoo import _backend as backend
 from kzoo.datasets import text
 
 from .conftest import run_kzoo

@@ -1,12 +1,13 @@
-"""kzoo.curves.plot_history: real, non-blank pictures with one subplot per quantity, written atomically."""
+"""kzoo._curves.plot_history: real, non-blank pictures with one subplot per quantity, written atomically."""
 
 from __future__ import annotations
 
 import pytest
-from ._images import assert_png, assert_svg
 
 import kzoo
-from kzoo import curves
+from kzoo import _curves as curves
+
+from ._images import assert_png, assert_svg
 
 HISTORY = {
     "loss": [1.2, 0.8, 0.5, 0.4],

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 import kzoo
-from kzoo import manifest
+from kzoo import _manifest as manifest
 from kzoo.cli import main
 from kzoo.testing import check_model
 
@@ -251,7 +251,7 @@ def test_info_says_what_is_unknown_and_summary_builds_it(package) -> None:
 
 
 def test_tensor_specs_take_variable_dims_and_integer_ranges() -> None:
-    from kzoo.synthetic import VARIABLE_DIM, synthetic_inputs
+    from kzoo._synthetic import VARIABLE_DIM, synthetic_inputs
 
     title = kzoo.TensorSpec("title", (None,), dtype="int32", range=(0, 50))
     assert title.shape == (None,) and title.is_sequence

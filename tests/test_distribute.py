@@ -12,10 +12,11 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from ._processes import finish, start
 
 import kzoo
 from kzoo import distribute
+
+from ._processes import finish, start
 
 GOOD_TF_CONFIG = {"cluster": {"worker": ["127.0.0.1:2222", "127.0.0.1:2223"]}, "task": {"type": "worker", "index": 1}}
 
@@ -31,7 +32,7 @@ def test_unknown_strategy_lists_the_choices():
         distribute.resolve_strategy("mirored")
     message = str(excinfo.value)
     assert "'mirored'" in message
-    assert all(choice in message for choice in kzoo.options.STRATEGIES)
+    assert all(choice in message for choice in kzoo._options.STRATEGIES)
 
 
 def test_multi_worker_without_tf_config_says_what_to_set(monkeypatch):
@@ -276,8 +277,8 @@ def test_scope_enters_the_strategy_or_nothing():
 
 @pytest.mark.parametrize("name", kzoo.list_models())
 def test_custom_loop_logs_what_model_fit_logs_for_every_built_in_model(name):
-    from kzoo.synthetic import synthetic_data
-    from kzoo.arrays import unwrap
+    from kzoo._arrays import unwrap
+    from kzoo._synthetic import synthetic_data
 
     builder = kzoo.get(name)
     x, y = synthetic_data(builder.input_specs(), builder.output_specs(), n=48)

@@ -10,6 +10,7 @@ import json
 
 import numpy as np
 import pytest
+
 from ._processes import finish, free_ports, start
 
 # Both runs see the same global batches in the same order, so they differ only by float rounding
@@ -59,6 +60,7 @@ def test_only_the_chief_writes_the_model(runs):
 
 def test_chief_model_loads_and_predicts_like_the_worker(runs):
     import kzoo
+
     from .distributed_worker import iris_split
 
     cluster_dir, _ = runs

@@ -15,8 +15,8 @@ import pytest
 
 import kzoo
 
-from .conftest import ModelsPlugin, make_builder
 from ._images import assert_png
+from .conftest import ModelsPlugin, make_builder
 from .docs_runner import PageRunner, blocks
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,7 +52,7 @@ def test_docs_build_strict(tmp_path: Path) -> None:
     weights_page = (site / "weights" / "index.html").read_text()
     assert "kzoo:weights-table" not in weights_page
     for name in kzoo.list_weights():
-        weights = kzoo.zoo.all_weights()[name]
+        weights = kzoo._zoo.all_weights()[name]
         assert f"<code>{weights.sha256[:12]}</code>" in weights_page and f"<code>{name}</code>" in models
     assert not (site / "_tools").exists()
     if shutil.which("dot"):  # the build draws every model's diagram (Graphviz)

@@ -8,9 +8,10 @@ import pytest
 from click.testing import CliRunner
 
 import kzoo
-from kzoo import ConfigError, saving
+from kzoo import ConfigError
+from kzoo import _saving as saving
+from kzoo._pretrained import weighted_layers
 from kzoo.cli import main
-from kzoo.pretrained import weighted_layers
 
 
 def run(*args):

@@ -144,7 +144,7 @@ def test_kzoo_json_reader_and_its_consumers(doc) -> None:
     path = scratch("m.keras", buffer.getvalue())
 
     def read_and_use() -> None:
-        meta = kzoo.saving.read_metadata(path)
+        meta = kzoo._saving.read_metadata(path)
         builder = kzoo.get(meta["model"])
         builder.config(**(meta.get("config") or {}))
         kzoo.datasets.load("iris", builder, metadata=meta, require_target=False)
@@ -159,7 +159,7 @@ def test_kzoo_json_reader_on_random_bytes(data) -> None:
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("kzoo.json", data)
     path = scratch("m.keras", buffer.getvalue())
-    kzoo_outcome(lambda: kzoo.saving.read_metadata(path))
+    kzoo_outcome(lambda: kzoo._saving.read_metadata(path))
 
 
 # -- --set ------------------------------------------------------------------------------------

@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 import kzoo
+from kzoo._scaffold import new_plugin, plugin_names, render, supported_range
 from kzoo.cli import main
-from kzoo.scaffold import new_plugin, plugin_names, render, supported_range
 
 from .conftest import run_kzoo
 from .distributions import pip_install

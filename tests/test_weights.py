@@ -13,7 +13,9 @@ import numpy as np
 import pytest
 
 import kzoo
-from kzoo import Weights, WeightsError, cache, plugins
+from kzoo import Weights, WeightsError
+from kzoo import _cache as cache
+from kzoo import _plugins as plugins
 
 from ._cli import one_line_error, run
 from .weights_server import Routes, serve

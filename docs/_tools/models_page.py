@@ -7,13 +7,12 @@ and weights cards (no keras). The same weights table replaces the marker in the 
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
-import tempfile
-
 import kzoo
+from kzoo._zoo import all_weights
 from kzoo.config import format_value
-from kzoo.zoo import all_weights
 
 PAGE = "models.md"
 WEIGHTS_PAGE = "weights.md"
@@ -105,8 +104,8 @@ def weights_table(names: list[str] | None = None) -> list[str]:
 
 
 def draw_diagrams(folder: Path) -> tuple[dict[str, Path], str]:
-    """Every model's diagram drawn into ``folder`` (kzoo.diagrams, Graphviz), or why it could not be."""
-    from kzoo.diagrams import MissingToolError, draw_all
+    """Every model's diagram drawn into ``folder`` (kzoo._diagrams, Graphviz), or why it could not be."""
+    from kzoo._diagrams import MissingToolError, draw_all
 
     try:
         return {path.stem: path for path in draw_all(folder)}, ""

@@ -10,8 +10,8 @@ from typing import Any
 
 import click
 
+from .._backend import BACKENDS, choose
 from .._version import __version__
-from ..backend import BACKENDS, choose
 from ..errors import KzooError
 from .quiet import quiet_tensorflow_start
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import click
 
-from .. import api, plugins
+from .. import _api as api
+from .. import _plugins as plugins
+from .._spec import ModelSpec, TensorSpec
 from ..config import format_value, parse_assignments
-from ..spec import ModelSpec, TensorSpec
 from .output import echo_json, echo_table
 
 UNKNOWN = "?"  # a fact only a build can tell, with no manifest to read it from
@@ -103,7 +104,7 @@ def info_command(name, assignments, summary, as_json) -> None:
     else:
         _print_info(spec, api_styles, inputs, outputs, params, config)
     if summary:
-        from ..guard import build_checked
+        from .._guard import build_checked
 
         model = build_checked(builder, config)
         click.echo()

@@ -1,5 +1,5 @@
 """``kzoo train``, ``kzoo evaluate``, ``kzoo predict`` and ``kzoo datasets``: thin shells over
-``kzoo.training.train``, ``kzoo.inference`` and ``kzoo.datasets``."""
+``kzoo._training.train``, ``kzoo._inference`` and ``kzoo.datasets``."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ import sys
 
 import click
 
-from ..config import parse_assignments
-from ..errors import ConfigError
-from ..options import (
+from .._options import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_EPOCHS,
     DEFAULT_LEARNING_RATE,
@@ -22,6 +20,8 @@ from ..options import (
     DataOptions,
     TrainOptions,
 )
+from ..config import parse_assignments
+from ..errors import ConfigError
 from .output import echo_json, echo_table
 
 DATA_HELP = ("A data set name (see `kzoo datasets`), 'synthetic', a .csv / .npz file, or an image folder "
@@ -130,7 +130,7 @@ def train_command(model, data, inputs, samples, skip_bad_files, target, assignme
       kzoo train text_model --data reviews.csv --target label --out t.keras  (a text column, tokenized)
       kzoo train mlp --weights digits --data my.csv --target label --freeze --out ft.keras
     """
-    from ..training import check_run, train
+    from .._training import check_run, train
 
     # Every flag is checked here, before any data is read or TensorFlow starts.
     options = TrainOptions(
@@ -173,7 +173,7 @@ def evaluate_command(model_file, data, inputs, samples, skip_bad_files, target, 
       kzoo evaluate two_input_mlp.digits --data digits
       kzoo evaluate m.keras --data my.csv --target species --json
     """
-    from ..inference import evaluate_file
+    from .._inference import evaluate_file
 
     metrics = evaluate_file(model_file, data, target, parse_inputs(inputs), safe_mode=not unsafe, samples=samples,
                             skip_bad_files=skip_bad_files)
@@ -201,10 +201,10 @@ def predict_command(model_file, data, inputs, samples, skip_bad_files, out, unsa
       kzoo predict m.keras --data digits | head
     """
     if out:
-        from ..files import check_writable
+        from .._files import check_writable
 
         check_writable(out)
-    from ..inference import csv_text, predict_file, write_csv
+    from .._inference import csv_text, predict_file, write_csv
 
     header, rows = predict_file(model_file, data, parse_inputs(inputs), safe_mode=not unsafe, samples=samples,
                                 skip_bad_files=skip_bad_files)

@@ -1,5 +1,5 @@
 """``kzoo weights``: list, verify and fetch the trained weights plugins publish (listing and
-verifying never import keras; a thin shell over ``kzoo.zoo`` and ``kzoo.cache``)."""
+verifying never import keras; a thin shell over ``kzoo._zoo`` and ``kzoo._cache``)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from typing import Any
 
 import click
 
-from .. import cache, zoo
+from .. import _cache as cache
+from .. import _zoo as zoo
+from .._weights import Weights
 from ..errors import UnknownWeightsError, WeightsError
-from ..weights import Weights
 from .output import echo_json, echo_table
 
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from .._spec import BINARY_LOSSES, SPARSE_LOSSES, TensorSpec
 from ..errors import DataError, option
-from ..spec import BINARY_LOSSES, SPARSE_LOSSES, TensorSpec
 
 
 def check_data(

@@ -149,7 +149,7 @@ def check_npz(path: str) -> None:
     zip directory and each ``.npy`` header."""
     import zipfile
 
-    from ..limits import (
+    from .._limits import (
         MAX_COMPRESSION_RATIO,
         check_allocation,
         format_bytes,

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .._spec import TensorSpec
 from ..errors import DataError, option
-from ..spec import TensorSpec
 from .table import Table, encode_labels
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")

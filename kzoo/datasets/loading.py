@@ -9,13 +9,13 @@ from typing import Any
 
 import numpy as np
 
-from ..api import get
-from ..builder import ModelBuilder
+from .._api import get
+from .._builder import ModelBuilder
+from .._limits import check_allocation
+from .._options import DEFAULT_SYNTHETIC_SAMPLES, DataOptions
+from .._spec import BINARY_LOSSES, SPARSE_LOSSES
+from .._synthetic import synthetic_data
 from ..errors import DataError, option
-from ..limits import check_allocation
-from ..options import DEFAULT_SYNTHETIC_SAMPLES, DataOptions
-from ..spec import BINARY_LOSSES, SPARSE_LOSSES
-from ..synthetic import synthetic_data
 from . import text
 from .checks import check_data
 from .files import read_csv, read_npz, require_file, split_npz

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from .._plugins import get_host
 from ..errors import DataError, PluginError, close_matches
-from ..plugins import get_host
 
 if TYPE_CHECKING:  # pragma: no cover
     from .table import Table
@@ -61,7 +61,7 @@ SYNTHETIC_INFO = Dataset(
 
 def datasets() -> dict[str, Dataset]:
     """Every registered data set by name, collected from the plugins on first use (all or none
-    per plugin, as weights are: :meth:`kzoo.plugins.PluginHost.collect`)."""
+    per plugin, as weights are: :meth:`kzoo._plugins.PluginHost.collect`)."""
     def check(item: object, plugin: str) -> tuple[str, Dataset]:
         if not isinstance(item, Dataset):
             raise PluginError(f"plugin {plugin!r} registered {type(item).__name__} {item!r}, not a "

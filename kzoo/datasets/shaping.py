@@ -6,8 +6,8 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .._spec import TensorSpec
 from ..errors import DataError, option
-from ..spec import TensorSpec
 
 if TYPE_CHECKING:  # pragma: no cover - numpy loads with the data, not with ModelBuilder
     import numpy as np

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from .._spec import TensorSpec
 from ..errors import DataError, option
-from ..spec import TensorSpec
 
 #: Vocabulary size when the input declares no range (no Embedding to read it from).
 DEFAULT_MAX_TOKENS = 20_000
@@ -33,8 +33,8 @@ def vectorize(
     texts = [name for name, array in x.items() if np.asarray(array).dtype.kind in "US"]
     if not texts:
         return {}
-    from ..backend import is_tensorflow
-    from ..backend import name as backend_name
+    from .._backend import is_tensorflow
+    from .._backend import name as backend_name
 
     if not is_tensorflow():
         raise DataError(f"text input {texts[0]!r} needs the TensorFlow backend: Keras's TextVectorization runs on "

@@ -30,13 +30,13 @@ from typing import Any, TypeVar
 import pluggy
 
 from . import hookspecs
+from ._builder import ModelBuilder
+from ._manifest import complete
+from ._registry import Registry, natural_key
+from ._spec import ModelSpec
 from ._version import __version__
-from .builder import ModelBuilder
+from ._weights import Weights, check_weights
 from .errors import PluginError, PluginWarning
-from .manifest import complete
-from .registry import Registry, natural_key
-from .spec import ModelSpec
-from .weights import Weights, check_weights
 
 T = TypeVar("T")
 ENTRY_POINT_GROUP = "kzoo"

@@ -12,13 +12,13 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._files import atomic_output, image_format
 from .errors import DiagramWarning, KzooError, MissingToolError
-from .files import atomic_output, image_format
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
 
-    from .builder import ModelBuilder
+    from ._builder import ModelBuilder
 
 DIAGRAM_FORMATS = ("png", "svg")
 """File suffixes :func:`plot_model` writes."""
@@ -50,14 +50,14 @@ def plot_model(name_or_builder: str | ModelBuilder, path: str | os.PathLike[str]
     model is one node to Keras: a :class:`DiagramWarning` says so and names the functional twin
     (``api="functional"``) when the model has one. The file is written atomically.
     """
-    from . import api
+    from . import _api as api
 
     path = Path(path)
     image_format(path, DIAGRAM_FORMATS, what="a model diagram")
     check_tools()
     builder = api.get(name_or_builder) if isinstance(name_or_builder, str) else name_or_builder
     config = builder.config(**config)
-    from .guard import build_checked
+    from ._guard import build_checked
 
     model = build_checked(builder, config)
     if not is_graph_model(model):
@@ -92,7 +92,7 @@ def draw_all(folder: str | os.PathLike[str], fmt: str = "png") -> list[Path]:
     For the docs build. A model whose default build is subclassed is drawn as its functional twin
     when it has one, so the picture shows its layers.
     """
-    from . import api
+    from . import _api as api
 
     if fmt not in DIAGRAM_FORMATS:
         raise KzooError(f"cannot draw diagrams as {fmt!r}; expected one of: {', '.join(DIAGRAM_FORMATS)}.")

@@ -13,12 +13,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import api, pretrained, saving, zoo
+from . import _api as api
+from . import _pretrained as pretrained
+from . import _saving as saving
+from . import _zoo as zoo
+from ._files import write_text
+from ._options import DataOptions
+from ._spec import BINARY_LOSSES, SPARSE_LOSSES
 from .datasets.loading import load
 from .errors import DataError
-from .files import write_text
-from .options import DataOptions
-from .spec import BINARY_LOSSES, SPARSE_LOSSES
 
 
 @dataclass

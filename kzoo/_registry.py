@@ -1,6 +1,6 @@
 """Model names -> builders: registration with conflict checks, filtered listing, lookup.
 
-The registry is plain data; :mod:`kzoo.plugins` fills it from the loaded plugins.
+The registry is plain data; :mod:`kzoo._plugins` fills it from the loaded plugins.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from .builder import ModelBuilder
+from ._builder import ModelBuilder
+from ._spec import ModelSpec
 from .errors import DuplicateModelError, PluginError, UnknownModelError
-from .spec import ModelSpec
 
 
 @dataclass(frozen=True)

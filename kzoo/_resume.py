@@ -15,9 +15,9 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from . import saving
+from . import _saving as saving
+from ._stopping import BEST_WEIGHTS_ENTRY, StopState, weights_from_bytes
 from .errors import ConfigError, DataError, option
-from .stopping import BEST_WEIGHTS_ENTRY, StopState, weights_from_bytes
 
 CHECKPOINT_NAME = "checkpoint.keras"
 # What must be equal between the checkpoint and the rerun, as (metadata path, what to call it).

@@ -7,13 +7,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from ._limits import check_allocation
 from .errors import KzooError, PluginError, option
-from .limits import check_allocation
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
 
-    from .builder import ModelBuilder
+    from ._builder import ModelBuilder
 
 # Weights, their gradients and Adam's two moments: four float32 copies of every parameter.
 BYTES_PER_PARAM = 16

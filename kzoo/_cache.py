@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from ._plugins import env_flag
+from ._weights import SUFFIX, Weights
 from .errors import WeightsError
-from .plugins import env_flag
-from .weights import SUFFIX, Weights
 
 CHUNK = 1 << 16
 DEFAULT_TIMEOUT = 30.0

@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ._files import atomic_output, image_format
 from .errors import DataError
-from .files import atomic_output, image_format
 
 IMAGE_FORMATS = ("png", "svg", "pdf")
 """File suffixes :func:`plot_history` writes."""

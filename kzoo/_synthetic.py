@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .spec import BINARY_LOSSES, SPARSE_LOSSES, TensorSpec
+from ._spec import BINARY_LOSSES, SPARSE_LOSSES, TensorSpec
 
 #: The length given to a dimension of any size (``None``) in generated data.
 VARIABLE_DIM = 8

@@ -3,7 +3,7 @@
 Every check comes first (:func:`check_run`: the options, the model name, the weights, the data
 source, the output paths, the strategy and TF_CONFIG) and imports no framework, so a mistake is
 reported in a fraction of a second; only then is data read, the model built and fitted
-(:mod:`kzoo.fitting`) and the outputs written together. The defaults are :mod:`kzoo.options`'s.
+(:mod:`kzoo._fitting`) and the outputs written together. The defaults are :mod:`kzoo._options`'s.
 """
 
 from __future__ import annotations
@@ -17,27 +17,44 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from . import api, distribute, fitting, resume, saving, stopping
-from .arrays import count_rows
-from .backend import set_random_seed
-from .curves import plot_history
+from . import (
+    _api as api,
+)
+from . import (
+    _fitting as fitting,
+)
+from . import (
+    _resume as resume,
+)
+from . import (
+    _saving as saving,
+)
+from . import (
+    _stopping as stopping,
+)
+from . import (
+    distribute,
+)
+from ._arrays import count_rows
+from ._backend import set_random_seed
+from ._curves import plot_history
+from ._files import all_or_nothing, check_writable, write_text
+from ._guard import build_checked
+from ._options import DataOptions, TrainOptions, split_options
+from ._pretrained import start_from
+from ._progress import epoch_lines
+from ._spec import jsonable
+from ._zoo import get_weights
 from .datasets.loading import Data, load, source_kind
 from .datasets.registry import get_dataset
 from .datasets.splits import class_labels, split_rows
 from .errors import ConfigError, DataError, option
-from .files import all_or_nothing, check_writable, write_text
-from .guard import build_checked
-from .options import DataOptions, TrainOptions, split_options
-from .pretrained import start_from
-from .progress import epoch_lines
-from .spec import jsonable
-from .zoo import get_weights
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
-    from .builder import ModelBuilder
-    from .weights import Weights
+    from ._builder import ModelBuilder
+    from ._weights import Weights
 
 
 @dataclass

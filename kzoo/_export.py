@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ._spec import TensorSpec
 from .errors import ConfigError, KzooError, MissingToolError, close_matches
-from .spec import TensorSpec
 
 TOLERANCE = 1e-4
 SAMPLES = 8
@@ -48,7 +48,7 @@ def export(model: str | os.PathLike[str], format: str, path: str | os.PathLike[s
     """Export ``model`` (a ``.keras`` file saved by kzoo, or registered weights such as
     ``mlp.iris``) to ``path`` in ``format``, run the artifact on ``samples`` generated inputs and
     return the largest absolute difference from Keras; above ``tolerance`` it is an error."""
-    from .inference import open_model
+    from ._inference import open_model
 
     check_format(format)
     target = check_target(path, format)
@@ -64,7 +64,7 @@ def export_keras(net: Any, inputs: Sequence[TensorSpec], outputs: Sequence[Tenso
     """:func:`export` for a ``keras.Model`` whose inputs and outputs ``inputs``/``outputs`` describe."""
     import numpy as np
 
-    from .synthetic import synthetic_data
+    from ._synthetic import synthetic_data
 
     check_format(format)
     target = check_target(path, format)

@@ -1,6 +1,6 @@
 """Compile, fit, evaluate and predict one ``keras.Model`` with kzoo's fast defaults: what the
 :class:`~kzoo.ModelBuilder` methods run. Arrays in, Keras out; nothing here knows of plugins,
-data sources or saving (``kzoo.training`` puts those together).
+data sources or saving (``kzoo._training`` puts those together).
 
 The fast defaults (see docs/performance.md): on TensorFlow a ``tf.data`` pipeline with prefetch,
 elsewhere numpy batches; batch 128, Adam at 0.02 with cosine decay to a tenth over the run, and
@@ -12,20 +12,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .arrays import count_rows, unwrap
-from .backend import is_tensorflow, keep_tensorflow_out
-from .distribute import split_tail, steps_per_execution_for
-from .options import (
+from ._arrays import count_rows, unwrap
+from ._backend import is_tensorflow, keep_tensorflow_out
+from ._options import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_LEARNING_RATE,
     DEFAULT_STEPS_PER_EXECUTION,
     EVAL_BATCH_SIZE,
 )
+from .distribute import split_tail, steps_per_execution_for
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
 
-    from .spec import TensorSpec
+    from ._spec import TensorSpec
 
 
 def make_optimizer(learning_rate: float = DEFAULT_LEARNING_RATE, decay_steps: int | None = None) -> Any:

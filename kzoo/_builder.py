@@ -9,19 +9,19 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from . import fitting
+from . import _fitting as fitting
+from ._derive import ModelFacts, describe
+from ._guard import build_checked
+from ._options import TrainOptions
+from ._spec import SPARSE_LOSSES, ModelSpec, TensorSpec, jsonable
 from .config import merge_config
 from .datasets.shaping import default_shape
-from .derive import ModelFacts, describe
-from .guard import build_checked
-from .options import TrainOptions
-from .spec import SPARSE_LOSSES, ModelSpec, TensorSpec, jsonable
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
 
+    from ._weights import Weights
     from .datasets.table import Table
-    from .weights import Weights
 
 
 class ModelBuilder:

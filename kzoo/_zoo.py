@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import os
 
+from ._plugins import get_host
+from ._registry import natural_key
+from ._weights import Weights
 from .errors import UnknownModelError, UnknownWeightsError, WeightsError
-from .plugins import get_host
-from .registry import natural_key
-from .weights import Weights
 
 
 def all_weights() -> dict[str, Weights]:

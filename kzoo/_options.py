@@ -16,14 +16,14 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from ._limits import MAX_INT32, MAX_SEED
 from .errors import ConfigError, OptionError, close_matches
-from .limits import MAX_INT32, MAX_SEED
 
 DEFAULT_EPOCHS = 100
 DEFAULT_BATCH_SIZE = 128
 DEFAULT_LEARNING_RATE = 0.02
 DEFAULT_STEPS_PER_EXECUTION = 64
-DEFAULT_PATIENCE = 10  # epochs without improvement before early stopping (kzoo.stopping)
+DEFAULT_PATIENCE = 10  # epochs without improvement before early stopping (kzoo._stopping)
 DEFAULT_SYNTHETIC_SAMPLES = 256
 EVAL_BATCH_SIZE = 1024
 SCHEDULES = ("cosine", "constant")
@@ -32,7 +32,7 @@ STRATEGIES = ("default", "mirrored", "multi-worker", "data-parallel")
 DEFAULT_WORKER_TIMEOUT = 300.0
 """Seconds multi-worker start-up waits for every worker of TF_CONFIG to appear."""
 PLOT_FORMATS = ("png", "svg", "pdf")
-"""File suffixes ``kzoo.curves.plot_history`` writes."""
+"""File suffixes ``kzoo._curves.plot_history`` writes."""
 
 
 def _whole(value: Any, low: int, high: int) -> bool:

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .spec import TensorSpec
+from ._spec import TensorSpec
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras

@@ -22,12 +22,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from ._builder import ModelBuilder
+from ._derive import ModelFacts
+from ._files import write_text
+from ._spec import ModelSpec, jsonable
 from ._version import __version__
-from .builder import ModelBuilder
-from .derive import ModelFacts
 from .errors import KzooError, PluginError
-from .files import write_text
-from .spec import ModelSpec, jsonable
 
 MANIFEST_NAME = "kzoo-manifest.json"
 FORMAT = 1

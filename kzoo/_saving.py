@@ -15,18 +15,18 @@ import zlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ._version import __version__
-from .errors import ConfigError, DataError, PluginError, option
-from .files import atomic_output
-from .limits import (
+from ._files import atomic_output
+from ._limits import (
     MAX_COMPRESSION_RATIO,
     METADATA_MAX_BYTES,
     format_bytes,
     max_array_bytes,
 )
-from .metadata_schema import validate
-from .plugins import get_host
-from .spec import jsonable
+from ._metadata_schema import validate
+from ._plugins import get_host
+from ._spec import jsonable
+from ._version import __version__
+from .errors import ConfigError, DataError, PluginError, option
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -66,7 +66,7 @@ def save(model: keras.Model, path: str | os.PathLike[str], metadata: Mapping[str
     path = os.fspath(path)
     if not path.endswith(".keras"):
         raise ConfigError(f"model files must end in .keras, got {path!r}; e.g. {option('out')} model.keras.")
-    from .backend import keep_tensorflow_out
+    from ._backend import keep_tensorflow_out
 
     keep_tensorflow_out()
     with atomic_output(path) as tmp:
@@ -153,7 +153,7 @@ def check_archive(path: str, archive: zipfile.ZipFile) -> None:
 
 def ensure_plugin(metadata: Mapping[str, Any] | None) -> None:
     """Load the plugin that provides the saved model if it is not loaded yet, so its custom
-    classes are known to Keras. It goes through the one plugin-loading path (``kzoo.plugins``):
+    classes are known to Keras. It goes through the one plugin-loading path (``kzoo._plugins``):
     the user's allow and deny lists are final, whatever the file asks for."""
     if not metadata or not metadata.get("model"):
         return
@@ -180,7 +180,7 @@ def load(path: str | os.PathLike[str], safe_mode: bool = True, compile: bool = T
     ensure_plugin(read_metadata(path))
     import keras
 
-    from .backend import keep_tensorflow_out
+    from ._backend import keep_tensorflow_out
 
     keep_tensorflow_out()
 

@@ -14,9 +14,9 @@ import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, overload
 
-from .builder import ModelBuilder
+from ._builder import ModelBuilder
+from ._spec import ModelSpec
 from .errors import ConfigError, PluginError
-from .spec import ModelSpec
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -105,7 +105,7 @@ class DeclaredModel(ModelBuilder):
         return {"losses": dict(losses), "metrics": {k: tuple(v) for k, v in metrics.items()}}
 
     def facts_without_overrides(self) -> Any:
-        from .derive import describe
+        from ._derive import describe
 
         return describe(self.build_model(self.config()))
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from . import pretrained, zoo
-from .builder import ModelBuilder
+from . import _pretrained as pretrained
+from . import _zoo as zoo
+from ._builder import ModelBuilder
+from ._plugins import get_host
+from ._spec import ModelSpec
 from .errors import ConfigError
-from .plugins import get_host
-from .spec import ModelSpec
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -48,7 +49,7 @@ def build(name: str, weights: str | None = None, **config: Any) -> keras.Model:
     """A plain, uncompiled ``keras.Model``: ``kzoo.get(name).build(**config)``, or with
     ``weights`` (``build("mlp", weights="iris")``, or the full name ``build("mlp.iris")``) the
     model built with the weights' config and the verified trained weights loaded."""
-    from .guard import build_checked
+    from ._guard import build_checked
 
     model, short = zoo.split_name(name)
     if short is not None:

@@ -1,7 +1,7 @@
 """Keras models from registered weights: build-and-load, the metadata evaluate / predict need,
 and the start of a fine-tuning run (layers whose shapes changed are rebuilt, the rest kept or frozen).
 
-The file is always verified by :func:`kzoo.cache.fetch` before Keras reads it.
+The file is always verified by :func:`kzoo._cache.fetch` before Keras reads it.
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .cache import fetch
+from ._cache import fetch
+from ._plugins import get_host
+from ._saving import jsonable
+from ._weights import Weights
+from ._zoo import get_weights
 from .config import format_value
 from .errors import ConfigError, WeightsError, close_matches, option
-from .plugins import get_host
-from .saving import jsonable
-from .weights import Weights
-from .zoo import get_weights
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
