@@ -115,6 +115,9 @@ def train(
         option_fields: any field of either, by name, applied on top:
             ``kzoo.train("mlp", "iris", epochs=20, val_split=0.2, target="species")``.
     """
+    if config is not None and not isinstance(config, Mapping):
+        raise ConfigError(f"config must be a mapping of build values, not {type(config).__name__}; pass "
+                          f"options=TrainOptions(...) and data_options=DataOptions(...) by name.")
     options, data_options = split_options(option_fields, options, data_options)
     builder, start = check_run(model, data, options, data_options)
     strategy = options.strategy

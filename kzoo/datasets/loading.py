@@ -15,7 +15,7 @@ from .._limits import check_allocation
 from .._options import DEFAULT_SYNTHETIC_SAMPLES, DataOptions
 from .._spec import BINARY_LOSSES, SPARSE_LOSSES
 from .._synthetic import synthetic_data
-from ..errors import DataError, option
+from ..errors import ConfigError, DataError, option
 from . import text
 from .checks import check_data
 from .files import read_csv, read_npz, require_file, split_npz
@@ -80,6 +80,9 @@ def load(
         base_config: config to start from instead of the defaults (the config of pretrained
             weights being fine-tuned); the sizes the data fixes and then ``config`` override it.
     """
+    if config is not None and not isinstance(config, Mapping):
+        raise ConfigError(f"config must be a mapping of build values, not {type(config).__name__}; pass reading "
+                          f"options as options=DataOptions(...).")
     if option_fields or options is None:
         options = replace(options, **option_fields) if options is not None else DataOptions(**option_fields)
     target, inputs, standardize = options.target, options.inputs, options.standardize
