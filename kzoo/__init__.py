@@ -9,7 +9,6 @@ from ._api import build, get, get_spec, list_models
 from ._builder import ModelBuilder
 from ._declare import DeclaredModel, model
 from ._diagrams import plot_model
-from ._export import export as export_model
 from ._options import DataOptions, TrainOptions
 from ._plugins import plugin_infos, register_plugin
 from ._saving import load
@@ -39,7 +38,7 @@ from .errors import (
 from .hookspecs import hookimpl
 
 _LAZY_MODULES = {"datasets"}  # imported on first use: they need numpy
-_LAZY_ATTRIBUTES = {"train": "_training"}  # training reads data, so it needs numpy too
+_LAZY_ATTRIBUTES = {"train": ("_training", "train"), "export_model": ("_export", "export")}  # they need numpy
 
 
 def __getattr__(name: str):
@@ -48,7 +47,8 @@ def __getattr__(name: str):
     if name in _LAZY_MODULES:
         return importlib.import_module(f".{name}", __name__)
     if name in _LAZY_ATTRIBUTES:
-        return getattr(importlib.import_module(f".{_LAZY_ATTRIBUTES[name]}", __name__), name)
+        module, attribute = _LAZY_ATTRIBUTES[name]
+        return getattr(importlib.import_module(f".{module}", __name__), attribute)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [

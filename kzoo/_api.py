@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from . import _pretrained as pretrained
 from . import _zoo as zoo
 from ._builder import ModelBuilder
+from ._guard import build_checked
 from ._plugins import get_host
 from ._spec import ModelSpec
 from .errors import ConfigError
@@ -49,8 +50,6 @@ def build(name: str, weights: str | None = None, **config: Any) -> keras.Model:
     """A plain, uncompiled ``keras.Model``: ``kzoo.get(name).build(**config)``, or with
     ``weights`` (``build("mlp", weights="iris")``, or the full name ``build("mlp.iris")``) the
     model built with the weights' config and the verified trained weights loaded."""
-    from ._guard import build_checked
-
     model, short = zoo.split_name(name)
     if short is not None:
         if weights not in (None, short):

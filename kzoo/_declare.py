@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, overload
 
 from ._builder import ModelBuilder
+from ._derive import describe
 from ._spec import ModelSpec
 from .errors import ConfigError, PluginError
 
@@ -105,8 +106,6 @@ class DeclaredModel(ModelBuilder):
         return {"losses": dict(losses), "metrics": {k: tuple(v) for k, v in metrics.items()}}
 
     def facts_without_overrides(self) -> Any:
-        from ._derive import describe
-
         return describe(self.build_model(self.config()))
 
     def custom_objects(self) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ._spec import TensorSpec
+from .errors import PluginError
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -69,8 +70,6 @@ def describe(
     outputs = tuple(_with_loss(t, losses, metrics) for t in outputs)
     unknown = sorted(set(losses) - {t.name for t in outputs})
     if unknown:
-        from .errors import PluginError
-
         raise PluginError(
             f"model {model.name!r}: loss or metrics given for output(s) {unknown}, but its outputs are "
             f"{[t.name for t in outputs]}."
@@ -148,8 +147,6 @@ def _subclass_tensors(model: keras.Model) -> tuple[tuple[TensorSpec, ...], tuple
 
     shapes = getattr(model, "_build_shapes_dict", None) or {}
     if len(shapes) != 1:
-        from .errors import PluginError
-
         raise PluginError(
             f"model {model.name!r} is a subclassed keras.Model that was not built with one input shape; "
             f"call model.build((None, ...)) before returning it, so kzoo can read its input."

@@ -12,7 +12,9 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import _api as api
 from ._files import atomic_output, image_format
+from ._guard import build_checked
 from .errors import DiagramWarning, KzooError, MissingToolError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -50,15 +52,11 @@ def plot_model(name_or_builder: str | ModelBuilder, path: str | os.PathLike[str]
     model is one node to Keras: a :class:`DiagramWarning` says so and names the functional twin
     (``api="functional"``) when the model has one. The file is written atomically.
     """
-    from . import _api as api
-
     path = Path(path)
     image_format(path, DIAGRAM_FORMATS, what="a model diagram")
     check_tools()
     builder = api.get(name_or_builder) if isinstance(name_or_builder, str) else name_or_builder
     config = builder.config(**config)
-    from ._guard import build_checked
-
     model = build_checked(builder, config)
     if not is_graph_model(model):
         warnings.warn(_one_node_note(builder, config), DiagramWarning, stacklevel=2)
@@ -92,8 +90,6 @@ def draw_all(folder: str | os.PathLike[str], fmt: str = "png") -> list[Path]:
     For the docs build. A model whose default build is subclassed is drawn as its functional twin
     when it has one, so the picture shows its layers.
     """
-    from . import _api as api
-
     if fmt not in DIAGRAM_FORMATS:
         raise KzooError(f"cannot draw diagrams as {fmt!r}; expected one of: {', '.join(DIAGRAM_FORMATS)}.")
     check_tools()

@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ._inference import open_model
 from ._spec import TensorSpec
+from ._synthetic import synthetic_data
 from .errors import ConfigError, KzooError, MissingToolError, close_matches
 
 TOLERANCE = 1e-4
@@ -48,8 +50,6 @@ def export(model: str | os.PathLike[str], format: str, path: str | os.PathLike[s
     """Export ``model`` (a ``.keras`` file saved by kzoo, or registered weights such as
     ``mlp.iris``) to ``path`` in ``format``, run the artifact on ``samples`` generated inputs and
     return the largest absolute difference from Keras; above ``tolerance`` it is an error."""
-    from ._inference import open_model
-
     check_format(format)
     target = check_target(path, format)
     check_dependencies(format)
@@ -63,8 +63,6 @@ def export_keras(net: Any, inputs: Sequence[TensorSpec], outputs: Sequence[Tenso
                  tolerance: float = TOLERANCE) -> ExportResult:
     """:func:`export` for a ``keras.Model`` whose inputs and outputs ``inputs``/``outputs`` describe."""
     import numpy as np
-
-    from ._synthetic import synthetic_data
 
     check_format(format)
     target = check_target(path, format)

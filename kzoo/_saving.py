@@ -15,6 +15,7 @@ import zlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from ._backend import keep_tensorflow_out
 from ._files import atomic_output
 from ._limits import (
     MAX_COMPRESSION_RATIO,
@@ -26,6 +27,7 @@ from ._metadata_schema import validate
 from ._plugins import get_host
 from ._spec import jsonable
 from ._version import __version__
+from .distribute import write_target
 from .errors import ConfigError, DataError, PluginError, option
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -66,8 +68,6 @@ def save(model: keras.Model, path: str | os.PathLike[str], metadata: Mapping[str
     path = os.fspath(path)
     if not path.endswith(".keras"):
         raise ConfigError(f"model files must end in .keras, got {path!r}; e.g. {option('out')} model.keras.")
-    from ._backend import keep_tensorflow_out
-
     keep_tensorflow_out()
     with atomic_output(path) as tmp:
         model.save(tmp)
@@ -85,8 +85,6 @@ def save_model(model: keras.Model, path: str | os.PathLike[str], metadata: Mappi
                strategy: Any = None, entries: Mapping[str, bytes] | None = None) -> None:
     """:func:`save` from every process of a ``tf.distribute`` run (saving may be a collective op);
     only the chief's file lands at ``path`` (``kzoo.distribute.write_target``)."""
-    from .distribute import write_target
-
     with write_target(path, strategy) as target:
         save(model, target, metadata, entries)
 
@@ -179,8 +177,6 @@ def load(path: str | os.PathLike[str], safe_mode: bool = True, compile: bool = T
     path = os.fspath(path)
     ensure_plugin(read_metadata(path))
     import keras
-
-    from ._backend import keep_tensorflow_out
 
     keep_tensorflow_out()
 

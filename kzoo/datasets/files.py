@@ -8,6 +8,12 @@ from typing import Any
 
 import numpy as np
 
+from .._limits import (
+    MAX_COMPRESSION_RATIO,
+    check_allocation,
+    format_bytes,
+    max_array_bytes,
+)
 from ..errors import DataError, option
 from .csvread import read_columns
 from .table import Table
@@ -148,13 +154,6 @@ def check_npz(path: str) -> None:
     memory holds), or whose members compress implausibly well (a zip bomb), reading only the
     zip directory and each ``.npy`` header."""
     import zipfile
-
-    from .._limits import (
-        MAX_COMPRESSION_RATIO,
-        check_allocation,
-        format_bytes,
-        max_array_bytes,
-    )
 
     cap, total = max_array_bytes(), 0
     try:

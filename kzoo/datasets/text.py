@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from .._backend import is_tensorflow
+from .._backend import name as backend_name
 from .._spec import TensorSpec
 from ..errors import DataError, option
 
@@ -33,9 +35,6 @@ def vectorize(
     texts = [name for name, array in x.items() if np.asarray(array).dtype.kind in "US"]
     if not texts:
         return {}
-    from .._backend import is_tensorflow
-    from .._backend import name as backend_name
-
     if not is_tensorflow():
         raise DataError(f"text input {texts[0]!r} needs the TensorFlow backend: Keras's TextVectorization runs on "
                         f"TensorFlow, and on {backend_name()!r} kzoo never imports it; run with {option('backend')} tensorflow "
