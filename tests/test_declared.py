@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 import kzoo
 from kzoo import _manifest as manifest
+from kzoo import _manifest_writer as manifest_writer
 from kzoo.cli import main
 from kzoo.testing import check_model
 
@@ -194,7 +195,7 @@ def test_kzoo_manifest_writes_what_the_build_tells(package) -> None:
 
 def test_a_stale_manifest_fails_the_kit_with_the_fixing_command(package) -> None:
     folder, name, model = package
-    manifest.write(folder)
+    manifest_writer.write(folder)
     path = folder / "kzoo-manifest.json"
     data = json.loads(path.read_text())
     data["models"][model]["params"] += 1
@@ -208,7 +209,7 @@ def test_a_stale_manifest_fails_the_kit_with_the_fixing_command(package) -> None
 
 def test_a_changed_default_config_makes_the_entry_unknown_and_stale(package) -> None:
     folder, name, model = package
-    manifest.write(folder)
+    manifest_writer.write(folder)
     del sys.modules[name]  # the writer imported it; import the edited code
     init = folder / "__init__.py"
     init.write_text(init.read_text().replace("filters=8", "filters=16"))
