@@ -181,3 +181,21 @@ def os_can_refuse_writes(folder: Path) -> bool:
     import os
 
     return not os.access(folder, os.W_OK)
+
+
+def documented_order() -> list[str]:
+    """The modules of docs/architecture.md's tables, top to bottom."""
+    text = (PACKAGE.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    import re
+
+    return re.findall(r"^\| `(kzoo(?:\.[\w]+)*)` \|", text, flags=re.M)
+
+
+def test_the_architecture_page_lists_every_module_once_in_an_order_the_imports_respect():
+    graph = import_graph()
+    order = documented_order()
+    assert sorted(order) == sorted(graph), "docs/architecture.md must list every kzoo module exactly once"
+    position = {name: i for i, name in enumerate(order)}
+    upward = sorted(f"{name} imports {other}" for name in graph for other in graph[name]
+                    if position[other] > position[name])
+    assert upward == [], "each module may import only modules listed above it in docs/architecture.md"
