@@ -154,11 +154,13 @@ class ModelBuilder:
         optimizer: Any = None,
         loss: Any = None,
         metrics: Any = None,
+        config: Mapping[str, Any] | None = None,
         **compile_kwargs: Any,
     ) -> keras.Model:
-        """Compile ``model`` with the spec's losses and metrics unless given; returns the model."""
-        return fitting.compile_model(model, self.output_specs(compile_kwargs.pop("config", None)),
-                                     optimizer=optimizer, loss=loss, metrics=metrics, **compile_kwargs)
+        """Compile ``model`` with its outputs' losses and metrics (under ``config``, the one it was
+        built with when not the defaults) unless given; returns the model."""
+        return fitting.compile_model(model, self.output_specs(config), optimizer=optimizer, loss=loss,
+                                     metrics=metrics, **compile_kwargs)
 
     def train(self, model: keras.Model, x: Any, y: Any = None, options: TrainOptions | None = None,
               **fit_kwargs: Any) -> keras.callbacks.History:

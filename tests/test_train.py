@@ -107,10 +107,10 @@ def test_python_train_with_synthetic_data_and_builder_train():
     assert set(builder.evaluate(model, data.x, data.y)) == {"loss", "accuracy"}
 
 
-def test_bad_options_are_config_errors():
+def test_bad_options_are_config_errors_and_data_for_another_model_a_data_error():
     with pytest.raises(ConfigError, match="val_split"):
         training.train("mlp", "synthetic", val_split=1.5)
-    with pytest.raises(ConfigError, match="shaped for model 'mlp'"):
+    with pytest.raises(kzoo.DataError, match="shaped for model 'mlp'"):  # as errors.DataError documents
         training.train("two_input_mlp", kzoo.datasets.load("iris", "mlp"))
 
 
