@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -80,8 +79,7 @@ def complete(spec: ModelSpec, builder: ModelBuilder) -> ModelSpec:
         facts = ModelFacts.from_dict(entry)
     except (KeyError, TypeError, ValueError, KzooError):
         return spec  # a damaged entry tells nothing; the kit reports it
-    return replace(
-        spec,
+    return spec.with_facts(
         api=spec.api if spec.api is not None else facts.api,
         inputs=spec.inputs if spec.inputs is not None else facts.inputs,
         outputs=spec.outputs if spec.outputs is not None else facts.outputs,

@@ -7,8 +7,9 @@ model (:func:`kzoo.model`) reads them from its plugin's manifest, or from a buil
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -71,16 +72,15 @@ class TensorSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TensorSpec:
-        """The inverse of :meth:`to_dict` (manifests store tensors this way)."""
-        return cls(
-            name=str(data["name"]),
-            shape=tuple(data["shape"]),
-            dtype=str(data.get("dtype", "float32")),
-            loss=data.get("loss"),
-            metrics=tuple(data.get("metrics", ())),
-            description=str(data.get("description", "")),
-            range=tuple(data["range"]) if data.get("range") is not None else None,
-        )
+        """The inverse of :meth:`to_dict` (manifests store tensors this way). Specs are immutable,
+        so equal entries share one checked instance: a zoo of thousands repeats a few shapes."""
+        fields = (str(data["name"]), tuple(data["shape"]), str(data.get("dtype", "float32")), data.get("loss"),
+                  tuple(data.get("metrics", ())), str(data.get("description", "")),
+                  tuple(data["range"]) if data.get("range") is not None else None)
+        try:
+            return _tensor_spec(cls, fields)
+        except TypeError:  # an unhashable part: check it uncached (and let __post_init__ say what is wrong)
+            return _tensor_spec.__wrapped__(cls, fields)
 
 
 def _shape(name: str, shape: Any) -> tuple[int | None, ...]:
@@ -161,7 +161,16 @@ class ModelSpec:
         return None not in (self.api, self.inputs, self.outputs, self.params)
 
     def with_plugin(self, plugin: str) -> ModelSpec:
-        return replace(self, plugin=plugin)
+        return self.with_facts(plugin=plugin)
+
+    def with_facts(self, **changes: Any) -> ModelSpec:
+        """A copy with ``changes`` already in normal form (a plugin name, facts read from a manifest):
+        ``dataclasses.replace`` without re-running ``__post_init__``, which a registry of thousands
+        of models pays twice per model."""
+        copy = object.__new__(type(self))
+        copy.__dict__.update(self.__dict__)
+        copy.__dict__.update(changes)
+        return copy
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -188,3 +197,10 @@ def jsonable(value: Any) -> Any:
     if hasattr(value, "tolist"):
         return value.tolist()
     return value
+
+
+@functools.lru_cache(maxsize=4096)
+def _tensor_spec(cls: type[TensorSpec], fields: tuple[Any, ...]) -> TensorSpec:
+    name, shape, dtype, loss, metrics, description, value_range = fields
+    return cls(name=name, shape=shape, dtype=dtype, loss=loss, metrics=metrics, description=description,
+               range=value_range)

@@ -276,3 +276,31 @@ def test_an_unregistered_declared_model_trains_from_python(tmp_path: Path) -> No
     result = kzoo.train(loose_mlp, "iris", epochs=1, out=tmp_path / "loose.keras")
     assert result.metadata["model"] == "loose_mlp" and result.metadata["plugin"] is None
     assert (tmp_path / "loose.keras").is_file()
+
+
+def test_defaults_read_from_the_code_object_match_inspect_signature():
+    import functools
+    import inspect
+
+    from kzoo._declare import _code_defaults, signature_defaults
+
+    def plain(units=8, sizes=[4, 2], *, rate=0.1, name="m"):  # noqa: B006 - a list default becomes a tuple
+        """doc"""
+
+    def inner(width=3):
+        """doc"""
+
+    @functools.wraps(inner)
+    def wrapped(*args, **kwargs):
+        return inner(*args, **kwargs)
+
+    expected = {p.name: p.default for p in inspect.signature(plain).parameters.values()}
+    assert signature_defaults(plain) == {**expected, "sizes": (4, 2)}
+    assert _code_defaults(wrapped) is None and signature_defaults(wrapped) == {"width": 3}  # follows __wrapped__
+
+    def missing(units, rate=0.1):
+        """doc"""
+
+    assert _code_defaults(missing) is None
+    with pytest.raises(kzoo.PluginError, match="'units' has no default"):
+        signature_defaults(missing)
