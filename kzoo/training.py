@@ -495,6 +495,12 @@ def run_fit(
                               f"use a new checkpoint directory.")
         return distribute.fit(net, *train_xy, strategy=strategy, epochs=epochs, batch_size=batch_size,
                               validation_data=val_xy, callbacks=callbacks, verbose=verbose, shuffle=True, seed=seed)
+    from . import fastpath
+
+    if fastpath.applies(net, *train_xy, val_xy, strategy=strategy, batch_size=batch_size, callbacks=callbacks,
+                        verbose=verbose):  # an epoch is one execution: one compiled call, validation included
+        return fastpath.fit(net, *train_xy, val_xy, batch_size=batch_size, epochs=epochs, initial_epoch=initial_epoch,
+                            seed=seed, callbacks=callbacks)
     return fit(None, net, *train_xy, batch_size=batch_size, seed=seed, validation_data=val_xy, epochs=epochs,
                initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose)
 
