@@ -49,8 +49,11 @@ def applies(net: Any, x: Any, y: Any, validation_data: Any, *, strategy: Any, ba
         return False
     if any(not type(c).__module__.startswith("kzoo.") for c in callbacks):
         return False  # a user's callback may want per-batch calls
-    if not hasattr(net, "_symbolic_build") or not hasattr(net, "train_step") or net.optimizer is None:
+    if not hasattr(net, "_symbolic_build") or getattr(net, "optimizer", None) is None:
         return False
+    if any(not getattr(type(net), method).__module__.startswith("keras.")
+           for method in ("train_step", "test_step", "compute_metrics")):
+        return False  # a model of its own steps: model.fit runs them as they are
     import keras
 
     if keras.distribution.distribution() is not None:
@@ -129,39 +132,33 @@ def _tensorflow_epochs(net: Any, x: Any, y: Any, val: Any, n: int, batch_size: i
 
     tensors = tf.nest.map_structure(tf.convert_to_tensor, (x, y))
     val_tensors = None if val is None else tf.nest.map_structure(tf.convert_to_tensor, val)
-    train_loop, train_last = _split(n, batch_size)
     key = tf.constant(int(seed), dtype=tf.int64)
 
-    def rows(data: Any, start: Any, size: int) -> Any:
-        return tf.nest.map_structure(lambda t: t[start:start + size], data)
+    def steps(step: Any, data: Any, rows: int, size: int) -> Any:
+        """Run ``step`` on each batch of ``data`` (the last one may be short: its shape is
+        dynamic here, so the step is traced once); the metrics' results are the logs, as
+        ``compute_metrics`` returns them."""
+        def body(i: Any) -> Any:
+            step(tf.nest.map_structure(lambda t: t[i * size:(i + 1) * size], data))
+            return (i + 1,)
 
-    def steps(step: Any, data: Any, loop: int, size: int, last: int) -> Any:
-        if loop:
-            def body(i: Any) -> Any:
-                step(rows(data, i * size, size))
-                return (i + 1,)
+        tf.while_loop(lambda i: i < -(-rows // size), body, (tf.constant(0),), parallel_iterations=1)
+        return dict(net.get_metrics_result())
 
-            tf.while_loop(lambda i: i < loop, body, (tf.constant(0),))
-        return step(rows(data, loop * size, last))
-
-    @tf.function(autograph=False, reduce_retracing=True)
-    def epoch_step(order: Any, data: Any, val_data: Any) -> Any:
-        shuffled = tf.nest.map_structure(lambda t: tf.gather(t, order), data)
+    @tf.function(autograph=False)
+    def epoch_step(order: Any) -> Any:
         net.reset_metrics()
-        logs = steps(net.train_step, shuffled, train_loop, batch_size, train_last)
-        logs = dict(logs)
-        if val_data is not None:
-            logs = {k: tf.identity(v) for k, v in logs.items()}  # read before the metrics are reset
-            with tf.control_dependencies(list(logs.values())):
+        logs = steps(net.train_step, tf.nest.map_structure(lambda t: tf.gather(t, order), tensors), n, batch_size)
+        if val_tensors is not None:
+            with tf.control_dependencies(list(logs.values())):  # read before the metrics are reset
                 net.reset_metrics()
-            val_loop, val_last = _split(_count_tf(val_data[0]), eval_batch_size)
-            val_logs = steps(net.test_step, val_data, val_loop, eval_batch_size, val_last)
+            val_logs = steps(net.test_step, val_tensors, _count_tf(val_tensors[0]), eval_batch_size)
             logs.update({f"val_{k}": v for k, v in val_logs.items()})
         return logs
 
     def run(epoch: int) -> dict[str, float]:
         noise = tf.random.stateless_uniform([n], seed=tf.stack([key, tf.constant(epoch, dtype=tf.int64)]))
-        return _floats(epoch_step(tf.argsort(noise), tensors, val_tensors))
+        return _floats(epoch_step(tf.argsort(noise)))
 
     return run
 
