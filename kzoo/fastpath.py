@@ -142,7 +142,10 @@ def _tensorflow_epochs(net: Any, x: Any, y: Any, val: Any, n: int, batch_size: i
             step(tf.nest.map_structure(lambda t: t[i * size:(i + 1) * size], data))
             return (i + 1,)
 
-        tf.while_loop(lambda i: i < -(-rows // size), body, (tf.constant(0),), parallel_iterations=1)
+        if rows <= size:  # one batch: no loop to run
+            step(data)
+        else:
+            tf.while_loop(lambda i: i < -(-rows // size), body, (tf.constant(0),), parallel_iterations=1)
         return dict(net.get_metrics_result())
 
     @tf.function(autograph=False)
@@ -155,6 +158,8 @@ def _tensorflow_epochs(net: Any, x: Any, y: Any, val: Any, n: int, batch_size: i
             val_logs = steps(net.test_step, val_tensors, _count_tf(val_tensors[0]), eval_batch_size)
             logs.update({f"val_{k}": v for k, v in val_logs.items()})
         return logs
+
+    epoch_step._omit_frequent_tracing_warning = True  # a new function for each model is meant: no warning
 
     def run(epoch: int) -> dict[str, float]:
         noise = tf.random.stateless_uniform([n], seed=tf.stack([key, tf.constant(epoch, dtype=tf.int64)]))
