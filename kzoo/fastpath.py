@@ -47,6 +47,12 @@ def applies(net: Any, x: Any, y: Any, validation_data: Any, *, strategy: Any, ba
         return False
     if validation_data is not None and (len(validation_data) != 2 or is_dataset(validation_data[0])):
         return False
+    import numpy as np
+
+    arrays = [_unwrap(part) for part in (x, y, *(validation_data or ()))]
+    leaves = [leaf for part in arrays for leaf in (part.values() if isinstance(part, dict) else [part])]
+    if not all(isinstance(a, np.ndarray) and (np.issubdtype(a.dtype, np.number) or a.dtype == bool) for a in leaves):
+        return False  # text (strings) and anything else that is not a plain numeric array: model.fit
     if any(not type(c).__module__.startswith("kzoo.") for c in callbacks):
         return False  # a user's callback may want per-batch calls
     if not hasattr(net, "_symbolic_build") or getattr(net, "optimizer", None) is None:

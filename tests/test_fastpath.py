@@ -104,3 +104,8 @@ def test_only_a_small_epoch_is_compiled_without_llvm_optimizations():
 
     assert fastpath._jax_compiler_options(Net(7_000), 1_437) == {"xla_backend_optimization_level": 0}  # digits
     assert fastpath._jax_compiler_options(Net(1_000_000), 5_000) is None  # the arithmetic dominates: optimize it
+
+
+def test_text_goes_through_model_fit():
+    x, y = {"input": np.array(["a b", "c"])}, {"output": np.array([0, 1])}
+    assert not fastpath.applies(None, x, y, None, strategy=None, batch_size=8, callbacks=[], verbose=0)
