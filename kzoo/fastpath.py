@@ -16,7 +16,7 @@ from ``(seed, epoch)``), the steps are Keras's own ``train_step`` and ``test_ste
 metrics, optimizer and its schedule unchanged), validation uses batches of
 :data:`kzoo.training.EVAL_BATCH_SIZE`, and the logs have the same names. So early stopping,
 resuming from a checkpoint and seeds behave as before. Anything else (a strategy or a
-``keras.distribution``, a ``tf.data.Dataset``, callbacks kzoo did not make, the progress bar,
+``keras.distribution``, a ``tf.data.Dataset``, a callback with per-batch hooks, the progress bar,
 ``steps_per_execution`` below an epoch, another backend) goes through ``model.fit``.
 """
 
@@ -53,8 +53,8 @@ def applies(net: Any, x: Any, y: Any, validation_data: Any, *, strategy: Any, ba
     leaves = [leaf for part in arrays for leaf in (part.values() if isinstance(part, dict) else [part])]
     if not all(isinstance(a, np.ndarray) and (np.issubdtype(a.dtype, np.number) or a.dtype == bool) for a in leaves):
         return False  # text (strings) and anything else that is not a plain numeric array: model.fit
-    if any(not type(c).__module__.startswith("kzoo.") for c in callbacks):
-        return False  # a user's callback may want per-batch calls
+    if not all(_epoch_level(c) for c in callbacks):
+        return False  # a callback that wants per-batch or validation calls gets them from model.fit
     if not hasattr(net, "_symbolic_build") or getattr(net, "optimizer", None) is None:
         return False
     if any(not getattr(type(net), method).__module__.startswith("keras.")
@@ -70,6 +70,20 @@ def applies(net: Any, x: Any, y: Any, validation_data: Any, *, strategy: Any, ba
         return False
     steps = -(-_count(_unwrap(x)) // batch_size)
     return int(getattr(net, "steps_per_execution", 1) or 1) >= steps
+
+
+BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_train_batch_begin", "on_train_batch_end", "on_test_begin",
+               "on_test_end", "on_test_batch_begin", "on_test_batch_end")
+"""The callback methods :func:`fit` never calls: a callback overriding one of them goes through model.fit."""
+
+
+def _epoch_level(callback: Any) -> bool:
+    """True for a Keras callback that only acts at the start or end of training or of an epoch."""
+    import keras
+
+    base = keras.callbacks.Callback
+    return isinstance(callback, base) and all(getattr(type(callback), hook) is getattr(base, hook)
+                                              for hook in BATCH_HOOKS)
 
 
 def _unwrap(data: Any) -> Any:

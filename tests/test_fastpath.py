@@ -75,7 +75,8 @@ def test_early_stopping_on_the_fast_path_restores_the_best_epoch(monkeypatch):
     ({"steps_per_execution": 1}, False),  # 150 rows: 5 steps an epoch, one per execution: model.fit, to debug
     ({"steps_per_execution": 4}, False),
     ({"steps_per_execution": 5}, True),
-    ({"callbacks": ["user"]}, False),  # a user's callback may want per-batch calls
+    ({"callbacks": ["batches"]}, False),  # a callback that wants per-batch calls
+    ({"callbacks": ["epochs"]}, True),  # one that acts at the end of each epoch is called there
     ({"verbose": 1}, False),  # Keras's progress bar
     ({"verbose": 2}, True),  # kzoo's own per-epoch lines
 ])
@@ -85,10 +86,24 @@ def test_the_fast_path_is_taken_only_where_an_epoch_is_one_call_of_kzoo_s_own(mo
     calls = []
     real_fit = fastpath.fit
     monkeypatch.setattr(fastpath, "fit", lambda *a, **k: calls.append(1) or real_fit(*a, **k))
+    seen = []
+
+    class Batches(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(("batch", batch))
+
+    class Epochs(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append((epoch, sorted(logs)))
+
     if options.get("callbacks"):
-        options = {**options, "callbacks": [keras.callbacks.Callback()]}
+        options = {**options, "callbacks": [{"batches": Batches, "epochs": Epochs}[options["callbacks"][0]]()]}
     result = training.train("mlp", "iris", epochs=2, batch_size=32, **options)
     assert bool(calls) is taken and result.epochs == 2 and len(result.history["loss"]) == 2
+    if options.get("callbacks") and taken:
+        assert seen == [(0, ["accuracy", "loss"]), (1, ["accuracy", "loss"])]
+    elif options.get("callbacks"):
+        assert seen and all(s[0] == "batch" for s in seen)  # once per execution
 
 
 @pytest.mark.parametrize("n, batch, expected", [(120, 128, (0, 120)), (128, 128, (0, 128)), (142, 128, (1, 14)),
