@@ -169,7 +169,8 @@ def _tensorflow_epochs(net: Any, x: Any, y: Any, val: Any, n: int, batch_size: i
         return dict(net.get_metrics_result())
 
     @tf.function(autograph=False)
-    def epoch_step(order: Any) -> Any:
+    def epoch_step(epoch: Any) -> Any:
+        order = tf.argsort(tf.random.stateless_uniform([n], seed=tf.stack([key, epoch])))
         net.reset_metrics()
         logs = steps(net.train_step, tf.nest.map_structure(lambda t: tf.gather(t, order), tensors), n, batch_size)
         if val_tensors is not None:
@@ -182,8 +183,7 @@ def _tensorflow_epochs(net: Any, x: Any, y: Any, val: Any, n: int, batch_size: i
     epoch_step._omit_frequent_tracing_warning = True  # a new function for each model is meant: no warning
 
     def run(epoch: int) -> dict[str, float]:
-        noise = tf.random.stateless_uniform([n], seed=tf.stack([key, tf.constant(epoch, dtype=tf.int64)]))
-        return _floats(epoch_step(tf.argsort(noise)))
+        return _floats(epoch_step(tf.constant(epoch, dtype=tf.int64)))
 
     return run
 
