@@ -19,20 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 from . import (
     _api as api,
-)
-from . import (
+    _fastpath as fastpath,
     _fitting as fitting,
-)
-from . import (
     _resume as resume,
-)
-from . import (
     _saving as saving,
-)
-from . import (
     _stopping as stopping,
-)
-from . import (
     distribute,
 )
 from ._arrays import count_rows
@@ -205,22 +196,27 @@ def run_fit(
     net: Any, train_xy: tuple[Any, Any], val_xy: tuple[Any, Any] | None, *, strategy: Any, epochs: int,
     initial_epoch: int, batch_size: int, seed: int, verbose: int | str, callbacks: list[Any],
 ) -> Any:
-    """``model.fit`` on a shuffled, prefetching ``tf.data`` pipeline; under a strategy that
-    ``model.fit`` cannot run (multi-worker), ``kzoo.distribute``'s own loop."""
+    """Fit ``net``: a small table's epochs as single compiled calls (:mod:`kzoo._fastpath`), else
+    ``model.fit`` through :mod:`kzoo._fitting`; under a strategy that ``model.fit`` cannot run
+    (multi-worker), ``kzoo.distribute``'s own loop."""
     if verbose == 2:  # one plain line per epoch instead of Keras's two
         callbacks, verbose = [*callbacks, epoch_lines(epochs)], 0
     if distribute.is_keras_distribution(strategy):  # JAX's DataParallel: Keras shards each batch itself
         with distribute.scope(strategy):
-            return fitting.fit(net, *train_xy, batch_size=batch_size, seed=seed, validation_data=val_xy, epochs=epochs,
-                       initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose)
+            return fitting.fit(net, *train_xy, batch_size=batch_size, seed=seed, validation_data=val_xy,
+                               epochs=epochs, initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose)
     if distribute.uses_custom_loop(strategy):
         if initial_epoch:
             raise ConfigError(f"resuming from {option('checkpoint_dir')} is not supported under {type(strategy).__name__}; "
                               f"use a new checkpoint directory.")
         return distribute.fit(net, *train_xy, strategy=strategy, epochs=epochs, batch_size=batch_size,
                               validation_data=val_xy, callbacks=callbacks, verbose=verbose, shuffle=True, seed=seed)
+    if fastpath.applies(net, *train_xy, val_xy, strategy=strategy, batch_size=batch_size, callbacks=callbacks,
+                        verbose=verbose):  # an epoch is one execution: one compiled call, validation included
+        return fastpath.fit(net, *train_xy, val_xy, batch_size=batch_size, epochs=epochs, initial_epoch=initial_epoch,
+                            seed=seed, callbacks=callbacks)
     return fitting.fit(net, *train_xy, batch_size=batch_size, seed=seed, validation_data=val_xy, epochs=epochs,
-               initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose)
+                       initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose)
 
 
 def prepare_model(

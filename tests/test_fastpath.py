@@ -1,0 +1,126 @@
+"""kzoo._fastpath: a small table's epoch (and its validation) as one compiled call trains exactly
+what ``model.fit`` trains, on TensorFlow and on JAX, and is only taken where it may be."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import kzoo
+from kzoo import _fastpath as fastpath, _training as training
+
+# iris, batch 32: 120 training rows are 3 full batches and one of 24; validation in batches of 8:
+# 30 rows are 3 full batches and one of 6. Both loops and both remainders run.
+COMPARE = """
+import json, sys
+import kzoo
+from kzoo import _fastpath as fastpath, _fitting as fitting
+fitting.EVAL_BATCH_SIZE = fastpath.EVAL_BATCH_SIZE = 8  # both read it: model.fit's validation and the fast path's
+used = []
+real_fit = fastpath.fit
+fastpath.fit = lambda *a, **k: used.append(1) or real_fit(*a, **k)
+def run():
+    r = kzoo.train("mlp", "iris", epochs=4, batch_size=32, val_split=0.2, seed=3, patience=0)
+    return {k: [float(v) for v in vs] for k, vs in r.history.items()}, [w.tolist() for w in r.model.get_weights()]
+fast = run()
+real_applies = fastpath.applies
+fastpath.applies = lambda *a, **k: False
+slow = run()
+json.dump({"fast": fast, "slow": slow, "used": len(used)}, sys.stdout)
+"""
+
+
+def compare(backend: str) -> dict:
+    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    done = subprocess.run([sys.executable, "-c", COMPARE], check=False, capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+def test_the_fast_path_trains_what_model_fit_trains(backend):
+    if backend == "jax":
+        pytest.importorskip("jax")
+    result = compare(backend)
+    assert result["used"] == 1  # the first run took the fast path, the second model.fit
+    (fast_history, fast_weights), (slow_history, slow_weights) = result["fast"], result["slow"]
+    assert set(fast_history) == set(slow_history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    for key in slow_history:
+        np.testing.assert_allclose(fast_history[key], slow_history[key], rtol=1e-4, atol=1e-5, err_msg=key)
+    for fast, slow in zip(fast_weights, slow_weights):
+        np.testing.assert_allclose(fast, slow, rtol=1e-4, atol=1e-5)
+
+
+def test_early_stopping_on_the_fast_path_restores_the_best_epoch(monkeypatch):
+    calls = []
+    real_fit = fastpath.fit
+    monkeypatch.setattr(fastpath, "fit", lambda *a, **k: calls.append(1) or real_fit(*a, **k))
+    result = training.train("mlp", "iris", epochs=300, val_split=0.2, patience=2, batch_size=16)
+    assert calls == [1]
+    best = result.metadata["stopping"]["best_epoch"]
+    assert result.epochs == best + 2 < 300
+    data = kzoo.datasets.load("iris", "mlp", val_split=0.2)
+    _, (x_val, y_val) = training.split(data, 0.2, 0)
+    assert kzoo.get("mlp").evaluate(result.model, x_val, y_val)["accuracy"] == pytest.approx(
+        result.history["val_accuracy"][best - 1])
+
+
+@pytest.mark.parametrize("options, taken", [
+    ({}, True),
+    ({"steps_per_execution": 1}, False),  # 150 rows: 5 steps an epoch, one per execution: model.fit, to debug
+    ({"steps_per_execution": 4}, False),
+    ({"steps_per_execution": 5}, True),
+    ({"callbacks": ["batches"]}, False),  # a callback that wants per-batch calls
+    ({"callbacks": ["epochs"]}, True),  # one that acts at the end of each epoch is called there
+    ({"verbose": 1}, False),  # Keras's progress bar
+    ({"verbose": 2}, True),  # kzoo's own per-epoch lines
+])
+def test_the_fast_path_is_taken_only_where_an_epoch_is_one_call_of_kzoo_s_own(monkeypatch, options, taken, capsys):
+    import keras
+
+    calls = []
+    real_fit = fastpath.fit
+    monkeypatch.setattr(fastpath, "fit", lambda *a, **k: calls.append(1) or real_fit(*a, **k))
+    seen = []
+
+    class Batches(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(("batch", batch))
+
+    class Epochs(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append((epoch, sorted(logs)))
+
+    if options.get("callbacks"):
+        options = {**options, "callbacks": [{"batches": Batches, "epochs": Epochs}[options["callbacks"][0]]()]}
+    result = training.train("mlp", "iris", epochs=2, batch_size=32, **options)
+    assert bool(calls) is taken and result.epochs == 2 and len(result.history["loss"]) == 2
+    if options.get("callbacks") and taken:
+        assert seen == [(0, ["accuracy", "loss"]), (1, ["accuracy", "loss"])]
+    elif options.get("callbacks"):
+        assert seen and all(s[0] == "batch" for s in seen)  # once per execution
+
+
+@pytest.mark.parametrize("n, batch, expected", [(120, 128, (0, 120)), (128, 128, (0, 128)), (142, 128, (1, 14)),
+                                                (256, 128, (1, 128)), (1437, 128, (11, 29))])
+def test_split_leaves_the_last_batch_out_of_the_loop(n, batch, expected):
+    assert fastpath._split(n, batch) == expected
+
+
+def test_only_a_small_epoch_is_compiled_without_llvm_optimizations():
+    class Net:
+        def __init__(self, params):
+            self.count_params = lambda: params
+
+    assert fastpath._jax_compiler_options(Net(7_000), 1_437) == {"xla_backend_optimization_level": 0}  # digits
+    assert fastpath._jax_compiler_options(Net(1_000_000), 5_000) is None  # the arithmetic dominates: optimize it
+
+
+def test_text_goes_through_model_fit():
+    x, y = {"input": np.array(["a b", "c"])}, {"output": np.array([0, 1])}
+    assert not fastpath.applies(None, x, y, None, strategy=None, batch_size=8, callbacks=[], verbose=0)
