@@ -130,9 +130,9 @@ def train_command(model, data, inputs, samples, skip_bad_files, target, assignme
       kzoo train text_model --data reviews.csv --target label --out t.keras  (a text column, tokenized)
       kzoo train mlp --weights digits --data my.csv --target label --freeze --out ft.keras
     """
-    from .._training import check_run, train
+    from .._training import train
 
-    # Every flag is checked here, before any data is read or TensorFlow starts.
+    # Every flag is checked here; kzoo.train checks the rest before any data is read or TensorFlow starts.
     options = TrainOptions(
         epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, schedule=schedule,
         val_split=val_split, patience=patience, steps_per_execution=steps_per_execution, seed=seed,
@@ -142,7 +142,6 @@ def train_command(model, data, inputs, samples, skip_bad_files, target, assignme
     reading = DataOptions(target=target, inputs=parse_inputs(inputs), standardize=standardize, samples=samples,
                           skip_bad_files=skip_bad_files)
     config = parse_assignments(assignments)
-    check_run(model, data, options, reading)
     if not quiet:
         show_log()
     result = train(model, data, config, options, reading)
