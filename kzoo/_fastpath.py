@@ -188,13 +188,19 @@ def _count_tf(x: Any) -> int:
 
 SMALL_EPOCH_FLOPS = 10**9
 """An epoch below this many floating-point operations (about 6 per parameter and row: forward and
-backward) is compiled by XLA without its LLVM optimizations: for such a program compiling is
-most of the run (about 1 s of a 1.2 s iris run on two cores, and half of it goes), while the
-unoptimized code costs a few milliseconds an epoch more."""
+backward) is compiled for a short compile, not for fast code: for such a program compiling is most
+of the run (about 1 s of a 1.2 s iris run on two cores), while the plainer code costs a few
+milliseconds an epoch more."""
+
+QUICK_COMPILE = {"xla_backend_optimization_level": 0, "xla_cpu_use_fusion_emitters": False}
+"""XLA options for a small epoch: no LLVM optimizations, and fusions emitted by XLA's elemental
+emitter instead of its newer MLIR fusion emitters, whose pipeline costs more per fusion than the
+few hundred of them cost to run here (jaxlib 0.10 on two cores: iris 0.74 s -> 0.43 s a run,
+digits 1.52 s -> 0.88 s; ``benchmarks/vs_sklearn.py``)."""
 
 
 def _jax_compiler_options(net: Any, rows: int) -> dict[str, Any] | None:
-    return {"xla_backend_optimization_level": 0} if 6 * net.count_params() * rows < SMALL_EPOCH_FLOPS else None
+    return dict(QUICK_COMPILE) if 6 * net.count_params() * rows < SMALL_EPOCH_FLOPS else None
 
 
 def _jax_epochs(net: Any, x: Any, y: Any, val: Any, n: int, batch_size: int, eval_batch_size: int,

@@ -112,12 +112,12 @@ def test_split_leaves_the_last_batch_out_of_the_loop(n, batch, expected):
     assert fastpath._split(n, batch) == expected
 
 
-def test_only_a_small_epoch_is_compiled_without_llvm_optimizations():
+def test_only_a_small_epoch_is_compiled_for_a_short_compile():
     class Net:
         def __init__(self, params):
             self.count_params = lambda: params
 
-    assert fastpath._jax_compiler_options(Net(7_000), 1_437) == {"xla_backend_optimization_level": 0}  # digits
+    assert fastpath._jax_compiler_options(Net(7_000), 1_437) == fastpath.QUICK_COMPILE  # digits
     assert fastpath._jax_compiler_options(Net(1_000_000), 5_000) is None  # the arithmetic dominates: optimize it
 
 
