@@ -192,11 +192,14 @@ backward) is compiled for a short compile, not for fast code: for such a program
 of the run (about 1 s of a 1.2 s iris run on two cores), while the plainer code costs a few
 milliseconds an epoch more."""
 
-QUICK_COMPILE = {"xla_backend_optimization_level": 0, "xla_cpu_use_fusion_emitters": False}
-"""XLA options for a small epoch: no LLVM optimizations, and fusions emitted by XLA's elemental
-emitter instead of its newer MLIR fusion emitters, whose pipeline costs more per fusion than the
-few hundred of them cost to run here (jaxlib 0.10 on two cores: iris 0.74 s -> 0.43 s a run,
-digits 1.52 s -> 0.88 s; ``benchmarks/vs_sklearn.py``)."""
+QUICK_COMPILE = {"xla_backend_optimization_level": 0, "xla_cpu_use_fusion_emitters": False,
+                 "xla_cpu_parallel_codegen_split_count": 1}
+"""XLA options for a small epoch: no LLVM optimizations; fusions emitted by XLA's elemental emitter
+instead of its newer MLIR fusion emitters, whose pipeline costs more per fusion than the few
+hundred of them cost to run here (jaxlib 0.10 on two cores: iris 0.74 s -> 0.43 s a run, digits
+1.52 s -> 0.88 s; ``benchmarks/vs_sklearn.py``); and the generated code kept in one LLVM module
+instead of split for parallel code generation, which costs more than it saves on so little code
+(compiling wine's epoch: 0.24-0.34 s -> 0.18-0.22 s in the same process)."""
 
 
 def _jax_compiler_options(net: Any, rows: int) -> dict[str, Any] | None:
