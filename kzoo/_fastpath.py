@@ -206,6 +206,23 @@ def _jax_compiler_options(net: Any, rows: int) -> dict[str, Any] | None:
     return dict(QUICK_COMPILE) if 6 * net.count_params() * rows < SMALL_EPOCH_FLOPS else None
 
 
+def _jax_compile(fn: Any, args: Sequence[Any], options: dict[str, Any] | None) -> Any:
+    """``fn`` compiled by XLA for ``args``, with ``options`` less any this jaxlib does not know
+    (they are tuning, and older releases lack some of them)."""
+    import jax
+
+    lowered = jax.jit(fn).lower(*args)
+    options = dict(options or {})
+    while True:
+        try:
+            return lowered.compile(compiler_options=options or None)
+        except jax.errors.JaxRuntimeError as error:
+            unknown = [key for key in options if f"No such compile option: '{key}'" in str(error)]
+            if not unknown:
+                raise
+            del options[unknown[0]]
+
+
 def _jax_epochs(net: Any, x: Any, y: Any, val: Any, n: int, batch_size: int, eval_batch_size: int,
                 seed: int) -> Any:
     import jax
@@ -237,7 +254,7 @@ def _jax_epochs(net: Any, x: Any, y: Any, val: Any, n: int, batch_size: int, eva
             logs = {**logs, **{f"val_{k}": v for k, v in val_logs.items()}}
         return logs, state
 
-    compiled = jax.jit(epoch_step, compiler_options=_jax_compiler_options(net, n))
+    compiled: list[Any] = []  # compiled on the first epoch, for its arguments' shapes
     data = tree.map_structure(jax.numpy.asarray, (x, y))
     val_data = None if val is None else tree.map_structure(jax.numpy.asarray, val)
 
@@ -245,7 +262,9 @@ def _jax_epochs(net: Any, x: Any, y: Any, val: Any, n: int, batch_size: int, eva
         state = ([v.value for v in net.trainable_variables], [v.value for v in net.non_trainable_variables],
                  [v.value for v in net.optimizer.variables], fresh_metrics)
         order = np.random.default_rng([int(seed), epoch]).permutation(n)
-        logs, state = compiled(state, order, data, val_data)
+        if not compiled:
+            compiled.append(_jax_compile(epoch_step, (state, order, data, val_data), _jax_compiler_options(net, n)))
+        logs, state = compiled[0](state, order, data, val_data)
         trainable, non_trainable, optimizer_vars, metrics_vars = state
         for variables, values in ((net.trainable_variables, trainable), (net.non_trainable_variables, non_trainable),
                                   (net.optimizer.variables, optimizer_vars), (net.metrics_variables, metrics_vars)):

@@ -121,6 +121,16 @@ def test_only_a_small_epoch_is_compiled_for_a_short_compile():
     assert fastpath._jax_compiler_options(Net(1_000_000), 5_000) is None  # the arithmetic dominates: optimize it
 
 
+def test_an_xla_option_this_jaxlib_does_not_know_is_dropped():
+    jax = pytest.importorskip("jax")
+    options = {**fastpath.QUICK_COMPILE, "xla_kzoo_no_such_option": True}
+    compiled = fastpath._jax_compile(lambda a, b: a * 2 + b, (np.arange(3.0), np.ones(3)), options)
+    np.testing.assert_array_equal(np.asarray(compiled(np.arange(3.0), np.ones(3))), [1.0, 3.0, 5.0])
+    assert options == {**fastpath.QUICK_COMPILE, "xla_kzoo_no_such_option": True}  # the caller's dict is left alone
+    with pytest.raises(jax.errors.JaxRuntimeError):  # anything else still fails
+        fastpath._jax_compile(lambda a: a, (np.ones(2),), {"xla_backend_optimization_level": "not a number"})
+
+
 def test_text_goes_through_model_fit():
     x, y = {"input": np.array(["a b", "c"])}, {"output": np.array([0, 1])}
     assert not fastpath.applies(None, x, y, None, strategy=None, batch_size=8, callbacks=[], verbose=0)
