@@ -39,6 +39,9 @@ from kzoo import _training as training
 
 TARGET = 0.95
 SEED = 0
+ROUNDING = 1e-6
+"""Keras reports accuracy as a float32 mean: 342 right of digits' 360 validation rows (exactly 95%)
+reads 0.94999998, so "reached" allows this much below the target (far less than one row in 360)."""
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -64,7 +67,7 @@ class StopAt(keras.callbacks.Callback):
         self.seconds: float | None = None
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.epoch is None and (logs or {}).get("val_accuracy", 0.0) >= TARGET:
+        if self.epoch is None and (logs or {}).get("val_accuracy", 0.0) >= TARGET - ROUNDING:
             self.epoch, self.seconds = epoch + 1, time.perf_counter() - self.start
             self.model.stop_training = True
 
