@@ -616,8 +616,14 @@ def test_predict_ignores_target_columns_even_when_they_hold_new_labels(iris_text
 
 
 # -- 10. multi-worker start-up has a deadline and hears signals ----------------------------------
+PYTHON_M_KZOO_HEARING_SIGINT = ("import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                                "runpy.run_module('kzoo', run_name='__main__', alter_sys=True)")
+
+
 def start_lonely_worker(tmp_path: Path, *extra: str):
-    """Worker 0 of a two-worker cluster whose worker 1 never starts; stderr goes to a file."""
+    """Worker 0 of a two-worker cluster whose worker 1 never starts; stderr goes to a file. It
+    runs ``python -m kzoo`` with Python's own SIGINT handler even where this test run inherited
+    SIGINT ignored (a shell starts a background job so), which Python would otherwise keep."""
     import json
     import os
     import subprocess
@@ -628,9 +634,9 @@ def start_lonely_worker(tmp_path: Path, *extra: str):
     config = {"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]}, "task": {"type": "worker", "index": 0}}
     env = {**os.environ, "TF_CONFIG": json.dumps(config), "TF_CPP_MIN_LOG_LEVEL": "2"}
     err = (tmp_path / "stderr").open("w+")
-    process = subprocess.Popen([sys.executable, "-m", "kzoo", "train", "mlp", "--data", "iris", "--epochs", "1",
-                                "--strategy", "multi-worker", *extra], env=env, stdout=subprocess.DEVNULL, stderr=err,
-                               text=True)
+    process = subprocess.Popen([sys.executable, "-c", PYTHON_M_KZOO_HEARING_SIGINT, "train", "mlp", "--data", "iris",
+                                "--epochs", "1", "--strategy", "multi-worker", *extra],
+                               env=env, stdout=subprocess.DEVNULL, stderr=err, text=True)
     return process, err, ports[1]
 
 
