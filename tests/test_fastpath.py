@@ -15,7 +15,8 @@ import kzoo
 from kzoo import _fastpath as fastpath, _training as training
 
 # iris, batch 32: 120 training rows are 3 full batches and one of 24; validation in batches of 8:
-# 30 rows are 3 full batches and one of 6. Both loops and both remainders run.
+# 30 rows are 3 full batches and one of 6. Both loops and both remainders run. "cnn": digits as
+# 8x8 images, 1,437 training rows (44 batches and one of 29), 360 validation rows.
 COMPARE = """
 import json, sys
 import kzoo
@@ -24,8 +25,19 @@ fitting.EVAL_BATCH_SIZE = fastpath.EVAL_BATCH_SIZE = 8  # both read it: model.fi
 used = []
 real_fit = fastpath.fit
 fastpath.fit = lambda *a, **k: used.append(1) or real_fit(*a, **k)
+
+
+@kzoo.model()
+def small_cnn(input_shape=(8, 8, 1), num_classes=10):  # conv, pooling, batch norm: other fusions than an MLP's
+    import keras
+    inputs = keras.Input(input_shape, name="image")
+    x = keras.layers.Conv2D(4, 3, padding="same", activation="relu")(inputs)
+    x = keras.layers.BatchNormalization()(keras.layers.MaxPooling2D()(x))
+    outputs = keras.layers.Dense(num_classes, activation="softmax")(keras.layers.GlobalAveragePooling2D()(x))
+    return keras.Model(inputs, outputs)
+MODEL, DATA = {"mlp": ("mlp", "iris"), "cnn": (small_cnn, "digits")}[sys.argv[1]]
 def run():
-    r = kzoo.train("mlp", "iris", epochs=4, batch_size=32, val_split=0.2, seed=3, patience=0)
+    r = kzoo.train(MODEL, DATA, epochs=4, batch_size=32, val_split=0.2, seed=3, patience=0)
     return {k: [float(v) for v in vs] for k, vs in r.history.items()}, [w.tolist() for w in r.model.get_weights()]
 fast = run()
 real_applies = fastpath.applies
@@ -35,18 +47,18 @@ json.dump({"fast": fast, "slow": slow, "used": len(used)}, sys.stdout)
 """
 
 
-def compare(backend: str) -> dict:
+def compare(backend: str, model: str = "mlp") -> dict:
     env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    done = subprocess.run([sys.executable, "-c", COMPARE], check=False, capture_output=True, text=True, env=env)
+    done = subprocess.run([sys.executable, "-c", COMPARE, model], check=False, capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
-def test_the_fast_path_trains_what_model_fit_trains(backend):
+@pytest.mark.parametrize("backend, model", [("tensorflow", "mlp"), ("jax", "mlp"), ("jax", "cnn")])
+def test_the_fast_path_trains_what_model_fit_trains(backend, model):
     if backend == "jax":
-        pytest.importorskip("jax")
-    result = compare(backend)
+        pytest.importorskip("jax")  # "cnn": compiled with fastpath.QUICK_COMPILE, as any small epoch on JAX
+    result = compare(backend, model)
     assert result["used"] == 1  # the first run took the fast path, the second model.fit
     (fast_history, fast_weights), (slow_history, slow_weights) = result["fast"], result["slow"]
     assert set(fast_history) == set(slow_history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
