@@ -203,7 +203,7 @@ instead of split for parallel code generation, which costs more than it saves on
 
 
 def _jax_compiler_options(net: Any, rows: int) -> dict[str, Any] | None:
-    return dict(QUICK_COMPILE) if 6 * net.count_params() * rows < SMALL_EPOCH_FLOPS else None
+    return QUICK_COMPILE if 6 * net.count_params() * rows < SMALL_EPOCH_FLOPS else None
 
 
 def _jax_compile(fn: Any, args: Sequence[Any], options: dict[str, Any] | None) -> Any:
@@ -254,17 +254,17 @@ def _jax_epochs(net: Any, x: Any, y: Any, val: Any, n: int, batch_size: int, eva
             logs = {**logs, **{f"val_{k}": v for k, v in val_logs.items()}}
         return logs, state
 
-    compiled: list[Any] = []  # compiled on the first epoch, for its arguments' shapes
+    def current_state() -> Any:
+        return ([v.value for v in net.trainable_variables], [v.value for v in net.non_trainable_variables],
+                [v.value for v in net.optimizer.variables], fresh_metrics)
+
     data = tree.map_structure(jax.numpy.asarray, (x, y))
     val_data = None if val is None else tree.map_structure(jax.numpy.asarray, val)
+    compiled = _jax_compile(epoch_step, (current_state(), np.arange(n), data, val_data), _jax_compiler_options(net, n))
 
     def run(epoch: int) -> dict[str, float]:
-        state = ([v.value for v in net.trainable_variables], [v.value for v in net.non_trainable_variables],
-                 [v.value for v in net.optimizer.variables], fresh_metrics)
         order = np.random.default_rng([int(seed), epoch]).permutation(n)
-        if not compiled:
-            compiled.append(_jax_compile(epoch_step, (state, order, data, val_data), _jax_compiler_options(net, n)))
-        logs, state = compiled[0](state, order, data, val_data)
+        logs, state = compiled(current_state(), order, data, val_data)
         trainable, non_trainable, optimizer_vars, metrics_vars = state
         for variables, values in ((net.trainable_variables, trainable), (net.non_trainable_variables, non_trainable),
                                   (net.optimizer.variables, optimizer_vars), (net.metrics_variables, metrics_vars)):
