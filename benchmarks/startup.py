@@ -83,7 +83,7 @@ def listing_many(plugins: int = 100, per_plugin: int = 100) -> tuple[float, floa
     import importlib
     import tempfile
 
-    from kzoo._plugins import PluginHost
+    from kzoo._zoo.plugins import PluginHost
 
     root = tempfile.mkdtemp(prefix="kzoo-bench-")
     packages = write_plugins(root, plugins, per_plugin)  # writing the files is not timed

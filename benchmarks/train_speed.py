@@ -1,6 +1,6 @@
 """Training speed of kzoo's defaults against plain Keras, measured in the same run.
 
-1. Throughput (samples/s) of ``kzoo._training.train`` (what ``kzoo train`` runs) against
+1. Throughput (samples/s) of ``kzoo._workflow.training.train`` (what ``kzoo train`` runs) against
    ``model.fit(x_numpy, y_numpy)`` after ``compile("adam", ...)``, seed MLP, batch 32 for both.
    The first epoch (graph tracing) is left out of both. Goal: >= 3x.
 2. Wall time to 95% validation accuracy on digits (80/20 stratified split, seed 0), seed MLP
@@ -34,8 +34,8 @@ import numpy as np  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 
 import kzoo  # noqa: E402
-from kzoo import _options as options  # noqa: E402
-from kzoo import _training as training
+from kzoo._engine import options  # noqa: E402
+from kzoo._workflow import training
 
 TARGET = 0.95
 SEED = 0

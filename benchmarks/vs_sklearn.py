@@ -49,7 +49,7 @@ def measure(repeat: int) -> None:
     from sklearn.neural_network import MLPClassifier
 
     import kzoo
-    from kzoo import _training as training
+    from kzoo._workflow import training
 
     print(f"kzoo mlp(hidden_units=(100,)) vs sklearn MLPClassifier(hidden_layer_sizes=(100,)), "
           f"backend {keras.config.backend()}, CPU threads: {os.cpu_count()}, best of {repeat}")

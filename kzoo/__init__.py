@@ -5,18 +5,18 @@
 
 from __future__ import annotations
 
-from ._api import build, get, get_spec, list_models
-from ._builder import ModelBuilder
-from ._declare import DeclaredModel, model
-from ._diagrams import plot_model
-from ._options import DataOptions, TrainOptions
-from ._plugins import plugin_infos, register_plugin
-from ._saving import load
-from ._scaffold import new_plugin
-from ._spec import ModelSpec, TensorSpec
+from ._engine.options import DataOptions, TrainOptions
+from ._meta.spec import ModelSpec, TensorSpec
+from ._meta.weights_card import Weights
+from ._store.saving import load
 from ._version import __version__
-from ._weights import Weights
-from ._zoo import get_weights, list_weights
+from ._weights.lookup import get_weights, list_weights
+from ._workflow.api import build, get, get_spec, list_models
+from ._workflow.diagrams import plot_model
+from ._zoo.builder import ModelBuilder
+from ._zoo.declare import DeclaredModel, model
+from ._zoo.plugins import plugin_infos, register_plugin
+from ._zoo.scaffold import new_plugin
 from .errors import (
     ConfigError,
     ConformanceError,
@@ -38,7 +38,7 @@ from .errors import (
 from .hookspecs import hookimpl
 
 _LAZY_MODULES = {"datasets"}  # imported on first use: they need numpy
-_LAZY_ATTRIBUTES = {"train": ("_training", "train"), "export_model": ("_export", "export")}  # they need numpy
+_LAZY_ATTRIBUTES = {"train": ("_workflow.training", "train"), "export_model": ("_workflow.export", "export")}  # they need numpy
 
 
 def __getattr__(name: str):

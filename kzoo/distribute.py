@@ -26,9 +26,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._arrays import unwrap
-from ._backend import name as backend_name
-from ._options import DEFAULT_WORKER_TIMEOUT, STRATEGIES
+from ._engine.arrays import unwrap
+from ._engine.options import DEFAULT_WORKER_TIMEOUT, STRATEGIES
+from ._system.backend import name as backend_name
 from .errors import ConfigError, option
 
 if TYPE_CHECKING:  # pragma: no cover

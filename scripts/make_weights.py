@@ -44,8 +44,8 @@ def sha256(path: Path) -> str:
 
 def make(name: str) -> dict:
     import kzoo
-    from kzoo import _saving as saving
-    from kzoo._inference import evaluate_file
+    from kzoo._store import saving
+    from kzoo._workflow.inference import evaluate_file
 
     args, description = RECIPES[name]
     model, weights_name = name.rsplit(".", 1)

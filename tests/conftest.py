@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import kzoo
-from kzoo import _plugins as plugins
+from kzoo._zoo import plugins
 
 PLUGIN_ENV_VARS = ("KZOO_LOAD_PLUGINS", "KZOO_DISABLE_PLUGINS", "KZOO_STRICT_PLUGINS", "KZOO_TRACE_PLUGINS",
                    "KZOO_PLUGIN_TIMEOUT", "KZOO_MAX_ARRAY_BYTES")

@@ -24,7 +24,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from kzoo import _plugins as plugins
+from kzoo._zoo import plugins
 
 FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```[ \t]*$", re.M | re.S)
 MARKER = re.compile(r"<!--\s*(docs-test|file):\s*(.*?)\s*-->\s*\Z", re.S)

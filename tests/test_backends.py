@@ -16,7 +16,7 @@ import pytest
 
 import kzoo
 from kzoo import DataError
-from kzoo import _backend as backend
+from kzoo._system import backend
 from kzoo.datasets import text
 
 from .conftest import run_kzoo

@@ -1,11 +1,11 @@
-"""kzoo._curves.plot_history: real, non-blank pictures with one subplot per quantity, written atomically."""
+"""kzoo._workflow.curves.plot_history: real, non-blank pictures with one subplot per quantity, written atomically."""
 
 from __future__ import annotations
 
 import pytest
 
 import kzoo
-from kzoo import _curves as curves
+from kzoo._workflow import curves
 
 from ._images import assert_png, assert_svg
 

@@ -180,7 +180,7 @@ def test_listing_and_data_set_registration_stay_light():
 
 
 def test_unknown_data_set_points_at_plugin_filters(monkeypatch):
-    from kzoo import _plugins as plugins
+    from kzoo._zoo import plugins
     from kzoo.datasets import get_dataset
 
     monkeypatch.setenv("KZOO_LOAD_PLUGINS", "mlp")

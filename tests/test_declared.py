@@ -12,8 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 import kzoo
-from kzoo import _manifest as manifest
-from kzoo import _manifest_writer as manifest_writer
+from kzoo._zoo import manifest, manifest_writer
 from kzoo.cli import main
 from kzoo.testing import check_model
 
@@ -252,7 +251,7 @@ def test_info_says_what_is_unknown_and_summary_builds_it(package) -> None:
 
 
 def test_tensor_specs_take_variable_dims_and_integer_ranges() -> None:
-    from kzoo._synthetic import VARIABLE_DIM, synthetic_inputs
+    from kzoo.datasets.synthetic import VARIABLE_DIM, synthetic_inputs
 
     title = kzoo.TensorSpec("title", (None,), dtype="int32", range=(0, 50))
     assert title.shape == (None,) and title.is_sequence
@@ -282,7 +281,7 @@ def test_defaults_read_from_the_code_object_match_inspect_signature():
     import functools
     import inspect
 
-    from kzoo._declare import _code_defaults, signature_defaults
+    from kzoo._zoo.declare import _code_defaults, signature_defaults
 
     def plain(units=8, sizes=[4, 2], *, rate=0.1, name="m"):  # noqa: B006 - a list default becomes a tuple
         """doc"""

@@ -32,7 +32,7 @@ def test_unknown_strategy_lists_the_choices():
         distribute.resolve_strategy("mirored")
     message = str(excinfo.value)
     assert "'mirored'" in message
-    assert all(choice in message for choice in kzoo._options.STRATEGIES)
+    assert all(choice in message for choice in kzoo._engine.options.STRATEGIES)
 
 
 def test_multi_worker_without_tf_config_says_what_to_set(monkeypatch):
@@ -277,8 +277,8 @@ def test_scope_enters_the_strategy_or_nothing():
 
 @pytest.mark.parametrize("name", kzoo.list_models())
 def test_custom_loop_logs_what_model_fit_logs_for_every_built_in_model(name):
-    from kzoo._arrays import unwrap
-    from kzoo._synthetic import synthetic_data
+    from kzoo._engine.arrays import unwrap
+    from kzoo.datasets.synthetic import synthetic_data
 
     builder = kzoo.get(name)
     x, y = synthetic_data(builder.input_specs(), builder.output_specs(), n=48)

@@ -9,7 +9,7 @@ import importlib.util
 import pytest
 
 import kzoo
-from kzoo import _export as kexport
+from kzoo._workflow import export as kexport
 
 from ._cli import one_line_error, run
 

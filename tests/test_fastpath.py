@@ -1,4 +1,4 @@
-"""kzoo._fastpath: a small table's epoch (and its validation) as one compiled call trains exactly
+"""kzoo._engine.fastpath: a small table's epoch (and its validation) as one compiled call trains exactly
 what ``model.fit`` trains, on TensorFlow and on JAX, and is only taken where it may be."""
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 import kzoo
-from kzoo import _fastpath as fastpath, _training as training
+from kzoo._engine import fastpath
+from kzoo._workflow import training
 
 # iris, batch 32: 120 training rows are 3 full batches and one of 24; validation in batches of 8:
 # 30 rows are 3 full batches and one of 6. Both loops and both remainders run. "cnn": digits as
@@ -20,7 +21,7 @@ from kzoo import _fastpath as fastpath, _training as training
 COMPARE = """
 import json, sys
 import kzoo
-from kzoo import _fastpath as fastpath, _fitting as fitting
+from kzoo._engine import fastpath, fitting
 fitting.EVAL_BATCH_SIZE = fastpath.EVAL_BATCH_SIZE = 8  # both read it: model.fit's validation and the fast path's
 used = []
 real_fit = fastpath.fit

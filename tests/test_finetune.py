@@ -9,8 +9,8 @@ from click.testing import CliRunner
 
 import kzoo
 from kzoo import ConfigError
-from kzoo import _saving as saving
-from kzoo._pretrained import weighted_layers
+from kzoo._store import saving
+from kzoo._weights.pretrained import weighted_layers
 from kzoo.cli import main
 
 

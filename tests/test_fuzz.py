@@ -18,8 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import kzoo
 from kzoo.config import parse_assignments
@@ -144,7 +143,7 @@ def test_kzoo_json_reader_and_its_consumers(doc) -> None:
     path = scratch("m.keras", buffer.getvalue())
 
     def read_and_use() -> None:
-        meta = kzoo._saving.read_metadata(path)
+        meta = kzoo._store.saving.read_metadata(path)
         builder = kzoo.get(meta["model"])
         builder.config(**(meta.get("config") or {}))
         kzoo.datasets.load("iris", builder, metadata=meta, require_target=False)
@@ -159,7 +158,7 @@ def test_kzoo_json_reader_on_random_bytes(data) -> None:
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("kzoo.json", data)
     path = scratch("m.keras", buffer.getvalue())
-    kzoo_outcome(lambda: kzoo._saving.read_metadata(path))
+    kzoo_outcome(lambda: kzoo._store.saving.read_metadata(path))
 
 
 # -- --set ------------------------------------------------------------------------------------

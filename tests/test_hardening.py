@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 import kzoo
-from kzoo import _plugins as plugins
+from kzoo._zoo import plugins
 from kzoo.cli import main
 
 from .conftest import ModelsPlugin, make_builder
@@ -188,12 +188,12 @@ def kzoo_register_models(register):
     monkeypatch.setenv("KZOO_DISABLE_PLUGINS", "sneaky")
     plugins.reset()
     with pytest.raises(kzoo.PluginError, match="disabled .KZOO_DISABLE_PLUGINS names it"):
-        kzoo._saving.ensure_plugin({"model": "sneaky_net", "plugin": "sneaky"})
+        kzoo._store.saving.ensure_plugin({"model": "sneaky_net", "plugin": "sneaky"})
     monkeypatch.delenv("KZOO_DISABLE_PLUGINS")
     monkeypatch.setenv("KZOO_LOAD_PLUGINS", "mlp")
     plugins.reset()
     with pytest.raises(kzoo.PluginError, match="KZOO_LOAD_PLUGINS does not list it"):
-        kzoo._saving.ensure_plugin({"model": "sneaky_net", "plugin": "sneaky"})
+        kzoo._store.saving.ensure_plugin({"model": "sneaky_net", "plugin": "sneaky"})
     assert not marker.exists()
 
 
@@ -202,7 +202,7 @@ def test_a_model_file_naming_a_failed_plugin_says_so(tmp_path, monkeypatch) -> N
     with pytest.warns(kzoo.PluginWarning):
         plugins.get_host()
     with pytest.raises(kzoo.PluginError, match="failed to load"):
-        kzoo._saving.ensure_plugin({"model": "quit_net", "plugin": "quitter"})
+        kzoo._store.saving.ensure_plugin({"model": "quit_net", "plugin": "quitter"})
 
 
 # -- 3. new-plugin refuses names that shadow ---------------------------------------------------
@@ -216,7 +216,7 @@ def test_new_plugin_refuses_names_that_shadow(tmp_path, name, why) -> None:
 
 
 def test_new_plugin_accepts_a_fresh_name(tmp_path) -> None:
-    from kzoo._scaffold import check_unshadowed
+    from kzoo._zoo.scaffold import check_unshadowed
 
     check_unshadowed("kzoo-surely-not-installed-anywhere")
 
@@ -307,7 +307,7 @@ def test_a_huge_kzoo_json_is_refused_unread(tmp_path) -> None:
 
     path = keras_file_with(tmp_path, None, raw=b'{"model": "' + os.urandom(2**20).hex().encode() + b'"}')
     with pytest.raises(kzoo.DataError, match="kzoo.json claims 2.0 MiB, more than the 1.0 MiB"):
-        kzoo._saving.read_metadata(path)
+        kzoo._store.saving.read_metadata(path)
 
 
 GOOD_META = {"model": "mlp", "plugin": "mlp", "config": {"input_dim": 4},
@@ -336,18 +336,18 @@ def test_tampered_metadata_is_one_data_error_naming_the_key(tmp_path, change, ke
     doc = copy.deepcopy(GOOD_META)
     change(doc)
     with pytest.raises(kzoo.DataError, match=rf"kzoo.json (has no )?{key.replace('.', '[.]')}\b"):
-        kzoo._saving.read_metadata(keras_file_with(tmp_path, doc))
+        kzoo._store.saving.read_metadata(keras_file_with(tmp_path, doc))
 
 
 def test_a_list_document_is_a_data_error(tmp_path) -> None:
     with pytest.raises(kzoo.DataError, match="must be a JSON object; found a list"):
-        kzoo._saving.read_metadata(keras_file_with(tmp_path, [1, 2]))
-    assert kzoo._saving.read_metadata(keras_file_with(tmp_path, GOOD_META))["model"] == "mlp"
+        kzoo._store.saving.read_metadata(keras_file_with(tmp_path, [1, 2]))
+    assert kzoo._store.saving.read_metadata(keras_file_with(tmp_path, GOOD_META))["model"] == "mlp"
 
 
 def test_a_network_swapped_for_another_models_is_refused(tmp_path) -> None:
-    from kzoo import _inference as inference
-    from kzoo import _saving as saving
+    from kzoo._store import saving
+    from kzoo._workflow import inference
 
     genuine = tmp_path / "genuine.keras"
     saving.save(kzoo.build("mlp"), genuine, saving.model_metadata("mlp", kzoo.get("mlp").config()))
@@ -369,7 +369,7 @@ def _enospc(*args, **kwargs):
 def test_disk_full_is_one_line_naming_the_path_and_leaves_no_temp(tmp_path, monkeypatch) -> None:
     import os
 
-    from kzoo import _files as files
+    from kzoo._system import files
 
     target = tmp_path / "m.json"
     files.write_text(target, "old")
@@ -380,7 +380,7 @@ def test_disk_full_is_one_line_naming_the_path_and_leaves_no_temp(tmp_path, monk
 
 
 def test_a_directory_in_the_way_is_refused(tmp_path) -> None:
-    from kzoo import _files as files
+    from kzoo._system import files
 
     (tmp_path / "m.json").mkdir()
     with pytest.raises(kzoo.errors.OutputError, match="is a directory"):
@@ -390,7 +390,7 @@ def test_a_directory_in_the_way_is_refused(tmp_path) -> None:
 def test_a_read_only_folder_is_refused_before_writing(tmp_path, monkeypatch) -> None:
     import os
 
-    from kzoo import _files as files
+    from kzoo._system import files
 
     real_access = os.access
     monkeypatch.setattr(os, "access", lambda p, mode: False if str(p) == str(tmp_path) else real_access(p, mode))
@@ -402,7 +402,7 @@ def test_a_read_only_folder_is_refused_before_writing(tmp_path, monkeypatch) -> 
 def test_outputs_land_together_or_not_at_all(tmp_path, monkeypatch) -> None:
     import os
 
-    from kzoo import _files as files
+    from kzoo._system import files
 
     model, metrics = tmp_path / "m.keras", tmp_path / "m.json"
     files.write_text(model, "old model")
@@ -423,7 +423,7 @@ def test_outputs_land_together_or_not_at_all(tmp_path, monkeypatch) -> None:
 
 KILL_INSIDE_WRITE = """
 import os, signal, sys
-from kzoo._files import atomic_output
+from kzoo._system.files import atomic_output
 with atomic_output(sys.argv[1]) as tmp:
     tmp.write_text("half a new fi")
     os.kill(os.getpid(), signal.SIGKILL)
@@ -435,7 +435,7 @@ def test_sigkill_inside_a_write_keeps_the_old_file_and_the_next_run_cleans_up(tm
     import signal
     import subprocess
 
-    from kzoo import _files as files
+    from kzoo._system import files
 
     target = tmp_path / "model.keras"
     target.write_text("the previous model")
@@ -450,7 +450,7 @@ def test_sigkill_inside_a_write_keeps_the_old_file_and_the_next_run_cleans_up(tm
 def test_metrics_json_is_strict_json_with_nan_as_null(tmp_path) -> None:
     import json
 
-    from kzoo._training import write_metrics
+    from kzoo._workflow.training import write_metrics
 
     path = tmp_path / "m.json"
     write_metrics(path, {"metrics": {"loss": float("nan"), "acc": 0.5}, "history": {"loss": [1.0, float("inf")]}})
@@ -591,7 +591,7 @@ def test_multi_output_with_text_labels_trains_evaluates_and_predicts(iris_text_c
                                    "label=species", "--target", "value=petal_width", "--epochs", "2", "--quiet",
                                    "--out", str(model)])
     assert trained.exit_code == 0, trained.output
-    meta = kzoo._saving.read_metadata(model)
+    meta = kzoo._store.saving.read_metadata(model)
     assert meta["data"]["target_classes"] == {"label": ["setosa", "versicolor", "virginica"]}
     evaluated = runner.invoke(main, ["evaluate", str(model), "--data", str(iris_text_csv), "--json"])
     assert evaluated.exit_code == 0, evaluated.output
@@ -710,7 +710,7 @@ def test_ctrl_c_that_surfaces_as_another_exception_is_still_an_interruption() ->
 
 
 def test_concurrent_writers_leave_one_complete_file(tmp_path) -> None:
-    from kzoo import _files as files
+    from kzoo._system import files
 
     target = tmp_path / "same.keras"
     payloads = [bytes([i]) * 200_000 for i in range(8)]
@@ -737,7 +737,7 @@ def test_concurrent_writers_leave_one_complete_file(tmp_path) -> None:
 def test_a_tampered_checkpoint_is_one_data_error(tmp_path, change, key) -> None:
     import copy
 
-    from kzoo import _resume as resume
+    from kzoo._store import resume
 
     doc = copy.deepcopy(GOOD_META)
     change(doc)
@@ -774,5 +774,5 @@ def test_two_concurrent_trainings_to_one_path_leave_one_loadable_file(tmp_path) 
         _, err = run.communicate(timeout=600)
         assert run.returncode == 0, err
     assert os.listdir(tmp_path) == ["same.keras"]
-    assert kzoo._saving.read_metadata(out)["training"]["seed"] in (1, 2)
+    assert kzoo._store.saving.read_metadata(out)["training"]["seed"] in (1, 2)
     assert kzoo.load(out).count_params() > 0

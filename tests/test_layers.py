@@ -1,5 +1,6 @@
-"""kzoo's modules import one way: no import cycle among them, imports inside functions counted;
-and a user's mistake on the CLI is reported before keras or tensorflow is imported."""
+"""kzoo's modules import one way: wing by wing and module by module as docs/architecture.md
+lists them, with no cycle (imports inside functions counted); and a
+user's mistake on the CLI is reported before keras or tensorflow is imported."""
 
 from __future__ import annotations
 
@@ -34,8 +35,8 @@ def _type_checking_nodes(tree: ast.AST) -> set[int]:
 
 
 def imported_modules(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
-    """The kzoo modules ``name`` imports anywhere in its file (functions included), plus the
-    packages whose ``__init__`` such an import runs first."""
+    """The kzoo modules ``name`` imports anywhere in its file, plus the packages whose ``__init__``
+    such an import runs first. Imports inside functions count (they run when called)."""
     package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
     tree = ast.parse(path.read_text(encoding="utf-8"))
     skip = _type_checking_nodes(tree)
@@ -55,6 +56,9 @@ def imported_modules(name: str, path: Path, modules: dict[str, Path]) -> set[str
     for target in targets:
         while target not in modules and "." in target:
             target = target.rsplit(".", 1)[0]
+        if target == "kzoo" and name != "kzoo":  # `import kzoo`, `from kzoo import build`: the public facade
+            found.add(target)
+            continue
         if target not in modules or not target.startswith("kzoo"):
             continue
         parts = target.split(".")
@@ -113,7 +117,7 @@ def reachable(graph: dict[str, set[str]], start: str) -> set[str]:
 
 def test_no_import_cycle_among_kzoo_modules_counting_imports_inside_functions():
     graph = import_graph()
-    assert len(graph) > 40 and graph["kzoo._training"], "the graph must see kzoo's modules and their imports"
+    assert len(graph) > 40 and graph["kzoo._workflow.training"], "the graph must see kzoo's modules and their imports"
     assert cycles(graph) == []
 
 
@@ -123,10 +127,10 @@ def test_the_cycle_check_can_fail():
 
 
 def test_model_builder_knows_nothing_of_training_plugins_or_data_sources():
-    below = reachable(import_graph(), "kzoo._builder")
-    for upper in ("kzoo._training", "kzoo._plugins", "kzoo._registry", "kzoo._api", "kzoo._saving", "kzoo.datasets.loading",
-                  "kzoo.datasets.registry", "kzoo.cli"):
-        assert upper not in below, f"kzoo._builder reaches up to {upper}"
+    below = reachable(import_graph(), "kzoo._zoo.builder")
+    for upper in ("kzoo._workflow.training", "kzoo._zoo.plugins", "kzoo._zoo.registry", "kzoo._workflow.api",
+                  "kzoo._store.saving", "kzoo._workflow.loading", "kzoo._zoo.datasets", "kzoo.cli"):
+        assert upper not in below, f"kzoo._zoo.builder reaches up to {upper}"
 
 
 PROBE = """
@@ -183,12 +187,56 @@ def os_can_refuse_writes(folder: Path) -> bool:
     return not os.access(folder, os.W_OK)
 
 
-def documented_order() -> list[str]:
-    """The modules of docs/architecture.md's tables, top to bottom."""
-    text = (PACKAGE.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+Wings = list[tuple[str, list[str]]]
+
+
+def documented_wings(text: str | None = None) -> Wings:
+    """docs/architecture.md's wings, bottom to top: each ``## `` heading's wing (its first
+    backticked name, else its first word) and the modules its tables list, in order."""
     import re
 
-    return re.findall(r"^\| `(kzoo(?:\.[\w]+)*)` \|", text, flags=re.M)
+    if text is None:
+        text = (PACKAGE.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    wings: Wings = []
+    for line in text.splitlines():
+        heading = re.match(r"^## (.*)", line)
+        if heading:
+            named = re.search(r"`([\w.]+)`", heading.group(1))
+            wings.append((named.group(1) if named else heading.group(1).split()[0].strip(":").lower(), []))
+        row = re.match(r"^\| `(kzoo(?:\.\w+)*)` \|", line)
+        if row:
+            assert wings, f"{row.group(1)} is listed before the first wing heading"
+            wings[-1][1].append(row.group(1))
+    return wings
+
+
+def documented_order() -> list[str]:
+    """The modules of docs/architecture.md's tables, top to bottom."""
+    return [module for _, modules in documented_wings() for module in modules]
+
+
+def folder_wing(module: str) -> str | None:
+    """The wing a module's folder puts it in (``kzoo._zoo.builder`` -> ``kzoo._zoo``; a package's
+    ``__init__`` is its own wing's); None for a module at the package root, whose wing is the
+    section that lists it."""
+    parts = module.split(".")
+    if len(parts) >= 2 and (PACKAGE / parts[1]).is_dir():
+        return ".".join(parts[:2])
+    return None
+
+
+def misplaced(wings: Wings, folder_of=folder_wing) -> list[str]:
+    """Modules listed under a wing other than their folder's."""
+    return [f"{module} is listed under {wing}, its folder is {folder_of(module)}"
+            for wing, modules in wings for module in modules
+            if folder_of(module) not in (None, wing)]
+
+
+def upward_imports(graph: dict[str, set[str]], wings: Wings) -> list[str]:
+    """Imports from a wing to a wing listed after it (a higher one)."""
+    floor = {module: (i, wing) for i, (wing, modules) in enumerate(wings) for module in modules}
+    return sorted(f"{name} ({floor[name][1]}) imports {other} ({floor[other][1]})"
+                  for name in graph for other in graph[name] if floor[other][0] > floor[name][0])
 
 
 def test_the_architecture_page_lists_every_module_once_in_an_order_the_imports_respect():
@@ -199,3 +247,32 @@ def test_the_architecture_page_lists_every_module_once_in_an_order_the_imports_r
     upward = sorted(f"{name} imports {other}" for name in graph for other in graph[name]
                     if position[other] > position[name])
     assert upward == [], "each module may import only modules listed above it in docs/architecture.md"
+
+
+def test_every_module_sits_in_its_folders_wing_and_imports_only_its_own_or_lower_wings():
+    wings = documented_wings()
+    names = [wing for wing, _ in wings]
+    assert len(names) == len(set(names)) >= 8, names
+    folders = {folder_wing(module) for module in import_graph()} - {None}
+    assert folders <= set(names), f"wings without a section in docs/architecture.md: {folders - set(names)}"
+    assert misplaced(wings) == []
+    assert upward_imports(import_graph(), wings) == []
+
+
+def test_the_wing_checks_can_fail():
+    page = """## ground: facts
+| `kzoo.errors` | exceptions |
+## `kzoo._low`: below
+| `kzoo._low.a` | a |
+## `kzoo._high`: above
+| `kzoo._high.b` | b |
+| `kzoo._low.c` | c, in the wrong wing |
+"""
+    wings = documented_wings(page)
+    assert wings == [("ground", ["kzoo.errors"]), ("kzoo._low", ["kzoo._low.a"]),
+                     ("kzoo._high", ["kzoo._high.b", "kzoo._low.c"])]
+    folder_of = lambda module: ".".join(module.split(".")[:2]) if module.count(".") >= 2 else None  # noqa: E731
+    assert misplaced(wings, folder_of) == ["kzoo._low.c is listed under kzoo._high, its folder is kzoo._low"]
+    graph = {"kzoo.errors": set(), "kzoo._low.a": {"kzoo._high.b", "kzoo.errors"}, "kzoo._high.b": {"kzoo._low.a"},
+             "kzoo._low.c": set()}
+    assert upward_imports(graph, wings) == ["kzoo._low.a (kzoo._low) imports kzoo._high.b (kzoo._high)"]

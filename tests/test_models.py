@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import kzoo
-from kzoo._synthetic import synthetic_data
+from kzoo.datasets.synthetic import synthetic_data
 
 keras = pytest.importorskip("keras")
 

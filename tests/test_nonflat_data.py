@@ -157,7 +157,7 @@ def test_image_folder_trains_evaluates_and_predicts_from_the_cli(models, image_f
     trained = runner.invoke(main, ["train", "grid_cnn", "--data", str(image_folder), "--epochs", "2", "--quiet",
                                    "--out", str(out)])
     assert trained.exit_code == 0, trained.output
-    from kzoo._saving import read_metadata
+    from kzoo._store.saving import read_metadata
 
     meta = read_metadata(out)
     assert meta["config"]["num_classes"] == 3, "the class count comes from the sub-folders"
@@ -231,7 +231,7 @@ def test_a_text_column_trains_and_its_vocabulary_is_reused(models, reviews: Path
     text = result.metadata["data"]["text"]["review"]
     assert text["vocabulary"][:2] == ["", "[UNK]"] and set(GOOD + BAD) <= set(text["vocabulary"])
     assert text["length"] == 11, "the longest review: 3 + 8 words"
-    from kzoo._inference import evaluate_file, predict_file
+    from kzoo._workflow.inference import evaluate_file, predict_file
 
     assert evaluate_file(out, reviews)["accuracy"] == pytest.approx(result.metrics["accuracy"], abs=0.02)
     header, rows = predict_file(out, reviews)

@@ -10,7 +10,7 @@ import pytest
 
 import kzoo
 from kzoo import DataOptions, TrainOptions
-from kzoo._plugins import PluginHost
+from kzoo._zoo.plugins import PluginHost
 from kzoo.datasets import Dataset, Table
 
 
@@ -80,7 +80,7 @@ class DatasetPlugin:
 
 def test_data_sets_are_registered_all_or_none_per_plugin_and_a_duplicate_names_both(monkeypatch):
     host = PluginHost(strict=False)
-    monkeypatch.setattr(kzoo._plugins, "_host", host)
+    monkeypatch.setattr(kzoo._zoo.plugins, "_host", host)
     host.add(DatasetPlugin("shared_set"), "first")
     host.add(DatasetPlugin("own_set", "shared_set"), "second")
     host.add(DatasetPlugin("half_set", fail=True), "third")

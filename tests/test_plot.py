@@ -1,4 +1,4 @@
-"""kzoo._diagrams and `kzoo plot`: real diagrams of every built-in model, and exact install hints
+"""kzoo._workflow.diagrams and `kzoo plot`: real diagrams of every built-in model, and exact install hints
 when pydot or Graphviz's `dot` is missing."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 import kzoo
-from kzoo import _diagrams as diagrams
+from kzoo._workflow import diagrams
 from kzoo.cli import main
 
 from ._images import assert_png, assert_svg
@@ -137,7 +137,7 @@ def test_cli_help_teaches():
 
 def test_importing_the_picture_and_distribute_modules_imports_no_heavy_library():
     code = (
-        "import sys, kzoo.cli, kzoo._curves, kzoo._diagrams, kzoo.distribute; "
+        "import sys, kzoo.cli, kzoo._workflow.curves, kzoo._workflow.diagrams, kzoo.distribute; "
         "print(','.join(m for m in ('tensorflow', 'keras', 'matplotlib', 'pydot') if m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)

@@ -130,7 +130,7 @@ def test_deprecated_alias_warns_and_resolves_in_the_cli(site: Path) -> None:
 def test_deprecated_alias_warns_and_resolves_in_python(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.syspath_prepend(str(site))
     monkeypatch.setenv("KZOO_LOAD_PLUGINS", "renamed")
-    kzoo._plugins.reset()
+    kzoo._zoo.plugins.reset()
     with pytest.warns(DeprecationWarning, match="'old_net' is deprecated; use 'new_net'"):
         builder = kzoo.get("old_net")
     assert builder is kzoo.get("new_net")
@@ -146,6 +146,6 @@ def test_trace_marks_a_hook_call_that_raised(monkeypatch: pytest.MonkeyPatch, ca
 
     monkeypatch.setenv("KZOO_TRACE_PLUGINS", "1")
     with pytest.warns(kzoo.PluginWarning, match="broken on purpose"):
-        kzoo._plugins.PluginHost(strict=False).add(Raising(), "raiser")
+        kzoo._zoo.plugins.PluginHost(strict=False).add(Raising(), "raiser")
     assert re.search(r"^kzoo trace: kzoo_register_models plugin=raiser \d+\.\d+ ms \(raised\)$",
                      capsys.readouterr().err, flags=re.M)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import kzoo
-from kzoo import _plugins as plugins
-from kzoo._plugins import PluginHost
+from kzoo._zoo import plugins
+from kzoo._zoo.plugins import PluginHost
 
 from .conftest import ModelsPlugin, make_builder
 

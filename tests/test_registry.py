@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import kzoo
-from kzoo._plugins import PluginHost, register_plugin
-from kzoo._registry import Registry
+from kzoo._zoo.plugins import PluginHost, register_plugin
+from kzoo._zoo.registry import Registry
 
 from .conftest import ModelsPlugin, make_builder
 

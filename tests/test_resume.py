@@ -11,7 +11,7 @@ import textwrap
 from pathlib import Path
 
 import kzoo
-from kzoo import _resume as resume
+from kzoo._store import resume
 
 from .conftest import run_kzoo
 
@@ -22,7 +22,7 @@ STEPS = -(-SAMPLES // BATCH)
 # checkpoint (the shipped code has no such switch).
 KILLER = """
 import os, signal
-import kzoo._training as training
+import kzoo._workflow.training as training
 
 _make = training.make_callbacks
 
@@ -63,7 +63,7 @@ def test_killed_training_resumes_from_the_last_completed_epoch_and_matches_the_u
     assert crashed.returncode == -signal.SIGKILL, crashed.stderr
     assert not out.exists() and not metrics.exists()  # nothing final was written
     assert sorted(os.listdir(ckpt)) == [resume.CHECKPOINT_NAME]  # no temporary leftovers
-    saved = kzoo._saving.read_metadata(ckpt / resume.CHECKPOINT_NAME)
+    saved = kzoo._store.saving.read_metadata(ckpt / resume.CHECKPOINT_NAME)
     assert saved["epoch"] == 2 and len(saved["history"]["loss"]) == 2
     assert int(kzoo.load(ckpt / resume.CHECKPOINT_NAME).optimizer.iterations) == 2 * STEPS
 

@@ -11,8 +11,8 @@ import pytest
 
 import kzoo
 from kzoo import DataError
-from kzoo import _saving as saving
-from kzoo._files import atomic_output, write_text
+from kzoo._store import saving
+from kzoo._system.files import atomic_output, write_text
 from kzoo.datasets import load as load_data
 
 CASES = [(name, api) for name in kzoo.list_models() for api in kzoo.get_spec(name).apis]
@@ -51,7 +51,7 @@ def test_load_does_not_override_the_users_plugin_choice(tmp_path, monkeypatch):
     model = kzoo.build(name)
     path = saving.save(model, tmp_path / "s.keras", saving.model_metadata(name, kzoo.get(name).config()))
     monkeypatch.setenv("KZOO_LOAD_PLUGINS", "mlp")  # conftest resets plugins after the test
-    kzoo._plugins.reset()
+    kzoo._zoo.plugins.reset()
     with pytest.raises(kzoo.PluginError, match="plugin 'shared_layers' is disabled"):
         kzoo.load(path)
     assert name not in kzoo.list_models()

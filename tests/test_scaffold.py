@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 import kzoo
-from kzoo._scaffold import new_plugin, plugin_names, render, supported_range
+from kzoo._zoo.scaffold import new_plugin, plugin_names, render, supported_range
 from kzoo.cli import main
 
 from .conftest import run_kzoo

@@ -13,22 +13,10 @@ import pytest
 from click.testing import CliRunner
 
 import kzoo
-from kzoo import (
-    ConfigError,
-    DataError,
-)
-from kzoo import (
-    _metadata_schema as metadata_schema,
-)
-from kzoo import (
-    _resume as resume,
-)
-from kzoo import (
-    _stopping as stopping,
-)
-from kzoo import (
-    _training as training,
-)
+from kzoo import ConfigError, DataError
+from kzoo._engine import stopping
+from kzoo._store import resume, schema as metadata_schema
+from kzoo._workflow import training
 from kzoo.cli import main
 
 from .test_resume import kill_after, kzoo_cli
@@ -131,7 +119,7 @@ def test_a_killed_run_resumes_with_its_patience_state_and_stops_where_the_whole_
     again = kzoo_cli(command("resumed"))  # a finished run's checkpoint trains no more
     assert again.returncode == 0 and "Epoch " not in again.stdout.replace(f"resumed from epoch {stopped}", "")
     assert again.stdout.splitlines()[-1] == whole.stdout.splitlines()[-1]
-    final = kzoo._saving.read_metadata(tmp_path / "ckpt_resumed" / resume.CHECKPOINT_NAME)
+    final = kzoo._store.saving.read_metadata(tmp_path / "ckpt_resumed" / resume.CHECKPOINT_NAME)
     weights_now = kzoo.load(tmp_path / "ckpt_resumed" / resume.CHECKPOINT_NAME).get_weights()
     _, best_weights = resume.read_stopping(tmp_path / "ckpt_resumed")
     assert final["stopping"]["stopped_epoch"] == stopped

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 import kzoo
 from kzoo import ConfigError
-from kzoo import _training as training
+from kzoo._workflow import training
 from kzoo.cli import main
 
 
@@ -49,7 +49,7 @@ def test_train_writes_model_and_metrics(digits_model):
     report = json.loads(metrics.read_text())
     assert report["epochs"] == 5 and len(report["history"]["loss"]) == 5
     assert report["history"]["loss"][-1] < report["history"]["loss"][0]
-    meta = kzoo._saving.read_metadata(out)
+    meta = kzoo._store.saving.read_metadata(out)
     assert meta["model"] == "mlp" and meta["config"]["input_dim"] == 64 and meta["config"]["num_classes"] == 10
 
 

@@ -42,6 +42,6 @@ def test_two_workers_train_one_model_and_only_the_chief_writes(tmp_path):
     report = json.loads((chief / "m.json").read_text())
     assert report["epochs"] == 3 and len(report["history"]["val_loss"]) == 3
     model = kzoo.load(chief / "m.keras")
-    assert kzoo._saving.read_metadata(chief / "ckpt" / "checkpoint.keras")["epoch"] == 3
+    assert kzoo._store.saving.read_metadata(chief / "ckpt" / "checkpoint.keras")["epoch"] == 3
     x = kzoo.datasets.load("iris", "mlp").x["input"]
     assert np.isfinite(model.predict(x, verbose=0)).all()

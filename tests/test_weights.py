@@ -14,8 +14,8 @@ import pytest
 
 import kzoo
 from kzoo import Weights, WeightsError
-from kzoo import _cache as cache
-from kzoo import _plugins as plugins
+from kzoo._weights import cache
+from kzoo._zoo import plugins
 
 from ._cli import one_line_error, run
 from .weights_server import Routes, serve

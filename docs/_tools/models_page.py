@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 import kzoo
-from kzoo._zoo import all_weights
+from kzoo._weights.lookup import all_weights
 from kzoo.config import format_value
 
 PAGE = "models.md"
@@ -104,8 +104,8 @@ def weights_table(names: list[str] | None = None) -> list[str]:
 
 
 def draw_diagrams(folder: Path) -> tuple[dict[str, Path], str]:
-    """Every model's diagram drawn into ``folder`` (kzoo._diagrams, Graphviz), or why it could not be."""
-    from kzoo._diagrams import MissingToolError, draw_all
+    """Every model's diagram drawn into ``folder`` (kzoo._workflow.diagrams, Graphviz), or why it could not be."""
+    from kzoo._workflow.diagrams import MissingToolError, draw_all
 
     try:
         return {path.stem: path for path in draw_all(folder)}, ""

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from .._backend import BACKENDS, choose
+from .._system.backend import BACKENDS, choose
 from .._version import __version__
 from ..errors import KzooError
 from .quiet import quiet_tensorflow_start

@@ -1,5 +1,5 @@
 """``kzoo export``: a model for deployment as SavedModel, LiteRT or ONNX, checked by running it
-(a thin shell over :func:`kzoo._export.export`)."""
+(a thin shell over :func:`kzoo._workflow.export.export`)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,12 @@ def export_command(model: str, fmt: str, output: str, samples: int, unsafe: bool
       kzoo export ft.keras --format litert -o ft.tflite
       kzoo export two_input_mlp.digits --format saved_model -o two_input/
     """
-    from .._export import check_dependencies, check_format, check_target, export
+    from .._workflow.export import (
+        check_dependencies,
+        check_format,
+        check_target,
+        export,
+    )
 
     check_format(fmt)
     check_target(output, fmt)

@@ -1,5 +1,5 @@
 """``kzoo manifest PACKAGE_DIR``: write a plugin package's kzoo-manifest.json (a shell over
-kzoo._manifest_writer.write)."""
+kzoo._zoo.manifest_writer.write)."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ def manifest_command(package_dir: str, as_json: bool) -> None:
       kzoo manifest src/kzoo_tiny
       kzoo manifest kzoo_tiny --json
     """
-    from .._manifest_writer import package_folder, write
-    from .._plugins import discover
+    from .._zoo.manifest_writer import package_folder, write
+    from .._zoo.plugins import discover
 
     package_folder(package_dir)  # a wrong folder is reported before TensorFlow starts
     installed = [ep.value.partition(":")[0].partition(".")[0] for ep in discover()]

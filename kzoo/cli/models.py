@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import click
 
-from .. import _api as api
-from .. import _plugins as plugins
-from .._spec import ModelSpec, TensorSpec
+from .._meta.spec import ModelSpec, TensorSpec
+from .._workflow import api
+from .._zoo import plugins
 from ..config import format_value, parse_assignments
 from .output import echo_json, echo_table
 
@@ -104,7 +104,7 @@ def info_command(name, assignments, summary, as_json) -> None:
     else:
         _print_info(spec, api_styles, inputs, outputs, params, config)
     if summary:
-        from .._guard import build_checked
+        from .._zoo.guard import build_checked
 
         model = build_checked(builder, config)
         click.echo()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .. import _diagrams as diagrams
+from .._workflow import diagrams
 from ..config import parse_assignments
 
 

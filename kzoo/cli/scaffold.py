@@ -1,10 +1,10 @@
-"""``kzoo new-plugin``: start a third-party plugin project (a thin shell over kzoo._scaffold)."""
+"""``kzoo new-plugin``: start a third-party plugin project (a thin shell over kzoo._zoo.scaffold)."""
 
 from __future__ import annotations
 
 import click
 
-from .._scaffold import new_plugin, plugin_names
+from .._zoo.scaffold import new_plugin, plugin_names
 
 
 @click.command("new-plugin")

@@ -1,5 +1,5 @@
 """``kzoo train``, ``kzoo evaluate``, ``kzoo predict`` and ``kzoo datasets``: thin shells over
-``kzoo._training.train``, ``kzoo._inference`` and ``kzoo.datasets``."""
+``kzoo._workflow.training.train``, ``kzoo._workflow.inference`` and ``kzoo.datasets``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from .._options import (
+from .._engine.options import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_EPOCHS,
     DEFAULT_LEARNING_RATE,
@@ -130,7 +130,7 @@ def train_command(model, data, inputs, samples, skip_bad_files, target, assignme
       kzoo train text_model --data reviews.csv --target label --out t.keras  (a text column, tokenized)
       kzoo train mlp --weights digits --data my.csv --target label --freeze --out ft.keras
     """
-    from .._training import train
+    from .._workflow.training import train
 
     # Every flag is checked here; kzoo.train checks the rest before any data is read or TensorFlow starts.
     options = TrainOptions(
@@ -172,7 +172,7 @@ def evaluate_command(model_file, data, inputs, samples, skip_bad_files, target, 
       kzoo evaluate two_input_mlp.digits --data digits
       kzoo evaluate m.keras --data my.csv --target species --json
     """
-    from .._inference import evaluate_file
+    from .._workflow.inference import evaluate_file
 
     metrics = evaluate_file(model_file, data, target, parse_inputs(inputs), safe_mode=not unsafe, samples=samples,
                             skip_bad_files=skip_bad_files)
@@ -200,10 +200,10 @@ def predict_command(model_file, data, inputs, samples, skip_bad_files, out, unsa
       kzoo predict m.keras --data digits | head
     """
     if out:
-        from .._files import check_writable
+        from .._system.files import check_writable
 
         check_writable(out)
-    from .._inference import csv_text, predict_file, write_csv
+    from .._workflow.inference import csv_text, predict_file, write_csv
 
     header, rows = predict_file(model_file, data, parse_inputs(inputs), safe_mode=not unsafe, samples=samples,
                                 skip_bad_files=skip_bad_files)

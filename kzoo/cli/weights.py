@@ -1,5 +1,5 @@
 """``kzoo weights``: list, verify and fetch the trained weights plugins publish (listing and
-verifying never import keras; a thin shell over ``kzoo._zoo`` and ``kzoo._cache``)."""
+verifying never import keras; a thin shell over ``kzoo._weights.lookup`` and ``kzoo._weights.cache``)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ from typing import Any
 
 import click
 
-from .. import _cache as cache
-from .. import _zoo as zoo
-from .._weights import Weights
+from .._meta.weights_card import Weights
+from .._weights import cache, lookup as zoo
 from ..errors import UnknownWeightsError, WeightsError
 from .output import echo_json, echo_table
 

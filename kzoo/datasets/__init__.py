@@ -12,15 +12,20 @@ from typing import Any
 
 __all__ = ["SYNTHETIC", "Data", "Dataset", "Table", "datasets", "get_dataset", "list_datasets", "load", "load_table"]
 
-_LAZY = {"SYNTHETIC": "registry", "Dataset": "registry", "datasets": "registry", "get_dataset": "registry",
-         "list_datasets": "registry", "Data": "loading", "load": "loading", "load_table": "loading", "source_kind": "loading", "Table": "table"}
+# Each public name, by the module that defines it (absolute: the data-set registry lives with the
+# plugin host in kzoo._zoo, and loading for one model in kzoo._workflow).
+_LAZY = {"SYNTHETIC": "kzoo._zoo.datasets", "Dataset": "kzoo._zoo.datasets", "datasets": "kzoo._zoo.datasets",
+         "get_dataset": "kzoo._zoo.datasets", "list_datasets": "kzoo._zoo.datasets", "Data": "kzoo._workflow.loading",
+         "load": "kzoo._workflow.loading", "load_table": "kzoo._workflow.loading",
+         "source_kind": "kzoo._workflow.loading", "Table": "kzoo.datasets.table"}
 
 
 def __getattr__(name: str) -> Any:
-    """Every part loads on first use: plugins register data sets at no cost, and the modules kzoo's
-    core needs from this package (shaping) import without the data-set registry above them."""
+    """Every part loads on first use: plugins register data sets at no cost, and the wings below
+    (kzoo._zoo's builder needs this package's shaping) import it without the upper wings that
+    define the registry and the loading."""
     if name in _LAZY:
         import importlib
 
-        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .._spec import BINARY_LOSSES, SPARSE_LOSSES, TensorSpec
+from .._meta.spec import BINARY_LOSSES, SPARSE_LOSSES, TensorSpec
 from ..errors import DataError, option
 
 

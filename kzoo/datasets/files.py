@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .._limits import (
+from .._system.limits import (
     MAX_COMPRESSION_RATIO,
     check_allocation,
     format_bytes,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._spec import TensorSpec
+from .._meta.spec import TensorSpec
 from ..errors import DataError, option
 from .table import Table, encode_labels
 

@@ -6,7 +6,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .._spec import TensorSpec
+from .._meta.spec import TensorSpec
 from ..errors import DataError, option
 
 if TYPE_CHECKING:  # pragma: no cover - numpy loads with the data, not with ModelBuilder

@@ -14,9 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from .._backend import is_tensorflow
-from .._backend import name as backend_name
-from .._spec import TensorSpec
+from .._meta.spec import TensorSpec
+from .._system.backend import is_tensorflow, name as backend_name
 from ..errors import DataError, option
 
 #: Vocabulary size when the input declares no range (no Embedding to read it from).

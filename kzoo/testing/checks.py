@@ -15,12 +15,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import _manifest as manifest
-from .._api import get
-from .._builder import ModelBuilder
-from .._plugins import get_host
-from .._registry import check_builder
-from .._spec import API_STYLES, ModelSpec, TensorSpec
+from .._meta.spec import API_STYLES, ModelSpec, TensorSpec
+from .._workflow.api import get
+from .._zoo import manifest
+from .._zoo.builder import ModelBuilder
+from .._zoo.plugins import get_host
+from .._zoo.registry import check_builder
 from ..errors import ConformanceError
 
 #: Per-model checks, in the order they run.
@@ -66,7 +66,7 @@ class _Run:
     x: Any = None
     y: Any = None
     predictions: dict[str, Any] = field(default_factory=dict)
-    facts: Any = None  # what the built model tells (kzoo._derive.ModelFacts)
+    facts: Any = None  # what the built model tells (kzoo._meta.derive.ModelFacts)
 
 
 def check_model(model: str | ModelBuilder, config: Mapping[str, Any] | None = None) -> list[CheckResult]:
@@ -135,7 +135,7 @@ def _check_params(run: _Run) -> str | None:
     """What the spec says (by hand or from the manifest) matches the built model."""
     if run.overrides:
         return "the spec describes the default config only"
-    from .._derive import describe
+    from .._meta.derive import describe
 
     spec = run.builder.spec
     facts = run.facts = describe(run.model, **run.builder.loss_overrides())
@@ -183,7 +183,7 @@ def _check_compiles(run: _Run) -> str | None:
 def _check_trains(run: _Run) -> str | None:
     import numpy as np
 
-    from .._synthetic import synthetic_data
+    from ..datasets.synthetic import synthetic_data
 
     run.x, run.y = synthetic_data(run.builder.input_specs(run.config), run.builder.output_specs(run.config), n=SAMPLES)
     history = run.builder.train(run.model, run.x, run.y, epochs=1, batch_size=SAMPLES)  # one step
@@ -209,7 +209,7 @@ def _check_predicts(run: _Run) -> str | None:
 def _check_round_trip(run: _Run) -> str | None:
     import numpy as np
 
-    from .._saving import load
+    from .._store.saving import load
 
     with tempfile.TemporaryDirectory(prefix="kzoo-conformance-") as tmp:
         path = os.path.join(tmp, "model.keras")
@@ -320,9 +320,8 @@ def plugin_weights(plugin: str) -> list[str]:
 def check_weights(name: str) -> CheckResult:
     """Registered weights ``name`` verify (sha256), load into their model and, evaluated on the data
     set they name, reproduce every recorded metric within ``METRIC_TOLERANCE``."""
-    from .. import _cache as cache
-    from .. import _zoo as zoo
-    from .._inference import load_data, open_weights
+    from .._weights import cache, lookup as zoo
+    from .._workflow.inference import load_data, open_weights
     from ..datasets import list_datasets
 
     subject = f"weights {name!r}"

@@ -1,0 +1,199 @@
+"""How to train and how to read data, as two validated dataclasses: the one place every option
+is defined, defaulted and checked. ``kzoo.train``, the builder methods and ``kzoo train`` all take
+them, so a value is checked once, before any data is read or any framework starts.
+
+Plain Python: no numpy, keras or tensorflow is imported here. Problems are reported with the
+option's Python name (``epochs``); the CLI renders the same problems with its flag names
+(``--epochs``), see :class:`kzoo.OptionError`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from .._system.limits import MAX_INT32, MAX_SEED
+from ..errors import ConfigError, OptionError, close_matches
+
+DEFAULT_EPOCHS = 100
+DEFAULT_BATCH_SIZE = 128
+DEFAULT_LEARNING_RATE = 0.02
+DEFAULT_STEPS_PER_EXECUTION = 64
+DEFAULT_PATIENCE = 10  # epochs without improvement before early stopping (kzoo._engine.stopping)
+DEFAULT_SYNTHETIC_SAMPLES = 256
+EVAL_BATCH_SIZE = 1024
+SCHEDULES = ("cosine", "constant")
+STRATEGIES = ("default", "mirrored", "multi-worker", "data-parallel")
+"""The strategy names ``kzoo.distribute.resolve_strategy`` accepts (``None`` means ``"default"``)."""
+DEFAULT_WORKER_TIMEOUT = 300.0
+"""Seconds multi-worker start-up waits for every worker of TF_CONFIG to appear."""
+PLOT_FORMATS = ("png", "svg", "pdf")
+"""File suffixes ``kzoo._workflow.curves.plot_history`` writes."""
+
+
+def _whole(value: Any, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _path(value: Any) -> str | None:
+    return None if value is None else os.fspath(value)
+
+
+@dataclass(frozen=True)
+class DataOptions:
+    """How to read a data source for a model (``kzoo.datasets.load``).
+
+    Attributes:
+        target: CSV target column, or ``OUTPUT=COLUMN`` items for several outputs.
+        inputs: CSV columns (or one text column) per input name, for multi-input models.
+        standardize: z-score the features (None: the data set's choice; off for files).
+        samples: rows of synthetic data.
+        skip_bad_files: leave out unreadable files of an image folder (with a count).
+    """
+
+    target: tuple[str, ...] = ()
+    inputs: Mapping[str, tuple[str, ...]] | None = None
+    standardize: bool | None = None
+    samples: int = DEFAULT_SYNTHETIC_SAMPLES
+    skip_bad_files: bool = False
+
+    def __post_init__(self) -> None:
+        target = (self.target,) if isinstance(self.target, str) else tuple(self.target or ())
+        object.__setattr__(self, "target", target)
+        if self.inputs is not None:
+            object.__setattr__(self, "inputs", {str(k): tuple(v) for k, v in dict(self.inputs).items()} or None)
+        if self.samples is None:
+            object.__setattr__(self, "samples", DEFAULT_SYNTHETIC_SAMPLES)
+        problems = []
+        if not all(isinstance(t, str) and t for t in target):
+            problems.append(("target", self.target, "column names"))
+        if not _whole(self.samples, 1, 2**63 - 1):
+            problems.append(("samples", self.samples, "an integer >= 1"))
+        if problems:
+            raise OptionError(problems, what="data option")
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """How to train (``kzoo.train``, ``ModelBuilder.train``, ``kzoo train``).
+
+    Attributes:
+        epochs: the ceiling of passes over the training data (a resumed run counts those done).
+        batch_size, learning_rate: samples per step and Adam's peak rate.
+        schedule: ``cosine`` (decay to a tenth over ``epochs``) or ``constant``.
+        val_split: fraction held out for validation (stratified by class when possible).
+        patience: with a validation split, stop once ``val_accuracy`` (else ``val_loss``) has
+            not improved for this many epochs and keep the best epoch's weights (0: never).
+        steps_per_execution: training steps per graph call.
+        seed: seed of weights, shuffling, the validation split and synthetic data.
+        verbose: 0 silent, 1 Keras's progress bar, 2 one plain line per epoch (for logs).
+        checkpoint_dir: save model + optimizer after every epoch; a rerun resumes from there.
+        out, metrics_out, plot: the trained .keras model, final metrics (JSON) and training
+            curves (.png/.svg/.pdf), written atomically and together.
+        strategy: a name in :data:`STRATEGIES`, or a ``tf.distribute`` strategy object.
+        worker_timeout: seconds a multi-worker start waits for the other workers.
+        weights: fine-tune from these registered weights (``"iris"`` or ``"mlp.iris"``).
+        freeze: train only the rebuilt layers (or the output layers when none were rebuilt).
+        freeze_until: freeze every layer up to and including this one.
+        callbacks: extra Keras callbacks.
+    """
+
+    epochs: int = DEFAULT_EPOCHS
+    batch_size: int = DEFAULT_BATCH_SIZE
+    learning_rate: float = DEFAULT_LEARNING_RATE
+    schedule: str = "cosine"
+    val_split: float = 0.0
+    patience: int = DEFAULT_PATIENCE
+    steps_per_execution: int = DEFAULT_STEPS_PER_EXECUTION
+    seed: int = 0
+    verbose: int | str = 0
+    checkpoint_dir: str | None = None
+    out: str | None = None
+    metrics_out: str | None = None
+    plot: str | None = None
+    strategy: Any = None
+    worker_timeout: float = DEFAULT_WORKER_TIMEOUT
+    weights: Any = None
+    freeze: bool = False
+    freeze_until: str | None = None
+    callbacks: tuple[Any, ...] = field(default=(), compare=False)
+
+    def __post_init__(self) -> None:
+        for name in ("checkpoint_dir", "out", "metrics_out", "plot"):
+            object.__setattr__(self, name, _path(getattr(self, name)))
+        if self.worker_timeout is None:
+            object.__setattr__(self, "worker_timeout", DEFAULT_WORKER_TIMEOUT)
+        object.__setattr__(self, "callbacks", tuple(self.callbacks or ()))
+        if self.strategy == "default":
+            object.__setattr__(self, "strategy", None)
+        problems = self._problems()
+        if problems:
+            raise OptionError(problems)
+        if self.freeze and self.freeze_until:
+            raise OptionError([("freeze", self.freeze, "freeze or freeze_until, not both")])
+        if (self.freeze or self.freeze_until) and self.weights is None:
+            raise OptionError([("freeze" if self.freeze else "freeze_until", self.freeze or self.freeze_until,
+                                "weights to fine-tune from: only fine-tuning freezes layers")])
+
+    def _problems(self) -> list[tuple[str, Any, str]]:
+        problems: list[tuple[str, Any, str]] = []
+        for name in ("epochs", "batch_size", "steps_per_execution"):
+            if not _whole(getattr(self, name), 1, MAX_INT32):
+                problems.append((name, getattr(self, name), f"an integer in 1..{MAX_INT32}"))
+        rate = self.learning_rate
+        if not (isinstance(rate, (int, float)) and not isinstance(rate, bool) and math.isfinite(rate) and rate > 0):
+            problems.append(("learning_rate", rate, "a finite number > 0, such as 0.01"))
+        if not _whole(self.patience, 0, MAX_INT32):
+            problems.append(("patience", self.patience, "a whole number of epochs >= 0; 0 never stops early"))
+        if not _whole(self.seed, 0, MAX_SEED):
+            problems.append(("seed", self.seed, f"an integer in 0..{MAX_SEED}"))
+        if self.schedule not in SCHEDULES:
+            problems.append(("schedule", self.schedule, " or ".join(SCHEDULES)))
+        if not (isinstance(self.val_split, (int, float)) and not isinstance(self.val_split, bool)
+                and 0 <= self.val_split < 1):
+            problems.append(("val_split", self.val_split, "a fraction in [0, 1), such as 0.2"))
+        if self.verbose not in (0, 1, 2, "auto"):
+            problems.append(("verbose", self.verbose, "0, 1 or 2"))
+        if isinstance(self.strategy, str) and self.strategy not in STRATEGIES:
+            problems.append(("strategy", self.strategy, "one of " + ", ".join(STRATEGIES)))
+        if not (isinstance(self.worker_timeout, (int, float)) and self.worker_timeout > 0):
+            problems.append(("worker_timeout", self.worker_timeout, "seconds > 0, such as 300"))
+        if self.out is not None and not self.out.endswith(".keras"):
+            problems.append(("out", self.out, "a path ending in .keras"))
+        if self.plot is not None and Path(self.plot).suffix.lower().lstrip(".") not in PLOT_FORMATS:
+            problems.append(("plot", self.plot, "a file name ending in "
+                             + " or ".join([", ".join(f".{f}" for f in PLOT_FORMATS[:-1]), f".{PLOT_FORMATS[-1]}"])))
+        return problems
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        """The files this run writes (checked for writability before any work)."""
+        return tuple(p for p in (self.out, self.metrics_out, self.plot) if p is not None)
+
+    def replace(self, **changes: Any) -> TrainOptions:
+        """A copy with ``changes``, validated again."""
+        return replace(self, **changes)
+
+
+def split_options(fields_given: Mapping[str, Any], train: TrainOptions | None = None,
+                  data: DataOptions | None = None) -> tuple[TrainOptions, DataOptions]:
+    """``(TrainOptions, DataOptions)`` from keyword arguments named after their fields, applied on
+    top of ``train`` and ``data`` (or the defaults). An unknown name is a ConfigError with a hint."""
+    train_names = {f.name for f in fields(TrainOptions)}
+    data_names = {f.name for f in fields(DataOptions)}
+    unknown = sorted(set(fields_given) - train_names - data_names)
+    if unknown:
+        hints = [f"{name!r} (did you mean {', '.join(close_matches(name, train_names | data_names))}?)"
+                 if close_matches(name, train_names | data_names) else repr(name) for name in unknown]
+        raise ConfigError(f"unknown option {', '.join(hints)}; expected one of: "
+                          f"{', '.join(sorted(train_names | data_names))}.")
+    train_changes = {k: v for k, v in fields_given.items() if k in train_names}
+    data_changes = {k: v for k, v in fields_given.items() if k in data_names}
+    train = replace(train, **train_changes) if train is not None else TrainOptions(**train_changes)
+    data = replace(data, **data_changes) if data is not None else DataOptions(**data_changes)
+    return train, data
+

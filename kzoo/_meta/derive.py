@@ -1,0 +1,159 @@
+"""Facts a built ``keras.Model`` can tell about itself: inputs, outputs, api style, size.
+
+kzoo reads them here, once per config, instead of asking a plugin author to type them: names,
+shapes (``None`` kept), dtypes, integer ranges (an Embedding's ``input_dim``), the api style, the
+parameter count, and default losses from each output's activation. keras is imported lazily.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..errors import PluginError
+from .spec import TensorSpec
+
+if TYPE_CHECKING:  # pragma: no cover
+    import keras
+
+#: Default (loss, metrics) by the activation of the layer that produces an output.
+LOSS_BY_ACTIVATION: dict[str, tuple[str, tuple[str, ...]]] = {
+    "softmax": ("sparse_categorical_crossentropy", ("accuracy",)),
+    "sigmoid": ("binary_crossentropy", ("accuracy",)),
+}
+#: Any other activation (linear included) is taken for regression.
+REGRESSION = ("mse", ("mae",))
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """What one build of a model tells: the parts of a :class:`~kzoo.ModelSpec` never typed by hand."""
+
+    api: str
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+    params: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "api": self.api,
+            "inputs": [t.to_dict() for t in self.inputs],
+            "outputs": [t.to_dict() for t in self.outputs],
+            "params": self.params,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ModelFacts:
+        return cls(
+            api=str(data["api"]),
+            inputs=tuple(TensorSpec.from_dict(t) for t in data["inputs"]),
+            outputs=tuple(TensorSpec.from_dict(t) for t in data["outputs"]),
+            params=int(data["params"]),
+        )
+
+
+def describe(
+    model: keras.Model,
+    losses: Mapping[str, str] | None = None,
+    metrics: Mapping[str, Sequence[str]] | None = None,
+) -> ModelFacts:
+    """The facts of a built ``model``. ``losses`` / ``metrics`` (by output name) replace the
+    defaults read from the output activations (softmax, sigmoid, anything else)."""
+    losses, metrics = dict(losses or {}), dict(metrics or {})
+    style = api_style(model)
+    if style == "subclass":
+        inputs, outputs = _subclass_tensors(model)
+    else:
+        inputs = tuple(_input_spec(model, t) for t in model.inputs)
+        outputs = tuple(_output_spec(name, t, model) for name, t in zip(output_names(model), model.outputs))
+    outputs = tuple(_with_loss(t, losses, metrics) for t in outputs)
+    unknown = sorted(set(losses) - {t.name for t in outputs})
+    if unknown:
+        raise PluginError(
+            f"model {model.name!r}: loss or metrics given for output(s) {unknown}, but its outputs are "
+            f"{[t.name for t in outputs]}."
+        )
+    return ModelFacts(api=style, inputs=inputs, outputs=outputs, params=int(model.count_params()))
+
+
+def api_style(model: keras.Model) -> str:
+    """``sequential``, ``functional`` (a graph of layers) or ``subclass`` (a ``call`` of its own)."""
+    import keras
+    from keras.src.models.functional import Functional
+
+    if isinstance(model, keras.Sequential):
+        return "sequential"
+    return "functional" if isinstance(model, Functional) else "subclass"
+
+
+def output_names(model: keras.Model) -> list[str]:
+    """Output names as Keras keys them (dict keys, else the producing layers' names)."""
+    names = getattr(model, "output_names", None)
+    if names:
+        return list(names)
+    return [t._keras_history[0].name for t in model.outputs]
+
+
+def _input_spec(model: keras.Model, tensor: Any) -> TensorSpec:
+    name = tensor._keras_history[0].name if hasattr(tensor, "_keras_history") else tensor.name
+    dtype = str(tensor.dtype)
+    return TensorSpec(name, tuple(tensor.shape[1:]), dtype=dtype, range=_embedding_range(model, tensor, dtype))
+
+
+def _embedding_range(model: keras.Model, tensor: Any, dtype: str) -> tuple[int, int] | None:
+    """``(0, input_dim)`` of the Embedding an integer input feeds, if it feeds one directly."""
+    import keras
+
+    if not dtype.startswith(("int", "uint")):
+        return None
+    dims = [layer.input_dim for layer in model.layers
+            if isinstance(layer, keras.layers.Embedding) and _consumes(layer, tensor)]
+    return (0, min(dims)) if dims else None
+
+
+def _consumes(layer: Any, tensor: Any) -> bool:
+    for node in getattr(layer, "_inbound_nodes", []):
+        if any(t is tensor for t in node.input_tensors):
+            return True
+    return False
+
+
+def _output_spec(name: str, tensor: Any, model: keras.Model) -> TensorSpec:
+    layer = tensor._keras_history[0]
+    return TensorSpec(name, tuple(tensor.shape[1:]), dtype=str(tensor.dtype), loss=_activation_name(layer))
+
+
+def _activation_name(layer: Any) -> str:
+    """The name of ``layer``'s activation ("linear" when it has none we can read)."""
+    activation = getattr(layer, "activation", None)
+    return getattr(activation, "__name__", None) or "linear"
+
+
+def _with_loss(spec: TensorSpec, losses: Mapping[str, str], metrics: Mapping[str, Sequence[str]]) -> TensorSpec:
+    """``spec`` (whose ``loss`` holds the activation name) with its loss and metrics."""
+    loss, default_metrics = LOSS_BY_ACTIVATION.get(spec.loss or "", REGRESSION)
+    if spec.name in losses:
+        loss = losses[spec.name]
+        default_metrics = () if spec.name not in metrics else default_metrics
+    chosen = tuple(metrics.get(spec.name, default_metrics))
+    return TensorSpec(spec.name, spec.shape, dtype=spec.dtype, loss=loss, metrics=chosen)
+
+
+def _subclass_tensors(model: keras.Model) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]]:
+    """A subclassed model has no graph: its input shape comes from ``build()``, its output from a
+    symbolic call, and its output activation from the last layer it tracks."""
+    import keras
+
+    shapes = getattr(model, "_build_shapes_dict", None) or {}
+    if len(shapes) != 1:
+        raise PluginError(
+            f"model {model.name!r} is a subclassed keras.Model that was not built with one input shape; "
+            f"call model.build((None, ...)) before returning it, so kzoo can read its input."
+        )
+    shape = tuple(next(iter(shapes.values())))
+    out = model.compute_output_spec(keras.KerasTensor(shape))
+    last = model.layers[-1] if model.layers else None
+    name = last.name if last is not None else "output"
+    output = TensorSpec(name, tuple(out.shape[1:]), dtype=str(out.dtype), loss=_activation_name(last))
+    return (TensorSpec("input", shape[1:]),), (output,)

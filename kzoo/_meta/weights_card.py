@@ -1,0 +1,89 @@
+"""``Weights``: the import-free card of one set of trained weights a plugin publishes.
+
+Plain data, like :class:`~kzoo.ModelSpec`: listing weights never needs keras. The file itself is
+a Keras weights-only ``.weights.h5`` (no code, nothing to unpickle); ``config`` and ``data`` say
+how the model was built and its data shaped, so evaluate and predict need no flags.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any
+
+from ..errors import PluginError
+
+SUFFIX = ".weights.h5"
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Trained weights for model ``model``, known as ``f"{model}.{name}"`` (``mlp.iris``).
+
+    ``source`` is a path relative to the registering plugin's module (a file shipped in its
+    package), an absolute local path, or an http(s) URL. ``sha256`` is the full hex digest of the
+    file, checked before Keras reads a byte. ``config`` is the build config, ``data`` the
+    data-shaping metadata a saved ``.keras`` keeps under ``data`` in ``kzoo.json`` (``source``
+    names the data set), ``metrics`` what ``kzoo evaluate`` measured on that data set.
+    """
+
+    model: str
+    name: str
+    source: str
+    sha256: str
+    config: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    data: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    license: str | None = None
+    description: str = field(default="", repr=False)
+    size: int | None = None  # bytes, for listings of files not downloaded yet
+    plugin: str | None = None  # filled in when registered: the plugin that registered it
+    base_dir: str | None = field(default=None, repr=False)  # filled in when registered: where a relative ``source`` lives
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "config", MappingProxyType(dict(self.config)))
+        object.__setattr__(self, "data", MappingProxyType(dict(self.data)))
+        object.__setattr__(self, "metrics", MappingProxyType(dict(self.metrics)))
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.model}.{self.name}"
+
+    @property
+    def dataset(self) -> str | None:
+        """The data set (or file) the weights were trained and measured on."""
+        source = self.data.get("source")
+        return None if source is None else str(source)
+
+    @property
+    def is_url(self) -> bool:
+        return self.source.startswith(("http://", "https://"))
+
+    def registered(self, plugin: str, base_dir: str | None) -> Weights:
+        return replace(self, plugin=plugin, base_dir=base_dir)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.full_name, "model": self.model, "weights": self.name, "source": self.source,
+            "sha256": self.sha256, "size": self.size, "dataset": self.dataset, "metrics": dict(self.metrics),
+            "config": dict(self.config), "data": dict(self.data), "license": self.license,
+            "description": self.description, "plugin": self.plugin,
+        }
+
+
+def check_weights(weights: object, plugin: str) -> Weights:
+    """Reject registrations that are not usable weights cards, naming the plugin and the problem."""
+    if not isinstance(weights, Weights):
+        raise PluginError(f"plugin {plugin!r} called register() with {weights!r}; expected a kzoo.Weights.")
+    problems = []
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", weights.name):
+        problems.append(f"name {weights.name!r} (use letters, digits, '_' or '-', starting with a letter)")
+    if not re.fullmatch(r"[0-9a-f]{64}", weights.sha256):
+        problems.append(f"sha256 {weights.sha256!r} (expected 64 lowercase hex digits)")
+    if not weights.is_url and not weights.source.endswith(SUFFIX):
+        problems.append(f"source {weights.source!r} (expected a {SUFFIX} file or an http(s) URL)")
+    if problems:
+        raise PluginError(f"plugin {plugin!r}: weights {weights.full_name!r} have a bad " + "; ".join(problems) + ".")
+    return weights

@@ -1,0 +1,189 @@
+"""Saving and loading ``.keras`` files together with kzoo's metadata.
+
+kzoo adds one entry, ``kzoo.json``, to the ``.keras`` zip: the model name, its plugin and config,
+and how the training data was shaped (target, input columns, class names, scaling). ``evaluate``
+and ``predict`` read it back, so a saved model needs nothing else to be used on new data.
+The file is written under a temporary name and renamed: never half-written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+import zlib
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from .._meta.spec import jsonable
+from .._system.backend import keep_tensorflow_out
+from .._system.files import atomic_output
+from .._system.limits import (
+    MAX_COMPRESSION_RATIO,
+    METADATA_MAX_BYTES,
+    format_bytes,
+    max_array_bytes,
+)
+from .._version import __version__
+from .._zoo.plugins import get_host
+from ..distribute import write_target
+from ..errors import ConfigError, DataError, PluginError, option
+from .schema import validate
+
+if TYPE_CHECKING:  # pragma: no cover
+    import keras
+
+METADATA_ENTRY = "kzoo.json"
+
+
+def custom_objects() -> dict[str, Any]:
+    """The custom Keras classes of every loaded plugin's models, so their saved files load."""
+    objects: dict[str, Any] = {}
+    registry = get_host().registry
+    for name in registry.names():
+        objects.update(registry.get(name).custom_objects())
+    return objects
+
+
+def model_metadata(model_name: str, config: Mapping[str, Any], plugin: str | None = None, **extra: Any) -> dict[str, Any]:
+    """The ``kzoo.json`` content for a model built by kzoo: name, plugin (default: the one that
+    registered ``model_name``; None for a builder used without registering it), config, ``extra``."""
+    if plugin is None:
+        host = get_host()
+        plugin = host.registry.spec(model_name).plugin if model_name in host.registry else None
+
+    return {
+        "kzoo_version": __version__,
+        "model": model_name,
+        "plugin": plugin,
+        "config": jsonable(dict(config)),
+        **jsonable(extra),
+    }
+
+
+def save(model: keras.Model, path: str | os.PathLike[str], metadata: Mapping[str, Any] | None = None,
+         entries: Mapping[str, bytes] | None = None) -> str:
+    """Write ``model`` (with its optimizer state) and kzoo ``metadata`` to ``path`` atomically;
+    ``entries`` are extra zip members written with them (a checkpoint's best weights)."""
+    path = os.fspath(path)
+    if not path.endswith(".keras"):
+        raise ConfigError(f"model files must end in .keras, got {path!r}; e.g. {option('out')} model.keras.")
+    keep_tensorflow_out()
+    with atomic_output(path) as tmp:
+        model.save(tmp)
+        if metadata is not None:
+            with zipfile.ZipFile(tmp, "a") as archive:
+                archive.writestr(METADATA_ENTRY, json.dumps(jsonable(dict(metadata)), indent=1))
+        if entries:
+            with zipfile.ZipFile(tmp, "a") as archive:
+                for name, data in entries.items():
+                    archive.writestr(name, data)
+    return path
+
+
+def save_model(model: keras.Model, path: str | os.PathLike[str], metadata: Mapping[str, Any] | None,
+               strategy: Any = None, entries: Mapping[str, bytes] | None = None) -> None:
+    """:func:`save` from every process of a ``tf.distribute`` run (saving may be a collective op);
+    only the chief's file lands at ``path`` (``kzoo.distribute.write_target``)."""
+    with write_target(path, strategy) as target:
+        save(model, target, metadata, entries)
+
+
+def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """kzoo's metadata stored in a ``.keras`` file, or None for files Keras wrote alone."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise DataError(f"no model file at {path!r}; check the path (expected a .keras file).")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            check_archive(path, archive)
+            if METADATA_ENTRY not in archive.namelist():
+                return None
+            info = archive.getinfo(METADATA_ENTRY)
+            if info.file_size > METADATA_MAX_BYTES:
+                raise DataError(f"{path!r}: its {METADATA_ENTRY} claims {format_bytes(info.file_size)}, more than "
+                                f"the {format_bytes(METADATA_MAX_BYTES)} kzoo reads; the file was tampered with.")
+            with archive.open(info) as member:  # the header may lie: never read past the cap
+                raw = member.read(METADATA_MAX_BYTES + 1)
+            if len(raw) > METADATA_MAX_BYTES:
+                raise DataError(f"{path!r}: its {METADATA_ENTRY} is larger than the "
+                                f"{format_bytes(METADATA_MAX_BYTES)} kzoo reads; the file was tampered with.")
+            doc = json.loads(raw)
+    except DataError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, OSError, ValueError, KeyError, EOFError, RuntimeError,
+            NotImplementedError) as exc:
+        raise DataError(
+            f"{path!r} is not a readable .keras file ({type(exc).__name__}: {exc}); it may be corrupted "
+            f"or unfinished. Expected a file written by model.save() or `kzoo train --out`."
+        ) from exc
+    return validate(doc, repr(path))
+
+
+def read_entry(path: str | os.PathLike[str], name: str) -> bytes | None:
+    """The bytes of zip member ``name`` of a ``.keras`` file (None if absent), within kzoo's caps."""
+    path = os.fspath(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            check_archive(path, archive)
+            if name not in archive.namelist():
+                return None
+            return archive.read(name)
+    except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError, RuntimeError) as exc:
+        raise DataError(f"{path!r}: cannot read its {name} ({type(exc).__name__}: {exc}); the file may be "
+                        f"corrupted; use a new {option('checkpoint_dir')}.") from exc
+
+
+def check_archive(path: str, archive: zipfile.ZipFile) -> None:
+    """Refuse a zip whose members claim more memory than allowed, or compress implausibly well
+    (a zip bomb), before anything is decompressed."""
+    cap, total = max_array_bytes(), 0
+    for info in archive.infolist():
+        total += info.file_size
+        if info.compress_type != zipfile.ZIP_STORED and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
+            raise DataError(f"{path!r}: member {info.filename!r} claims {format_bytes(info.file_size)} from "
+                            f"{format_bytes(info.compress_size)} compressed, more than {MAX_COMPRESSION_RATIO}:1; "
+                            f"refusing a likely zip bomb.")
+    if total > cap:
+        raise DataError(f"{path!r}: its members claim {format_bytes(total)} in all, more than the cap of "
+                        f"{format_bytes(cap)}; raise KZOO_MAX_ARRAY_BYTES if the file is genuine.")
+
+
+def ensure_plugin(metadata: Mapping[str, Any] | None) -> None:
+    """Load the plugin that provides the saved model if it is not loaded yet, so its custom
+    classes are known to Keras. It goes through the one plugin-loading path (``kzoo._zoo.plugins``):
+    the user's allow and deny lists are final, whatever the file asks for."""
+    if not metadata or not metadata.get("model"):
+        return
+    host = get_host()
+    name, plugin = metadata["model"], metadata.get("plugin")
+    if name in host.registry.names() or plugin is None:
+        return
+    try:
+        info = host.load_named(plugin)
+    except PluginError as exc:
+        raise PluginError(f"the model file was made by model {name!r} of plugin {plugin!r}, but {exc}") from None
+    if info.status != "ok" or name not in host.registry.names():
+        why = f"it failed to load: {info.error}" if info.status != "ok" else f"it has no model {name!r}"
+        raise PluginError(f"the model file was made by model {name!r} of plugin {plugin!r}, but {why}.")
+
+
+def load(path: str | os.PathLike[str], safe_mode: bool = True, compile: bool = True) -> keras.Model:
+    """Load a ``.keras`` file saved from any kzoo model (its plugin is loaded first).
+
+    ``safe_mode=False`` lets Keras run Python code stored in the file (Lambda layers); only use it
+    for files you trust.
+    """
+    path = os.fspath(path)
+    ensure_plugin(read_metadata(path))
+    import keras
+
+    keep_tensorflow_out()
+
+    try:
+        return keras.saving.load_model(path, custom_objects=custom_objects(), safe_mode=safe_mode, compile=compile)
+    except Exception as exc:
+        raise DataError(
+            f"could not load {path!r} as a Keras model ({type(exc).__name__}: {exc}). "
+            f"Expected a .keras file written by model.save() or `kzoo train --out`."
+        ) from exc

@@ -1,0 +1,75 @@
+"""Size limits checked before anything is allocated, so a hostile or mistaken input fails in
+one line instead of exhausting memory.
+
+Environment:
+  KZOO_MAX_ARRAY_BYTES=N   largest array an NPZ member may declare (default 4 GiB; suffixes
+                           K, M, G, T allowed, e.g. 16G)
+"""
+
+from __future__ import annotations
+
+import os
+
+from ..errors import ConfigError, DataError
+
+DEFAULT_MAX_ARRAY_BYTES = 4 * 2**30
+# Deflate cannot compress better than about 1032:1, so a member claiming more is a crafted header
+# (a zip bomb announcing far more than it holds); genuine files, even all zeros, stay below.
+MAX_COMPRESSION_RATIO = 1100
+METADATA_MAX_BYTES = 2**20  # kzoo.json: a few kilobytes in practice
+MAX_SEED = 2**32 - 1
+MAX_INT32 = 2**31 - 1
+_SUFFIXES = {"k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
+
+
+def max_array_bytes() -> int:
+    """The cap on one array's declared size (KZOO_MAX_ARRAY_BYTES, else 4 GiB)."""
+    raw = os.environ.get("KZOO_MAX_ARRAY_BYTES", "").strip()
+    if not raw:
+        return DEFAULT_MAX_ARRAY_BYTES
+    return parse_bytes(raw, "KZOO_MAX_ARRAY_BYTES")
+
+
+def parse_bytes(text: str, what: str) -> int:
+    """``"512M"`` -> 536870912; a ConfigError naming ``what`` for anything else."""
+    value, scale = text.strip().lower().removesuffix("b"), 1
+    if value and value[-1] in _SUFFIXES:
+        value, scale = value[:-1], _SUFFIXES[value[-1]]
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not (number > 0 and number * scale < 2**63):
+        raise ConfigError(f"{what}={text!r} is not a size; expected a positive number of bytes such as 8G.")
+    return int(number * scale)
+
+
+def available_memory() -> int:
+    """Bytes this process can still allocate: MemAvailable from /proc/meminfo, else physical RAM."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return 2**63 - 1
+
+
+def format_bytes(n: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n < 1024 or unit == "PiB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} PiB"  # pragma: no cover
+
+
+def check_allocation(nbytes: float, what: str, hint: str) -> None:
+    """A DataError before allocating ``nbytes`` for ``what`` when memory cannot hold it."""
+    free = available_memory()
+    if nbytes > free:
+        raise DataError(f"{what} would need about {format_bytes(nbytes)}, but only {format_bytes(free)} of memory "
+                        f"is available; {hint}")

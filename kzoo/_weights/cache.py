@@ -1,0 +1,201 @@
+"""Weights files on disk: where they are, fetching them into the cache, checking their sha256.
+
+Environment:
+  KZOO_CACHE_DIR=path          where downloaded weights go (default: the user's cache folder)
+  KZOO_OFFLINE=1               never touch the network; a file not cached yet is an error naming it
+  KZOO_DOWNLOAD_TIMEOUT=secs   seconds to wait for a server before giving up (default 30)
+
+Every file is hashed in full before it is used, bundled files included. A download goes to a
+temporary file in the cache and is renamed into place only once its digest matches, so the cache
+never holds a half-written or wrong file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import os
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from .._meta.weights_card import SUFFIX, Weights
+from .._zoo.plugins import env_flag
+from ..errors import WeightsError
+
+CHUNK = 1 << 16
+DEFAULT_TIMEOUT = 30.0
+
+
+def cache_dir() -> Path:
+    """``KZOO_CACHE_DIR``, else ``$XDG_CACHE_HOME/kzoo``, else ``~/.cache/kzoo``."""
+    if os.environ.get("KZOO_CACHE_DIR"):
+        return Path(os.environ["KZOO_CACHE_DIR"]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "kzoo"
+
+
+def cached_path(weights: Weights) -> Path:
+    """Where a downloaded file lives: its name and digest prefix, so new weights never collide."""
+    return cache_dir() / "weights" / f"{weights.full_name}-{weights.sha256[:12]}{SUFFIX}"
+
+
+def local_path(weights: Weights) -> Path | None:
+    """The file of weights that are not downloaded: a plugin's bundled file or a local path."""
+    if weights.is_url:
+        return None
+    path = Path(weights.source).expanduser()
+    if not path.is_absolute() and weights.base_dir:
+        path = Path(weights.base_dir) / path
+    return path
+
+
+def locate(weights: Weights) -> Path | None:
+    """Where the file is now (bundled, local or cached), or None if it still has to be downloaded."""
+    path = local_path(weights) or cached_path(weights)
+    return path if path.is_file() else None
+
+
+def sha256_of(path: str | os.PathLike[str]) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def mismatch(weights: Weights, actual: str, where: str) -> WeightsError:
+    return WeightsError(
+        f"weights {weights.full_name!r} failed their checksum: expected sha256 {weights.sha256}, got {actual} "
+        f"({where}); the file is corrupted, truncated or was replaced. No model was loaded."
+    )
+
+
+def fetch(weights: Weights, progress: bool | None = None) -> Path:
+    """The verified local file of ``weights``, downloading it into the cache first if needed.
+
+    A cached file whose digest does not match is deleted; a bundled or local one is left alone
+    (it is not kzoo's to delete) but never used. ``progress`` draws a bar (default: on a terminal).
+    """
+    local = local_path(weights)
+    if local is not None:
+        if not local.is_file():
+            raise WeightsError(f"weights {weights.full_name!r}: no file at {str(local)!r} (plugin {weights.plugin!r}); "
+                               f"reinstall the plugin or fix the path.")
+        actual = sha256_of(local)
+        if actual != weights.sha256:
+            raise mismatch(weights, actual, str(local))
+        return local
+    target = cached_path(weights)
+    if target.is_file():
+        actual = sha256_of(target)
+        if actual == weights.sha256:
+            return target
+        target.unlink(missing_ok=True)
+        raise mismatch(weights, actual, f"removed {str(target)!r} from the cache; fetch it again")
+    if env_flag("KZOO_OFFLINE"):
+        raise WeightsError(f"KZOO_OFFLINE is set and weights {weights.full_name!r} are not in the cache: expected "
+                           f"{str(target)!r}; run `kzoo weights fetch {weights.full_name}` online, or copy the file there.")
+    download(weights, target, sys.stderr.isatty() if progress is None else progress)
+    return target
+
+
+def download(weights: Weights, target: Path, progress: bool = False) -> None:
+    """``weights.source`` into ``target`` through a temporary file renamed after its digest matched."""
+    url, name = weights.source, weights.full_name
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}-", suffix=".part", dir=target.parent)
+    except OSError as exc:
+        raise WeightsError(f"cannot write to the weights cache {str(target.parent)!r}: {exc.strerror or exc}; "
+                           f"set KZOO_CACHE_DIR to a writable folder.") from None
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            digest = _copy(url, name, out, progress, str(target.parent))
+        if digest != weights.sha256:
+            raise mismatch(weights, digest, f"downloaded from {url}; nothing was kept in the cache")
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _copy(url: str, name: str, out: BinaryIO, progress: bool, folder: str) -> str:
+    """Stream ``url`` into ``out``; returns the sha256 of what was written. One-line errors."""
+    digest = hashlib.sha256()
+    try:
+        response = urllib.request.urlopen(url, timeout=timeout())
+    except urllib.error.HTTPError as exc:
+        raise WeightsError(f"could not download weights {name!r} from {url}: HTTP {exc.code} {exc.reason}.") from None
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise WeightsError(f"could not download weights {name!r} from {url}: {reason or type(exc).__name__} "
+                           f"(timeout {timeout():g} s, KZOO_DOWNLOAD_TIMEOUT); check the network, or set "
+                           f"KZOO_OFFLINE=1 to use cached files only.") from None
+    with response, _bar(response, name, progress) as bar:
+        while True:
+            try:
+                chunk = response.read(CHUNK)
+            except (OSError, http.client.HTTPException) as exc:
+                raise WeightsError(f"download of weights {name!r} from {url} broke off: {exc or type(exc).__name__} "
+                                   f"(timeout {timeout():g} s); try again.") from None
+            if not chunk:
+                break
+            try:
+                out.write(chunk)
+            except OSError as exc:
+                raise WeightsError(f"could not save weights {name!r} in the cache {folder!r}: "
+                                   f"{exc.strerror or exc}; free some space or set KZOO_CACHE_DIR elsewhere.") from None
+            digest.update(chunk)
+            bar(len(chunk))
+    return digest.hexdigest()
+
+
+def timeout() -> float:
+    try:
+        return float(os.environ.get("KZOO_DOWNLOAD_TIMEOUT", DEFAULT_TIMEOUT))
+    except ValueError:
+        raise WeightsError(f"KZOO_DOWNLOAD_TIMEOUT={os.environ['KZOO_DOWNLOAD_TIMEOUT']!r} is not a number of seconds.") from None
+
+
+@contextmanager
+def _bar(response: Any, name: str, enabled: bool) -> Iterator[Any]:
+    """A click progress bar on stderr when ``enabled``, else a no-op callable."""
+    if not enabled:
+        yield lambda n: None
+        return
+    import click
+
+    total = int(response.headers.get("Content-Length") or 0) or None
+    with click.progressbar(length=total, label=f"downloading {name}", file=sys.stderr) as bar:
+        yield bar.update
+
+
+@dataclass(frozen=True)
+class Verified:
+    """The result of re-hashing one weights file: ``ok``, ``missing`` (not downloaded) or ``failed``."""
+
+    weights: Weights
+    status: str
+    path: str | None
+    message: str = ""
+
+
+def verify(weights: Weights) -> Verified:
+    """Re-hash the file of ``weights`` if it is on disk; never downloads. A cached file that fails
+    is removed (as :func:`fetch` would)."""
+    path = local_path(weights) or cached_path(weights)
+    if not path.is_file():
+        where = "not downloaded yet" if weights.is_url else "file missing"
+        return Verified(weights, "missing", str(path), where)
+    try:
+        fetch(weights, progress=False)
+    except WeightsError as exc:
+        return Verified(weights, "failed", str(path), str(exc))
+    return Verified(weights, "ok", str(path))

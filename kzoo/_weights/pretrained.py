@@ -1,0 +1,159 @@
+"""Keras models from registered weights: build-and-load, the metadata evaluate / predict need,
+and the start of a fine-tuning run (layers whose shapes changed are rebuilt, the rest kept or frozen).
+
+The file is always verified by :func:`kzoo._weights.cache.fetch` before Keras reads it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .._meta.weights_card import Weights
+from .._store.saving import jsonable
+from .._zoo.plugins import get_host
+from ..config import format_value
+from ..errors import ConfigError, WeightsError, close_matches, option
+from .cache import fetch
+from .lookup import get_weights
+
+if TYPE_CHECKING:  # pragma: no cover
+    import keras
+
+log = logging.getLogger("kzoo")
+
+
+def build(weights: str | Weights, model: str | None = None, **overrides: Any) -> keras.Model:
+    """Model ``weights.model`` built with the weights' config (updated with ``overrides``) and
+    the verified weights loaded: what ``kzoo.build("mlp.iris")`` returns."""
+    found = get_weights(weights, model)
+    builder = get_host().registry.get(found.model)
+    config = builder.config(**{**found.config, **overrides})
+    path = fetch(found)
+    net = builder.build_model(config)
+    load_into(net, found, str(path), config)
+    return net
+
+
+def load_into(net: keras.Model, weights: Weights, path: str, config: Mapping[str, Any]) -> None:
+    """``net.load_weights(path)``, with a mismatch explained as one line."""
+    try:
+        net.load_weights(path)
+    except Exception as exc:
+        trained = get_host().registry.get(weights.model).config(**weights.config)
+        changed = {k: format_value(v) for k, v in config.items() if trained.get(k, v) != v}
+        raise WeightsError(
+            f"weights {weights.full_name!r} do not fit model {weights.model!r}"
+            + (f" with config {changed}" if changed else "")
+            + f": {_mismatch(exc)}. Use the weights' own config, or fine-tune with `kzoo train {weights.model} "
+            f"--weights {weights.name}` to rebuild the layers that changed."
+        ) from None
+
+
+def _mismatch(exc: Exception) -> str:
+    """Keras's several-line load error as its gist: the layer and the two shapes."""
+    text = str(exc)
+    layer = re.search(r"object <\w+ name=([^,>]+)", text)
+    shapes = re.search(r"variable\.shape=(\([^)]*\)), Received: value\.shape=(\([^)]*\))", text)
+    if layer and shapes:
+        return f"layer {layer.group(1)!r} needs shape {shapes.group(1)}, the file has {shapes.group(2)}"
+    lines = [line for line in text.splitlines() if line.strip()]
+    return lines[0][:200] if lines else type(exc).__name__
+
+
+def metadata(weights: Weights) -> dict[str, Any]:
+    """What ``kzoo.json`` would hold for a model saved from these weights."""
+    return {"model": weights.model, "plugin": get_host().registry.spec(weights.model).plugin, "config": jsonable(dict(weights.config)),
+            "data": jsonable(dict(weights.data)), "weights": {"name": weights.full_name, "sha256": weights.sha256}}
+
+
+# -- fine-tuning ----------------------------------------------------------------------------------
+@dataclass
+class Start:
+    """How a fine-tuning run started: from which weights, which layers were rebuilt or frozen."""
+
+    weights: str
+    sha256: str
+    rebuilt: list[str] = field(default_factory=list)
+    frozen: list[str] = field(default_factory=list)
+    kept: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.weights, "sha256": self.sha256, "rebuilt": self.rebuilt, "frozen": self.frozen,
+                "kept": self.kept}
+
+    def describe(self) -> str:
+        rebuilt = ", ".join(self.rebuilt) if self.rebuilt else "none"
+        frozen = f"; frozen: {', '.join(self.frozen)}" if self.frozen else ""
+        return f"fine-tuning from {self.weights}: kept {self.kept} layers, rebuilt (shapes changed): {rebuilt}{frozen}"
+
+
+def start_from(net: keras.Model, weights: Weights, freeze: bool = False, freeze_until: str | None = None) -> Start:
+    """Copy every layer of ``weights`` whose shapes still match into ``net`` (by layer name);
+    the others keep their fresh initialisation and are reported as rebuilt. Then ``freeze``
+    everything but the rebuilt layers (or the output layers when none were), or with
+    ``freeze_until`` every layer up to and including that one. Call before compiling."""
+    builder = get_host().registry.get(weights.model)
+    config = builder.config(**weights.config)
+    path = fetch(weights)
+    source = builder.build_model(config)
+    load_into(source, weights, str(path), config)
+    trained = {layer.name: layer for layer in weighted_layers(source)}
+    start = Start(weights.full_name, weights.sha256)
+    layers = weighted_layers(net)
+    for layer in layers:
+        old = trained.get(layer.name)
+        if old is not None and [tuple(w.shape) for w in old.weights] == [tuple(w.shape) for w in layer.weights]:
+            layer.set_weights(old.get_weights())
+            start.kept += 1
+        else:
+            start.rebuilt.append(layer.name)
+    names = [layer.name for layer in layers]
+    if freeze_until is not None:
+        if freeze_until not in names:
+            hints = close_matches(freeze_until, names)
+            hint = f" Did you mean {', '.join(hints)}?" if hints else ""
+            raise ConfigError(f"{option('freeze_until')} {freeze_until!r}: the model has no layer with weights of that name."
+                              f"{hint} Its layers are {', '.join(names)}.")
+        start.frozen = names[: names.index(freeze_until) + 1]
+    elif freeze:
+        train_only = set(start.rebuilt) or set(output_layers(net, layers))
+        start.frozen = [n for n in names if n not in train_only]
+    for layer in layers:
+        layer.trainable = layer.name not in start.frozen
+    log.info(start.describe())
+    return start
+
+
+def weighted_layers(model: Any) -> list[Any]:
+    """The model's innermost layers that hold weights, in order, each once (a shared tower's
+    layers appear once however many inputs use them)."""
+    seen: dict[int, Any] = {}
+    for layer in _leaves(model):
+        if layer.weights and id(layer) not in seen:
+            seen[id(layer)] = layer
+    return list(seen.values())
+
+
+def _leaves(layer: Any) -> Iterator[Any]:
+    children = getattr(layer, "layers", None)
+    if children:
+        for child in children:
+            yield from _leaves(child)
+    else:
+        yield layer
+
+
+def output_layers(model: Any, layers: Sequence[Any]) -> list[str]:
+    """Names of the layers that produce the model's outputs (a Functional graph's output
+    operations), else the last layer with weights."""
+    names = {layer.name for layer in layers}
+    try:
+        found = [t._keras_history[0].name for t in model.outputs]
+    except (AttributeError, TypeError, ValueError, IndexError):
+        found = []
+    found = [n for n in found if n in names]
+    return found or [layers[-1].name]

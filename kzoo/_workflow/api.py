@@ -1,0 +1,62 @@
+"""The functions a user calls: list, look up and build models from every loaded plugin."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from .._meta.spec import ModelSpec
+from .._weights import lookup as zoo, pretrained
+from .._zoo.builder import ModelBuilder
+from .._zoo.guard import build_checked
+from .._zoo.plugins import get_host
+from ..errors import ConfigError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import keras
+
+
+def list_models(
+    filter: str | Sequence[str] = "",
+    exclude: str | Sequence[str] = (),
+    tags: Iterable[str] = (),
+    plugin: str | None = None,
+    include_aliases: bool = False,
+) -> list[str]:
+    """Sorted names of the registered models.
+
+    Args:
+        filter: glob(s) a name must match, e.g. ``"*mlp*"``; empty matches all.
+        exclude: glob(s) that drop a name.
+        tags: tags a model must all carry, e.g. ``["multi-input"]``.
+        plugin: only models from this plugin.
+        include_aliases: also list deprecated alias names.
+    """
+    return get_host().registry.names(filter, exclude, tags, plugin, include_aliases)
+
+
+def get(name: str) -> ModelBuilder:
+    """The builder registered as ``name``; raises :class:`kzoo.UnknownModelError` (a KeyError)."""
+    return get_host().registry.get(name)
+
+
+def get_spec(name: str) -> ModelSpec:
+    """The metadata of model ``name``, without importing keras."""
+    return get(name).spec
+
+
+def build(name: str, weights: str | None = None, **config: Any) -> keras.Model:
+    """A plain, uncompiled ``keras.Model``: ``kzoo.get(name).build(**config)``, or with
+    ``weights`` (``build("mlp", weights="iris")``, or the full name ``build("mlp.iris")``) the
+    model built with the weights' config and the verified trained weights loaded."""
+    model, short = zoo.split_name(name)
+    if short is not None:
+        if weights not in (None, short):
+            raise ConfigError(f"{name!r} already names weights {short!r}; drop weights={weights!r}.")
+        weights = short
+    if model not in get_host().registry:
+        raise zoo.unknown(name)
+    if weights is None:
+        builder = get(model)
+        return build_checked(builder, builder.config(**config))
+    return pretrained.build(weights, model, **config)

@@ -1,0 +1,228 @@
+"""Exporting a model for deployment (SavedModel, LiteRT, ONNX) through Keras 3's ``Model.export``,
+then running the exported file with its own runtime to prove it computes what Keras computes.
+
+The input signature comes from the model's named inputs, so the exported file's inputs carry
+the names kzoo and the data use. The artifact is written in a temporary folder beside the target
+and moved into place only after it ran within tolerance: a failed export leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import tempfile
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .._meta.spec import TensorSpec
+from ..datasets.synthetic import synthetic_data
+from ..errors import ConfigError, KzooError, MissingToolError, close_matches
+from .inference import open_model
+
+TOLERANCE = 1e-4
+SAMPLES = 8
+INSTALL = 'pip install "kzoo[export]"'
+#: kzoo's format name -> (Keras's format name, the file suffix it needs or None for a folder,
+#: the modules exporting and running it need)
+FORMATS: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
+    "saved_model": ("tf_saved_model", None, ()),
+    "litert": ("litert", ".tflite", ("ai_edge_litert",)),
+    "onnx": ("onnx", ".onnx", ("tf2onnx", "onnx", "onnxruntime")),
+}
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """Where the artifact went and how far its outputs are from the Keras model's."""
+
+    path: str
+    format: str
+    max_abs_diff: float
+    samples: int
+
+
+def export(model: str | os.PathLike[str], format: str, path: str | os.PathLike[str], *, samples: int = SAMPLES,
+           seed: int = 0, tolerance: float = TOLERANCE, safe_mode: bool = True) -> ExportResult:
+    """Export ``model`` (a ``.keras`` file saved by kzoo, or registered weights such as
+    ``mlp.iris``) to ``path`` in ``format``, run the artifact on ``samples`` generated inputs and
+    return the largest absolute difference from Keras; above ``tolerance`` it is an error."""
+    check_format(format)
+    target = check_target(path, format)
+    check_dependencies(format)
+    saved = open_model(model, safe_mode)
+    return export_keras(saved.model, saved.builder.input_specs(saved.config), saved.builder.output_specs(saved.config),
+                        format, target, samples=samples, seed=seed, tolerance=tolerance)
+
+
+def export_keras(net: Any, inputs: Sequence[TensorSpec], outputs: Sequence[TensorSpec], format: str,
+                 path: str | os.PathLike[str], *, samples: int = SAMPLES, seed: int = 0,
+                 tolerance: float = TOLERANCE) -> ExportResult:
+    """:func:`export` for a ``keras.Model`` whose inputs and outputs ``inputs``/``outputs`` describe."""
+    import numpy as np
+
+    check_format(format)
+    target = check_target(path, format)
+    check_dependencies(format)
+    x, _ = synthetic_data(inputs, outputs, n=samples, seed=seed)
+    expected = _by_name(net.predict(_positional(net, x, inputs), verbose=0), [o.name for o in outputs])
+    keras_format, suffix, _ = FORMATS[format]
+    staging = _staging_dir(target)
+    try:
+        artifact = staging / f"model{suffix or ''}"
+        try:
+            with warnings.catch_warnings():  # Keras's tf2onnx shim warns about numpy internals
+                warnings.simplefilter("ignore", FutureWarning)
+                net.export(str(artifact), format=keras_format, input_signature=signature(net, inputs), verbose=False)
+        except Exception as exc:
+            raise KzooError(f"Keras could not export {net.name!r} as {format}: {_first_line(exc)}") from None
+        got = RUNNERS[format](str(artifact), x)
+        got = _match_outputs(got, expected)
+        diff = max(float(np.max(np.abs(np.asarray(got[k], "float64") - np.asarray(v, "float64")))) for k, v in expected.items())
+        if not diff <= tolerance:
+            raise KzooError(f"the {format} export of {net.name!r} differs from the Keras model by {diff:.3g} "
+                            f"(more than {tolerance:g}) on {samples} generated samples; nothing was written.")
+        if target.exists() and target.is_file():
+            target.unlink()
+        os.replace(artifact, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return ExportResult(str(target), format, diff, samples)
+
+
+# -- checks, before any work ------------------------------------------------------------------------
+def check_format(format: str) -> None:
+    if format not in FORMATS:
+        hints = close_matches(format, FORMATS)
+        hint = f" Did you mean {hints[0]}?" if hints else ""
+        raise ConfigError(f"unknown export format {format!r}.{hint} Expected one of: {', '.join(FORMATS)}.")
+
+
+def check_dependencies(format: str) -> None:
+    missing = [m for m in FORMATS[format][2] if importlib.util.find_spec(m) is None]
+    if missing:
+        raise MissingToolError(f"exporting to {format} needs {', '.join(missing)}, which is not installed; "
+                               f"run: {INSTALL}")
+
+
+def check_target(path: str | os.PathLike[str], format: str) -> Path:
+    """The output path, checked: the suffix the format needs, a folder that can be written,
+    and for a SavedModel folder, nothing there yet (kzoo does not delete folders)."""
+    target = Path(path)
+    suffix = FORMATS[format][1]
+    if suffix and target.suffix.lower() != suffix:
+        raise ConfigError(f"a {format} export must be written to a {suffix} file, not {str(target)!r}; "
+                          f"e.g. -o model{suffix}.")
+    if target.is_dir() and (suffix or any(target.iterdir())):
+        raise ConfigError(f"{str(target)!r} is a folder that is not empty; pick a new path for the {format} export.")
+    if suffix is None and target.is_file():
+        raise ConfigError(f"{str(target)!r} is a file; a SavedModel is a folder: pick a new path.")
+    folder = target.parent
+    blocker = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise ConfigError(f"cannot write the {format} export to {str(target)!r}: {str(blocker)!r} is a file, "
+                          f"not a folder; pick another path.")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        writable = os.access(folder, os.W_OK)
+    except OSError as exc:
+        writable, reason = False, exc.strerror or str(exc)
+    else:
+        reason = "permission denied"
+    if not writable:
+        raise ConfigError(f"cannot write the {format} export to {str(target)!r}: {reason}; pick another path.")
+    return target
+
+
+def _staging_dir(target: Path) -> Path:
+    try:
+        return Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    except OSError as exc:
+        raise ConfigError(f"cannot write to {str(target.parent)!r}: {exc.strerror or exc}; pick another path.") from None
+
+
+# -- signature and inputs ---------------------------------------------------------------------------
+def signature(net: Any, inputs: Sequence[TensorSpec]) -> list[Any]:
+    """Keras's ``input_signature``: one ``tf.TensorSpec`` per named input, batch size free,
+    arranged as the model takes them (one tensor, a list, or a dict keyed by name)."""
+    import tensorflow as tf
+
+    specs = {t.name: tf.TensorSpec((None, *t.shape), tf.as_dtype(t.dtype), name=t.name) for t in inputs}
+    struct = getattr(net, "_inputs_struct", None)
+    if isinstance(struct, Mapping):
+        return [specs]
+    if len(specs) == 1:
+        return [next(iter(specs.values()))]
+    return [[specs[t.name] for t in inputs]]
+
+
+def _positional(net: Any, x: Mapping[str, Any], inputs: Sequence[TensorSpec]) -> Any:
+    if isinstance(getattr(net, "_inputs_struct", None), Mapping):
+        return dict(x)
+    return x[inputs[0].name] if len(inputs) == 1 else [x[t.name] for t in inputs]
+
+
+def _by_name(result: Any, names: Sequence[str]) -> dict[str, Any]:
+    if isinstance(result, Mapping):
+        return dict(result)
+    if isinstance(result, (list, tuple)):
+        return dict(zip(names, result))
+    return {names[0]: result}
+
+
+def _match_outputs(got: Mapping[str, Any], expected: Mapping[str, Any]) -> dict[str, Any]:
+    """The artifact's outputs keyed like Keras's: by name, or by position for a single output."""
+    if set(expected) <= set(got):
+        return {k: got[k] for k in expected}
+    if len(got) == len(expected) == 1:
+        return {next(iter(expected)): next(iter(got.values()))}
+    raise KzooError(f"the exported model's outputs {sorted(got)} do not match the model's {sorted(expected)}.")
+
+
+def _feed(names: Sequence[str], x: Mapping[str, Any]) -> dict[str, Any]:
+    if set(names) <= set(x):
+        return {n: x[n] for n in names}
+    if len(names) == len(x) == 1:
+        return {names[0]: next(iter(x.values()))}
+    raise KzooError(f"the exported model's inputs {list(names)} do not match the model's {sorted(x)}.")
+
+
+# -- runtimes ---------------------------------------------------------------------------------------
+def run_saved_model(path: str, x: Mapping[str, Any]) -> dict[str, Any]:
+    import tensorflow as tf
+
+    serve = tf.saved_model.load(path).signatures["serving_default"]
+    names = list(serve.structured_input_signature[1])
+    return {k: v.numpy() for k, v in serve(**{k: tf.constant(v) for k, v in _feed(names, x).items()}).items()}
+
+
+def run_litert(path: str, x: Mapping[str, Any]) -> dict[str, Any]:
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=path)
+    (key,) = list(interpreter.get_signature_list())[:1]
+    runner = interpreter.get_signature_runner(key)
+    names = interpreter.get_signature_list()[key]["inputs"]
+    return dict(runner(**_feed(names, x)))
+
+
+def run_onnx(path: str, x: Mapping[str, Any]) -> dict[str, Any]:
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    names = [i.name for i in session.get_inputs()]
+    values = session.run(None, _feed(names, x))
+    return dict(zip([o.name for o in session.get_outputs()], values))
+
+
+RUNNERS: dict[str, Callable[[str, Mapping[str, Any]], dict[str, Any]]] = {
+    "saved_model": run_saved_model, "litert": run_litert, "onnx": run_onnx,
+}
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return (text.splitlines()[0][:300] if text else type(exc).__name__)

@@ -1,0 +1,222 @@
+"""Loading data shaped and checked for one model (imports numpy; kzoo.datasets imports this lazily)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from .._engine.options import DEFAULT_SYNTHETIC_SAMPLES, DataOptions
+from .._meta.spec import BINARY_LOSSES, SPARSE_LOSSES
+from .._system.limits import check_allocation
+from .._zoo.builder import ModelBuilder
+from .._zoo.datasets import SYNTHETIC, get_dataset
+from ..datasets import text
+from ..datasets.checks import check_data
+from ..datasets.files import read_csv, read_npz, require_file, split_npz
+from ..datasets.images import image_input, is_image_source, read_images
+from ..datasets.splits import class_labels, split_rows
+from ..datasets.synthetic import synthetic_data
+from ..datasets.table import Table
+from ..errors import ConfigError, DataError, option
+from .api import get
+
+__all__ = ["DEFAULT_SYNTHETIC_SAMPLES", "Data", "load", "load_table", "source_kind"]
+
+
+@dataclass
+class Data:
+    """Data shaped for one model: ``x``/``y`` keyed by input/output name, the model config the
+    data fixes, and ``meta`` (how it was shaped: columns, classes, scaling, text vocabularies)
+    that is saved with a trained model so evaluate and predict shape new data the same way."""
+
+    model: str
+    config: dict[str, Any]
+    x: dict[str, np.ndarray]
+    y: dict[str, np.ndarray] | None
+    meta: dict[str, Any] = field(default_factory=dict)
+    paths: list[str] | None = None  # the file of each sample, for data read from image folders
+
+    @property
+    def num_samples(self) -> int:
+        return len(next(iter(self.x.values())))
+
+    @property
+    def class_names(self) -> list[str] | None:
+        return self.meta.get("class_names")
+
+
+def load(
+    source: str | os.PathLike[str],
+    model: str | ModelBuilder,
+    config: Mapping[str, Any] | None = None,
+    options: DataOptions | None = None,
+    *,
+    seed: int = 0,
+    val_split: float = 0.0,
+    metadata: Mapping[str, Any] | None = None,
+    require_target: bool = True,
+    base_config: Mapping[str, Any] | None = None,
+    **option_fields: Any,
+) -> Data:
+    """Data from ``source`` shaped and checked for ``model``.
+
+    Args:
+        source: a data set name (``kzoo datasets``), ``"synthetic"``, a ``.csv``/``.npz`` path,
+            or an image folder or file.
+        model: a model name or builder.
+        config: the user's config overrides; other keys the data fixes (input sizes, class count)
+            are inferred by the builder's ``infer_config``.
+        options: how to read it (:class:`kzoo.DataOptions`: target, inputs, standardize,
+            samples, skip_bad_files); ``option_fields`` are its fields by name, applied on top.
+        seed: seed of synthetic data and of the validation split.
+        val_split: the fraction training will hold out (with ``seed``): what the data learns
+            (a text vocabulary) is learnt from the other rows only.
+        metadata: kzoo metadata of a saved model: reuse its config, columns, classes, scaling.
+        require_target: False for prediction, where data may have no targets.
+        base_config: config to start from instead of the defaults (the config of pretrained
+            weights being fine-tuned); the sizes the data fixes and then ``config`` override it.
+    """
+    if config is not None and not isinstance(config, Mapping):
+        raise ConfigError(f"config must be a mapping of build values, not {type(config).__name__}; pass reading "
+                          f"options as options=DataOptions(...).")
+    if option_fields or options is None:
+        options = replace(options, **option_fields) if options is not None else DataOptions(**option_fields)
+    target, inputs, standardize = options.target, options.inputs, options.standardize
+    samples, skip_bad_files = options.samples, options.skip_bad_files
+    builder = get(model) if isinstance(model, str) else model
+    source = os.fspath(source)
+    meta = dict(metadata or {})
+    saved = dict(meta.get("data", {}))
+    asked_target = list(target)
+    target = asked_target or list(saved.get("target", []))
+    inputs = inputs or saved.get("inputs") or None
+    base = dict(base_config or {})
+    overrides = dict(meta.get("config") or {})
+    overrides.update(config or {})
+    info: dict[str, Any] = {"source": source, "target": target, "inputs": inputs}
+
+    paths: list[str] | None = None
+    kind = source_kind(source)
+    if asked_target and kind not in ("csv",):
+        raise DataError(
+            f"a target column only applies to CSV files; {source!r} is a {'data set' if kind == 'dataset' else kind + ' source'} "
+            f"whose targets are fixed (see `kzoo datasets` and docs/data.md); leave the target out."
+        )
+    if kind in ("synthetic", "npz"):
+        cfg = builder.config(**{**base, **overrides})
+        input_specs, output_specs = builder.input_specs(cfg), builder.output_specs(cfg)
+        if kind == "synthetic":
+            check_synthetic_size(samples, [*input_specs, *output_specs])
+            x, y = synthetic_data(input_specs, output_specs, n=samples, seed=seed)
+        else:
+            x, y = split_npz(source, read_npz(source), [t.name for t in input_specs],
+                             [t.name for t in output_specs], require_target)
+    else:
+        if kind == "images":
+            spec = image_input(builder.input_specs(builder.config(**{**base, **overrides})), builder.spec.name)
+            table = read_images(source, spec, saved.get("class_names"), require_target, skip_bad_files)
+        else:
+            csv_options = {"target": target, "class_names": saved.get("class_names"), "require_target": require_target,
+                           "features": saved.get("columns"),  # a saved model's columns and classes
+                           "target_classes": saved.get("target_classes")}
+            table = load_table(source, inputs, **(csv_options if kind == "csv" else {}))
+        if kind == "dataset" and standardize is None:
+            standardize = get_dataset(source).standardize
+        info["preprocess"] = _preprocess(table, saved.get("preprocess"), bool(standardize))
+        info["class_names"] = table.class_names or saved.get("class_names")
+        info["target_classes"] = table.target_classes or saved.get("target_classes") or {}
+        if kind != "images":
+            info["columns"] = table.feature_names + list(table.text)
+        inferred = {} if meta.get("config") else builder.infer_config(table)
+        cfg = builder.config(**{**base, **inferred, **overrides})
+        x, y = builder.shape_data(table, cfg)
+        if not require_target:
+            y = None  # prediction never reads targets (placeholders kept the training layout)
+        if table.text:
+            train_rows = split_rows(len(next(iter(x.values()))), class_labels(y), val_split, seed)[0] if val_split else None
+            info["text"] = text.vectorize(x, builder.input_specs(cfg), train_rows, saved.get("text"))
+        paths = table.paths
+    if require_target and y is None:
+        raise DataError(f"{source}: no targets to train or evaluate on; pass {option('target')} COLUMN.")
+    check_data(source, x, y, builder.input_specs(cfg), builder.output_specs(cfg), saved=bool(metadata))
+    if require_target and not metadata and kind != "synthetic":
+        require_two_classes(source, y, builder.output_specs(cfg), target)
+    return Data(model=builder.spec.name, config=cfg, x=x, y=y, meta=info, paths=paths)
+
+
+def source_kind(source: str) -> str:
+    """``synthetic``, ``npz``, ``csv`` or ``dataset``; a path-like name that does not exist errors."""
+    if source == SYNTHETIC:
+        return "synthetic"
+    if is_image_source(source):
+        return "images"
+    lowered = source.lower()
+    if lowered.endswith(".npz"):
+        return "npz"
+    if lowered.endswith(".csv") or os.path.isfile(source):
+        if not lowered.endswith(".csv"):
+            raise DataError(f"{source!r}: unknown file type; expected a .csv or .npz file.")
+        return "csv"
+    if os.sep in source or "/" in source:
+        require_file(source)
+    return "dataset"
+
+
+def load_table(source: str, inputs: Mapping[str, Sequence[str]] | None = None, **csv_options: Any) -> Table:
+    """A raw feature table from a data set name or a CSV file (not yet shaped for a model).
+    ``csv_options`` go to :func:`~kzoo.datasets.files.read_csv` (target, class_names, ...)."""
+    if source_kind(source) == "csv":
+        return read_csv(source, inputs=inputs, **csv_options)
+    table = get_dataset(source).load()
+    table.source = source
+    if inputs:
+        table.select_inputs(inputs)
+    return table
+
+
+def _preprocess(table: Table, saved: Mapping[str, Any] | None, standardize: bool) -> dict[str, Any] | None:
+    """Z-score ``table.features`` in place with saved statistics, or new ones if ``standardize``."""
+    if saved:
+        mean, std = np.asarray(saved["mean"], "float32"), np.asarray(saved["std"], "float32")
+        if mean.shape[0] != table.num_features:
+            raise DataError(
+                f"{table.source}: the model was trained on {mean.shape[0]} feature columns, "
+                f"the data has {table.num_features}."
+            )
+    elif standardize:
+        with np.errstate(invalid="ignore"):
+            mean = np.nanmean(table.features, axis=0).astype("float32")
+            std = np.nanstd(table.features, axis=0).astype("float32")
+        std[~(std > 0)] = 1.0
+    else:
+        return None
+    table.features = ((table.features - mean) / std).astype("float32")
+    return {"mean": mean.tolist(), "std": std.tolist()}
+
+
+def check_synthetic_size(samples: int, specs: Sequence[Any]) -> None:
+    """Refuse ``samples`` synthetic rows that cannot fit in memory, before generating any."""
+    per_sample = sum(int(np.prod([d or 1 for d in spec.shape], dtype=object)) for spec in specs)
+    check_allocation(samples * per_sample * 4 * 2, f"{option('samples')} {samples} of synthetic data",
+                     "ask for fewer samples.")
+
+
+def require_two_classes(source: str, y: Mapping[str, np.ndarray] | None, outputs: Sequence[Any],
+                        target: Sequence[str]) -> None:
+    """A classifier cannot learn from a target with a single class: say so instead of training."""
+    columns = dict(item.partition("=")[::2] for item in target if "=" in item)
+    plain = [item for item in target if "=" not in item]
+    for spec in outputs:
+        labels = None if y is None else y.get(spec.name)
+        if labels is None or spec.loss not in (*SPARSE_LOSSES, *BINARY_LOSSES) or not len(labels):
+            continue
+        values = np.unique(np.asarray(labels))
+        if len(values) < 2:
+            column = columns.get(spec.name) or (plain[0] if plain and len(outputs) == 1 else None)
+            what = f"target column {column.strip()!r}" if column else f"the target of output {spec.name!r}"
+            raise DataError(f"{source}: {what} holds a single class ({values[0].item()!r}); a classifier needs "
+                            f"at least two classes to learn from. Check the {option('target')} column or the data.")

@@ -1,0 +1,279 @@
+"""``train``: data -> trained, saved model in one call (what ``kzoo train`` runs).
+
+Every check comes first (:func:`check_run`: the options, the model name, the weights, the data
+source, the output paths, the strategy and TF_CONFIG) and imports no framework, so a mistake is
+reported in a fraction of a second; only then is data read, the model built and fitted
+(:mod:`kzoo._engine.fitting`) and the outputs written together. The defaults are :mod:`kzoo._engine.options`'s.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .. import distribute
+from .._engine import fastpath, fitting, stopping
+from .._engine.arrays import count_rows
+from .._engine.options import DataOptions, TrainOptions, split_options
+from .._engine.progress import epoch_lines
+from .._meta.spec import jsonable
+from .._store import resume, saving
+from .._system.backend import set_random_seed
+from .._system.files import all_or_nothing, check_writable, write_text
+from .._weights.lookup import get_weights
+from .._weights.pretrained import start_from
+from .._zoo.datasets import get_dataset
+from .._zoo.guard import build_checked
+from ..datasets.splits import class_labels, split_rows
+from ..errors import ConfigError, DataError, option
+from . import api
+from .curves import plot_history
+from .loading import Data, load, source_kind
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+
+    from .._meta.weights_card import Weights
+    from .._zoo.builder import ModelBuilder
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` returns: the trained ``keras.Model``, the per-epoch history of the whole
+    run (resumed epochs included), the last epoch's metrics and the metadata saved with the model."""
+
+    model: Any
+    history: dict[str, list[float]]
+    metrics: dict[str, float]
+    initial_epoch: int
+    epochs: int
+    metadata: dict[str, Any] = field(default_factory=dict)
+    chief: bool = True  # False on the workers of a cluster that do not write files
+    stop_reason: str = ""  # why training ended: early stopping, or the epochs ceiling
+
+
+def check_run(model: str | ModelBuilder, data: str | os.PathLike[str] | Data, options: TrainOptions,
+              data_options: DataOptions) -> tuple[ModelBuilder, Weights | None]:
+    """``(builder, start weights)`` once everything a run was given is known to be usable, without
+    importing keras or tensorflow: the model name, the weights to start from, the data source
+    (a named data set, an existing file or folder), the output paths and their folders, the
+    strategy (and TF_CONFIG for multi-worker). ``options`` were checked when they were made."""
+    builder = api.get(model) if isinstance(model, str) else model
+    start = get_weights(options.weights, builder.spec.name) if options.weights is not None else None
+    if isinstance(data, Data):
+        if data.model != builder.spec.name:
+            raise DataError(f"the data was shaped for model {data.model!r}, not {builder.spec.name!r}; "
+                              f"load it again with kzoo.datasets.load(source, {builder.spec.name!r}).")
+    else:
+        kind = source_kind(os.fspath(data))
+        if kind == "dataset":
+            get_dataset(os.fspath(data))
+    for path in options.outputs:
+        check_writable(path)
+    if isinstance(options.strategy, str):
+        distribute.check_strategy(options.strategy)
+    return builder, start
+
+
+def train(
+    model: str | ModelBuilder,
+    data: str | os.PathLike[str] | Data,
+    config: Mapping[str, Any] | None = None,
+    options: TrainOptions | None = None,
+    data_options: DataOptions | None = None,
+    **option_fields: Any,
+) -> TrainResult:
+    """Train model ``model`` on ``data`` with kzoo's fast defaults; optionally save it.
+
+    Args:
+        model: a model name or builder.
+        data: a data set name, ``"synthetic"``, a .csv/.npz path, an image folder, or a
+            ``kzoo.datasets.Data``.
+        config: build config overrides (``--set``); sizes the data fixes are inferred.
+        options: how to train (:class:`kzoo.TrainOptions`: epochs, val_split, patience, out, ...).
+        data_options: how to read the data (:class:`kzoo.DataOptions`: target, inputs, ...).
+        option_fields: any field of either, by name, applied on top:
+            ``kzoo.train("mlp", "iris", epochs=20, val_split=0.2, target="species")``.
+    """
+    if config is not None and not isinstance(config, Mapping):
+        raise ConfigError(f"config must be a mapping of build values, not {type(config).__name__}; pass "
+                          f"options=TrainOptions(...) and data_options=DataOptions(...) by name.")
+    options, data_options = split_options(option_fields, options, data_options)
+    builder, start = check_run(model, data, options, data_options)
+    strategy = options.strategy
+    if isinstance(strategy, str) or strategy is None:
+        # Before any TensorFlow op: shaping data may build the model to read its inputs, and
+        # collective ops (multi-worker) must be configured first.
+        strategy = distribute.resolve_strategy(strategy, options.worker_timeout)
+    if not isinstance(data, Data):
+        data = load(data, builder, config, data_options, seed=options.seed, val_split=options.val_split,
+                    base_config=start.config if start is not None else None)
+    return _fit_and_save(builder, data, options, strategy, start)
+
+
+def _fit_and_save(builder: ModelBuilder, data: Data, options: TrainOptions, strategy: Any,
+                  start: Weights | None) -> TrainResult:
+    """The run itself, once everything is checked and the data shaped."""
+    o = options
+    train_xy, val_xy = split(data, o.val_split, o.seed)
+    steps = -(-count_rows(train_xy[0]) // o.batch_size)
+    recorded = {"epochs": o.epochs, "batch_size": o.batch_size, "learning_rate": o.learning_rate,
+                "schedule": o.schedule, "val_split": o.val_split, "seed": o.seed}
+    if val_xy is not None:  # patience means nothing without validation data
+        recorded["patience"] = o.patience
+    metadata = saving.model_metadata(data.model, data.config, plugin=builder.spec.plugin, data=data.meta,
+                                     training=recorded, data_digest=data_digest(data))
+    init = None
+    if start is not None:
+        metadata["weights"] = {"name": start.full_name, "sha256": start.sha256}
+
+        def init(net: Any) -> None:
+            metadata["weights"] = start_from(net, start, o.freeze, o.freeze_until).to_dict()
+
+    net, initial_epoch, history = prepare_model(
+        builder, data.config, metadata, o.checkpoint_dir, strategy, o.seed,
+        optimizer=lambda: fitting.make_optimizer(o.learning_rate, o.epochs * steps if o.schedule == "cosine" else None),
+        steps_per_execution=min(steps, distribute.steps_per_execution_for(strategy, o.steps_per_execution)),
+        init=init,
+    )
+    if initial_epoch and o.verbose:  # say so now, not when training ends
+        print(f"resumed from epoch {initial_epoch} in {o.checkpoint_dir}", flush=True)
+    stopper = None
+    if val_xy is not None and o.patience:
+        state, best = resume.read_stopping(o.checkpoint_dir) if initial_epoch else (stopping.StopState(), None)
+        stopper = stopping.make_callback(o.patience, state, best)
+    if stopper is None or stopper.state.stopped_epoch is None:  # a rerun of a finished run trains no more
+        fitted = run_fit(net, train_xy, val_xy, strategy=strategy, epochs=o.epochs, initial_epoch=initial_epoch,
+                         batch_size=o.batch_size, seed=o.seed, verbose=o.verbose,
+                         callbacks=make_callbacks(o.callbacks, o.checkpoint_dir, metadata, history, strategy, stopper))
+        for key, values in fitted.history.items():
+            history.setdefault(key, []).extend(float(v) for v in values)
+    metrics = {key: values[-1] for key, values in history.items() if values}
+    metadata.update(epoch=max(initial_epoch, len(next(iter(history.values()), []))), history=history)
+    stop_reason = stopping.reason(stopper.state if stopper else None, o.patience, o.epochs)
+    if stopper is not None:
+        metadata["stopping"] = stopper.state.to_dict()
+        if stopper.state.stopped_epoch is not None:  # the model holds the best epoch's weights
+            metrics = {key: values[stopper.state.best_epoch - 1] for key, values in history.items()
+                       if len(values) >= stopper.state.best_epoch}
+    chief = distribute.is_chief(strategy)  # only one process writes plain files
+    with all_or_nothing() if chief else contextlib.nullcontext():  # the run's outputs land together
+        if o.out is not None:
+            saving.save_model(net, o.out, metadata, strategy)
+        if chief and o.metrics_out is not None:
+            write_metrics(o.metrics_out, {"model": data.model, "epochs": metadata["epoch"],
+                                          "initial_epoch": initial_epoch, "metrics": metrics, "history": history})
+        if chief and o.plot is not None and history:
+            plot_history(history, o.plot)
+    return TrainResult(net, history, metrics, initial_epoch, metadata["epoch"], metadata, chief, stop_reason)
+
+
+def data_digest(data: Data) -> str:
+    """A short fingerprint of the training arrays: a checkpoint made on other data is refused."""
+    import numpy as np
+
+    digest = hashlib.sha256()
+    for part in (data.x, data.y or {}):
+        for name in sorted(part):
+            array = np.ascontiguousarray(part[name])
+            digest.update(f"{name}:{array.dtype}:{array.shape}".encode())
+            digest.update(memoryview(array).cast("B"))
+    return digest.hexdigest()[:16]
+
+
+def run_fit(
+    net: Any, train_xy: tuple[Any, Any], val_xy: tuple[Any, Any] | None, *, strategy: Any, epochs: int,
+    initial_epoch: int, batch_size: int, seed: int, verbose: int | str, callbacks: list[Any],
+) -> Any:
+    """Fit ``net``: a small table's epochs as single compiled calls (:mod:`kzoo._engine.fastpath`), else
+    ``model.fit`` through :mod:`kzoo._engine.fitting`; under a strategy that ``model.fit`` cannot run
+    (multi-worker), ``kzoo.distribute``'s own loop."""
+    if verbose == 2:  # one plain line per epoch instead of Keras's two
+        callbacks, verbose = [*callbacks, epoch_lines(epochs)], 0
+    if distribute.is_keras_distribution(strategy):  # JAX's DataParallel: Keras shards each batch itself
+        with distribute.scope(strategy):
+            return fitting.fit(net, *train_xy, batch_size=batch_size, seed=seed, validation_data=val_xy,
+                               epochs=epochs, initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose)
+    if distribute.uses_custom_loop(strategy):
+        if initial_epoch:
+            raise ConfigError(f"resuming from {option('checkpoint_dir')} is not supported under {type(strategy).__name__}; "
+                              f"use a new checkpoint directory.")
+        return distribute.fit(net, *train_xy, strategy=strategy, epochs=epochs, batch_size=batch_size,
+                              validation_data=val_xy, callbacks=callbacks, verbose=verbose, shuffle=True, seed=seed)
+    if fastpath.applies(net, *train_xy, val_xy, strategy=strategy, batch_size=batch_size, callbacks=callbacks,
+                        verbose=verbose):  # an epoch is one execution: one compiled call, validation included
+        return fastpath.fit(net, *train_xy, val_xy, batch_size=batch_size, epochs=epochs, initial_epoch=initial_epoch,
+                            seed=seed, callbacks=callbacks)
+    return fitting.fit(net, *train_xy, batch_size=batch_size, seed=seed, validation_data=val_xy, epochs=epochs,
+                       initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose)
+
+
+def prepare_model(
+    builder: ModelBuilder, config: Mapping[str, Any], metadata: Mapping[str, Any],
+    checkpoint_dir: str | os.PathLike[str] | None, strategy: Any, seed: int, optimizer: Any,
+    steps_per_execution: int, init: Any = None,
+) -> tuple[Any, int, dict[str, list[float]]]:
+    """``(model, finished_epochs, history)``: restored from ``checkpoint_dir`` if it holds a
+    checkpoint, else built and compiled fresh (``optimizer`` is a factory), all in the strategy's scope.
+    ``init(model)`` runs on a fresh model before compiling (loading pretrained weights, freezing)."""
+    set_random_seed(seed)
+    with distribute.scope(strategy):
+        restored = resume.restore(checkpoint_dir, metadata) if checkpoint_dir else None
+        if restored is not None:
+            return restored
+        net = build_checked(builder, config)
+        if init is not None:
+            init(net)
+        fitting.compile_model(net, builder.output_specs(config), optimizer=optimizer(),
+                              steps_per_execution=steps_per_execution)
+    return net, 0, {}
+
+
+def make_callbacks(
+    extra: Sequence[Any], checkpoint_dir: str | os.PathLike[str] | None, metadata: Mapping[str, Any],
+    history: dict[str, list[float]], strategy: Any = None, stopper: Any = None,
+) -> list[Any]:
+    """Every callback of a training run, assembled in this one place; early stopping runs before
+    the checkpoint, which then records its state."""
+    callbacks = list(extra)
+    if stopper is not None:
+        callbacks.append(stopper)
+    if checkpoint_dir is not None:
+        callbacks.append(resume.epoch_checkpoint(checkpoint_dir, metadata, history, strategy, stopper))
+    return callbacks
+
+
+def split(data: Data, val_split: float, seed: int) -> tuple[tuple[Any, Any], tuple[Any, Any] | None]:
+    """``(train, validation)`` pairs of ``(x, y)``; stratified by the class target when possible."""
+    if not val_split:
+        return (data.x, data.y), None
+    import numpy as np
+
+    train_idx, val_idx = split_rows(data.num_samples, class_labels(data.y), val_split, seed)
+
+    def take(arrays: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarray]:
+        return {k: np.asarray(v)[rows] for k, v in arrays.items()}
+
+    return (take(data.x, train_idx), take(data.y, train_idx)), (take(data.x, val_idx), take(data.y, val_idx))
+
+
+def write_metrics(path: str | os.PathLike[str], metrics: Mapping[str, Any]) -> None:
+    """``metrics`` as strict JSON (NaN and infinities as null), written atomically."""
+    write_text(path, json.dumps(finite_or_null(jsonable(dict(metrics))), indent=2, allow_nan=False) + "\n")
+
+
+def finite_or_null(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by None: JSON has no NaN."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite_or_null(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [finite_or_null(v) for v in value]
+    return value

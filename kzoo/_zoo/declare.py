@@ -1,0 +1,193 @@
+"""``@kzoo.model``: a build function becomes a registrable model.
+
+Everything kzoo needs is read, not written: the name from the function, the one-line description
+from its docstring, the default config (and each key's type) from the signature's defaults, and
+inputs, outputs, api style and parameter count from the built model (kept in the plugin's
+``kzoo-manifest.json`` so listing never imports keras). Only what a build cannot tell is given:
+tags, paper, license, range rules (``validate``), and losses that the output activations do
+not imply.
+"""
+
+from __future__ import annotations
+
+import inspect
+import types
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, overload
+
+from .._meta.derive import describe
+from .._meta.spec import ModelSpec
+from ..errors import ConfigError, PluginError
+from .builder import ModelBuilder
+
+if TYPE_CHECKING:  # pragma: no cover
+    import keras
+
+BuildFunction = Callable[..., "keras.Model"]
+
+
+class DeclaredModel(ModelBuilder):
+    """The :class:`~kzoo.ModelBuilder` that :func:`kzoo.model` makes of a build function.
+
+    Calling it builds the model (``tiny_cnn(filters=16)``), so the decorated name still works as
+    the function it was.
+    """
+
+    def __init__(
+        self,
+        function: BuildFunction,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        tags: Sequence[str] = (),
+        paper: str | None = None,
+        license: str | None = None,
+        validate: Callable[[Mapping[str, Any]], Any] | None = None,
+        loss: Mapping[str, str] | str | None = None,
+        metrics: Mapping[str, Sequence[str]] | Sequence[str] | None = None,
+        custom_objects: Callable[[], Mapping[str, Any]] | None = None,
+    ) -> None:
+        self.function = function
+        self.__wrapped__ = function
+        self.__doc__ = function.__doc__
+        self.__module__ = function.__module__
+        self._validate = validate
+        self._loss, self._metrics = loss, metrics
+        self._custom_objects = custom_objects
+        self.spec = ModelSpec(
+            name=name or function.__name__,
+            description=description or _first_line(function),
+            default_config=signature_defaults(function),
+            tags=tuple(tags),
+            paper=paper,
+            license=license,
+        )
+
+    @property
+    def module(self) -> str:
+        """The module the build function lives in: its package holds the manifest."""
+        return self.function.__module__
+
+    def __call__(self, **config: Any) -> keras.Model:
+        return self.build(**config)
+
+    def validate_config(self, config: Mapping[str, Any]) -> None:
+        if self._validate is None:
+            return
+        try:
+            problem = self._validate(config)
+        except ConfigError:
+            raise
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{self.spec.name}: config {dict(config)} is not allowed: {exc}") from None
+        if isinstance(problem, str) and problem:
+            raise ConfigError(f"{self.spec.name}: {problem}")
+
+    def build_model(self, config: Mapping[str, Any]) -> keras.Model:
+        import keras
+
+        model = self.function(**config)
+        if not isinstance(model, keras.Model):
+            raise PluginError(
+                f"model {self.spec.name!r} (plugin {self.spec.plugin!r}): {self.function.__qualname__}() "
+                f"returned {type(model).__name__}; a kzoo.model function must return a keras.Model."
+            )
+        return model
+
+    def loss_overrides(self) -> dict[str, dict[str, Any]]:
+        losses = self._loss if isinstance(self._loss, Mapping) else {}
+        metrics = self._metrics if isinstance(self._metrics, Mapping) else {}
+        if isinstance(self._loss, str) or (self._metrics is not None and not isinstance(self._metrics, Mapping)):
+            # One loss / metric list for a single-output model: its output's name is read from a build.
+            (only,) = self.facts_without_overrides().outputs
+            if isinstance(self._loss, str):
+                losses = {only.name: self._loss}
+            if self._metrics is not None and not isinstance(self._metrics, Mapping):
+                metrics = {only.name: tuple(self._metrics)}
+        return {"losses": dict(losses), "metrics": {k: tuple(v) for k, v in metrics.items()}}
+
+    def facts_without_overrides(self) -> Any:
+        return describe(self.build_model(self.config()))
+
+    def custom_objects(self) -> dict[str, Any]:
+        return dict(self._custom_objects()) if self._custom_objects else {}
+
+    def __repr__(self) -> str:
+        return f"<kzoo.model {self.spec.name!r} from plugin {self.spec.plugin!r}>"
+
+
+@overload
+def model(function: BuildFunction, /) -> DeclaredModel: ...
+@overload
+def model(*, name: str | None = ..., description: str | None = ..., tags: Sequence[str] = ...,
+          paper: str | None = ..., license: str | None = ...,
+          validate: Callable[[Mapping[str, Any]], Any] | None = ...,
+          loss: Mapping[str, str] | str | None = ..., metrics: Mapping[str, Sequence[str]] | Sequence[str] | None = ...,
+          custom_objects: Callable[[], Mapping[str, Any]] | None = ...) -> Callable[[BuildFunction], DeclaredModel]: ...
+
+
+def model(function: BuildFunction | None = None, /, **options: Any) -> Any:
+    """Make a build function a kzoo model; use bare (``@kzoo.model``) or with options.
+
+    Args:
+        name: the model's name (default: the function's).
+        description: one line (default: the docstring's first line).
+        tags, paper, license: metadata shown by ``kzoo list`` / ``kzoo info``.
+        validate: ``validate(config)`` raises :class:`kzoo.ConfigError` (or returns a message)
+            for values out of range; types are already checked against the defaults.
+        loss, metrics: per output name, when the defaults read from the output activations do
+            not fit (softmax: sparse categorical cross-entropy + accuracy; one sigmoid unit:
+            binary cross-entropy + accuracy; anything else: mean squared error + mae). A plain
+            string / list applies to a single-output model.
+        custom_objects: returns the custom Keras classes that loading a saved model needs, for
+            classes not registered with ``keras.saving.register_keras_serializable``.
+    """
+    if function is not None:
+        return DeclaredModel(function, **options)
+    return lambda f: DeclaredModel(f, **options)
+
+
+def signature_defaults(function: Callable[..., Any]) -> dict[str, Any]:
+    """The default config a signature declares; every parameter needs a default (it fixes the type)."""
+    if isinstance(function, types.FunctionType) and not hasattr(function, "__wrapped__"):
+        fast = _code_defaults(function)  # 10x cheaper than inspect.signature: a plugin may declare thousands
+        if fast is not None:
+            return fast
+    config: dict[str, Any] = {}
+    for param in inspect.signature(function).parameters.values():
+        where = f"{function.__module__}.{function.__qualname__}"
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            raise PluginError(f"{where}: a kzoo.model function takes named config values only, not *{param.name}.")
+        if param.default is param.empty:
+            raise PluginError(
+                f"{where}: parameter {param.name!r} has no default; give every parameter a default value "
+                f"(it is the model's default config and fixes the value's type for --set)."
+            )
+        config[param.name] = _frozen(param.default)
+    return config
+
+
+def _code_defaults(function: types.FunctionType) -> dict[str, Any] | None:
+    """The defaults of a plain function with no ``*args``/``**kwargs`` and a default for every
+    parameter, read from its code object; None for anything else (inspect.signature explains it)."""
+    code = function.__code__
+    if code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS):
+        return None
+    positional = code.co_varnames[:code.co_argcount]
+    keyword_only = code.co_varnames[code.co_argcount:code.co_argcount + code.co_kwonlyargcount]
+    defaults = function.__defaults__ or ()
+    kwdefaults = function.__kwdefaults__ or {}
+    if len(defaults) != len(positional) or any(name not in kwdefaults for name in keyword_only):
+        return None
+    config = {name: _frozen(value) for name, value in zip(positional, defaults)}
+    config.update((name, _frozen(kwdefaults[name])) for name in keyword_only)
+    return config
+
+
+def _frozen(value: Any) -> Any:
+    return tuple(_frozen(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+
+def _first_line(function: Callable[..., Any]) -> str:
+    doc = inspect.getdoc(function) or ""
+    return doc.strip().splitlines()[0].strip() if doc.strip() else ""

@@ -1,0 +1,64 @@
+"""Building a plugin's model without letting it take the caller down: a size estimate checked
+against available memory first, and any exception from the build as one line naming the plugin,
+the model and the error."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from .._system.limits import check_allocation
+from ..errors import KzooError, PluginError, option
+
+if TYPE_CHECKING:  # pragma: no cover
+    import keras
+
+    from .builder import ModelBuilder
+
+# Weights, their gradients and Adam's two moments: four float32 copies of every parameter.
+BYTES_PER_PARAM = 16
+_SIZE_WORDS = ("dim", "unit", "class", "size", "width", "filter", "channel", "hidden", "embed", "feature", "head")
+
+
+def estimate_params(builder: ModelBuilder, config: Mapping[str, Any]) -> int:
+    """A rough parameter count from the config, before building: the builder's own
+    ``estimate_params(config)`` if it has one, else size-like integers in config order treated as a
+    chain of dense layers (what the built-in models are). Only used to refuse absurd sizes."""
+    own = getattr(builder, "estimate_params", None)
+    if callable(own):
+        return int(own(config))
+    sizes: list[int] = []
+    for key, value in config.items():
+        if not any(word in key.lower() for word in _SIZE_WORDS):
+            continue
+        values = value if isinstance(value, (tuple, list)) else (value,)
+        sizes += [int(v) for v in values if isinstance(v, int) and not isinstance(v, bool) and v > 0]
+    if not sizes:
+        return 0
+    if len(sizes) == 1:
+        return sizes[0]
+    return sum(a * b + b for a, b in zip(sizes, sizes[1:]))
+
+
+def check_model_size(builder: ModelBuilder, config: Mapping[str, Any]) -> None:
+    """Refuse, in one line, a config whose parameters cannot fit in memory."""
+    params = estimate_params(builder, config)
+    check_allocation(params * BYTES_PER_PARAM, f"model {builder.spec.name!r} with about {params:,} parameters",
+                     f"choose smaller sizes with {option('config')}.")
+
+
+def build_checked(builder: ModelBuilder, config: Mapping[str, Any]) -> keras.Model:
+    """``builder.build_model(config)`` after the size check; a failure is a PluginError naming the
+    plugin, the model and the error (kzoo errors and Ctrl-C pass through unchanged)."""
+    check_model_size(builder, config)
+    try:
+        return builder.build_model(config)
+    except (KzooError, KeyboardInterrupt):
+        raise
+    except MemoryError:
+        raise PluginError(f"model {builder.spec.name!r} of plugin {builder.spec.plugin!r} ran out of memory while "
+                          f"building; choose smaller sizes with {option('config')}.") from None
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise PluginError(f"model {builder.spec.name!r} of plugin {builder.spec.plugin!r} failed to build: "
+                          f"{type(exc).__name__}: {first[:300]}") from exc

@@ -1,0 +1,175 @@
+"""Model names -> builders: registration with conflict checks, filtered listing, lookup.
+
+The registry is plain data; :mod:`kzoo._zoo.plugins` fills it from the loaded plugins.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from .._meta.spec import ModelSpec
+from ..errors import DuplicateModelError, PluginError, UnknownModelError
+from .builder import ModelBuilder
+
+
+@dataclass(frozen=True)
+class Alias:
+    """A deprecated name that resolves to ``target`` with a warning."""
+
+    name: str
+    target: str
+    plugin: str
+
+
+class Registry:
+    """Every registered model, by name, and the plugin that registered it."""
+
+    def __init__(self) -> None:
+        self._builders: dict[str, ModelBuilder] = {}
+        self._aliases: dict[str, Alias] = {}
+
+    # -- registration ------------------------------------------------------------------------
+    def add(self, builder: ModelBuilder, plugin: str, aliases: Iterable[str] = ()) -> None:
+        """Register ``builder`` as provided by ``plugin``; a taken name raises, naming both plugins."""
+        check_builder(builder, plugin)
+        name = builder.spec.name
+        self._check_free(name, plugin)
+        aliases = tuple(aliases)
+        for alias in aliases:
+            self._check_free(alias, plugin)
+        builder.spec = builder.spec.with_plugin(plugin)
+        self._builders[name] = builder
+        for alias in aliases:
+            self._aliases[alias] = Alias(alias, name, plugin)
+
+    def add_all(self, entries: Sequence[tuple[ModelBuilder, tuple[str, ...]]], plugin: str) -> None:
+        """Register a plugin's ``(builder, aliases)`` pairs all or none: a conflict adds nothing."""
+        added: list[str] = []
+        try:
+            for builder, aliases in entries:
+                self.add(builder, plugin, aliases)
+                added.append(builder.spec.name)
+        except Exception:
+            for name in added:
+                del self._builders[name]
+            self._aliases = {k: a for k, a in self._aliases.items() if a.target not in added}
+            raise
+
+    def _check_free(self, name: str, plugin: str) -> None:
+        owner = self.owner(name)
+        if owner is not None:
+            raise DuplicateModelError(
+                f"plugin {plugin!r} registers model {name!r}, which plugin {owner!r} already "
+                f"registered. Rename one of the models, or disable a plugin with KZOO_DISABLE_PLUGINS."
+            )
+
+    def owner(self, name: str) -> str | None:
+        """The plugin that registered ``name`` (a model or an alias), if any."""
+        if name in self._builders:
+            return self._builders[name].spec.plugin
+        if name in self._aliases:
+            return self._aliases[name].plugin
+        return None
+
+    # -- lookup ------------------------------------------------------------------------------
+    def get(self, name: str) -> ModelBuilder:
+        """The builder registered as ``name``; a deprecated alias warns and resolves."""
+        if name in self._builders:
+            return self._builders[name]
+        alias = self._aliases.get(name)
+        if alias is not None:
+            warnings.warn(
+                f"model name {name!r} is deprecated; use {alias.target!r} instead.",
+                DeprecationWarning,
+                stacklevel=3,
+            )
+            return self._builders[alias.target]
+        raise UnknownModelError(name, self._builders)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._builders or name in self._aliases
+
+    def __len__(self) -> int:
+        return len(self._builders)
+
+    @property
+    def aliases(self) -> dict[str, Alias]:
+        return dict(self._aliases)
+
+    def names(
+        self,
+        filter: str | Sequence[str] = "",
+        exclude: str | Sequence[str] = (),
+        tags: Iterable[str] = (),
+        plugin: str | None = None,
+        include_aliases: bool = False,
+    ) -> list[str]:
+        """Sorted names matching any ``filter`` glob, no ``exclude`` glob, every tag, and ``plugin``."""
+        includes = _as_tuple(filter)
+        excludes = _as_tuple(exclude)
+        wanted_tags = set(tags)
+        candidates: list[str] = list(self._builders)
+        if include_aliases:
+            candidates += list(self._aliases)
+        out = []
+        for name in candidates:
+            spec = self.spec(name)
+            if includes and not any(fnmatch.fnmatchcase(name, pat) for pat in includes):
+                continue
+            if any(fnmatch.fnmatchcase(name, pat) for pat in excludes):
+                continue
+            if wanted_tags and not wanted_tags.issubset(spec.tags):
+                continue
+            if plugin is not None and spec.plugin != plugin:
+                continue
+            out.append(name)
+        return sorted(out, key=natural_key)
+
+    def spec(self, name: str) -> ModelSpec:
+        builder = self._builders.get(name)
+        if builder is None:
+            alias = self._aliases.get(name)
+            if alias is None:
+                raise UnknownModelError(name, self._builders)
+            builder = self._builders[alias.target]
+        return builder.spec
+
+    def by_plugin(self) -> dict[str, list[str]]:
+        """Plugin name -> sorted names of the models it registered."""
+        out: dict[str, list[str]] = {}
+        for name, builder in self._builders.items():
+            out.setdefault(builder.spec.plugin or "", []).append(name)
+        return {plugin: sorted(names, key=natural_key) for plugin, names in out.items()}
+
+
+def check_builder(builder: object, plugin: str) -> None:
+    """Reject registrations that are not usable builders, naming the plugin and what was wrong."""
+    if not isinstance(builder, ModelBuilder):
+        hint = " (pass an instance, not the class)" if isinstance(builder, type) else ""
+        raise PluginError(
+            f"plugin {plugin!r} called register() with {builder!r}; expected a kzoo.ModelBuilder "
+            f"instance{hint}."
+        )
+    spec = getattr(builder, "spec", None)
+    if not isinstance(spec, ModelSpec):
+        raise PluginError(f"plugin {plugin!r}: {type(builder).__name__}.spec must be a kzoo.ModelSpec, got {spec!r}.")
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_.-]*", spec.name):
+        raise PluginError(
+            f"plugin {plugin!r}: model name {spec.name!r} is not valid; use letters, digits, '_', '-' "
+            f"or '.', starting with a letter."
+        )
+
+
+def _as_tuple(value: str | Sequence[str]) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,) if value else ()
+    return tuple(v for v in value if v)
+
+
+def natural_key(name: str) -> list[object]:
+    """Sort key that puts ``mlp2`` before ``mlp10``."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
