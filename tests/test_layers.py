@@ -1,5 +1,5 @@
 """kzoo's modules import one way: wing by wing and module by module as docs/architecture.md
-lists them, with no cycle (imports inside functions counted); and a
+lists them, with no cycle (imports inside functions and under ``TYPE_CHECKING`` counted); and a
 user's mistake on the CLI is reported before keras or tensorflow is imported."""
 
 from __future__ import annotations
@@ -25,25 +25,14 @@ def module_files() -> dict[str, Path]:
     return found
 
 
-def _type_checking_nodes(tree: ast.AST) -> set[int]:
-    """Nodes under ``if TYPE_CHECKING:``: annotations only, never run."""
-    skip: set[int] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            skip.update(id(inner) for stmt in node.body for inner in ast.walk(stmt))
-    return skip
-
-
 def imported_modules(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
     """The kzoo modules ``name`` imports anywhere in its file, plus the packages whose ``__init__``
-    such an import runs first. Imports inside functions count (they run when called)."""
+    such an import runs first. Imports inside functions count (they run when called), and so do
+    those under ``TYPE_CHECKING``: a type in a signature is something its reader must know."""
     package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    skip = _type_checking_nodes(tree)
     targets: list[str] = []
     for node in ast.walk(tree):
-        if id(node) in skip:
-            continue
         if isinstance(node, ast.Import):
             targets += [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -115,7 +104,7 @@ def reachable(graph: dict[str, set[str]], start: str) -> set[str]:
     return seen
 
 
-def test_no_import_cycle_among_kzoo_modules_counting_imports_inside_functions():
+def test_no_import_cycle_among_kzoo_modules_counting_imports_inside_functions_and_type_hints():
     graph = import_graph()
     assert len(graph) > 40 and graph["kzoo._workflow.training"], "the graph must see kzoo's modules and their imports"
     assert cycles(graph) == []

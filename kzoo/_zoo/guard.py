@@ -5,7 +5,7 @@ the model and the error."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .._system.limits import check_allocation
 from ..errors import KzooError, PluginError, option
@@ -13,14 +13,25 @@ from ..errors import KzooError, PluginError, option
 if TYPE_CHECKING:  # pragma: no cover
     import keras
 
-    from .builder import ModelBuilder
+    from .._meta.spec import ModelSpec
+
+
+class Buildable(Protocol):
+    """What the guard needs of a builder (every ``kzoo.ModelBuilder`` is one). Named here so that
+    the guard need not import the builder, which calls it."""
+
+    @property
+    def spec(self) -> ModelSpec: ...
+
+    def build_model(self, config: Mapping[str, Any]) -> keras.Model: ...
+
 
 # Weights, their gradients and Adam's two moments: four float32 copies of every parameter.
 BYTES_PER_PARAM = 16
 _SIZE_WORDS = ("dim", "unit", "class", "size", "width", "filter", "channel", "hidden", "embed", "feature", "head")
 
 
-def estimate_params(builder: ModelBuilder, config: Mapping[str, Any]) -> int:
+def estimate_params(builder: Buildable, config: Mapping[str, Any]) -> int:
     """A rough parameter count from the config, before building: the builder's own
     ``estimate_params(config)`` if it has one, else size-like integers in config order treated as a
     chain of dense layers (what the built-in models are). Only used to refuse absurd sizes."""
@@ -40,14 +51,14 @@ def estimate_params(builder: ModelBuilder, config: Mapping[str, Any]) -> int:
     return sum(a * b + b for a, b in zip(sizes, sizes[1:]))
 
 
-def check_model_size(builder: ModelBuilder, config: Mapping[str, Any]) -> None:
+def check_model_size(builder: Buildable, config: Mapping[str, Any]) -> None:
     """Refuse, in one line, a config whose parameters cannot fit in memory."""
     params = estimate_params(builder, config)
     check_allocation(params * BYTES_PER_PARAM, f"model {builder.spec.name!r} with about {params:,} parameters",
                      f"choose smaller sizes with {option('config')}.")
 
 
-def build_checked(builder: ModelBuilder, config: Mapping[str, Any]) -> keras.Model:
+def build_checked(builder: Buildable, config: Mapping[str, Any]) -> keras.Model:
     """``builder.build_model(config)`` after the size check; a failure is a PluginError naming the
     plugin, the model and the error (kzoo errors and Ctrl-C pass through unchanged)."""
     check_model_size(builder, config)
