@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._meta.spec import ModelSpec
-from .._weights import lookup as zoo, pretrained
+from .._weights import lookup, pretrained
 from .._zoo.builder import ModelBuilder
 from .._zoo.guard import build_checked
 from .._zoo.plugins import get_host
@@ -49,13 +49,13 @@ def build(name: str, weights: str | None = None, **config: Any) -> keras.Model:
     """A plain, uncompiled ``keras.Model``: ``kzoo.get(name).build(**config)``, or with
     ``weights`` (``build("mlp", weights="iris")``, or the full name ``build("mlp.iris")``) the
     model built with the weights' config and the verified trained weights loaded."""
-    model, short = zoo.split_name(name)
+    model, short = lookup.split_name(name)
     if short is not None:
         if weights not in (None, short):
             raise ConfigError(f"{name!r} already names weights {short!r}; drop weights={weights!r}.")
         weights = short
     if model not in get_host().registry:
-        raise zoo.unknown(name)
+        raise lookup.unknown(name)
     if weights is None:
         builder = get(model)
         return build_checked(builder, builder.config(**config))

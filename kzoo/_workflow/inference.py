@@ -17,7 +17,7 @@ from .._engine.options import DataOptions
 from .._meta.spec import BINARY_LOSSES, SPARSE_LOSSES
 from .._store import saving
 from .._system.files import write_text
-from .._weights import lookup as zoo, pretrained
+from .._weights import lookup, pretrained
 from ..errors import DataError
 from . import api
 from .loading import load
@@ -40,10 +40,10 @@ def open_model(path: str | os.PathLike[str], safe_mode: bool = True) -> SavedMod
     """Load ``path`` with its metadata; a file without kzoo metadata cannot be shaped for.
     ``path`` may also name registered weights (``mlp.iris``), which carry the same metadata."""
     name = os.fspath(path)
-    if not os.path.exists(name) and zoo.is_weights_name(name):
+    if not os.path.exists(name) and lookup.is_weights_name(name):
         return open_weights(name)
-    if not os.path.exists(name) and zoo.looks_like_weights(name):
-        raise zoo.unknown(name)
+    if not os.path.exists(name) and lookup.looks_like_weights(name):
+        raise lookup.unknown(name)
     metadata = saving.read_metadata(path)
     if not metadata:
         raise DataError(
@@ -82,7 +82,7 @@ def _fits(found: tuple, expected: tuple) -> bool:
 
 def open_weights(name: str) -> SavedModel:
     """A compiled model from registered weights, with the metadata evaluate and predict need."""
-    weights = zoo.get_weights(name)
+    weights = lookup.get_weights(name)
     builder = api.get(weights.model)
     net = pretrained.build(weights)
     builder.compile(net, config=builder.config(**weights.config))

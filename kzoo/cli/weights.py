@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from .._meta.weights_card import Weights
-from .._weights import cache, lookup as zoo
+from .._weights import cache, lookup
 from ..errors import UnknownWeightsError, WeightsError
 from .output import echo_json, echo_table
 
@@ -53,8 +53,8 @@ def weights_command(ctx: click.Context, model: str | None, as_json: bool) -> Non
     """
     if ctx.invoked_subcommand is not None:
         return
-    names = zoo.list_weights(model)
-    found = [zoo.all_weights()[n] for n in names]
+    names = lookup.list_weights(model)
+    found = [lookup.all_weights()[n] for n in names]
     if as_json:
         echo_json([w.to_dict() for w in found])
         return
@@ -73,8 +73,8 @@ def verify_command(names: tuple[str, ...]) -> None:
 
     A cached file that fails is removed from the cache. Exits 1 if any file fails.
     """
-    found = [zoo.all_weights()[n] if n in zoo.all_weights() else _unknown(n) for n in names] or \
-        [zoo.all_weights()[n] for n in zoo.list_weights()]
+    found = [lookup.all_weights()[n] if n in lookup.all_weights() else _unknown(n) for n in names] or \
+        [lookup.all_weights()[n] for n in lookup.list_weights()]
     results = [cache.verify(w) for w in found]
     echo_table(["name", "status", "path"], [[r.weights.full_name, r.status, r.path or "-"] for r in results], max_last=200)
     failed = [r for r in results if r.status == "failed"]
@@ -84,7 +84,7 @@ def verify_command(names: tuple[str, ...]) -> None:
 
 
 def _unknown(name: str) -> Any:
-    raise UnknownWeightsError(name, zoo.all_weights())
+    raise UnknownWeightsError(name, lookup.all_weights())
 
 
 @weights_command.command("fetch")
@@ -93,6 +93,6 @@ def fetch_command(names: tuple[str, ...]) -> None:
     """Download weights NAMES into the cache ahead of time (a progress bar on a terminal) and
     check their sha256; bundled files are only checked."""
     for name in names:
-        weights = zoo.get_weights(name)
+        weights = lookup.get_weights(name)
         path = cache.fetch(weights)
         click.echo(f"{weights.full_name}: {path} (sha256 {weights.sha256[:12]}… verified)")

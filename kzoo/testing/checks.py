@@ -320,13 +320,13 @@ def plugin_weights(plugin: str) -> list[str]:
 def check_weights(name: str) -> CheckResult:
     """Registered weights ``name`` verify (sha256), load into their model and, evaluated on the data
     set they name, reproduce every recorded metric within ``METRIC_TOLERANCE``."""
-    from .._weights import cache, lookup as zoo
+    from .._weights import cache, lookup
     from .._workflow.inference import load_data, open_weights
     from ..datasets import list_datasets
 
     subject = f"weights {name!r}"
     try:
-        weights = zoo.get_weights(name)
+        weights = lookup.get_weights(name)
         cache.fetch(weights)
         saved = open_weights(name)
         if not weights.metrics:
