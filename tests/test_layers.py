@@ -265,3 +265,14 @@ def test_the_wing_checks_can_fail():
     graph = {"kzoo.errors": set(), "kzoo._low.a": {"kzoo._high.b", "kzoo.errors"}, "kzoo._high.b": {"kzoo._low.a"},
              "kzoo._low.c": set()}
     assert upward_imports(graph, wings) == ["kzoo._low.a (kzoo._low) imports kzoo._high.b (kzoo._high)"]
+
+
+def test_every_package_folder_is_listed_for_the_wheel():
+    """A wing missing from pyproject's package list would work in an editable install and be
+    absent from the wheel users install."""
+    import pytest
+
+    tomllib = pytest.importorskip("tomllib")
+    listed = set(tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"])
+    folders = {".".join(path.parent.relative_to(PACKAGE.parent).parts) for path in PACKAGE.rglob("__init__.py")}
+    assert len(folders) >= 11 and folders - listed == set()
