@@ -21,9 +21,9 @@ _LAZY = {"SYNTHETIC": "kzoo._zoo.datasets", "Dataset": "kzoo._zoo.datasets", "da
 
 
 def __getattr__(name: str) -> Any:
-    """Every part loads on first use: plugins register data sets at no cost, and the wings below
-    (kzoo._zoo's builder needs this package's shaping) import it without the upper wings that
-    define the registry and the loading."""
+    """Every part loads on first use: plugins register data sets at no cost, and a module that
+    needs only this package's tables (kzoo._zoo's builder needs shaping) imports it without the
+    registry and the loading, which stand in higher wings."""
     if name in _LAZY:
         import importlib
 
