@@ -8,7 +8,6 @@ from __future__ import annotations
 from ._engine.options import DataOptions, TrainOptions
 from ._meta.spec import ModelSpec, TensorSpec
 from ._meta.weights_card import Weights
-from ._store.saving import load
 from ._version import __version__
 from ._weights.lookup import get_weights, list_weights
 from ._workflow.api import build, get, get_spec, list_models
@@ -38,7 +37,13 @@ from .errors import (
 from .hookspecs import hookimpl
 
 _LAZY_MODULES = {"datasets"}  # imported on first use: they need numpy
-_LAZY_ATTRIBUTES = {"train": ("_workflow.training", "train"), "export_model": ("_workflow.export", "export")}  # they need numpy
+_LAZY_ATTRIBUTES = {  # they need numpy
+    "train": ("_workflow.training", "train"),
+    "export_model": ("_workflow.export", "export"),
+    "load": ("_workflow.inference", "load_model"),
+    "predict": ("_workflow.inference", "predict_file"),
+    "evaluate": ("_workflow.inference", "evaluate_file"),
+}
 
 
 def __getattr__(name: str):
@@ -89,6 +94,8 @@ __all__ = [
     "new_plugin",
     "plot_model",
     "plugin_infos",
+    "predict",
+    "evaluate",
     "register_plugin",
     "train",
 ]

@@ -103,6 +103,13 @@ class ConformanceError(KzooError, AssertionError):
 class KzooWarning(UserWarning):
     """Base class of kzoo's warnings: something the user should know that does not stop the work."""
 
+    def render(self, flag: Callable[[str], str] | None = None) -> str:
+        """The message, each marked option written as ``flag(name)`` (default: the Python name)."""
+        return OPTION.sub(lambda m: flag(m.group(1)) if flag else m.group(1), str(self.args[0]) if self.args else "")
+
+    def __str__(self) -> str:
+        return self.render()
+
 
 class PluginWarning(KzooWarning):
     """A plugin failed to load or is outside its supported kzoo versions; the rest go on."""
@@ -113,7 +120,8 @@ class DiagramWarning(KzooWarning):
 
 
 class CsvNote(KzooWarning):
-    """Something about how a CSV file was read that the user should know (not an error)."""
+    """Something about how a table was read that the user should know (not an error): a column
+    left out, rows without a target, the task chosen for the target."""
 
 
 def close_matches(word: str, candidates: Iterable[str], n: int = 3) -> list[str]:

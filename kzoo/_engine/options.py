@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .._meta.tables import TASKS
 from .._system.limits import MAX_INT32, MAX_SEED
 from ..errors import ConfigError, OptionError, close_matches
 
@@ -50,9 +51,14 @@ class DataOptions:
     Attributes:
         target: CSV target column, or ``OUTPUT=COLUMN`` items for several outputs.
         inputs: CSV columns (or one text column) per input name, for multi-input models.
-        standardize: z-score the features (None: the data set's choice; off for files).
+        standardize: z-score the features, inside the trained model (None: the data set's
+            choice; on for files and in-memory tables).
         samples: rows of synthetic data.
         skip_bad_files: leave out unreadable files of an image folder (with a count).
+        task: ``classification`` or ``regression``; None decides from the target (see
+            :func:`kzoo.datasets.preprocess.decide_task`).
+        na_values: the cells of a CSV file that mean "missing" (None: ``DEFAULT_NA_VALUES``).
+        drop: columns to leave out.
     """
 
     target: tuple[str, ...] = ()
@@ -60,6 +66,9 @@ class DataOptions:
     standardize: bool | None = None
     samples: int = DEFAULT_SYNTHETIC_SAMPLES
     skip_bad_files: bool = False
+    task: str | None = None
+    na_values: tuple[str, ...] | None = None
+    drop: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         target = (self.target,) if isinstance(self.target, str) else tuple(self.target or ())
@@ -73,6 +82,15 @@ class DataOptions:
             problems.append(("target", self.target, "column names"))
         if not _whole(self.samples, 1, 2**63 - 1):
             problems.append(("samples", self.samples, "an integer >= 1"))
+        if self.task not in (None, *TASKS):
+            problems.append(("task", self.task, " or ".join(TASKS)))
+        for name in ("na_values", "drop"):
+            value = getattr(self, name)
+            if value is not None:
+                value = (value,) if isinstance(value, str) else tuple(value)
+                object.__setattr__(self, name, value)
+                if not all(isinstance(v, str) for v in value):
+                    problems.append((name, value, "strings"))
         if problems:
             raise OptionError(problems, what="data option")
 

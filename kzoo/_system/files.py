@@ -43,6 +43,20 @@ def check_writable(path: str | os.PathLike[str]) -> None:
     if folder is not None and not os.access(folder, os.W_OK | os.X_OK):
         reason = "read-only file system" if _read_only(folder) else "permission denied"
         raise OutputError(f"cannot write {str(path)!r}: {reason} in {str(folder)!r}; choose another path.")
+    if folder is not None and folder == path.parent:
+        _probe(path, folder)
+
+
+def _probe(path: Path, folder: Path) -> None:
+    """Create and remove a file in ``folder``: some folders (``/proc``, a full disk, a root-squashed
+    share) pass every permission check and still refuse a new file."""
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=folder)
+    except OSError as exc:
+        raise OutputError(f"cannot write {str(path)!r}: {exc.strerror or exc} in {str(folder)!r}; "
+                          f"choose another path.") from None
+    os.close(fd)
+    os.unlink(probe)
 
 
 def _read_only(folder: Path) -> bool:

@@ -30,12 +30,24 @@ def build(weights: str | Weights, model: str | None = None, **overrides: Any) ->
     """Model ``weights.model`` built with the weights' config (updated with ``overrides``) and
     the verified weights loaded: what ``kzoo.build("mlp.iris")`` returns."""
     found = get_weights(weights, model)
-    builder = get_host().registry.get(found.model)
-    config = builder.config(**{**found.config, **overrides})
-    path = fetch(found)
-    net = builder.build_model(config)
-    load_into(net, found, str(path), config)
+    config = get_host().registry.get(found.model).config(**{**found.config, **overrides})
+    net = build_trained(found, config)
+    load_into(net, found, str(fetch(found)), config)
     return net
+
+
+def build_trained(weights: Weights, config: Mapping[str, Any]) -> keras.Model:
+    """The model the weights file holds, before loading: the builder's network, behind the
+    preprocessing layers of the weights' plan when they were trained on a table (their card's
+    ``data.plan``), as ``kzoo train`` saves a trained model."""
+    from .._engine.wrapping import wrap
+    from .._zoo.tasks import for_task
+    from ..datasets.preprocess import Plan
+
+    plan = weights.data.get("plan") if weights.data else None
+    builder = for_task(get_host().registry.get(weights.model), plan["task"] if plan else None)
+    net = builder.build_model(config)
+    return wrap(net, Plan.from_dict(plan)) if plan else net
 
 
 def load_into(net: keras.Model, weights: Weights, path: str, config: Mapping[str, Any]) -> None:
@@ -96,11 +108,9 @@ def start_from(net: keras.Model, weights: Weights, freeze: bool = False, freeze_
     the others keep their fresh initialisation and are reported as rebuilt. Then ``freeze``
     everything but the rebuilt layers (or the output layers when none were), or with
     ``freeze_until`` every layer up to and including that one. Call before compiling."""
-    builder = get_host().registry.get(weights.model)
-    config = builder.config(**weights.config)
-    path = fetch(weights)
-    source = builder.build_model(config)
-    load_into(source, weights, str(path), config)
+    config = get_host().registry.get(weights.model).config(**weights.config)
+    source = build_trained(weights, config)
+    load_into(source, weights, str(fetch(weights)), config)
     trained = {layer.name: layer for layer in weighted_layers(source)}
     start = Start(weights.full_name, weights.sha256)
     layers = weighted_layers(net)

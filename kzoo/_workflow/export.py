@@ -9,16 +9,20 @@ and moved into place only after it ran within tolerance: a failed export leaves 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import tempfile
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from .._engine import wrapping
 from .._meta.spec import TensorSpec
+from .._system.files import write_text
+from ..datasets.preprocess import NUMERIC_INPUT, from_examples, lookup
 from ..datasets.synthetic import synthetic_data
 from ..errors import ConfigError, KzooError, MissingToolError, close_matches
 from .inference import open_model
@@ -37,12 +41,17 @@ FORMATS: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
 
 @dataclass(frozen=True)
 class ExportResult:
-    """Where the artifact went and how far its outputs are from the Keras model's."""
+    """Where the artifact went and how far its outputs are from the Keras model's. For a model
+    trained on a table: ``inputs_file`` describes the artifact's inputs (columns, vocabularies,
+    class names) and ``encode`` names the columns a caller must turn into vocabulary indices."""
 
     path: str
     format: str
     max_abs_diff: float
     samples: int
+    inputs_file: str | None = None
+    encode: tuple[str, ...] = ()
+    checked_on: str = "generated samples"
 
 
 def export(model: str | os.PathLike[str], format: str, path: str | os.PathLike[str], *, samples: int = SAMPLES,
@@ -54,21 +63,56 @@ def export(model: str | os.PathLike[str], format: str, path: str | os.PathLike[s
     target = check_target(path, format)
     check_dependencies(format)
     saved = open_model(model, safe_mode)
+    if saved.plan is not None:
+        return export_trained(saved, format, target, tolerance=tolerance)
     return export_keras(saved.model, saved.builder.input_specs(saved.config), saved.builder.output_specs(saved.config),
                         format, target, samples=samples, seed=seed, tolerance=tolerance)
 
 
+def export_trained(saved: Any, format: str, target: Path, tolerance: float = TOLERANCE) -> ExportResult:
+    """A model trained on a table, checked on raw training rows recorded in its ``kzoo.json``:
+    the artifact (the ``core``: numbers and vocabulary indices) must give what the whole trained
+    model gives on the raw strings. Beside it, ``<path>.inputs.json`` says how to feed it."""
+    plan = saved.plan
+    numeric, categorical = from_examples(plan, saved.metadata["data"].get("examples") or {})
+    expected = wrapping.predict(saved.model, plan, numeric, categorical)
+    x = {NUMERIC_INPUT: numeric, **lookup(plan, categorical)} if plan.numeric else lookup(plan, categorical)
+    inputs = ([TensorSpec(NUMERIC_INPUT, (len(plan.numeric),))] if plan.numeric else []) + [
+        TensorSpec(cat["input"], (1,), dtype="int64") for cat in plan.categorical]
+    outputs = [TensorSpec.from_dict(o) for o in plan.outputs]
+    sidecar = Path(f"{target}.inputs.json")
+    result = export_keras(wrapping.core_of(saved.model, plan), inputs, outputs, format, target, x=x,
+                          expected=expected, tolerance=tolerance)
+    data = saved.metadata.get("data") or {}
+    write_text(sidecar, json.dumps({
+        "model": saved.metadata.get("model"), "task": plan.task, "inputs": {
+            NUMERIC_INPUT: {"columns": plan.numeric, "dtype": "float32", "missing": "NaN"} if plan.numeric else None,
+            **{cat["input"]: {"column": cat["column"], "dtype": "int64", "vocabulary": cat["vocabulary"],
+                              "index": "1 + the value's position in vocabulary; 0 for a missing, rare or unseen value"}
+               for cat in plan.categorical}},
+        "outputs": [o["name"] for o in plan.outputs], "class_names": data.get("class_names"),
+        "target_classes": data.get("target_classes") or {}}, indent=1) + "\n")
+    return replace(result, inputs_file=str(sidecar), encode=tuple(cat["column"] for cat in plan.categorical),
+                   checked_on="raw training rows")
+
+
 def export_keras(net: Any, inputs: Sequence[TensorSpec], outputs: Sequence[TensorSpec], format: str,
                  path: str | os.PathLike[str], *, samples: int = SAMPLES, seed: int = 0,
-                 tolerance: float = TOLERANCE) -> ExportResult:
-    """:func:`export` for a ``keras.Model`` whose inputs and outputs ``inputs``/``outputs`` describe."""
+                 tolerance: float = TOLERANCE, x: Mapping[str, Any] | None = None,
+                 expected: Mapping[str, Any] | None = None) -> ExportResult:
+    """:func:`export` for a ``keras.Model`` whose inputs and outputs ``inputs``/``outputs`` describe,
+    checked on ``x`` (default: ``samples`` generated inputs) against ``expected`` (default: ``net``'s
+    own outputs on ``x``)."""
     import numpy as np
 
     check_format(format)
     target = check_target(path, format)
     check_dependencies(format)
-    x, _ = synthetic_data(inputs, outputs, n=samples, seed=seed)
-    expected = _by_name(net.predict(_positional(net, x, inputs), verbose=0), [o.name for o in outputs])
+    if x is None:
+        x, _ = synthetic_data(inputs, outputs, n=samples, seed=seed)
+    samples = len(next(iter(x.values())))
+    if expected is None:
+        expected = _by_name(net.predict(_positional(net, x, inputs), verbose=0), [o.name for o in outputs])
     keras_format, suffix, _ = FORMATS[format]
     staging = _staging_dir(target)
     try:
@@ -84,7 +128,7 @@ def export_keras(net: Any, inputs: Sequence[TensorSpec], outputs: Sequence[Tenso
         diff = max(float(np.max(np.abs(np.asarray(got[k], "float64") - np.asarray(v, "float64")))) for k, v in expected.items())
         if not diff <= tolerance:
             raise KzooError(f"the {format} export of {net.name!r} differs from the Keras model by {diff:.3g} "
-                            f"(more than {tolerance:g}) on {samples} generated samples; nothing was written.")
+                            f"(more than {tolerance:g}) on {samples} samples; nothing was written.")
         if target.exists() and target.is_file():
             target.unlink()
         os.replace(artifact, target)
@@ -134,6 +178,7 @@ def check_target(path: str | os.PathLike[str], format: str) -> Path:
         reason = "permission denied"
     if not writable:
         raise ConfigError(f"cannot write the {format} export to {str(target)!r}: {reason}; pick another path.")
+    _staging_dir(target).rmdir()  # some folders (/proc) pass every check and still refuse a new entry
     return target
 
 

@@ -13,14 +13,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .._engine import wrapping
 from .._engine.options import DataOptions
-from .._meta.spec import BINARY_LOSSES, SPARSE_LOSSES
+from .._meta.spec import BINARY_LOSSES, SPARSE_LOSSES, TensorSpec
 from .._store import saving
 from .._system.files import write_text
 from .._weights import lookup, pretrained
-from ..errors import DataError
+from .._zoo.tasks import for_task
+from ..datasets.files import read_csv
+from ..datasets.memory import table_from_memory
+from ..datasets.preprocess import Plan
+from ..datasets.table import Table
+from ..errors import DataError, option
 from . import api
-from .loading import load
+from .loading import load, load_table, source_kind
 
 
 @dataclass
@@ -35,24 +41,56 @@ class SavedModel:
     def config(self) -> dict[str, Any]:
         return self.builder.config(**self.metadata.get("config", {}))
 
+    @property
+    def plan(self) -> Plan | None:
+        return plan_of(self.metadata)
 
-def open_model(path: str | os.PathLike[str], safe_mode: bool = True) -> SavedModel:
-    """Load ``path`` with its metadata; a file without kzoo metadata cannot be shaped for.
-    ``path`` may also name registered weights (``mlp.iris``), which carry the same metadata."""
+
+def plan_of(metadata: Mapping[str, Any]) -> Plan | None:
+    """The preprocessing plan of a self-contained model (None for files of kzoo < 0.2, images,
+    text and arrays, whose data kzoo shapes outside the model)."""
+    plan = (metadata.get("data") or {}).get("plan")
+    return Plan.from_dict(plan) if plan else None
+
+
+def read_model_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The kzoo metadata of a ``.keras`` file or of registered weights, without keras."""
     name = os.fspath(path)
     if not os.path.exists(name) and lookup.is_weights_name(name):
-        return open_weights(name)
+        return pretrained.metadata(lookup.get_weights(name))
     if not os.path.exists(name) and lookup.looks_like_weights(name):
         raise lookup.unknown(name)
     metadata = saving.read_metadata(path)
     if not metadata:
         raise DataError(
-            f"{os.fspath(path)!r} has no kzoo metadata (kzoo.json), so kzoo cannot tell how to shape data "
+            f"{name!r} has no kzoo metadata (kzoo.json), so kzoo cannot tell how to shape data "
             f"for it; use kzoo.load() and Keras directly, or save it with `kzoo train --out`."
         )
+    return metadata
+
+
+def load_model(path: str | os.PathLike[str], safe_mode: bool = True) -> Any:
+    """The ``keras.Model`` in a ``.keras`` file (its plugin loaded first), or built from registered
+    weights such as ``"mlp.iris"``: what ``kzoo.load`` returns. A model kzoo trained on a table
+    takes raw columns (see docs/data.md)."""
+    name = os.fspath(path)
+    if not os.path.exists(name) and lookup.is_weights_name(name):
+        return pretrained.build(name)
+    return saving.load(path, safe_mode=safe_mode)
+
+
+def open_model(path: str | os.PathLike[str], safe_mode: bool = True) -> SavedModel:
+    """Load ``path`` with its metadata; a file without kzoo metadata cannot be shaped for.
+    ``path`` may also name registered weights (``mlp.iris``), which carry the same metadata."""
+    name = os.fspath(path)
+    metadata = read_model_metadata(path)
+    if not os.path.exists(name):
+        return open_weights(name)
     model = saving.load(path, safe_mode=safe_mode)
-    saved = SavedModel(model, metadata, api.get(metadata["model"]))
-    check_network(os.fspath(path), saved)
+    plan = plan_of(metadata)
+    saved = SavedModel(model, metadata, for_task(api.get(metadata["model"]), plan.task if plan else None))
+    if plan is None:  # a self-contained model takes raw columns, not the network's inputs
+        check_network(name, saved)
     return saved
 
 
@@ -83,10 +121,13 @@ def _fits(found: tuple, expected: tuple) -> bool:
 def open_weights(name: str) -> SavedModel:
     """A compiled model from registered weights, with the metadata evaluate and predict need."""
     weights = lookup.get_weights(name)
-    builder = api.get(weights.model)
+    metadata = pretrained.metadata(weights)
+    plan = plan_of(metadata)
+    builder = for_task(api.get(weights.model), plan.task if plan else None)
     net = pretrained.build(weights)
-    builder.compile(net, config=builder.config(**weights.config))
-    return SavedModel(net, pretrained.metadata(weights), builder)
+    if plan is None:
+        builder.compile(net, config=builder.config(**weights.config))
+    return SavedModel(net, metadata, builder)
 
 
 def load_data(saved: SavedModel, data: str | os.PathLike[str], target: Sequence[str] = (),
@@ -96,20 +137,45 @@ def load_data(saved: SavedModel, data: str | os.PathLike[str], target: Sequence[
     return load(data, saved.builder, options=options, metadata=saved.metadata, require_target=require_target, seed=seed)
 
 
-def evaluate_file(path: str | os.PathLike[str], data: str | os.PathLike[str], target: Sequence[str] = (),
+def evaluate_file(path: str | os.PathLike[str], data: Any, target: Sequence[str] = (),
                   inputs: Mapping[str, Sequence[str]] | None = None, safe_mode: bool = True,
                   samples: int | None = None, skip_bad_files: bool = False) -> dict[str, float]:
-    """Loss and metrics of the saved model at ``path`` on ``data``."""
+    """Loss and metrics of the saved model at ``path`` on ``data`` (a path, a data set name, or
+    in-memory data for a model trained on a table). The data is read and checked before keras."""
+    plan = plan_of(read_model_metadata(path))
+    if plan is not None:
+        metadata = read_model_metadata(path)
+        raw = read_raw(metadata, plan, data, target, require_target=True)
+        return evaluate_raw(open_model(path, safe_mode), plan, raw)
     saved = open_model(path, safe_mode)
+    return evaluate_saved(saved, data, target, inputs, samples=samples, skip_bad_files=skip_bad_files)
+
+
+def evaluate_saved(saved: SavedModel, data: Any, target: Sequence[str] = (),
+                   inputs: Mapping[str, Sequence[str]] | None = None, samples: int | None = None,
+                   skip_bad_files: bool = False) -> dict[str, float]:
+    """:func:`evaluate_file` for a model already opened."""
+    plan = saved.plan
+    if plan is not None:
+        return evaluate_raw(saved, plan, read_raw(saved.metadata, plan, data, target, require_target=True))
     shaped = load_data(saved, data, target, inputs, samples=samples, skip_bad_files=skip_bad_files)
     return saved.builder.evaluate(saved.model, shaped.x, shaped.y)
 
 
-def predict_file(path: str | os.PathLike[str], data: str | os.PathLike[str],
+def predict_file(path: str | os.PathLike[str], data: Any,
                  inputs: Mapping[str, Sequence[str]] | None = None, safe_mode: bool = True,
                  samples: int | None = None, skip_bad_files: bool = False) -> tuple[list[str], list[list[Any]]]:
-    """Predictions of the saved model at ``path`` on ``data`` as CSV ``(header, rows)``; images
-    read from a folder get a ``path`` column naming each file."""
+    """Predictions of the saved model at ``path`` on ``data`` as CSV ``(header, rows)``: what
+    ``kzoo predict`` writes. Images read from a folder get a ``path`` column naming each file."""
+    metadata = read_model_metadata(path)
+    plan = plan_of(metadata)
+    if plan is not None:
+        raw = read_raw(metadata, plan, data, (), require_target=False)  # every data mistake before keras
+        saved = open_model(path, safe_mode)
+        result = wrapping.predict(saved.model, plan, raw.numeric, raw.categorical)
+        outputs = [TensorSpec.from_dict(o) for o in plan.outputs]
+        data_meta = metadata.get("data") or {}
+        return prediction_table(result, outputs, data_meta.get("class_names"), data_meta.get("target_classes"))
     saved = open_model(path, safe_mode)
     shaped = load_data(saved, data, inputs=inputs, require_target=False, samples=samples, skip_bad_files=skip_bad_files)
     result = saved.builder.predict(saved.model, shaped.x)
@@ -121,6 +187,110 @@ def predict_file(path: str | os.PathLike[str], data: str | os.PathLike[str],
         header.insert(1, "path")
         rows = [[row[0], path, *row[1:]] for row, path in zip(rows, shaped.paths)]
     return header, rows
+
+
+@dataclass
+class RawData:
+    """Raw rows for a self-contained model: numeric columns (NaN = missing) in the plan's order,
+    categorical columns as strings, and the targets keyed by output name when read."""
+
+    numeric: Any
+    categorical: dict[str, Any]
+    y: dict[str, Any] | None
+
+
+def read_raw(metadata: Mapping[str, Any], plan: Plan, data: Any, target: Sequence[str],
+             require_target: bool) -> RawData:
+    """The columns ``plan`` needs from ``data``, checked; numpy only."""
+    import numpy as np
+
+    saved = dict(metadata.get("data") or {})
+    target = list(target) or list(saved.get("target") or [])
+    kind = source_kind(data)
+    classes = saved.get("class_names") if plan.task == "classification" else None
+    if kind == "csv":
+        table = read_csv(os.fspath(data), target=target, class_names=classes, require_target=require_target,
+                         features=plan.raw_columns, target_classes=saved.get("target_classes"))
+    elif kind == "memory":
+        plain = [t for t in target if "=" not in t]
+        table = table_from_memory(data, plain[0] if plain and require_target else None,
+                                  source=f"in-memory {type(data).__name__}", require_target=require_target)
+    elif kind == "dataset":
+        table = load_table(os.fspath(data))
+    else:
+        raise DataError(f"{data!r}: a model trained on a table predicts from a table (a .csv file, a data set, "
+                        f"arrays, a dict of columns or a DataFrame), not a {kind} source.")
+    if require_target and classes and table.class_names is None and table.target is not None:
+        table.class_names = list(classes)  # a data set's labels are already indices
+    numeric = table.columns(plan.numeric) if plan.numeric else np.empty((table.num_samples, 0), "float32")
+    categorical = {}
+    for cat in plan.categorical:
+        column = cat["column"]
+        if column in table.text:
+            categorical[column] = np.asarray(table.text[column], dtype=str)
+        else:  # read as numbers this time: compare as the text the model learnt
+            values = table.columns([column])[:, 0]
+            categorical[column] = np.array([_as_text(v) for v in values], dtype=str)
+    y = None
+    if require_target:
+        y = shaped_targets(table, plan)
+    return RawData(numeric, categorical, y)
+
+
+def _as_text(value: float) -> str:
+    return "" if value != value else (str(int(value)) if float(value).is_integer() else str(value))
+
+
+def shaped_targets(table: Table, plan: Plan) -> dict[str, Any]:
+    """The table's targets keyed by output name, in the units the trained model predicts."""
+    names = [o["name"] for o in plan.outputs]
+    y = dict(table.targets)
+    if table.target is not None:
+        y.setdefault(names[0], table.target)
+    missing = [n for n in names if n not in y]
+    if missing:
+        raise DataError(f"{table.source}: no target for output {', '.join(map(repr, missing))}; pass the target "
+                        f"column with {option('target')}.")
+    return {n: y[n] for n in names}
+
+
+def evaluate_raw(saved: SavedModel, plan: Plan, raw: RawData) -> dict[str, float]:
+    """Loss and metrics of a self-contained model on raw rows, computed from its predictions
+    (the same numbers on every backend): loss and accuracy for classifiers; loss (mse), mae,
+    rmse and r2 for regressors. Several outputs: each metric prefixed with its output's name."""
+    import numpy as np
+
+    result = wrapping.predict(saved.model, plan, raw.numeric, raw.categorical)
+    metrics: dict[str, float] = {}
+    total = 0.0
+    for spec in (TensorSpec.from_dict(o) for o in plan.outputs):
+        found = output_metrics(spec, np.asarray(result[spec.name]), np.asarray((raw.y or {})[spec.name]))
+        total += found["loss"]
+        prefix = f"{spec.name}_" if len(plan.outputs) > 1 else ""
+        metrics.update({prefix + k: v for k, v in found.items()})
+    metrics["loss"] = total
+    return metrics
+
+
+def output_metrics(spec: TensorSpec, predicted: Any, truth: Any) -> dict[str, float]:
+    import numpy as np
+
+    predicted = predicted.reshape(len(predicted), -1).astype("float64")
+    if spec.loss in SPARSE_LOSSES:
+        labels = truth.reshape(-1).astype(int)
+        chosen = np.clip(predicted[np.arange(len(labels)), labels], 1e-7, 1.0)
+        return {"loss": float(-np.log(chosen).mean()), "accuracy": float((predicted.argmax(axis=1) == labels).mean())}
+    if spec.loss in BINARY_LOSSES:
+        labels = truth.reshape(-1).astype("float64")
+        p = np.clip(predicted[:, 0], 1e-7, 1 - 1e-7)
+        return {"loss": float(-(labels * np.log(p) + (1 - labels) * np.log(1 - p)).mean()),
+                "accuracy": float(((p >= 0.5) == (labels >= 0.5)).mean())}
+    values = truth.reshape(len(truth), -1).astype("float64")
+    error = predicted - values
+    mse = float((error**2).mean())
+    spread = float(((values - values.mean(axis=0)) ** 2).mean())
+    return {"loss": mse, "mae": float(np.abs(error).mean()), "rmse": mse**0.5,
+            "r2": 1.0 - mse / spread if spread > 0 else float("nan")}
 
 
 def prediction_table(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -10,18 +11,28 @@ from typing import Any
 import numpy as np
 
 from .._engine.options import DEFAULT_SYNTHETIC_SAMPLES, DataOptions
-from .._meta.spec import BINARY_LOSSES, SPARSE_LOSSES
+from .._meta.spec import BINARY_LOSSES, SPARSE_LOSSES, TensorSpec
 from .._system.limits import check_allocation
 from .._zoo.builder import ModelBuilder
 from .._zoo.datasets import SYNTHETIC, get_dataset
+from .._zoo.tasks import for_task
 from ..datasets import text
 from ..datasets.checks import check_data
-from ..datasets.files import read_csv, read_npz, require_file, split_npz
+from ..datasets.files import leave_out_unusable, read_csv, read_npz, require_file, split_npz
 from ..datasets.images import image_input, is_image_source, read_images
+from ..datasets.memory import table_from_memory
+from ..datasets.preprocess import (
+    MAX_INTEGER_CLASSES,
+    Plan,
+    decide_task,
+    encode,
+    examples,
+    fit_plan,
+)
 from ..datasets.splits import class_labels, split_rows
 from ..datasets.synthetic import synthetic_data
-from ..datasets.table import Table
-from ..errors import ConfigError, DataError, option
+from ..datasets.table import DEFAULT_NA_VALUES, Table
+from ..errors import ConfigError, CsvNote, DataError, option
 from .api import get
 
 __all__ = ["DEFAULT_SYNTHETIC_SAMPLES", "Data", "load", "load_table", "source_kind"]
@@ -39,6 +50,7 @@ class Data:
     y: dict[str, np.ndarray] | None
     meta: dict[str, Any] = field(default_factory=dict)
     paths: list[str] | None = None  # the file of each sample, for data read from image folders
+    builder: Any = field(default=None, repr=False)  # the builder for the task (a regressor's, say)
 
     @property
     def num_samples(self) -> int:
@@ -88,7 +100,9 @@ def load(
     target, inputs, standardize = options.target, options.inputs, options.standardize
     samples, skip_bad_files = options.samples, options.skip_bad_files
     builder = get(model) if isinstance(model, str) else model
-    source = os.fspath(source)
+    given = source
+    kind = source_kind(source)
+    source = f"in-memory data ({type(given).__name__})" if kind == "memory" else os.fspath(source)
     meta = dict(metadata or {})
     saved = dict(meta.get("data", {}))
     asked_target = list(target)
@@ -100,8 +114,7 @@ def load(
     info: dict[str, Any] = {"source": source, "target": target, "inputs": inputs}
 
     paths: list[str] | None = None
-    kind = source_kind(source)
-    if asked_target and kind not in ("csv",):
+    if asked_target and kind not in ("csv", "memory"):
         raise DataError(
             f"a target column only applies to CSV files; {source!r} is a {'data set' if kind == 'dataset' else kind + ' source'} "
             f"whose targets are fixed (see `kzoo datasets` and docs/data.md); leave the target out."
@@ -116,24 +129,30 @@ def load(
             x, y = split_npz(source, read_npz(source), [t.name for t in input_specs],
                              [t.name for t in output_specs], require_target)
     else:
+        plan = None
         if kind == "images":
             spec = image_input(builder.input_specs(builder.config(**{**base, **overrides})), builder.spec.name)
             table = read_images(source, spec, saved.get("class_names"), require_target, skip_bad_files)
         else:
-            csv_options = {"target": target, "class_names": saved.get("class_names"), "require_target": require_target,
-                           "features": saved.get("columns"),  # a saved model's columns and classes
-                           "target_classes": saved.get("target_classes")}
-            table = load_table(source, inputs, **(csv_options if kind == "csv" else {}))
+            table = read_table(given, kind, inputs, options, target, saved, require_target)
         if kind == "dataset" and standardize is None:
             standardize = get_dataset(source).standardize
-        info["preprocess"] = _preprocess(table, saved.get("preprocess"), bool(standardize))
+        if metadata is None and self_contained(builder, kind, {**base, **overrides}):
+            plan, builder, info["examples"] = plan_for(table, builder, options, val_split, seed,
+                                                       standardize=True if standardize is None else bool(standardize))
+        else:
+            info["preprocess"] = _preprocess(table, saved.get("preprocess"), bool(standardize))
         info["class_names"] = table.class_names or saved.get("class_names")
         info["target_classes"] = table.target_classes or saved.get("target_classes") or {}
         if kind != "images":
-            info["columns"] = table.feature_names + list(table.text)
+            info["columns"] = (plan.raw_columns if plan else table.feature_names) + list(table.text)
         inferred = {} if meta.get("config") else builder.infer_config(table)
         cfg = builder.config(**{**base, **inferred, **overrides})
         x, y = builder.shape_data(table, cfg)
+        if plan is not None:
+            plan.feeds = feeds(builder, table, cfg)
+            plan.outputs = [spec.to_dict() for spec in builder.output_specs(cfg)]
+            info["plan"] = plan.to_dict()
         if not require_target:
             y = None  # prediction never reads targets (placeholders kept the training layout)
         if table.text:
@@ -145,11 +164,15 @@ def load(
     check_data(source, x, y, builder.input_specs(cfg), builder.output_specs(cfg), saved=bool(metadata))
     if require_target and not metadata and kind != "synthetic":
         require_two_classes(source, y, builder.output_specs(cfg), target)
-    return Data(model=builder.spec.name, config=cfg, x=x, y=y, meta=info, paths=paths)
+    return Data(model=builder.spec.name, config=cfg, x=x, y=y, meta=info, paths=paths, builder=builder)
 
 
-def source_kind(source: str) -> str:
-    """``synthetic``, ``npz``, ``csv`` or ``dataset``; a path-like name that does not exist errors."""
+def source_kind(source: Any) -> str:
+    """``synthetic``, ``npz``, ``csv``, ``images``, ``dataset``, or ``memory`` for data that is not
+    a name or path (arrays, a dict of columns, a DataFrame); a path-like name that does not exist errors."""
+    if not isinstance(source, (str, os.PathLike)):
+        return "memory"
+    source = os.fspath(source)
     if source == SYNTHETIC:
         return "synthetic"
     if is_image_source(source):
@@ -176,6 +199,95 @@ def load_table(source: str, inputs: Mapping[str, Sequence[str]] | None = None, *
     if inputs:
         table.select_inputs(inputs)
     return table
+
+
+def read_table(source: Any, kind: str, inputs: Mapping[str, Sequence[str]] | None, options: DataOptions,
+               target: Sequence[str], saved: Mapping[str, Any], require_target: bool) -> Table:
+    """The raw table of a CSV file, a data set or in-memory data; numpy only, so every mistake in
+    the data is reported before any framework starts."""
+    if kind == "memory":
+        plain = [t for t in target if "=" not in t]
+        table = table_from_memory(source, plain[0] if plain else None, source=f"in-memory {type(source).__name__}")
+        if inputs:
+            table.select_inputs(inputs)
+        else:
+            leave_out_unusable(table)
+    elif kind == "csv":
+        table = read_csv(source, target=target, inputs=inputs, class_names=saved.get("class_names"),
+                         require_target=require_target, features=saved.get("columns"),
+                         target_classes=saved.get("target_classes"), drop=options.drop,
+                         na_values=DEFAULT_NA_VALUES if options.na_values is None else options.na_values)
+    else:
+        table = load_table(source, inputs)
+    if options.drop and kind != "csv":
+        table = drop_columns(table, options.drop)
+    if require_target and table.target is not None and not saved:
+        require_two_classes(table.source or str(source), {"target": table.target} if _is_labels(table) else None,
+                            [TensorSpec("target", (2,), loss="sparse_categorical_crossentropy")], target)
+    return table
+
+
+def _is_labels(table: Table) -> bool:
+    return table.class_names is not None or (np.issubdtype(table.target.dtype, np.integer)
+                                             and len(np.unique(table.target)) <= MAX_INTEGER_CLASSES)
+
+
+def drop_columns(table: Table, names: Sequence[str]) -> Table:
+    """``table`` without the feature or text columns ``names``."""
+    unknown = [n for n in names if n not in table.feature_names and n not in table.text]
+    if unknown:
+        raise DataError(f"{table.source}: no column {', '.join(map(repr, unknown))} to drop; columns are "
+                        f"{', '.join(table.feature_names + list(table.text))}.")
+    keep = [i for i, n in enumerate(table.feature_names) if n not in names]
+    table.features, table.feature_names = table.features[:, keep], [table.feature_names[i] for i in keep]
+    table.text = {k: v for k, v in table.text.items() if k not in names}
+    return table
+
+
+def self_contained(builder: ModelBuilder, kind: str, config: Mapping[str, Any]) -> bool:
+    """True when the trained model will carry its preprocessing (see :mod:`kzoo._engine.wrapping`):
+    a table (not images) for a model that lays columns out with the default rule (a builder with
+    its own ``shape_data``, such as pairs of rows, shapes data kzoo cannot redo inside a model)
+    and takes no token sequences (text columns are then tokenized, not one-hot)."""
+    if kind == "images" or type(builder).shape_data is not ModelBuilder.shape_data:
+        return False
+    return not any(t.is_sequence for t in builder.input_specs(builder.config(**config)))
+
+
+def plan_for(table: Table, builder: ModelBuilder, options: DataOptions, val_split: float, seed: int,
+             standardize: bool) -> tuple[Plan, ModelBuilder, dict[str, Any]]:
+    """Learn the preprocessing plan from the training rows and encode ``table`` with it in place;
+    returns the plan, the builder for the target's task (a regressor's for regression) and a few
+    raw training rows (:func:`~kzoo.datasets.preprocess.examples`)."""
+    task, note = decide_task(table, options.task)
+    if note:
+        warnings.warn(f"{table.source}: {note}", CsvNote, stacklevel=3)
+    builder = for_task(builder, task)
+    scale: dict[str, float] = {}
+    if task == "regression":
+        values = table.target.astype("float64")
+        scale = {"mean": float(values.mean()), "std": float(values.std() or 1.0)}
+        table.target, table.class_names = ((values - scale["mean"]) / scale["std"]).astype("float32"), None
+    labels = class_labels({"target": table.target}) if table.target is not None and task == "classification" else None
+    rows = split_rows(table.num_samples, labels, val_split, seed)[0] if val_split else None
+    plan = fit_plan(table, rows, standardize, categorical=list(table.text))
+    plan.task, plan.target = task, scale
+    recorded = examples(plan, table.features, table.text, rows)
+    table.features = encode(plan, table.features, table.text)
+    if table.input_columns:
+        table.input_columns = {name: [f for c in cols for f in plan.columns_of(c)] for name, cols in table.input_columns.items()}
+    table.feature_names, table.text, table.text_where = plan.feature_names, {}, {}
+    return plan, builder, recorded
+
+
+def feeds(builder: ModelBuilder, table: Table, config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Which encoded features feed which network input, in which shape: the builder's own
+    ``shape_data`` run on one row of feature indices, so any layout it makes is followed."""
+    index = Table(features=np.arange(table.num_features, dtype="float32")[None, :], feature_names=table.feature_names,
+                  input_columns=table.input_columns, source=table.source)
+    x, _ = builder.shape_data(index, config)
+    return {name: {"features": np.asarray(a).reshape(-1).astype(int).tolist(), "shape": list(np.asarray(a).shape[1:])}
+            for name, a in x.items()}
 
 
 def _preprocess(table: Table, saved: Mapping[str, Any] | None, standardize: bool) -> dict[str, Any] | None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .. import distribute
-from .._engine import fastpath, fitting, stopping
+from .._engine import fastpath, fitting, stopping, wrapping
 from .._engine.arrays import count_rows
 from .._engine.options import DataOptions, TrainOptions, split_options
 from .._engine.progress import epoch_lines
@@ -30,6 +30,7 @@ from .._weights.lookup import get_weights
 from .._weights.pretrained import start_from
 from .._zoo.datasets import get_dataset
 from .._zoo.guard import build_checked
+from ..datasets.preprocess import Plan
 from ..datasets.splits import class_labels, split_rows
 from ..errors import ConfigError, DataError, option
 from . import api
@@ -45,8 +46,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 @dataclass
 class TrainResult:
-    """What :func:`train` returns: the trained ``keras.Model``, the per-epoch history of the whole
-    run (resumed epochs included), the last epoch's metrics and the metadata saved with the model."""
+    """What :func:`train` returns: the trained ``keras.Model`` (for tables, self-contained: it takes
+    raw columns, see :mod:`kzoo._engine.wrapping`), the per-epoch history of the whole run (resumed
+    epochs included), the last epoch's metrics, the metadata saved with the model, and the zoo
+    network inside it (``network``, which trained on the encoded features)."""
 
     model: Any
     history: dict[str, list[float]]
@@ -56,6 +59,7 @@ class TrainResult:
     metadata: dict[str, Any] = field(default_factory=dict)
     chief: bool = True  # False on the workers of a cluster that do not write files
     stop_reason: str = ""  # why training ended: early stopping, or the epochs ceiling
+    network: Any = None
 
 
 def check_run(model: str | ModelBuilder, data: str | os.PathLike[str] | Data, options: TrainOptions,
@@ -70,10 +74,8 @@ def check_run(model: str | ModelBuilder, data: str | os.PathLike[str] | Data, op
         if data.model != builder.spec.name:
             raise DataError(f"the data was shaped for model {data.model!r}, not {builder.spec.name!r}; "
                               f"load it again with kzoo.datasets.load(source, {builder.spec.name!r}).")
-    else:
-        kind = source_kind(os.fspath(data))
-        if kind == "dataset":
-            get_dataset(os.fspath(data))
+    elif source_kind(data) == "dataset":
+        get_dataset(os.fspath(data))
     for path in options.outputs:
         check_writable(path)
     if isinstance(options.strategy, str):
@@ -107,14 +109,17 @@ def train(
     options, data_options = split_options(option_fields, options, data_options)
     builder, start = check_run(model, data, options, data_options)
     strategy = options.strategy
-    if isinstance(strategy, str) or strategy is None:
-        # Before any TensorFlow op: shaping data may build the model to read its inputs, and
-        # collective ops (multi-worker) must be configured first.
+    # Multi-worker collective ops must be configured before any TensorFlow op (shaping data may
+    # build the model); otherwise the data is read first, so its mistakes come before any framework.
+    early = strategy == "multi-worker"
+    if early:
         strategy = distribute.resolve_strategy(strategy, options.worker_timeout)
     if not isinstance(data, Data):
         data = load(data, builder, config, data_options, seed=options.seed, val_split=options.val_split,
                     base_config=start.config if start is not None else None)
-    return _fit_and_save(builder, data, options, strategy, start)
+    if not early and (isinstance(strategy, str) or strategy is None):
+        strategy = distribute.resolve_strategy(strategy, options.worker_timeout)
+    return _fit_and_save(data.builder or builder, data, options, strategy, start)
 
 
 def _fit_and_save(builder: ModelBuilder, data: Data, options: TrainOptions, strategy: Any,
@@ -163,15 +168,16 @@ def _fit_and_save(builder: ModelBuilder, data: Data, options: TrainOptions, stra
             metrics = {key: values[stopper.state.best_epoch - 1] for key, values in history.items()
                        if len(values) >= stopper.state.best_epoch}
     chief = distribute.is_chief(strategy)  # only one process writes plain files
+    trained = wrapping.wrap(net, Plan.from_dict(data.meta["plan"])) if data.meta.get("plan") else net
     with all_or_nothing() if chief else contextlib.nullcontext():  # the run's outputs land together
         if o.out is not None:
-            saving.save_model(net, o.out, metadata, strategy)
+            saving.save_model(trained, o.out, metadata, strategy)
         if chief and o.metrics_out is not None:
             write_metrics(o.metrics_out, {"model": data.model, "epochs": metadata["epoch"],
                                           "initial_epoch": initial_epoch, "metrics": metrics, "history": history})
         if chief and o.plot is not None and history:
             plot_history(history, o.plot)
-    return TrainResult(net, history, metrics, initial_epoch, metadata["epoch"], metadata, chief, stop_reason)
+    return TrainResult(trained, history, metrics, initial_epoch, metadata["epoch"], metadata, chief, stop_reason, net)
 
 
 def data_digest(data: Data) -> str:

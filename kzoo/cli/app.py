@@ -12,7 +12,7 @@ import click
 
 from .._system.backend import BACKENDS, choose
 from .._version import __version__
-from ..errors import KzooError
+from ..errors import CsvNote, KzooError, KzooWarning
 from .quiet import quiet_tensorflow_start
 
 # TensorFlow's C++ start-up chatter says nothing a kzoo user can act on.
@@ -70,7 +70,8 @@ def _watch_ctrl_c() -> threading.Event:
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    click.echo(f"kzoo: warning: {message}", err=True)
+    text = message.render(flag_of) if isinstance(message, KzooWarning) else str(message)
+    click.echo(f"kzoo: {'note' if isinstance(message, CsvNote) else 'warning'}: {text}", err=True)
 
 
 @click.group(cls=KzooGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

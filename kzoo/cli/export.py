@@ -17,8 +17,11 @@ def export_command(model: str, fmt: str, output: str, samples: int, unsafe: bool
     """Export MODEL (a .keras file or a weights name such as mlp.iris) to FORMAT.
 
     The exported file is run with its own runtime (TensorFlow, the LiteRT interpreter,
-    onnxruntime) on generated inputs; a difference from Keras above 1e-4 is an error and
-    nothing is written. LiteRT and ONNX need `pip install "kzoo[export]"`.
+    onnxruntime) on raw training rows recorded in the model (generated inputs for models that
+    did not train on a table); a difference from Keras above 1e-4 is an error and nothing is
+    written. A model trained on a table also gets PATH.inputs.json beside it: its input
+    columns, class names, and the vocabularies of categorical columns, which the exported file
+    takes as indices. LiteRT and ONNX need `pip install "kzoo[export]"`.
 
     \b
     Examples:
@@ -38,4 +41,10 @@ def export_command(model: str, fmt: str, output: str, samples: int, unsafe: bool
     check_dependencies(fmt)
     result = export(model, fmt, output, samples=samples, safe_mode=not unsafe)
     click.echo(f"exported {model} to {result.path} ({fmt}); largest difference from Keras on "
-               f"{result.samples} generated samples: {result.max_abs_diff:.3g}")
+               f"{result.samples} {result.checked_on}: {result.max_abs_diff:.3g}")
+    if result.inputs_file:
+        click.echo(f"wrote {result.inputs_file}: the inputs it takes, class names and vocabularies")
+    if result.encode:
+        click.echo(f"note: the exported model takes columns {', '.join(result.encode)} as vocabulary indices, "
+                   f"not strings (ONNX and LiteRT cannot look strings up); encode them with the vocabularies "
+                   f"in {result.inputs_file}")

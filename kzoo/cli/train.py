@@ -20,6 +20,7 @@ from .._engine.options import (
     DataOptions,
     TrainOptions,
 )
+from .._meta.tables import DEFAULT_NA_VALUES, MAX_INTEGER_CLASSES, TASKS
 from ..config import parse_assignments
 from ..errors import ConfigError
 from .output import echo_json, echo_table
@@ -91,7 +92,15 @@ def data_options(func):
 @click.option("--steps-per-execution", type=int, default=DEFAULT_STEPS_PER_EXECUTION, show_default=True,
               help="Training steps per graph call; 1 to debug or for multi-device strategies.")
 @click.option("--standardize/--no-standardize", default=None,
-              help="Z-score the features (default: the data set's choice; off for files).")
+              help="Z-score numeric features inside the saved model (default: on for files, the data set's "
+                   "choice for named data sets).")
+@click.option("--task", type=click.Choice(TASKS), default=None,
+              help="Learn the target as classes or as a number (default: regression for a target with fractional "
+                   f"values or more than {MAX_INTEGER_CLASSES} distinct whole numbers; the choice is printed).")
+@click.option("--na-values", metavar="A,B,...", default=None,
+              help="Cells that mean 'missing' (default: empty, " + ", ".join(v for v in DEFAULT_NA_VALUES if v)
+                   + "). Missing numbers are imputed inside the model; rows with a missing target are left out.")
+@click.option("--drop", multiple=True, metavar="COL", help="Leave column COL out of the features (repeatable).")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed (0..4294967295) of weights, shuffling, validation split and synthetic data.")
 @click.option("--checkpoint-dir", type=click.Path(file_okay=False), default=None,
@@ -111,7 +120,7 @@ def data_options(func):
 @click.option("--freeze-until", metavar="LAYER", help="With --weights: freeze every layer up to and including LAYER.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 def train_command(model, data, inputs, samples, skip_bad_files, target, assignments, epochs, batch_size, learning_rate, schedule,
-                  val_split, patience, steps_per_execution, standardize, seed, checkpoint_dir, out, metrics_out, plot,
+                  val_split, patience, steps_per_execution, standardize, task, na_values, drop, seed, checkpoint_dir, out, metrics_out, plot,
                   strategy, worker_timeout, weights, freeze, freeze_until, quiet) -> None:
     """Train MODEL on data; with --out, save the trained model.
 
@@ -124,6 +133,7 @@ def train_command(model, data, inputs, samples, skip_bad_files, target, assignme
       kzoo train mlp --data digits --epochs 30 --out mlp.keras
       kzoo train two_input_mlp --data digits --set num_classes=10 --out two.keras --metrics-out m.json
       kzoo train mlp --data my.csv --target species --val-split 0.2 --checkpoint-dir ckpt/ --out m.keras
+      kzoo train mlp --data penguins.csv --target body_mass_g --val-split 0.2 --out mass.keras  (regression)
       kzoo train siamese_mlp --data synthetic --epochs 2 --quiet
       kzoo train mlp --data iris --val-split 0.2 --plot curves.png --strategy mirrored
       kzoo train tiny_cnn --data images/ --val-split 0.2 --out cnn.keras     (one sub-folder per class)
@@ -140,7 +150,8 @@ def train_command(model, data, inputs, samples, skip_bad_files, target, assignme
         checkpoint_dir=checkpoint_dir, out=out, metrics_out=metrics_out, plot=plot, strategy=strategy,
         worker_timeout=worker_timeout, weights=weights, freeze=freeze, freeze_until=freeze_until)
     reading = DataOptions(target=target, inputs=parse_inputs(inputs), standardize=standardize, samples=samples,
-                          skip_bad_files=skip_bad_files)
+                          skip_bad_files=skip_bad_files, task=task, drop=drop,
+                          na_values=None if na_values is None else tuple(v.strip() for v in na_values.split(",")))
     config = parse_assignments(assignments)
     if not quiet:
         show_log()

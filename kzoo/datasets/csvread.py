@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import CsvNote, DataError, option
-from .table import _natural_key
+from .table import DEFAULT_NA_VALUES, _natural_key
 
 DELIMITERS = ",;\t"
 SNIFF_BYTES = 64 * 1024
@@ -47,6 +47,7 @@ class CsvColumns:
     delimiter: str
     lines: np.ndarray
     _columns: dict[str, _Column] = field(repr=False, default_factory=dict)
+    missing: frozenset[str] = frozenset({""})  # cells that mean "no value"
 
     def __contains__(self, name: object) -> bool:
         return name in self._columns
@@ -65,7 +66,8 @@ class CsvColumns:
         return f"line {line} holds {cell!r}"
 
     def text(self, name: str) -> np.ndarray:
-        """Column ``name``'s cells as strings (text columns feed sequence inputs)."""
+        """Column ``name``'s cells as strings, missing ones as "" (categorical features, or text
+        for sequence inputs)."""
         self._to_text(name)
         column = self._columns[name]
         values = np.array(list(column.values), dtype=str)  # type: ignore[arg-type]
@@ -82,50 +84,51 @@ class CsvColumns:
                 f"numbers. Make it the {option('target')}, or drop it from the file."
             )
         values = np.frombuffer(column.floats, dtype="float32" if column.floats.typecode == "f" else "float64")
-        bad = ~np.isfinite(values)
+        bad = np.isinf(values)
         if bad.any():
-            raise DataError(f"{self.path!r}: column {name!r} has {int(bad.sum())} empty or non-finite cell(s), "
+            raise DataError(f"{self.path!r}: column {name!r} has {int(bad.sum())} infinite cell(s), "
                             f"on {self._where(bad)}; fill or drop those rows first.")
         return values.astype("float32", copy=False)
 
-    def target(self, name: str, class_names: Sequence[str] | None = None) -> tuple[np.ndarray, list[str] | None]:
-        """Column ``name`` as a target: integer labels for whole numbers, float32 for real values,
-        integer labels and class names for text (in natural order unless ``class_names`` fixes them)."""
+    def target(self, name: str, class_names: Sequence[str] | None = None
+               ) -> tuple[np.ndarray, list[str] | None, np.ndarray]:
+        """Column ``name`` as a target, with the mask of its missing cells: integer labels for
+        whole numbers, float64 for real values, integer labels and class names for text (in
+        natural order unless ``class_names`` fixes them). Missing rows hold 0 or NaN."""
         column = self._columns[name]
         if column.floats is not None:
             values = np.frombuffer(column.floats, dtype="float64")
             empty = np.isnan(values)
-            if empty.any():
-                self._empty_target(name, empty)
             if not class_names:
-                finite = np.isfinite(values)
-                if finite.all() and np.all(values == np.round(values)) and np.all(np.abs(values) < 2**31):
-                    return values.astype("int32"), None
-                return values.astype("float32"), None
+                present = values[~empty]
+                if np.all(present == np.round(present)) and np.all(np.abs(present) < 2**31):
+                    return np.where(empty, 0, values).astype("int32"), None, empty
+                return values.copy(), None, empty
         # Text, or a saved classifier's labels (text that may look like numbers): compare as text.
         self._to_text(name)
         codes = np.frombuffer(column.codes, dtype="int32")  # type: ignore[arg-type]
-        texts = list(column.values)  # type: ignore[arg-type]
-        if "" in column.values:  # type: ignore[operator]
-            self._empty_target(name, codes == column.values[""])  # type: ignore[index]
-        return self._encode(texts, codes, class_names, name)
+        empty = codes == column.values[""] if "" in column.values else np.zeros(len(codes), bool)  # type: ignore[operator,index]
+        texts = [t for t in column.values if t]  # type: ignore[union-attr]
+        labels, names = self._encode(texts, codes, class_names, name, list(column.values))  # type: ignore[arg-type]
+        return labels, names, empty
+
+    def where(self, mask: np.ndarray) -> str:
+        """The editor lines of the rows in ``mask``, for messages: ``lines 4, 9 ...``."""
+        return self._where(mask)
 
     def _encode(self, texts: list[str], codes: np.ndarray, class_names: Sequence[str] | None,
-                name: str) -> tuple[np.ndarray, list[str]]:
+                name: str, all_values: list[str]) -> tuple[np.ndarray, list[str]]:
         names = list(class_names) if class_names else sorted(set(texts), key=_natural_key)
         index = {n: i for i, n in enumerate(names)}
+        index.setdefault("", 0)  # a missing label: the row is left out by the caller
         unknown = [t for t in texts if t not in index]
         if unknown:
             raise DataError(
                 f"{self.path!r}: column {name!r} holds labels {', '.join(map(repr, sorted(unknown)[:5]))} that are not "
                 f"among the model's classes ({', '.join(names)}); use data with the classes the model was trained on."
             )
-        remap = np.array([index[t] for t in texts], dtype="int32")
+        remap = np.array([index[t] for t in all_values], dtype="int32")
         return remap[codes] if len(remap) else codes.astype("int32"), names
-
-    def _empty_target(self, name: str, empty: np.ndarray) -> None:
-        raise DataError(f"{self.path!r}: target column {name!r} has {int(empty.sum())} empty cell(s), on "
-                        f"{self._where(empty)}; fill or drop those rows first.")
 
     def _where(self, mask: np.ndarray) -> str:
         lines = self.lines[np.nonzero(mask)[0][:5]].tolist()
@@ -142,6 +145,8 @@ class CsvColumns:
         with open(self.path, newline="", encoding="utf-8-sig") as f:
             for row in _data_rows(f, self.delimiter, self.path):
                 cell = row[j].strip()
+                if cell in self.missing:
+                    cell = ""
                 code = values.get(cell)
                 if code is None:
                     code = values[cell] = len(values)
@@ -174,9 +179,11 @@ def _data_rows(f: io.TextIOBase, delimiter: str, path: str):
         header = True
 
 
-def read_columns(path: str, wide: Sequence[str] = ()) -> CsvColumns:
+def read_columns(path: str, wide: Sequence[str] = (), na_values: Sequence[str] = DEFAULT_NA_VALUES) -> CsvColumns:
     """Every column of the CSV file at ``path``, read in one pass. Columns named in ``wide``
-    (targets) keep float64 precision; the others are float32."""
+    (targets) keep float64 precision; the others are float32. Cells in ``na_values`` (after
+    stripping spaces) are missing: NaN in a numeric column, "" in a text one."""
+    missing = frozenset(v.strip() for v in na_values) | {""}
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             delimiter = sniff_delimiter(f.read(SNIFF_BYTES))
@@ -215,7 +222,7 @@ def read_columns(path: str, wide: Sequence[str] = ()) -> CsvColumns:
                     try:
                         appends[j](float(cell))
                     except ValueError:
-                        if not cell.strip():
+                        if cell.strip() in missing:
                             appends[j](nan)
                         else:
                             slots[j].bad, slots[j].floats = (line, cell.strip()), None
@@ -229,4 +236,4 @@ def read_columns(path: str, wide: Sequence[str] = ()) -> CsvColumns:
     if delimiter != ",":
         warnings.warn(f"{path!r}: read as {_NAMES[delimiter]}-separated (detected from its first lines).",
                       CsvNote, stacklevel=3)
-    return CsvColumns(path, header, delimiter, np.frombuffer(lines, dtype="int32"), columns)
+    return CsvColumns(path, header, delimiter, np.frombuffer(lines, dtype="int32"), columns, missing)

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import os
+import re
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from .._meta.tables import MAX_CATEGORIES
 from .._system.limits import (
     MAX_COMPRESSION_RATIO,
     check_allocation,
     format_bytes,
     max_array_bytes,
 )
-from ..errors import DataError, option
+from ..errors import CsvNote, DataError, option
 from .csvread import read_columns
-from .table import Table
+from .table import DEFAULT_NA_VALUES, Table
 
 
 def require_file(path: str) -> None:
@@ -32,6 +35,8 @@ def read_csv(
     require_target: bool = True,
     features: Sequence[str] | None = None,
     target_classes: Mapping[str, Sequence[str] | None] | None = None,
+    na_values: Sequence[str] = DEFAULT_NA_VALUES,
+    drop: Sequence[str] = (),
 ) -> Table:
     """A table from a CSV file with a header row.
 
@@ -40,11 +45,18 @@ def read_csv(
     columns or ``features`` (the columns a saved model was trained on) names them.
     ``class_names`` fixes the main target's classes, ``target_classes`` each output's (a saved
     model's). With ``require_target=False`` (prediction) target columns are ignored, not read.
+    ``na_values`` are the cells that mean "missing"; ``drop`` names columns to leave out. A
+    text column that is a date or a per-row identifier is left out (with a note) unless chosen.
+    Rows whose target is missing are left out (with a note).
     """
     require_file(path)
     main, per_output = _parse_targets(target)
-    columns = read_columns(path, wide=[c for c in [main, *per_output.values()] if c])  # streamed, typed
+    columns = read_columns(path, wide=[c for c in [main, *per_output.values()] if c], na_values=na_values)
     header = columns.header
+    unknown_drop = [c for c in drop if c not in columns]
+    if unknown_drop:
+        raise DataError(f"{path!r} has no column {', '.join(map(repr, unknown_drop))} to drop; columns are "
+                        f"{', '.join(header)}.")
 
     wanted = ([main] if main else []) + list(per_output.values())
     placeholders: list[str] = []
@@ -68,7 +80,8 @@ def read_csv(
                 f"that the model was trained on; columns are {', '.join(header)}. Rename them, or choose columns "
                 f"explicitly with {option('inputs')} NAME=COLS."
             )
-    feature_names = mapped or list(features or []) or [h for h in header if h not in wanted]
+    chosen = bool(mapped or features)
+    feature_names = mapped or list(features or []) or [h for h in header if h not in wanted and h not in drop]
     unknown = [c for c in feature_names if c not in columns]
     if unknown:
         raise DataError(f"{path!r} has no column {', '.join(map(repr, unknown))}; columns are {', '.join(header)}.")
@@ -82,22 +95,65 @@ def read_csv(
 
     table = Table(features=features, feature_names=feature_names, source=path, text=text,
                   text_where={name: columns.first_text_cell(name) for name in text})
+    if not chosen:
+        leave_out_unusable(table)
+    absent = np.zeros(columns.num_rows, dtype=bool)
     if main:
-        table.target, table.class_names = columns.target(main, class_names)
+        table.target, table.class_names, empty = columns.target(main, class_names)
         table.target_name = main
+        absent |= empty
     for output, col in per_output.items():
         # Each target keeps its own classes; files saved before kzoo recorded them share class_names.
         fixed = target_classes.get(output) if target_classes is not None else class_names
-        values, names = columns.target(col, fixed)
+        values, names, empty = columns.target(col, fixed)
+        absent |= empty
         table.targets[output] = values
         if names:
             table.target_classes[output] = names
             table.class_names = table.class_names or names
     for output in placeholders:  # zeros, so the model's shape_data lays out inputs as in training
         table.targets[output] = np.zeros(columns.num_rows, dtype="int32")
+    if absent.any():
+        what = f"target {main!r}" if main and not per_output else "target"
+        warnings.warn(f"{path!r}: left out {int(absent.sum())} row(s) whose {what} is missing ({columns.where(absent)}).",
+                      CsvNote, stacklevel=2)
+        table.take(~absent)
+        if not table.num_samples:
+            raise DataError(f"{path!r}: every row's target is missing; expected at least one labelled row.")
     if inputs:
         table.select_inputs(inputs)
     return table
+
+
+DATE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
+#: Fewer rows than this and a column of all-different values may still be a category.
+MIN_ROWS_FOR_IDENTIFIER = 20
+
+
+def leave_out_unusable(table: Table) -> None:
+    """Drop the table's text columns that are dates or identifiers, with a note for each."""
+    for name, reason in unusable_columns(table.text).items():
+        del table.text[name]
+        table.text_where.pop(name, None)
+        warnings.warn(f"{table.source!r}: column {name!r} left out: {reason}; to keep it, list it in "
+                      f"{option('inputs')} NAME=COLS.", CsvNote, stacklevel=3)
+    if not table.feature_names and not table.text:
+        raise DataError(f"{table.source!r} has no usable feature columns besides the target.")
+
+
+def unusable_columns(text: Mapping[str, np.ndarray]) -> dict[str, str]:
+    """Text columns no model learns from, with the reason: dates (ISO 8601 such as
+    ``2012-01-01``) with more distinct days than a category holds (a few dates, such as a model
+    year, stay: they are categories), and identifiers (a different value in every row)."""
+    found = {}
+    for name, values in text.items():
+        present = [v for v in np.asarray(values).tolist() if v]
+        distinct = len(set(present))
+        if present and distinct >= MAX_CATEGORIES and all(DATE.match(v) for v in present):
+            found[name] = f"it holds dates ({distinct} distinct, such as {present[0]!r})"
+        elif len(present) >= MIN_ROWS_FOR_IDENTIFIER and len(set(present)) == len(present) == len(values):
+            found[name] = f"a per-row identifier (every row differs, such as {present[0]!r})"
+    return found
 
 
 def _parse_targets(target: Sequence[str]) -> tuple[str | None, dict[str, str]]:

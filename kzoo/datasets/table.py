@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._meta.tables import DEFAULT_NA_VALUES  # noqa: F401  (re-exported: readers take it from here)
 from ..errors import DataError
 
 
@@ -52,6 +53,17 @@ class Table:
             return int(self.target.max()) + 1
         return None
 
+    def take(self, rows: np.ndarray) -> Table:
+        """This table with only ``rows`` (indices or a boolean mask) of every per-sample array."""
+        self.features = self.features[rows]
+        if self.target is not None:
+            self.target = self.target[rows]
+        self.targets = {k: v[rows] for k, v in self.targets.items()}
+        self.text = {k: v[rows] for k, v in self.text.items()}
+        if self.paths is not None:
+            self.paths = [self.paths[i] for i in _as_index(rows)]
+        return self
+
     def columns(self, names: Sequence[str]) -> np.ndarray:
         """The feature columns ``names``, in that order."""
         index = {name: i for i, name in enumerate(self.feature_names)}
@@ -68,6 +80,11 @@ class Table:
         self.columns([c for cols in mapping.values() for c in cols if c not in self.text])  # raises on unknown columns
         self.input_columns = {name: list(cols) for name, cols in mapping.items()}
         return self
+
+
+def _as_index(rows: np.ndarray) -> list[int]:
+    rows = np.asarray(rows)
+    return np.nonzero(rows)[0].tolist() if rows.dtype == bool else rows.tolist()
 
 
 def encode_labels(values: np.ndarray, class_names: Sequence[str] | None = None) -> tuple[np.ndarray, list[str]]:

@@ -321,7 +321,7 @@ def check_weights(name: str) -> CheckResult:
     """Registered weights ``name`` verify (sha256), load into their model and, evaluated on the data
     set they name, reproduce every recorded metric within ``METRIC_TOLERANCE``."""
     from .._weights import cache, lookup
-    from .._workflow.inference import load_data, open_weights
+    from .._workflow.inference import evaluate_saved, open_weights
     from ..datasets import list_datasets
 
     subject = f"weights {name!r}"
@@ -334,8 +334,7 @@ def check_weights(name: str) -> CheckResult:
         source = weights.dataset
         if source is None or (source not in list_datasets() and not os.path.isfile(source)):
             return CheckResult(subject, WEIGHTS_CHECK, "skipped", f"its data {source!r} is not available here")
-        shaped = load_data(saved, source)
-        measured = saved.builder.evaluate(saved.model, shaped.x, shaped.y)
+        measured = evaluate_saved(saved, source)
     except Exception as exc:
         return CheckResult(subject, WEIGHTS_CHECK, "failed", f"{type(exc).__name__}: {exc}")
     off = {k: (v, round(measured.get(k, float("nan")), 4)) for k, v in weights.metrics.items()

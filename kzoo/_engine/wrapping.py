@@ -1,0 +1,152 @@
+"""The trained model: a preprocessing plan as Keras layers in front of the network.
+
+What ``kzoo train`` saves maps the user's raw values to predictions, so the ``.keras`` file, its
+exports and ``keras.saving.load_model`` need no kzoo code to be right. Only built-in Keras layers
+and ops are used, so the file loads in a plain Keras session.
+
+Two nested models, because strings cannot go everywhere:
+
+- ``core``: raw numbers (NaN = missing) and categorical columns as vocabulary indices ->
+  predictions. Runs on every backend and exports to every format.
+- the trained model: ``StringLookup`` per categorical column, then ``core``. Without
+  categorical columns the trained model is ``core`` itself.
+
+:mod:`kzoo.datasets.preprocess` computes the same features in numpy for training; a test checks
+that both agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..datasets.preprocess import NUMERIC_INPUT, Plan, lookup
+
+if TYPE_CHECKING:  # pragma: no cover
+    import keras
+    import numpy as np
+
+CORE = "core"
+
+
+def wrap(net: keras.Model, plan: Plan) -> keras.Model:
+    """``net`` behind the plan's preprocessing (and, for regression, the target's units)."""
+    import keras
+
+    name = f"{net.name}_trained"
+    core = _core(net, plan, CORE if plan.categorical else name)
+    if not plan.categorical:
+        return core
+    inputs: dict[str, Any] = {}
+    if plan.numeric:
+        inputs[NUMERIC_INPUT] = keras.Input((len(plan.numeric),), name=NUMERIC_INPUT, dtype="float32")
+    feed = dict(inputs)
+    for cat in plan.categorical:
+        key = cat["input"]
+        inputs[key] = keras.Input((1,), name=key, dtype="string")
+        feed[key] = keras.layers.StringLookup(vocabulary=cat["vocabulary"], num_oov_indices=1,
+                                              name=f"{key}_lookup")(inputs[key])
+    return keras.Model(inputs, core(feed), name=name)
+
+
+def _core(net: keras.Model, plan: Plan, name: str) -> keras.Model:
+    import keras
+    from keras import layers, ops
+
+    inputs: dict[str, Any] = {}
+    features = []
+    if plan.numeric:
+        x = inputs[NUMERIC_INPUT] = keras.Input((len(plan.numeric),), name=NUMERIC_INPUT, dtype="float32")
+        missing = ops.isnan(x)
+        flags = ops.cast(missing, "float32")
+        filled = layers.Add(name="impute")([ops.where(missing, ops.zeros_like(x), x),
+                                            layers.Rescaling(plan.median, name="median")(flags)])
+        # Rescaling, not Normalization: Normalization keeps its statistics as captured tensors,
+        # which tf2onnx turns into extra graph inputs.
+        scale, offset = plan.scaling()
+        features.append(layers.Rescaling(scale, offset=offset, name="standardize")(filled))
+        if plan.indicators:
+            features.append(ops.take(flags, plan.indicators, axis=1))
+    for cat in plan.categorical:
+        index = inputs[cat["input"]] = keras.Input((1,), name=cat["input"], dtype="int64")
+        features.append(layers.CategoryEncoding(num_tokens=len(cat["vocabulary"]) + 1, output_mode="one_hot",
+                                                name=f"{cat['input']}_onehot")(index))
+    merged = layers.Concatenate(name="features")(features) if len(features) > 1 else features[0]
+    fed = {name: ops.reshape(ops.take(merged, feed["features"], axis=1), (-1, *feed["shape"]))
+           for name, feed in plan.feeds.items()}
+    names = [spec["name"] for spec in plan.outputs]
+    outputs = by_name(net(_arranged(net, fed)), names)
+    final = []
+    for output in names:
+        if plan.task == "regression":
+            final.append(layers.Rescaling(plan.target["std"], offset=plan.target["mean"], name=output)(outputs[output]))
+        else:
+            final.append(layers.Identity(name=output)(outputs[output]))
+    single = len(inputs) == 1 and not plan.categorical
+    return keras.Model(next(iter(inputs.values())) if single else inputs,
+                       final[0] if len(final) == 1 else dict(zip(names, final)), name=name)
+
+
+def _arranged(net: Any, x: Mapping[str, Any]) -> Any:
+    """``x`` (keyed by input name) as ``net`` takes it: a dict, one tensor, or a list in order."""
+    if isinstance(getattr(net, "_inputs_struct", None), Mapping):
+        return dict(x)
+    if len(x) == 1:
+        return next(iter(x.values()))
+    order = [t.name for t in getattr(net, "inputs", [])] or list(x)
+    order = [n for n in order if n in x] if set(order) >= set(x) else list(x)
+    return [x[n] for n in order]
+
+
+def by_name(result: Any, names: Sequence[str]) -> dict[str, Any]:
+    """A model's outputs (one tensor, a list or a dict) keyed by output name."""
+    if isinstance(result, Mapping):
+        return dict(result)
+    if isinstance(result, (list, tuple)):
+        return dict(zip(names, result))
+    return {names[0]: result}
+
+
+def core_of(model: keras.Model, plan: Plan) -> keras.Model:
+    """The part of a trained model that takes categorical columns as vocabulary indices."""
+    return model.get_layer(CORE) if plan.categorical else model
+
+
+def predict(model: keras.Model, plan: Plan, numeric: np.ndarray, categorical: Mapping[str, np.ndarray],
+            batch_size: int = 1024) -> dict[str, np.ndarray]:
+    """The trained model's outputs on raw rows, keyed by output name. Under TensorFlow the
+    strings go through the model's own ``StringLookup`` layers; other backends cannot run them
+    compiled, so the same lookup is done in numpy and the ``core`` runs."""
+    import numpy as np
+
+    from .._system.backend import is_tensorflow
+
+    names = [spec["name"] for spec in plan.outputs]
+    x: dict[str, Any] = {NUMERIC_INPUT: np.asarray(numeric, "float32")} if plan.numeric else {}
+    if plan.categorical and is_tensorflow():
+        import tensorflow as tf
+
+        for cat in plan.categorical:
+            x[cat["input"]] = tf.constant(np.asarray(categorical[cat["column"]], dtype=str).reshape(-1, 1))
+        return by_name(model.predict(x, batch_size=batch_size, verbose=0), names)
+    x.update(lookup(plan, categorical))
+    runner = core_of(model, plan)
+    feed = x[NUMERIC_INPUT] if len(x) == 1 and plan.numeric else x
+    return by_name(runner.predict(feed, batch_size=batch_size, verbose=0), names)
+
+
+def as_regressor(net: keras.Model) -> keras.Model:
+    """``net`` with its classifier head replaced by one linear unit of the same name: the
+    layers below the output stay as the builder made them."""
+    import keras
+
+    from ..errors import ConfigError
+
+    head = getattr(net.outputs[0], "_keras_history", [None])[0] if getattr(net, "outputs", None) else None
+    if head is None or len(net.outputs) != 1 or not isinstance(head, keras.layers.Dense):
+        raise ConfigError(f"model {net.name!r} cannot be turned into a regressor: kzoo replaces the Dense layer "
+                          f"that makes its one output, and this model has none (a subclassed model or several "
+                          f"outputs). Use a Functional or Sequential build (for mlp: --set api=functional).")
+    below = head.input
+    output = keras.layers.Dense(1, name=head.name)(below)
+    return keras.Model(net.inputs if len(net.inputs) > 1 else net.inputs[0], output, name=net.name)

@@ -1,0 +1,14 @@
+"""The rules kzoo reads tables by, as plain constants: the CLI's help, the options' checks and the
+readers all quote them from here, and importing them costs no numpy."""
+
+from __future__ import annotations
+
+#: Cells read as a missing value, in CSV files and in-memory text columns (R's, pandas' and
+#: spreadsheets' markers); ``--na-values`` replaces the set. Compared after stripping spaces.
+DEFAULT_NA_VALUES: tuple[str, ...] = ("", "NA", "N/A", "NaN", "nan", "null", "NULL", "None", "?", "-")
+#: What a target is learnt as (``--task``).
+TASKS: tuple[str, ...] = ("classification", "regression")
+#: A whole-number target with more distinct values than this is taken for regression.
+MAX_INTEGER_CLASSES = 20
+#: One-hot width of a categorical column, its "missing or other" slot included.
+MAX_CATEGORIES = 32

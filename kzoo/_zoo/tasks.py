@@ -1,0 +1,60 @@
+"""A zoo model trained for another task than its builder's: any classifier as a regressor.
+
+Built-in models end in a softmax classifier. For a regression target kzoo keeps the builder's
+layers and swaps only the Dense layer that makes the output for one linear unit of the same name
+(:func:`kzoo._engine.wrapping.as_regressor`); losses and metrics then follow from that linear
+output (mse, mae), as for any model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from .._engine.wrapping import as_regressor
+from .._meta.spec import TensorSpec
+from .builder import ModelBuilder
+
+if TYPE_CHECKING:  # pragma: no cover
+    import keras
+
+    from ..datasets.table import Table
+
+
+class RegressionBuilder(ModelBuilder):
+    """``base`` with a one-unit linear output; config, validation and data shaping are base's."""
+
+    def __init__(self, base: ModelBuilder) -> None:
+        self.base = base
+        self.spec = base.spec  # type: ignore[misc]  # the same model, by name and plugin
+        self.weights_source = base.weights_source
+
+    def config(self, **overrides: Any) -> dict[str, Any]:
+        return self.base.config(**overrides)
+
+    def build_model(self, config: Mapping[str, Any]) -> keras.Model:
+        return as_regressor(self.base.build_model(config))
+
+    def custom_objects(self) -> dict[str, Any]:
+        return self.base.custom_objects()
+
+    def loss_overrides(self) -> dict[str, dict[str, Any]]:
+        return {"losses": {}, "metrics": {}}  # a classifier's hand-written losses do not apply
+
+    def output_specs(self, config: Mapping[str, Any] | None = None) -> tuple[TensorSpec, ...]:
+        return self.facts(config).outputs  # never the classifier's outputs from the manifest
+
+    def infer_config(self, table: Table) -> dict[str, Any]:
+        inferred = self.base.infer_config(table)
+        inferred.pop("num_classes", None)  # the head is replaced: a class count means nothing
+        return inferred
+
+    def shape_data(self, table: Table, config: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        return self.base.shape_data(table, config)
+
+
+def for_task(builder: ModelBuilder, task: str | None) -> ModelBuilder:
+    """The builder that trains ``builder``'s model for ``task`` (``classification`` is its own)."""
+    if task == "regression" and not isinstance(builder, RegressionBuilder):
+        return RegressionBuilder(builder)
+    return builder
