@@ -26,7 +26,7 @@ COMMON = ["--val-split", "0.2", "--patience", "0", "--seed", "0", "--quiet"]  # 
 
 #: full name -> (the `kzoo train` arguments, a description)
 RECIPES: dict[str, tuple[list[str], str]] = {
-    "mlp.iris": (["mlp", "--data", "iris", "--epochs", "150"], "The seed MLP on iris (4 standardized measurements, 3 species)."),
+    "mlp.iris": (["mlp", "--data", "iris", "--epochs", "150"], "The seed MLP on iris: 4 raw measurements in cm (standardized inside the model), 3 species."),
     "mlp.digits": (["mlp", "--data", "digits", "--set", "hidden_units=64,32", "--epochs", "60"],
                    "The MLP with input_dim=64 and 64-32 hidden units on 8x8 digit images."),
     "two_input_mlp.digits": (["two_input_mlp", "--data", "digits", "--epochs", "60"],
@@ -79,6 +79,10 @@ def model_card(name: str, card: dict) -> str:
         f"# {name}", "", card["description"], "",
         f"- model: `{card['model']}`, config `{json.dumps(card['config'])}`",
         f"- data: `{card['data']['source']}`; trained with `{card['training']['command']}`",
+        *([f"- task: {card['data']['plan']['task']}; self-contained: the model takes raw values "
+           f"({', '.join(card['data']['plan']['numeric'][:4])}{' ...' if len(card['data']['plan']['numeric']) > 4 else ''}), "
+           f"its preprocessing is inside it"] if card["data"].get("plan") else
+          ["- preprocessing outside the model (its own data shaping), recorded in the card's `data`"]),
         f"- on the whole data set: {metrics}",
         f"- on the held-out 20 %: {val}",
         f"- file: `{card['file']}`, {card['size']:,} bytes, sha256 `{card['sha256']}`",

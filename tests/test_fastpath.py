@@ -79,7 +79,7 @@ def test_early_stopping_on_the_fast_path_restores_the_best_epoch(monkeypatch):
     assert result.epochs == best + 2 < 300
     data = kzoo.datasets.load("iris", "mlp", val_split=0.2)
     _, (x_val, y_val) = training.split(data, 0.2, 0)
-    assert kzoo.get("mlp").evaluate(result.model, x_val, y_val)["accuracy"] == pytest.approx(
+    assert kzoo.get("mlp").evaluate(result.network, x_val, y_val)["accuracy"] == pytest.approx(
         result.history["val_accuracy"][best - 1])
 
 

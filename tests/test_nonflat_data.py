@@ -254,6 +254,13 @@ def test_the_vocabulary_is_learnt_from_training_rows_only(models, reviews: Path,
     assert data.x["review"].dtype == np.int32 and data.x["review"].max() < 40
 
 
-def test_a_text_column_without_a_sequence_input_names_the_column(reviews: Path) -> None:
-    with pytest.raises(kzoo.DataError, match="column 'review' is not numeric .*no integer sequence input"):
-        datasets.load(str(reviews), "mlp", target="label")
+def test_a_text_column_without_a_sequence_input_is_a_category(reviews: Path) -> None:
+    # The mlp has no sequence input to tokenize for: text is a category, and these reviews all
+    # differ, so the column is an identifier, left out with a note saying how to keep it.
+    with pytest.warns(kzoo.CsvNote, match="column 'review' left out: a per-row identifier.*--input|inputs"):
+        data = datasets.load(str(reviews), "mlp", target="label")
+    assert data.meta["plan"]["numeric"] == ["stars"] and data.meta["plan"]["categorical"] == []
+    kept = datasets.load(str(reviews), "mlp", target="label", inputs={"input": ["stars", "review"]})
+    (review,) = kept.meta["plan"]["categorical"]
+    assert review["column"] == "review" and len(review["vocabulary"]) == 31  # the 31 most frequent, one-hot
+    assert kept.config["input_dim"] == 1 + 1 + 31  # stars, the "other" slot, the values

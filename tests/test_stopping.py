@@ -40,7 +40,7 @@ def test_training_stops_after_patience_epochs_and_keeps_the_best_weights():
                                            "wait": 3, "stopped_epoch": stopped, "best_loss": loss[best - 1]}
     data = kzoo.datasets.load("iris", "mlp", val_split=0.2)
     _, (x_val, y_val) = training.split(data, 0.2, 0)
-    restored = kzoo.get("mlp").evaluate(result.model, x_val, y_val)
+    restored = kzoo.get("mlp").evaluate(result.network, x_val, y_val)
     assert restored["accuracy"] == pytest.approx(val[best - 1])
 
 

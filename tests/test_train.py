@@ -126,9 +126,10 @@ def _bad_csv(tmp_path, text):
         (lambda p: ["train", "mlp", "--data", p / "missing.csv"], "no data file"),
         (lambda p: ["train", "mlp", "--data", "irsi"], "Did you mean iris"),
         (lambda p: ["train", "mlp", "--data", _bad_csv(p, "a,b\n1,2\n"), "--target", "y"], "no target column 'y'"),
-        (lambda p: ["train", "mlp", "--data", _bad_csv(p, "a,b,y\n1,x,0\n"), "--target", "y"], "column 'b' is not numeric"),
-        (lambda p: ["train", "mlp", "--data", _bad_csv(p, "a,b,y\n1,2,0\n3,nan,1\n"), "--target", "y"],
-         "column 'b' has 1 empty or non-finite cell(s), on line 3"),
+        (lambda p: ["train", "mlp", "--data", _bad_csv(p, "a,b,y\n1,2,0\n3,inf,1\n"), "--target", "y"],
+         "column 'b' has 1 infinite cell(s), on line 3"),
+        (lambda p: ["train", "mlp", "--data", _bad_csv(p, "a,b,y\n1,2,0.5\n3,4,1.5\n"), "--target", "y", "--task",
+                    "classification"], "target 'y' holds fractional values"),
         (lambda p: ["train", "mlp", "--data", _bad_csv(p, "a,b,y\n1,2,0\n3,4,7\n"), "--target", "y",
                     "--set", "num_classes=3"], "labels [7] outside 0..2"),
         (lambda p: ["train", "mlp", "--data", _bad_csv(p, "a,b,y\n"), "--target", "y"], "no data rows"),
@@ -138,8 +139,8 @@ def _bad_csv(tmp_path, text):
         (lambda p: ["train", "mlp", "--data", "synthetic", "--samples", "-5"], "--samples -5 (expected an integer >= 1)"),
         (lambda p: ["train", "mlp", "--data", "iris", "--plot", p / "curves.txt"], "ending in .png, .svg or .pdf"),
         (lambda p: ["train", "mlp", "--data", "iris", "--target", "species"], "a target column only applies to CSV files"),
-        (lambda p: ["train", "mlp", "--data", _bad_csv(p, "a,b,y\n1,2,x\n3,4,\n"), "--target", "y"],
-         "target column 'y' has 1 empty cell(s), on line 3"),
+        (lambda p: ["train", "mlp", "--data", _bad_csv(p, "a,b,y\n1,2,NA\n3,4,\n"), "--target", "y"],
+         "every row's target 'y' is missing"),
         (lambda p: ["evaluate", p / "none.keras", "--data", "iris"], "no model file"),
         (lambda p: ["evaluate", _corrupt(p), "--data", "iris"], "not a readable .keras file"),
     ],
@@ -239,7 +240,9 @@ def test_a_third_party_model_trains_on_synthetic_data_and_on_a_csv(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("p,q,r,s,t,target\n" + "\n".join(f"{i},{i+1},{i+2},{i%3},{i%5},{i*0.1}" for i in range(20)))
     result = training.train("tiny_regressor", str(path), target="target", epochs=1)  # columns split in order
-    assert result.model.input_shape == [(None, 3), (None, 2)]
+    assert result.network.input_shape == [(None, 3), (None, 2)]
+    assert result.model.input_shape == (None, 5)  # the trained model takes the raw columns
+    assert result.network.get_layer("y") is not None and result.metadata["data"]["plan"]["task"] == "regression"
 
 
 def test_predict_to_stdout_quotes_class_names_like_the_file(tmp_path):

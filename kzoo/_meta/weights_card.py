@@ -58,6 +58,17 @@ class Weights:
         return None if source is None else str(source)
 
     @property
+    def task(self) -> str | None:
+        """``classification`` or ``regression`` for weights trained on a table (their data's
+        preprocessing plan says which); None when the card does not record it."""
+        return (self.data.get("plan") or {}).get("task")
+
+    @property
+    def self_contained(self) -> bool:
+        """True when the model holds its preprocessing: it takes raw columns (see docs/data.md)."""
+        return bool(self.data.get("plan"))
+
+    @property
     def is_url(self) -> bool:
         return self.source.startswith(("http://", "https://"))
 
@@ -67,7 +78,8 @@ class Weights:
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.full_name, "model": self.model, "weights": self.name, "source": self.source,
-            "sha256": self.sha256, "size": self.size, "dataset": self.dataset, "metrics": dict(self.metrics),
+            "sha256": self.sha256, "size": self.size, "dataset": self.dataset, "task": self.task,
+            "self_contained": self.self_contained, "metrics": dict(self.metrics),
             "config": dict(self.config), "data": dict(self.data), "license": self.license,
             "description": self.description, "plugin": self.plugin,
         }

@@ -18,7 +18,13 @@ from .._zoo.datasets import SYNTHETIC, get_dataset
 from .._zoo.tasks import for_task
 from ..datasets import text
 from ..datasets.checks import check_data
-from ..datasets.files import leave_out_unusable, read_csv, read_npz, require_file, split_npz
+from ..datasets.files import (
+    leave_out_unusable,
+    read_csv,
+    read_npz,
+    require_file,
+    split_npz,
+)
 from ..datasets.images import image_input, is_image_source, read_images
 from ..datasets.memory import table_from_memory
 from ..datasets.preprocess import (
@@ -138,6 +144,7 @@ def load(
         if kind == "dataset" and standardize is None:
             standardize = get_dataset(source).standardize
         if metadata is None and self_contained(builder, kind, {**base, **overrides}):
+            leave_out_unusable(table)
             plan, builder, info["examples"] = plan_for(table, builder, options, val_split, seed,
                                                        standardize=True if standardize is None else bool(standardize))
         else:
@@ -210,8 +217,6 @@ def read_table(source: Any, kind: str, inputs: Mapping[str, Sequence[str]] | Non
         table = table_from_memory(source, plain[0] if plain else None, source=f"in-memory {type(source).__name__}")
         if inputs:
             table.select_inputs(inputs)
-        else:
-            leave_out_unusable(table)
     elif kind == "csv":
         table = read_csv(source, target=target, inputs=inputs, class_names=saved.get("class_names"),
                          require_target=require_target, features=saved.get("columns"),

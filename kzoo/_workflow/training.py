@@ -168,7 +168,7 @@ def _fit_and_save(builder: ModelBuilder, data: Data, options: TrainOptions, stra
             metrics = {key: values[stopper.state.best_epoch - 1] for key, values in history.items()
                        if len(values) >= stopper.state.best_epoch}
     chief = distribute.is_chief(strategy)  # only one process writes plain files
-    trained = wrapping.wrap(net, Plan.from_dict(data.meta["plan"])) if data.meta.get("plan") else net
+    trained = self_contained(net, data, builder.output_specs(data.config))
     with all_or_nothing() if chief else contextlib.nullcontext():  # the run's outputs land together
         if o.out is not None:
             saving.save_model(trained, o.out, metadata, strategy)
@@ -178,6 +178,21 @@ def _fit_and_save(builder: ModelBuilder, data: Data, options: TrainOptions, stra
         if chief and o.plot is not None and history:
             plot_history(history, o.plot)
     return TrainResult(trained, history, metrics, initial_epoch, metadata["epoch"], metadata, chief, stop_reason, net)
+
+
+def self_contained(net: Any, data: Data, outputs: Sequence[Any]) -> Any:
+    """The model to save and return: ``net`` behind its data's preprocessing plan (a table), else
+    ``net``. It is compiled like ``net``, with a copy of ``net``'s optimizer and its state (one
+    optimizer object shared by both would be saved once, under ``net``, and come back empty)."""
+    if not data.meta.get("plan"):
+        return net
+    trained = wrapping.wrap(net, Plan.from_dict(data.meta["plan"]))
+    optimizer = type(net.optimizer).from_config(net.optimizer.get_config())
+    optimizer.build(trained.trainable_variables)
+    for copy, original in zip(optimizer.variables, net.optimizer.variables):
+        copy.assign(original)
+    fitting.compile_model(trained, outputs, optimizer=optimizer, steps_per_execution=net.steps_per_execution)
+    return trained
 
 
 def data_digest(data: Data) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .._engine.wrapping import as_regressor
-from .._meta.spec import TensorSpec
+from .._meta.spec import BINARY_LOSSES, SPARSE_LOSSES, TensorSpec
 from .builder import ModelBuilder
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -54,7 +54,9 @@ class RegressionBuilder(ModelBuilder):
 
 
 def for_task(builder: ModelBuilder, task: str | None) -> ModelBuilder:
-    """The builder that trains ``builder``'s model for ``task`` (``classification`` is its own)."""
-    if task == "regression" and not isinstance(builder, RegressionBuilder):
-        return RegressionBuilder(builder)
-    return builder
+    """The builder that trains ``builder``'s model for ``task``: a classifier's for regression is
+    a :class:`RegressionBuilder`; a model that already regresses (or classification) is its own."""
+    if task != "regression" or isinstance(builder, RegressionBuilder):
+        return builder
+    classifies = any(o.loss in (*SPARSE_LOSSES, *BINARY_LOSSES) for o in builder.output_specs())
+    return RegressionBuilder(builder) if classifies else builder

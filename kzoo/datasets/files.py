@@ -80,7 +80,6 @@ def read_csv(
                 f"that the model was trained on; columns are {', '.join(header)}. Rename them, or choose columns "
                 f"explicitly with {option('inputs')} NAME=COLS."
             )
-    chosen = bool(mapped or features)
     feature_names = mapped or list(features or []) or [h for h in header if h not in wanted and h not in drop]
     unknown = [c for c in feature_names if c not in columns]
     if unknown:
@@ -95,8 +94,6 @@ def read_csv(
 
     table = Table(features=features, feature_names=feature_names, source=path, text=text,
                   text_where={name: columns.first_text_cell(name) for name in text})
-    if not chosen:
-        leave_out_unusable(table)
     absent = np.zeros(columns.num_rows, dtype=bool)
     if main:
         table.target, table.class_names, empty = columns.target(main, class_names)
@@ -115,11 +112,11 @@ def read_csv(
         table.targets[output] = np.zeros(columns.num_rows, dtype="int32")
     if absent.any():
         what = f"target {main!r}" if main and not per_output else "target"
+        if absent.all():
+            raise DataError(f"{path!r}: every row's {what} is missing; expected at least one labelled row.")
         warnings.warn(f"{path!r}: left out {int(absent.sum())} row(s) whose {what} is missing ({columns.where(absent)}).",
                       CsvNote, stacklevel=2)
         table.take(~absent)
-        if not table.num_samples:
-            raise DataError(f"{path!r}: every row's target is missing; expected at least one labelled row.")
     if inputs:
         table.select_inputs(inputs)
     return table
@@ -131,14 +128,20 @@ MIN_ROWS_FOR_IDENTIFIER = 20
 
 
 def leave_out_unusable(table: Table) -> None:
-    """Drop the table's text columns that are dates or identifiers, with a note for each."""
-    for name, reason in unusable_columns(table.text).items():
+    """Drop the table's text columns that are dates or identifiers, with a note for each (the
+    columns of a table whose model treats text as categories, unless the user chose columns)."""
+    if table.input_columns:
+        return
+    unusable = unusable_columns(table.text)
+    for name, reason in unusable.items():
         del table.text[name]
         table.text_where.pop(name, None)
         warnings.warn(f"{table.source!r}: column {name!r} left out: {reason}; to keep it, list it in "
                       f"{option('inputs')} NAME=COLS.", CsvNote, stacklevel=3)
     if not table.feature_names and not table.text:
-        raise DataError(f"{table.source!r} has no usable feature columns besides the target.")
+        raise DataError(f"{table.source!r} has no usable feature columns besides the target: "
+                        f"{', '.join(map(repr, unusable))} left out. List a column in {option('inputs')} NAME=COLS "
+                        f"to use it anyway.")
 
 
 def unusable_columns(text: Mapping[str, np.ndarray]) -> dict[str, str]:
