@@ -271,7 +271,7 @@ def self_contained(model_path: Path, csv_path: Path, pred_csv: Path) -> str:
     for name, spec in side.items():
         if name != "numeric":
             index = {v: i + 1 for i, v in enumerate(spec["vocabulary"])}
-            feed[name] = np.array([[index.get(s[0], 0)] for s in strings[name]], "int64")
+            feed[name] = np.array([[index.get(s[0], 0)] for s in strings[name]], "int32")
     session = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     exported = session.run(None, {i.name: feed[i.name] for i in session.get_inputs()})[0].reshape(len(cells), -1)
     diff = max(float(np.max(np.abs(reloaded - expected))), float(np.max(np.abs(exported - expected))))

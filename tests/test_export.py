@@ -5,6 +5,7 @@ and leaves nothing at the output path."""
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
 
 import pytest
 
@@ -53,14 +54,17 @@ def test_export_a_weights_name_from_the_cli(tmp_path):
     result = run("export", "two_input_mlp.digits", "--format", "onnx", "-o", target)
     assert result.exit_code == 0, result.output
     assert result.output.startswith(f"exported two_input_mlp.digits to {target} (onnx); largest difference from Keras")
-    diff = float(result.output.rsplit(":", 1)[1])
-    assert diff <= 1e-4 and target.is_file()
+    first = result.output.splitlines()[0]
+    assert "on 8 raw training rows" in first  # recorded in the weights card, not generated
+    diff = float(first.rsplit(":", 1)[1])
+    assert diff <= 1e-4 and target.is_file() and Path(f"{target}.inputs.json").is_file()
     import onnxruntime
 
     assert kzoo.export_model("mlp.iris", "saved_model", tmp_path / "sm").max_abs_diff <= 1e-4
 
     session = onnxruntime.InferenceSession(str(target), providers=["CPUExecutionProvider"])
-    assert [i.name for i in session.get_inputs()] == ["input_1", "input_2"], "inputs keep the model's names"
+    # The trained model takes the 64 raw pixel columns; it splits them into input_1, input_2 itself.
+    assert [(i.name, i.shape[1]) for i in session.get_inputs()] == [("numeric", 64)]
 
 
 def test_export_a_keras_file(tmp_path):

@@ -159,7 +159,7 @@ def test_exports_agree_on_raw_rows_encoded_with_their_side_file(classifier, peng
     for name, spec in inputs["inputs"].items():
         if name != "numeric":  # encoded by the side file alone, as a deployment would
             index = {v: i + 1 for i, v in enumerate(spec["vocabulary"])}
-            feed[name] = np.array([[index.get(r[spec["column"]], 0)] for r in rows], "int64")
+            feed[name] = np.array([[index.get(r[spec["column"]], 0)] for r in rows], "int32")
     got = next(iter(RUNNERS[fmt](str(target), feed).values()))
     _, expected = predictions(model, penguins)
     np.testing.assert_allclose(got, expected, atol=1e-4)
@@ -211,3 +211,42 @@ def test_in_memory_tables_train_and_predict_like_files(penguins) -> None:
     assert len(kzoo.train("mlp", columns, target="species", epochs=1).history["loss"]) == 1
     with pytest.raises(kzoo.DataError, match="expected .*arrays.*DataFrame"):
         kzoo.train("mlp", 42)
+
+
+def test_builtin_weights_and_their_exports_take_raw_values(tmp_path) -> None:
+    """``kzoo.build("mlp.iris")`` and its ONNX file classify raw iris (cm, not z-scores)."""
+    from sklearn.datasets import load_iris
+
+    from kzoo._workflow.export import run_onnx
+
+    x, y = load_iris(return_X_y=True)
+    x = x.astype("float32")
+    assert (kzoo.build("mlp.iris").predict(x, verbose=0).argmax(axis=1) == y).mean() > 0.95
+    exported = kzoo.export_model("mlp.iris", "onnx", tmp_path / "iris.onnx")
+    assert exported.checked_on == "raw training rows" and exported.encode == ()
+    probabilities = next(iter(run_onnx(exported.path, {"numeric": x}).values()))
+    assert (probabilities.argmax(axis=1) == y).mean() > 0.95
+    card = kzoo.get_weights("mlp.iris")
+    assert card.task == "classification" and card.self_contained
+
+
+def test_a_table_model_trained_on_jax_predicts_the_same_on_tensorflow(penguins, tmp_path) -> None:
+    """StringLookup needs tensorflow; off it, kzoo looks strings up in numpy and runs the core."""
+    from .conftest import run_kzoo
+
+    model = tmp_path / "jax.keras"
+    trained = run_kzoo("--backend", "jax", "train", "mlp", "--data", str(penguins), "--target", "species",
+                       "--epochs", "2", "--quiet", "--out", str(model))
+    assert trained.returncode == 0, trained.stderr
+    on_jax = run_kzoo("--backend", "jax", "predict", str(model), "--data", str(penguins))
+    assert on_jax.returncode == 0, on_jax.stderr
+    on_tensorflow = run("predict", model, "--data", penguins)
+    assert on_tensorflow.exit_code == 0
+
+    def table(text: str) -> tuple[list[list[str]], np.ndarray]:
+        rows = list(csv.reader(text.splitlines()))
+        return [row[:2] for row in rows], np.array([row[2:] for row in rows[1:]], dtype=float)
+
+    (jax_classes, jax_p), (tf_classes, tf_p) = table(on_jax.stdout), table(on_tensorflow.stdout)
+    assert jax_classes == tf_classes
+    np.testing.assert_allclose(jax_p, tf_p, atol=1e-5)  # the backends round the 6th digit differently

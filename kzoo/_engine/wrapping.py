@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .._system.backend import allow_tensorflow
 from ..datasets.preprocess import NUMERIC_INPUT, Plan, lookup
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -37,6 +38,7 @@ def wrap(net: keras.Model, plan: Plan) -> keras.Model:
     core = _core(net, plan, CORE if plan.categorical else name)
     if not plan.categorical:
         return core
+    allow_tensorflow()  # StringLookup is built on tensorflow, whatever the backend
     inputs: dict[str, Any] = {}
     if plan.numeric:
         inputs[NUMERIC_INPUT] = keras.Input((len(plan.numeric),), name=NUMERIC_INPUT, dtype="float32")
@@ -44,8 +46,9 @@ def wrap(net: keras.Model, plan: Plan) -> keras.Model:
     for cat in plan.categorical:
         key = cat["input"]
         inputs[key] = keras.Input((1,), name=key, dtype="string")
-        feed[key] = keras.layers.StringLookup(vocabulary=cat["vocabulary"], num_oov_indices=1,
-                                              name=f"{key}_lookup")(inputs[key])
+        index = keras.layers.StringLookup(vocabulary=cat["vocabulary"], num_oov_indices=1,
+                                          name=f"{key}_lookup")(inputs[key])
+        feed[key] = keras.ops.cast(index, "int32")  # int32: what every backend (JAX) takes by default
     return keras.Model(inputs, core(feed), name=name)
 
 
@@ -68,7 +71,7 @@ def _core(net: keras.Model, plan: Plan, name: str) -> keras.Model:
         if plan.indicators:
             features.append(ops.take(flags, plan.indicators, axis=1))
     for cat in plan.categorical:
-        index = inputs[cat["input"]] = keras.Input((1,), name=cat["input"], dtype="int64")
+        index = inputs[cat["input"]] = keras.Input((1,), name=cat["input"], dtype="int32")
         features.append(layers.CategoryEncoding(num_tokens=len(cat["vocabulary"]) + 1, output_mode="one_hot",
                                                 name=f"{cat['input']}_onehot")(index))
     merged = layers.Concatenate(name="features")(features) if len(features) > 1 else features[0]

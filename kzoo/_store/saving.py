@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .._meta.spec import jsonable
-from .._system.backend import keep_tensorflow_out
+from .._system.backend import allow_tensorflow, keep_tensorflow_out
 from .._system.files import atomic_output
 from .._system.limits import (
     MAX_COMPRESSION_RATIO,
@@ -175,10 +175,13 @@ def load(path: str | os.PathLike[str], safe_mode: bool = True, compile: bool = T
     for files you trust.
     """
     path = os.fspath(path)
-    ensure_plugin(read_metadata(path))
+    metadata = read_metadata(path)
+    ensure_plugin(metadata)
     import keras
 
     keep_tensorflow_out()
+    if ((metadata or {}).get("data") or {}).get("plan", {}).get("categorical"):
+        allow_tensorflow()  # its StringLookup layers need tensorflow on any backend
 
     try:
         return keras.saving.load_model(path, custom_objects=custom_objects(), safe_mode=safe_mode, compile=compile)

@@ -67,6 +67,18 @@ def keep_tensorflow_out() -> None:
         lazy._available = False
 
 
+def allow_tensorflow() -> None:
+    """Undo :func:`keep_tensorflow_out`: a model with ``StringLookup`` layers (a table's category
+    columns) needs tensorflow on any backend, to build or load them."""
+    try:
+        from keras.src.utils import module_utils
+    except ImportError:  # pragma: no cover
+        return
+    lazy = getattr(module_utils, "tensorflow", None)
+    if lazy is not None and getattr(lazy, "_available", None) is False:
+        lazy._available = None
+
+
 def set_random_seed(seed: int) -> None:
     """``keras.utils.set_random_seed`` without importing tensorflow off its backend."""
     import keras

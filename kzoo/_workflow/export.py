@@ -78,7 +78,7 @@ def export_trained(saved: Any, format: str, target: Path, tolerance: float = TOL
     expected = wrapping.predict(saved.model, plan, numeric, categorical)
     x = {NUMERIC_INPUT: numeric, **lookup(plan, categorical)} if plan.numeric else lookup(plan, categorical)
     inputs = ([TensorSpec(NUMERIC_INPUT, (len(plan.numeric),))] if plan.numeric else []) + [
-        TensorSpec(cat["input"], (1,), dtype="int64") for cat in plan.categorical]
+        TensorSpec(cat["input"], (1,), dtype="int32") for cat in plan.categorical]
     outputs = [TensorSpec.from_dict(o) for o in plan.outputs]
     sidecar = Path(f"{target}.inputs.json")
     result = export_keras(wrapping.core_of(saved.model, plan), inputs, outputs, format, target, x=x,
@@ -87,7 +87,7 @@ def export_trained(saved: Any, format: str, target: Path, tolerance: float = TOL
     write_text(sidecar, json.dumps({
         "model": saved.metadata.get("model"), "task": plan.task, "inputs": {
             NUMERIC_INPUT: {"columns": plan.numeric, "dtype": "float32", "missing": "NaN"} if plan.numeric else None,
-            **{cat["input"]: {"column": cat["column"], "dtype": "int64", "vocabulary": cat["vocabulary"],
+            **{cat["input"]: {"column": cat["column"], "dtype": "int32", "vocabulary": cat["vocabulary"],
                               "index": "1 + the value's position in vocabulary; 0 for a missing, rare or unseen value"}
                for cat in plan.categorical}},
         "outputs": [o["name"] for o in plan.outputs], "class_names": data.get("class_names"),

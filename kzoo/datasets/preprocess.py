@@ -127,7 +127,7 @@ def lookup(plan: Plan, categorical: Mapping[str, np.ndarray]) -> dict[str, np.nd
     for cat in plan.categorical:
         index = {v: i for i, v in enumerate(cat["vocabulary"], start=1)}
         values = np.asarray(categorical[cat["column"]]).reshape(-1)
-        out[cat["input"]] = np.array([index.get(str(v), 0) for v in values], dtype="int64").reshape(-1, 1)
+        out[cat["input"]] = np.array([index.get(str(v), 0) for v in values], dtype="int32").reshape(-1, 1)
     return out
 
 
