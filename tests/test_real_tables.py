@@ -250,3 +250,24 @@ def test_a_table_model_trained_on_jax_predicts_the_same_on_tensorflow(penguins, 
     (jax_classes, jax_p), (tf_classes, tf_p) = table(on_jax.stdout), table(on_tensorflow.stdout)
     assert jax_classes == tf_classes
     np.testing.assert_allclose(jax_p, tf_p, atol=1e-5)  # the backends round the 6th digit differently
+
+
+def test_what_training_read_is_what_prediction_reads(tmp_path) -> None:
+    """The model's --na-values, its categories as text ("02134" is not 2134) and its classes
+    (in-memory labels holding some of them) are read back as training read them."""
+    train = tmp_path / "train.csv"
+    rows = [("missing" if i % 9 == 0 else str(i % 5), ["02134", "10001", "x"][i % 3], "dog" if i % 3 == 0 else "cat")
+            for i in range(60)]
+    train.write_text("a,zip,y\n" + "".join(f"{a},{z},{y}\n" for a, z, y in rows))
+    model = tmp_path / "m.keras"
+    result = run("train", "mlp", "--data", train, "--target", "y", "--na-values", "missing", "--epochs", "60",
+                 "--learning-rate", "0.05", "--out", model, "--quiet")
+    assert result.exit_code == 0, result.output
+    predicted = run("predict", model, "--data", train)
+    assert predicted.exit_code == 0, predicted.output  # "missing" is a missing number here too
+    only_zips = tmp_path / "zips.csv"  # every zip looks like a number in this file
+    only_zips.write_text("a,zip\n1,02134\n2,02134\n")
+    classes = [row[1] for row in csv.reader(run("predict", model, "--data", only_zips).stdout.splitlines()[1:])]
+    assert classes == ["dog", "dog"]
+    dogs = {"a": np.array([1.0, 2.0]), "zip": np.array(["02134", "02134"]), "y": np.array(["dog", "dog"])}
+    assert kzoo.evaluate(model, dogs, target=["y"])["accuracy"] == 1.0  # not scored as "cat"

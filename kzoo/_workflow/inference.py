@@ -23,7 +23,7 @@ from .._zoo.tasks import for_task
 from ..datasets.files import read_csv
 from ..datasets.memory import table_from_memory
 from ..datasets.preprocess import Plan
-from ..datasets.table import Table
+from ..datasets.table import DEFAULT_NA_VALUES, Table
 from ..errors import DataError, option
 from . import api
 from .loading import load, load_table, source_kind
@@ -210,7 +210,9 @@ def read_raw(metadata: Mapping[str, Any], plan: Plan, data: Any, target: Sequenc
     classes = saved.get("class_names") if plan.task == "classification" else None
     if kind == "csv":
         table = read_csv(os.fspath(data), target=target, class_names=classes, require_target=require_target,
-                         features=plan.raw_columns, target_classes=saved.get("target_classes"))
+                         features=plan.raw_columns, target_classes=saved.get("target_classes"),
+                         na_values=saved.get("na_values") or DEFAULT_NA_VALUES,
+                         text_columns=[cat["column"] for cat in plan.categorical])
     elif kind == "memory":
         plain = [t for t in target if "=" not in t]
         table = table_from_memory(data, plain[0] if plain and require_target else None,
@@ -220,8 +222,17 @@ def read_raw(metadata: Mapping[str, Any], plan: Plan, data: Any, target: Sequenc
     else:
         raise DataError(f"{data!r}: a model trained on a table predicts from a table (a .csv file, a data set, "
                         f"arrays, a dict of columns or a DataFrame), not a {kind} source.")
-    if require_target and classes and table.class_names is None and table.target is not None:
-        table.class_names = list(classes)  # a data set's labels are already indices
+    if require_target and classes and table.target is not None:
+        if table.class_names is None:
+            table.class_names = list(classes)  # a data set's labels are already indices
+        elif table.class_names != list(classes):  # in-memory labels: numbered by the classes they hold
+            unknown = sorted(set(table.class_names) - set(classes))
+            if unknown:
+                raise DataError(f"{table.source}: labels {', '.join(map(repr, unknown[:5]))} are not among the "
+                                f"model's classes ({', '.join(classes)}); use data with the classes it was trained on.")
+            index = {name: i for i, name in enumerate(classes)}
+            remap = np.array([index[name] for name in table.class_names], dtype="int32")
+            table.target, table.class_names = remap[table.target], list(classes)
     numeric = table.columns(plan.numeric) if plan.numeric else np.empty((table.num_samples, 0), "float32")
     categorical = {}
     for cat in plan.categorical:

@@ -145,6 +145,7 @@ def load(
             standardize = get_dataset(source).standardize
         if metadata is None and self_contained(builder, kind, {**base, **overrides}):
             leave_out_unusable(table)
+            info["na_values"] = list(DEFAULT_NA_VALUES if options.na_values is None else options.na_values)
             plan, builder, info["examples"] = plan_for(table, builder, options, val_split, seed,
                                                        standardize=True if standardize is None else bool(standardize))
         else:
@@ -269,12 +270,13 @@ def plan_for(table: Table, builder: ModelBuilder, options: DataOptions, val_spli
         warnings.warn(f"{table.source}: {note}", CsvNote, stacklevel=3)
     builder = for_task(builder, task)
     scale: dict[str, float] = {}
-    if task == "regression":
-        values = table.target.astype("float64")
-        scale = {"mean": float(values.mean()), "std": float(values.std() or 1.0)}
-        table.target, table.class_names = ((values - scale["mean"]) / scale["std"]).astype("float32"), None
     labels = class_labels({"target": table.target}) if table.target is not None and task == "classification" else None
     rows = split_rows(table.num_samples, labels, val_split, seed)[0] if val_split else None
+    if task == "regression":  # the target's scale, like every statistic, from the training rows only
+        values = table.target.astype("float64")
+        fit = values if rows is None else values[rows]
+        scale = {"mean": float(fit.mean()), "std": float(fit.std() or 1.0)}
+        table.target, table.class_names = ((values - scale["mean"]) / scale["std"]).astype("float32"), None
     plan = fit_plan(table, rows, standardize, categorical=list(table.text))
     plan.task, plan.target = task, scale
     recorded = examples(plan, table.features, table.text, rows)

@@ -37,6 +37,7 @@ def read_csv(
     target_classes: Mapping[str, Sequence[str] | None] | None = None,
     na_values: Sequence[str] = DEFAULT_NA_VALUES,
     drop: Sequence[str] = (),
+    text_columns: Sequence[str] = (),
 ) -> Table:
     """A table from a CSV file with a header row.
 
@@ -87,13 +88,15 @@ def read_csv(
     if not feature_names:
         raise DataError(f"{path!r} has no feature columns besides the target.")
     # Text columns feed integer sequence inputs (tokenized later), or are reported by the shaping step.
-    text = {name: columns.text(name) for name in feature_names if columns.is_text(name)}
+    # ``text_columns``: a saved model's categories, read as the text in the file even when every cell
+    # looks like a number ("02134" stays "02134").
+    text = {name: columns.text(name) for name in feature_names if columns.is_text(name) or name in text_columns}
     feature_names = [name for name in feature_names if name not in text]
     features = (np.stack([columns.numeric(name) for name in feature_names], axis=1) if feature_names
                 else np.empty((columns.num_rows, 0), dtype="float32"))
 
     table = Table(features=features, feature_names=feature_names, source=path, text=text,
-                  text_where={name: columns.first_text_cell(name) for name in text})
+                  text_where={name: columns.first_text_cell(name) for name in text if columns.is_text(name)})
     absent = np.zeros(columns.num_rows, dtype=bool)
     if main:
         table.target, table.class_names, empty = columns.target(main, class_names)
