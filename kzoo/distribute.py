@@ -3,7 +3,8 @@
 Keras 3.15 facts this module is built around (see docs/distributed.md):
 
 - ``MirroredStrategy`` works with ``model.fit`` but not with ``steps_per_execution`` > 1, so the
-  fast default must be switched off under it (:func:`steps_per_execution_for`).
+  fast default must be switched off under it (:func:`steps_per_execution_for`); so must the
+  PyTorch backend, which refuses it with or without a strategy.
 - ``MultiWorkerMirroredStrategy`` does not work with ``model.fit`` (keras-team/keras#20585,
   tensorflow/tensorflow#72388), while a Keras ``train_step`` run by ``strategy.run`` inside a
   ``tf.function`` does: :func:`fit_custom_loop` is that loop.
@@ -273,7 +274,11 @@ def supports_steps_per_execution(strategy: tf.distribute.Strategy | None) -> boo
 
 
 def steps_per_execution_for(strategy: tf.distribute.Strategy | None, requested: int) -> int:
-    """``requested``, or 1 with a note in the log when ``strategy`` cannot run several steps per call."""
+    """``requested``, or 1 with a note in the log when ``strategy`` or the backend cannot run
+    several steps per call (Keras 3.15 refuses more than 1 on PyTorch, whose eager steps gain
+    nothing from grouping)."""
+    if requested > 1 and backend_name() == "torch":
+        return 1
     if requested <= 1 or supports_steps_per_execution(strategy):
         return requested
     logger.info(

@@ -1,10 +1,10 @@
 """The backends test's process (tests/test_backends.py); not part of kzoo.
 
     KERAS_BACKEND=jax python tests/backend_worker.py OUT_DIR [FROM_OTHER.keras]
+    KERAS_BACKEND=torch python tests/backend_worker.py OUT_DIR [FROM_OTHER.keras]
 
-Runs list, build, compile, train, evaluate, predict, save, load and a CLI training run (with
-training curves) on the
-backend of its environment, loads a model another backend saved (predicting on iris), and writes
+Runs list, build, compile, train, evaluate, predict, save, load, fine-tuning from built-in
+weights and a CLI training run (with training curves) on the backend of its environment, loads a model another backend saved (predicting on iris), and writes
 OUT_DIR/result.json, including whether tensorflow was ever imported.
 """
 
@@ -40,6 +40,10 @@ def main(out_dir: str, other: str | None = None) -> None:
     result["reload_same"] = bool(np.allclose(builder.predict(trained.model, x), builder.predict(loaded, x), atol=1e-6))
     np.save(out / "predictions.npy", np.asarray(builder.predict(loaded, x)))
     result["stop_reason"] = trained.stop_reason
+    tuned = kzoo.train("mlp", "iris", weights="mlp.iris", freeze=True, epochs=2, out=out / "tuned.keras")
+    result["fine_tuned_accuracy"] = tuned.metrics["accuracy"]
+    header, rows = kzoo.predict(out / "tuned.keras", "iris")
+    result["fine_tuned_predicted_rows"] = len(rows)
 
     for args in (["train", "mlp", "--data", "iris", "--epochs", "2", "--quiet", "--out", str(out / "cli.keras"),
                   "--val-split", "0.2", "--plot", str(out / "curves.png")],

@@ -1,9 +1,10 @@
-"""Keras backends: JAX runs list, build, compile, train, evaluate, predict, save, load and resume
-without ever importing tensorflow; a .keras file saved on one backend predicts the same on the
-other; ``kzoo --backend`` picks the backend before Keras loads."""
+"""Keras backends: JAX and PyTorch run list, build, compile, train, evaluate, predict, save, load,
+fine-tune and resume without ever importing tensorflow; a .keras file saved on one backend
+predicts the same on the others; ``kzoo --backend`` picks the backend before Keras loads."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import signal
@@ -22,8 +23,16 @@ from kzoo.datasets import text
 from .conftest import run_kzoo
 from .test_resume import kill_after
 
-pytest.importorskip("jax")
 WORKER = Path(__file__).with_name("backend_worker.py")
+
+
+def installed(*names: str) -> list:
+    """``names`` as pytest parameters, each skipped where its backend is not installed."""
+    return [pytest.param(n, marks=pytest.mark.skipif(importlib.util.find_spec(n) is None, reason=f"{n} is not installed"))
+            for n in names]
+
+
+needs_jax = pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
 
 
 def run_worker(out: Path, *args: str, env: dict[str, str]) -> dict:
@@ -34,28 +43,31 @@ def run_worker(out: Path, *args: str, env: dict[str, str]) -> dict:
     return json.loads((out / "result.json").read_text())
 
 
-def test_jax_runs_everything_without_importing_tensorflow_and_models_cross_backends(tmp_path):
+@pytest.mark.parametrize("other", installed("jax", "torch"))
+def test_a_backend_runs_everything_without_importing_tensorflow_and_models_cross_backends(tmp_path, other):
     x = kzoo.datasets.load("iris", "mlp").x
     tf_model = kzoo.train("mlp", "iris", epochs=2, out=tmp_path / "tf.keras").model
     builder = kzoo.get("mlp")
 
-    result = run_worker(tmp_path, str(tmp_path / "tf.keras"), env={"KERAS_BACKEND": "jax"})
-    assert result["backend"] == "jax" and result["tensorflow_imported"] == [], result
+    result = run_worker(tmp_path, str(tmp_path / "tf.keras"), env={"KERAS_BACKEND": other})
+    assert result["backend"] == other and result["tensorflow_imported"] == [], result
     assert result["listed"] and not result["keras_before_build"]
     assert result["fit_epochs"] == 2 and set(result["evaluated"]) == {"loss", "accuracy"}
     assert result["predicted_shape"] == [150, 3] and result["reload_same"]
     assert result["stop_reason"] == "trained all 3 epochs (the epochs limit)"
+    assert result["fine_tuned_accuracy"] > 0.9 and result["fine_tuned_predicted_rows"] == 150
     assert "cli_exits" not in result and result["cli_rows"] == 151 and result["plotted"]
-    # saved on TensorFlow, loaded on JAX: the same predictions
+    # saved on TensorFlow, loaded on the other backend: the same predictions
     np.testing.assert_allclose(np.load(tmp_path / "other_predictions.npy"), builder.predict(tf_model, x), atol=1e-5)
-    # saved on JAX, loaded on TensorFlow
+    # saved on the other backend, loaded on TensorFlow
     np.testing.assert_allclose(builder.predict(kzoo.load(tmp_path / "model.keras"), x),
                                np.load(tmp_path / "predictions.npy"), atol=1e-5)
 
 
-def test_a_killed_jax_run_resumes_and_ends_where_the_uninterrupted_run_ends(tmp_path):
+@pytest.mark.parametrize("other", installed("jax", "torch"))
+def test_a_killed_run_resumes_and_ends_where_the_uninterrupted_run_ends(tmp_path, other):
     def command(name):
-        return ["--backend", "jax", "train", "mlp", "--data", "digits", "--epochs", "4", "--batch-size", "256",
+        return ["--backend", other, "train", "mlp", "--data", "digits", "--epochs", "4", "--batch-size", "256",
                 "--checkpoint-dir", str(tmp_path / f"ckpt_{name}"), "--metrics-out", str(tmp_path / f"{name}.json")]
 
     whole = run_kzoo(*command("whole"))
@@ -68,6 +80,7 @@ def test_a_killed_jax_run_resumes_and_ends_where_the_uninterrupted_run_ends(tmp_
     assert b["initial_epoch"] == 2 and a["history"] == b["history"]
 
 
+@needs_jax
 def test_the_backend_option_sets_keras_backend_before_keras_loads():
     probe = ("import json, sys\nfrom kzoo.cli import main\n"
              "try:\n    main(['--backend', 'jax', 'info', 'mlp', '--summary'])\nexcept SystemExit:\n    pass\n"
@@ -107,6 +120,7 @@ def test_text_columns_off_tensorflow_are_one_data_error(monkeypatch):
         text.vectorize({"review": np.array(["a good film"])}, [spec], None)
 
 
+@needs_jax
 def test_data_parallel_on_two_jax_devices_trains_and_one_device_warns(tmp_path):
     command = ["--backend", "jax", "train", "mlp", "--data", "digits", "--epochs", "2", "--val-split", "0.2",
                "--strategy", "data-parallel", "--out", str(tmp_path / "dp.keras"), "--metrics-out",

@@ -26,7 +26,7 @@ from .._system.limits import (
 )
 from .._version import __version__
 from .._zoo.plugins import get_host
-from ..distribute import write_target
+from ..distribute import steps_per_execution_for, write_target
 from ..errors import ConfigError, DataError, PluginError, option
 from .schema import validate
 
@@ -184,9 +184,12 @@ def load(path: str | os.PathLike[str], safe_mode: bool = True, compile: bool = T
         allow_tensorflow()  # its StringLookup layers need tensorflow on any backend
 
     try:
-        return keras.saving.load_model(path, custom_objects=custom_objects(), safe_mode=safe_mode, compile=compile)
+        model = keras.saving.load_model(path, custom_objects=custom_objects(), safe_mode=safe_mode, compile=compile)
     except Exception as exc:
         raise DataError(
             f"could not load {path!r} as a Keras model ({type(exc).__name__}: {exc}). "
             f"Expected a .keras file written by model.save() or `kzoo train --out`."
         ) from exc
+    if getattr(model, "compiled", False):  # a file compiled on TensorFlow or JAX may ask for more than torch runs
+        model.steps_per_execution = steps_per_execution_for(None, int(model.steps_per_execution or 1))
+    return model
