@@ -42,7 +42,7 @@ def main(out_dir: str, other: str | None = None) -> None:
     result["stop_reason"] = trained.stop_reason
     tuned = kzoo.train("mlp", "iris", weights="mlp.iris", freeze=True, epochs=2, out=out / "tuned.keras")
     result["fine_tuned_accuracy"] = tuned.metrics["accuracy"]
-    header, rows = kzoo.predict(out / "tuned.keras", "iris")
+    _, rows = kzoo.predict(out / "tuned.keras", "iris")
     result["fine_tuned_predicted_rows"] = len(rows)
 
     for args in (["train", "mlp", "--data", "iris", "--epochs", "2", "--quiet", "--out", str(out / "cli.keras"),

@@ -17,7 +17,8 @@ metrics, optimizer and its schedule unchanged), validation uses batches of
 :data:`kzoo._engine.options.EVAL_BATCH_SIZE`, and the logs have the same names. So early stopping,
 resuming from a checkpoint and seeds behave as before. Anything else (a strategy or a
 ``keras.distribution``, a ``tf.data.Dataset``, a callback with per-batch hooks, the progress bar,
-``steps_per_execution`` below an epoch, another backend) goes through ``model.fit``.
+``steps_per_execution`` below an epoch, another backend, a convolutional model on JAX's CPU
+backend: see :func:`has_convolution`) goes through ``model.fit``.
 """
 
 from __future__ import annotations
@@ -69,7 +70,55 @@ def applies(net: Any, x: Any, y: Any, validation_data: Any, *, strategy: Any, ba
     if strategy_of(net) is not None:
         return False
     steps = -(-count_rows(unwrap(x)) // batch_size)
-    return int(getattr(net, "steps_per_execution", 1) or 1) >= steps
+    if int(getattr(net, "steps_per_execution", 1) or 1) < steps:
+        return False
+    return not (name() == "jax" and _on_cpu() and has_convolution(net))
+
+
+def _layers(net: Any) -> list[Any]:
+    """Every layer inside ``net`` (nested models opened), ``net`` itself left out."""
+    return list(net._flatten_layers(include_self=False))
+
+
+def has_convolution(net: Any) -> bool:
+    """True when ``net`` holds a convolution (Conv1D/2D/3D, transposed, depthwise, separable).
+
+    Why it matters: XLA's CPU backend compiles a convolution inside a loop (``fori_loop`` or
+    ``scan``) to far slower code than the same convolution in a program of its own, so a whole
+    epoch in one program loses to ``model.fit``'s one program per step: ``benchmarks/families.py``
+    measured kzoo / fit 0.03-0.2x on JAX for Conv2D models on two cores (0.15x with ``scan``, 0.6x
+    with the loop unrolled), where dense, recurrent and attention models gain. On a GPU the
+    compiled epoch of a Conv2D/BatchNorm CNN measured 1.05x ``fit`` (issue 18, one H200), so
+    the rule is for CPU devices only."""
+    return any(type(layer).__module__.startswith("keras.src.layers.convolutional.") for layer in _layers(net))
+
+
+DENSE_LAYERS = frozenset({
+    "InputLayer", "Dense", "EinsumDense", "Dropout", "GaussianNoise", "GaussianDropout", "AlphaDropout",
+    "Activation", "ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax", "Identity", "BatchNormalization",
+    "LayerNormalization", "UnitNormalization", "Concatenate", "Add", "Subtract", "Multiply", "Average",
+    "Maximum", "Minimum", "Dot", "Flatten", "Reshape", "RepeatVector", "Rescaling", "Normalization",
+})
+"""Keras layers whose work per row is about two floating-point operations per weight (or less):
+a model made only of these does about ``6 * params`` of them per training row, forward and
+backward, which is what :data:`SMALL_EPOCH_FLOPS` counts."""
+
+
+def _dense_only(net: Any) -> bool:
+    """True when every layer in ``net`` is a Keras layer of :data:`DENSE_LAYERS` (nested models
+    opened; a layer of the user's own class, an embedding, a recurrent or attention layer is not)."""
+    import keras
+
+    return all(isinstance(layer, keras.Model) or (type(layer).__module__.startswith("keras.")
+                                                 and type(layer).__name__ in DENSE_LAYERS)
+               for layer in _layers(net))
+
+
+def _on_cpu() -> bool:
+    """True when JAX computes on CPU devices (XLA's CPU compile options mean nothing elsewhere)."""
+    import jax
+
+    return jax.default_backend() == "cpu"
 
 
 BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_train_batch_begin", "on_train_batch_end", "on_test_begin",
@@ -203,6 +252,13 @@ instead of split for parallel code generation, which costs more than it saves on
 
 
 def _jax_compiler_options(net: Any, rows: int) -> dict[str, Any] | None:
+    """:data:`QUICK_COMPILE` for a small epoch of a dense model on CPU, else XLA's defaults.
+
+    Only for dense models can the parameter count tell an epoch's work: a convolution, recurrent
+    cell or attention layer does many operations per weight, and compiled without LLVM's
+    optimizations they ran 2-4x slower than ``fit`` (``benchmarks/families.py``, issue 18)."""
+    if not (_on_cpu() and _dense_only(net)):
+        return None
     return QUICK_COMPILE if 6 * net.count_params() * rows < SMALL_EPOCH_FLOPS else None
 
 
