@@ -35,6 +35,9 @@ from .errors import (
     WeightsError,
 )
 from .hookspecs import hookimpl
+from ._system.quiet import quiet_tensorflow_start as _quiet_tensorflow_start
+
+_quiet_tensorflow_start()  # TensorFlow starts without its C++ chatter once something imports it
 
 _LAZY_MODULES = {"datasets"}  # imported on first use: they need numpy
 _LAZY_ATTRIBUTES = {  # they need numpy

@@ -110,3 +110,14 @@ def test_a_difference_above_tolerance_is_an_error(tmp_path, monkeypatch):
     one_line_error(run("export", "mlp.iris", "--format", "onnx", "-o", tmp_path / "x.onnx"),
                    "differs from the Keras model by 0.001", "nothing was written")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_export_off_tensorflow_says_to_rerun_on_tensorflow(tmp_path, monkeypatch):
+    from kzoo._system import backend
+
+    monkeypatch.setattr(backend, "name", lambda: "jax")
+    with pytest.raises(kzoo.ConfigError, match=r"Keras runs on 'jax' here; rerun as `kzoo --backend tensorflow export"):
+        kzoo.export_model("mlp.iris", "onnx", tmp_path / "m.onnx")
+    one_line_error(run("export", "mlp.iris", "--format", "litert", "-o", tmp_path / "m.tflite"),
+                   "kzoo --backend tensorflow export")
+    assert not list(tmp_path.iterdir())

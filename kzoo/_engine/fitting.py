@@ -249,5 +249,14 @@ def predict(model: keras.Model, x: Any, **kwargs: Any) -> Any:
     kwargs.setdefault("batch_size", EVAL_BATCH_SIZE)
     result = model.predict(unwrap(x), **kwargs)
     if isinstance(result, (list, tuple)):
-        return dict(zip(model.output_names, result))
-    return result
+        return {name: _float32(value) for name, value in zip(model.output_names, result)}
+    return _float32(result)
+
+
+def _float32(values: Any) -> Any:
+    """16-bit floats (a subclassed model trained in mixed precision) as float32, for numpy and files."""
+    import numpy as np
+
+    if isinstance(values, np.ndarray) and values.dtype.kind in "fV" and values.dtype.itemsize < 4:
+        return values.astype("float32")
+    return values

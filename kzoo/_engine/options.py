@@ -18,6 +18,7 @@ from typing import Any
 
 from .._meta.tables import TASKS
 from .._system.limits import MAX_INT32, MAX_SEED
+from .precision import PRECISIONS
 from ..errors import ConfigError, OptionError, close_matches
 
 DEFAULT_EPOCHS = 100
@@ -117,6 +118,8 @@ class TrainOptions:
         weights: fine-tune from these registered weights (``"iris"`` or ``"mlp.iris"``).
         freeze: train only the rebuilt layers (or the output layers when none were rebuilt).
         freeze_until: freeze every layer up to and including this one.
+        precision: ``float32``, or a Keras mixed policy (``mixed_bfloat16``, ``mixed_float16``):
+            layers compute in 16 bits and keep float32 weights; the outputs stay float32.
         callbacks: extra Keras callbacks.
     """
 
@@ -138,6 +141,7 @@ class TrainOptions:
     weights: Any = None
     freeze: bool = False
     freeze_until: str | None = None
+    precision: str = "float32"
     callbacks: tuple[Any, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
@@ -169,6 +173,8 @@ class TrainOptions:
             problems.append(("patience", self.patience, "a whole number of epochs >= 0; 0 never stops early"))
         if not _whole(self.seed, 0, MAX_SEED):
             problems.append(("seed", self.seed, f"an integer in 0..{MAX_SEED}"))
+        if self.precision not in PRECISIONS:
+            problems.append(("precision", self.precision, " or ".join(PRECISIONS)))
         if self.schedule not in SCHEDULES:
             problems.append(("schedule", self.schedule, " or ".join(SCHEDULES)))
         if not (isinstance(self.val_split, (int, float)) and not isinstance(self.val_split, bool)

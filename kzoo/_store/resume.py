@@ -27,7 +27,7 @@ SAME_RUN = (
     (("training", "epochs"), "epochs"), (("training", "batch_size"), "batch size"),
     (("training", "learning_rate"), "learning rate"), (("training", "schedule"), "schedule"),
     (("training", "val_split"), "validation split"), (("training", "seed"), "seed"),
-    (("training", "patience"), "patience"),
+    (("training", "patience"), "patience"), (("training", "precision"), "precision"),
 )
 
 

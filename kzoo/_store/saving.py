@@ -8,13 +8,16 @@ The file is written under a temporary name and renamed: never half-written.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import tempfile
 import zipfile
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from .._engine.precision import float32_config
 from .._meta.spec import jsonable
 from .._system.backend import allow_tensorflow, keep_tensorflow_out
 from .._system.files import atomic_output
@@ -34,6 +37,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import keras
 
 METADATA_ENTRY = "kzoo.json"
+CONFIG_ENTRY = "config.json"
+"""Keras's own member of a ``.keras`` zip: the model's architecture."""
 
 
 def custom_objects() -> dict[str, Any]:
@@ -168,14 +173,49 @@ def ensure_plugin(metadata: Mapping[str, Any] | None) -> None:
         raise PluginError(f"the model file was made by model {name!r} of plugin {plugin!r}, but {why}.")
 
 
-def load(path: str | os.PathLike[str], safe_mode: bool = True, compile: bool = True) -> keras.Model:
+def load(path: str | os.PathLike[str], safe_mode: bool = True, compile: bool = True,
+         precision: str | None = None) -> keras.Model:
     """Load a ``.keras`` file saved from any kzoo model (its plugin is loaded first).
 
     ``safe_mode=False`` lets Keras run Python code stored in the file (Lambda layers); only use it
-    for files you trust.
+    for files you trust. ``precision="float32"`` loads a model trained in mixed precision with
+    every layer computing in float32 (its weights are float32 already); None keeps each layer's
+    saved policy.
     """
     path = os.fspath(path)
+    if precision not in (None, "float32"):
+        raise ConfigError(f"a model loads in its saved precision (None) or in 'float32', not {precision!r}.")
     metadata = read_metadata(path)
+    if precision == "float32":
+        with _in_float32(path) as converted:
+            return _load(converted, metadata, safe_mode, compile, shown=path)
+    return _load(path, metadata, safe_mode, compile)
+
+
+@contextlib.contextmanager
+def _in_float32(path: str) -> Iterator[str]:
+    """``path``, or a temporary copy of it whose ``config.json`` names float32 where it named a
+    mixed policy (:func:`kzoo._engine.precision.float32_config`)."""
+    raw = read_entry(path, CONFIG_ENTRY)
+    try:
+        config, changed = float32_config(json.loads(raw or b"null"))
+    except ValueError as exc:
+        raise DataError(f"{path!r}: its {CONFIG_ENTRY} is not JSON ({exc}); the file may be corrupted.") from None
+    if not changed:
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="kzoo-float32-") as folder:
+        copy = os.path.join(folder, os.path.basename(path))
+        with zipfile.ZipFile(path) as source, zipfile.ZipFile(copy, "w", zipfile.ZIP_DEFLATED) as target:
+            for info in source.infolist():
+                data = json.dumps(config).encode() if info.filename == CONFIG_ENTRY else source.read(info)
+                target.writestr(info.filename, data)
+        yield copy
+
+
+def _load(path: str, metadata: Mapping[str, Any] | None, safe_mode: bool, compile: bool,
+          shown: str | None = None) -> keras.Model:
+    path, shown = os.fspath(path), shown or os.fspath(path)
     ensure_plugin(metadata)
     import keras
 
@@ -187,7 +227,7 @@ def load(path: str | os.PathLike[str], safe_mode: bool = True, compile: bool = T
         model = keras.saving.load_model(path, custom_objects=custom_objects(), safe_mode=safe_mode, compile=compile)
     except Exception as exc:
         raise DataError(
-            f"could not load {path!r} as a Keras model ({type(exc).__name__}: {exc}). "
+            f"could not load {shown!r} as a Keras model ({type(exc).__name__}: {exc}). "
             f"Expected a .keras file written by model.save() or `kzoo train --out`."
         ) from exc
     if getattr(model, "compiled", False):  # a file compiled on TensorFlow or JAX may ask for more than torch runs

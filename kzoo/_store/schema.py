@@ -88,6 +88,7 @@ TRAINING: Schema = {
     "val_split": (lambda v: _is_finite(v) and 0 <= v < 1, "a fraction in [0, 1)", False),
     "seed": (_is_count, "a whole number >= 0", False),
     "patience": (_is_count, "a whole number of epochs >= 0", False),
+    "precision": (_is_str, "a Keras dtype policy name", False),
 }
 STOPPING: Schema = {
     "monitor": (_optional(_is_str), "a metric name or null", False),

@@ -21,6 +21,8 @@ from typing import Any
 
 from .._engine import wrapping
 from .._meta.spec import TensorSpec
+from .._system import backend
+from .._system.quiet import captured_stderr
 from .._system.files import write_text
 from ..datasets.preprocess import NUMERIC_INPUT, from_examples, lookup
 from ..datasets.synthetic import synthetic_data
@@ -58,11 +60,14 @@ def export(model: str | os.PathLike[str], format: str, path: str | os.PathLike[s
            seed: int = 0, tolerance: float = TOLERANCE, safe_mode: bool = True) -> ExportResult:
     """Export ``model`` (a ``.keras`` file saved by kzoo, or registered weights such as
     ``mlp.iris``) to ``path`` in ``format``, run the artifact on ``samples`` generated inputs and
-    return the largest absolute difference from Keras; above ``tolerance`` it is an error."""
+    return the largest absolute difference from Keras; above ``tolerance`` it is an error. A model
+    trained in mixed precision is exported computing in float32 (ONNX Runtime, for one, has no
+    bfloat16 matrix product), and checked against itself loaded that way."""
     check_format(format)
+    check_backend(format)
     target = check_target(path, format)
     check_dependencies(format)
-    saved = open_model(model, safe_mode)
+    saved = open_model(model, safe_mode, precision="float32")  # a mixed model exports in float32: every runtime runs it
     if saved.plan is not None:
         return export_trained(saved, format, target, tolerance=tolerance)
     return export_keras(saved.model, saved.builder.input_specs(saved.config), saved.builder.output_specs(saved.config),
@@ -106,6 +111,7 @@ def export_keras(net: Any, inputs: Sequence[TensorSpec], outputs: Sequence[Tenso
     import numpy as np
 
     check_format(format)
+    check_backend(format)
     target = check_target(path, format)
     check_dependencies(format)
     if x is None:
@@ -143,6 +149,16 @@ def check_format(format: str) -> None:
         hints = close_matches(format, FORMATS)
         hint = f" Did you mean {hints[0]}?" if hints else ""
         raise ConfigError(f"unknown export format {format!r}.{hint} Expected one of: {', '.join(FORMATS)}.")
+
+
+def check_backend(format: str) -> None:
+    """Exports run on TensorFlow: Keras builds every format through ``tf.function`` signatures
+    (``tf_saved_model`` and LiteRT directly, ONNX through tf2onnx) and kzoo checks SavedModels
+    with TensorFlow. A ``.keras`` file is the same on every backend, so the fix is one flag."""
+    if backend.name() != "tensorflow":
+        raise ConfigError(f"exporting to {format} runs on the TensorFlow backend, and Keras runs on "
+                          f"{backend.name()!r} here; rerun as `kzoo --backend tensorflow export ...` (in Python, set "
+                          f"KERAS_BACKEND=tensorflow before Keras is first imported).")
 
 
 def check_dependencies(format: str) -> None:
@@ -247,11 +263,12 @@ def run_saved_model(path: str, x: Mapping[str, Any]) -> dict[str, Any]:
 def run_litert(path: str, x: Mapping[str, Any]) -> dict[str, Any]:
     from ai_edge_litert.interpreter import Interpreter
 
-    interpreter = Interpreter(model_path=path)
-    (key,) = list(interpreter.get_signature_list())[:1]
-    runner = interpreter.get_signature_runner(key)
-    names = interpreter.get_signature_list()[key]["inputs"]
-    return dict(runner(**_feed(names, x)))
+    with captured_stderr():  # "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
+        interpreter = Interpreter(model_path=path)
+        (key,) = list(interpreter.get_signature_list())[:1]
+        runner = interpreter.get_signature_runner(key)
+        names = interpreter.get_signature_list()[key]["inputs"]
+        return dict(runner(**_feed(names, x)))
 
 
 def run_onnx(path: str, x: Mapping[str, Any]) -> dict[str, Any]:

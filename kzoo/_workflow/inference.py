@@ -69,24 +69,26 @@ def read_model_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     return metadata
 
 
-def load_model(path: str | os.PathLike[str], safe_mode: bool = True) -> Any:
+def load_model(path: str | os.PathLike[str], safe_mode: bool = True, precision: str | None = None) -> Any:
     """The ``keras.Model`` in a ``.keras`` file (its plugin loaded first), or built from registered
     weights such as ``"mlp.iris"``: what ``kzoo.load`` returns. A model kzoo trained on a table
-    takes raw columns (see docs/data.md)."""
+    takes raw columns (see docs/data.md). ``precision="float32"`` loads a model trained in mixed
+    precision computing in float32 throughout."""
     name = os.fspath(path)
     if not os.path.exists(name) and lookup.is_weights_name(name):
         return pretrained.build(name)
-    return saving.load(path, safe_mode=safe_mode)
+    return saving.load(path, safe_mode=safe_mode, precision=precision)
 
 
-def open_model(path: str | os.PathLike[str], safe_mode: bool = True) -> SavedModel:
+def open_model(path: str | os.PathLike[str], safe_mode: bool = True, precision: str | None = None) -> SavedModel:
     """Load ``path`` with its metadata; a file without kzoo metadata cannot be shaped for.
-    ``path`` may also name registered weights (``mlp.iris``), which carry the same metadata."""
+    ``path`` may also name registered weights (``mlp.iris``), which carry the same metadata.
+    ``precision``: as for :func:`load_model`."""
     name = os.fspath(path)
     metadata = read_model_metadata(path)
     if not os.path.exists(name):
         return open_weights(name)
-    model = saving.load(path, safe_mode=safe_mode)
+    model = saving.load(path, safe_mode=safe_mode, precision=precision)
     plan = plan_of(metadata)
     saved = SavedModel(model, metadata, for_task(api.get(metadata["model"]), plan.task if plan else None))
     if plan is None:  # a self-contained model takes raw columns, not the network's inputs

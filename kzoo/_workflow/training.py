@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import distribute
 from .._engine import fastpath, fitting, stopping, wrapping
+from .._engine.precision import float32_outputs, policy as dtype_policy
 from .._engine.arrays import count_rows
 from .._engine.options import DataOptions, TrainOptions, split_options
 from .._engine.progress import epoch_lines
@@ -129,7 +130,7 @@ def _fit_and_save(builder: ModelBuilder, data: Data, options: TrainOptions, stra
     train_xy, val_xy = split(data, o.val_split, o.seed)
     steps = -(-count_rows(train_xy[0]) // o.batch_size)
     recorded = {"epochs": o.epochs, "batch_size": o.batch_size, "learning_rate": o.learning_rate,
-                "schedule": o.schedule, "val_split": o.val_split, "seed": o.seed}
+                "schedule": o.schedule, "val_split": o.val_split, "seed": o.seed, "precision": o.precision}
     if val_xy is not None:  # patience means nothing without validation data
         recorded["patience"] = o.patience
     metadata = saving.model_metadata(data.model, data.config, plugin=builder.spec.plugin, data=data.meta,
@@ -145,7 +146,7 @@ def _fit_and_save(builder: ModelBuilder, data: Data, options: TrainOptions, stra
         builder, data.config, metadata, o.checkpoint_dir, strategy, o.seed,
         optimizer=lambda: fitting.make_optimizer(o.learning_rate, o.epochs * steps if o.schedule == "cosine" else None),
         steps_per_execution=min(steps, distribute.steps_per_execution_for(strategy, o.steps_per_execution)),
-        init=init,
+        init=init, precision=o.precision,
     )
     if initial_epoch and o.verbose:  # say so now, not when training ends
         print(f"resumed from epoch {initial_epoch} in {o.checkpoint_dir}", flush=True)
@@ -238,17 +239,19 @@ def run_fit(
 def prepare_model(
     builder: ModelBuilder, config: Mapping[str, Any], metadata: Mapping[str, Any],
     checkpoint_dir: str | os.PathLike[str] | None, strategy: Any, seed: int, optimizer: Any,
-    steps_per_execution: int, init: Any = None,
+    steps_per_execution: int, init: Any = None, precision: str = "float32",
 ) -> tuple[Any, int, dict[str, list[float]]]:
     """``(model, finished_epochs, history)``: restored from ``checkpoint_dir`` if it holds a
     checkpoint, else built and compiled fresh (``optimizer`` is a factory), all in the strategy's scope.
-    ``init(model)`` runs on a fresh model before compiling (loading pretrained weights, freezing)."""
+    ``init(model)`` runs on a fresh model before compiling (loading pretrained weights, freezing).
+    A fresh model's layers compute in ``precision`` (a Keras dtype policy), its outputs in float32."""
     set_random_seed(seed)
     with distribute.scope(strategy):
         restored = resume.restore(checkpoint_dir, metadata) if checkpoint_dir else None
         if restored is not None:
             return restored
-        net = build_checked(builder, config)
+        with dtype_policy(precision):  # the model's own policy too: compile reads it (loss scaling)
+            net = float32_outputs(build_checked(builder, config), builder.custom_objects())
         if init is not None:
             init(net)
         fitting.compile_model(net, builder.output_specs(config), optimizer=optimizer(),

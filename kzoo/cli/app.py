@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
 import warnings
@@ -11,13 +10,9 @@ from typing import Any
 import click
 
 from .._system.backend import BACKENDS, choose
+from .._system.quiet import quiet_tensorflow_start
 from .._version import __version__
 from ..errors import CsvNote, KzooError, KzooWarning
-from .quiet import quiet_tensorflow_start
-
-# TensorFlow's C++ start-up chatter says nothing a kzoo user can act on.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 
 FLAGS = {"config": "--set", "inputs": "--input"}
 """The CLI flags whose names differ from the Python option they set (others: ``--`` + the name)."""

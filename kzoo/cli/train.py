@@ -20,6 +20,7 @@ from .._engine.options import (
     DataOptions,
     TrainOptions,
 )
+from .._engine.precision import PRECISIONS
 from .._meta.tables import DEFAULT_NA_VALUES, MAX_INTEGER_CLASSES, TASKS
 from ..config import parse_assignments
 from ..errors import ConfigError
@@ -101,6 +102,9 @@ def data_options(func):
               help="Cells that mean 'missing' (default: empty, " + ", ".join(v for v in DEFAULT_NA_VALUES if v)
                    + "). Missing numbers are imputed inside the model; rows with a missing target are left out.")
 @click.option("--drop", multiple=True, metavar="COL", help="Leave column COL out of the features (repeatable).")
+@click.option("--precision", type=click.Choice(PRECISIONS), default="float32", show_default=True,
+              help="Layers compute in float32, or in 16 bits with float32 weights (Keras mixed precision: "
+                   "faster on GPUs, bfloat16 on recent ones; see docs/performance.md).")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed (0..4294967295) of weights, shuffling, validation split and synthetic data.")
 @click.option("--checkpoint-dir", type=click.Path(file_okay=False), default=None,
@@ -120,7 +124,7 @@ def data_options(func):
 @click.option("--freeze-until", metavar="LAYER", help="With --weights: freeze every layer up to and including LAYER.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 def train_command(model, data, inputs, samples, skip_bad_files, target, assignments, epochs, batch_size, learning_rate, schedule,
-                  val_split, patience, steps_per_execution, standardize, task, na_values, drop, seed, checkpoint_dir, out, metrics_out, plot,
+                  val_split, patience, steps_per_execution, standardize, task, na_values, drop, precision, seed, checkpoint_dir, out, metrics_out, plot,
                   strategy, worker_timeout, weights, freeze, freeze_until, quiet) -> None:
     """Train MODEL on data; with --out, save the trained model.
 
@@ -148,7 +152,8 @@ def train_command(model, data, inputs, samples, skip_bad_files, target, assignme
         val_split=val_split, patience=patience, steps_per_execution=steps_per_execution, seed=seed,
         verbose=0 if quiet else (1 if sys.stdout.isatty() else 2),  # a log gets one plain line per epoch
         checkpoint_dir=checkpoint_dir, out=out, metrics_out=metrics_out, plot=plot, strategy=strategy,
-        worker_timeout=worker_timeout, weights=weights, freeze=freeze, freeze_until=freeze_until)
+        worker_timeout=worker_timeout, weights=weights, freeze=freeze, freeze_until=freeze_until,
+        precision=precision)
     reading = DataOptions(target=target, inputs=parse_inputs(inputs), standardize=standardize, samples=samples,
                           skip_bad_files=skip_bad_files, task=task, drop=drop,
                           na_values=None if na_values is None else tuple(v.strip() for v in na_values.split(",")))

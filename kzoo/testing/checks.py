@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._engine.precision import PRECISIONS, float32_outputs, policy
 from .._meta.spec import API_STYLES, ModelSpec, TensorSpec
 from .._workflow.api import get
 from .._zoo import manifest
@@ -67,18 +68,25 @@ class _Run:
     y: Any = None
     predictions: dict[str, Any] = field(default_factory=dict)
     facts: Any = None  # what the built model tells (kzoo._meta.derive.ModelFacts)
+    precision: str = "float32"
 
 
-def check_model(model: str | ModelBuilder, config: Mapping[str, Any] | None = None) -> list[CheckResult]:
+def check_model(model: str | ModelBuilder, config: Mapping[str, Any] | None = None,
+                precision: str = "float32") -> list[CheckResult]:
     """Run every per-model check on a registered model name (or a builder), in order.
 
     ``config`` overrides defaults; then the ``params`` check is skipped, since ``spec.params``
     describes the default config. A check whose predecessor failed is skipped, naming it.
+    ``precision``: build the model under this Keras dtype policy, as ``kzoo train --precision``
+    does (``mixed_bfloat16``, ``mixed_float16``).
     """
+    if precision not in PRECISIONS:
+        raise ConformanceError(f"precision {precision!r} is not one of {', '.join(PRECISIONS)}.")
     builder = get(model) if isinstance(model, str) else model
     name = getattr(getattr(builder, "spec", None), "name", repr(builder))
     subject = f"model {name!r}" + (f" with {dict(config)}" if config else "")
-    run = _Run(builder, dict(config or {}))
+    subject += f" in {precision}" if precision != "float32" else ""
+    run = _Run(builder, dict(config or {}), precision=precision)
     results: list[CheckResult] = []
     passed: set[str] = set()
     for check in MODEL_CHECKS:
@@ -126,7 +134,8 @@ def _check_spec(run: _Run) -> str | None:
 def _check_builds(run: _Run) -> str | None:
     import keras
 
-    run.model = run.builder.build_model(run.config)
+    with policy(run.precision):
+        run.model = float32_outputs(run.builder.build_model(run.config), run.builder.custom_objects())
     _require(isinstance(run.model, keras.Model), f"build() returned {type(run.model).__name__}, not a keras.Model")
     return None
 

@@ -1,15 +1,17 @@
 """Start TensorFlow without its C++ start-up chatter on the terminal, whenever something first
-imports it.
+imports it, in the CLI and in Python (``import kzoo`` installs the hook; it costs nothing until
+TensorFlow is imported).
 
 TensorFlow 2.21 logs through Abseil before Abseil is initialised, so TF_CPP_MIN_LOG_LEVEL does
 not hide lines such as "All log messages before absl::InitializeLog() ..." or "failed call to
 cuInit" (abseil/abseil-cpp#1718). They are written by C++ straight to file descriptor 2, so the
-only way to keep them off a CLI user's screen is to point that descriptor elsewhere while
+only way to keep them off a user's screen is to point that descriptor elsewhere while
 TensorFlow starts. What was written is replayed if starting fails, so no real error is lost.
 
-The CLI does not import TensorFlow up front: every check of what the user typed runs first, and
+kzoo does not import TensorFlow up front: every check of what the user typed runs first, and
 a mistake is reported in a fraction of a second. :func:`quiet_tensorflow_start` installs an
-import hook instead, so TensorFlow starts quietly at whatever point Keras first needs it.
+import hook instead, so TensorFlow starts quietly at whatever point Keras first needs it. A user
+who set ``TF_CPP_MIN_LOG_LEVEL`` to 0 or 1 asked for TensorFlow's logs and gets them.
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ from typing import Any
 
 
 @contextlib.contextmanager
-def _captured_stderr() -> Iterator[None]:
-    """File descriptor 2 points at a temporary file inside; replayed if the block fails."""
+def captured_stderr() -> Iterator[None]:
+    """File descriptor 2 points at a temporary file inside; replayed if the block fails. Also for
+    other C++ libraries that log at start-up (the LiteRT interpreter's XNNPACK line)."""
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile(mode="w+b") as captured:
@@ -46,7 +49,7 @@ def _captured_stderr() -> Iterator[None]:
 
 
 class _QuietTensorflow(importlib.abc.MetaPathFinder):
-    """Finds ``tensorflow`` as the other finders do, and wraps its loading in :func:`_captured_stderr`."""
+    """Finds ``tensorflow`` as the other finders do, and wraps its loading in :func:`captured_stderr`."""
 
     def find_spec(self, fullname: str, path: Any, target: Any = None) -> importlib.machinery.ModuleSpec | None:
         if fullname != "tensorflow":
@@ -58,7 +61,7 @@ class _QuietTensorflow(importlib.abc.MetaPathFinder):
         exec_module = spec.loader.exec_module
 
         def quiet_exec(module: Any) -> None:
-            with _captured_stderr():
+            with captured_stderr():
                 exec_module(module)
                 module.config.list_physical_devices()  # the CUDA probe logs here, not at import
 
@@ -71,5 +74,6 @@ def quiet_tensorflow_start() -> None:
     user asked for TensorFlow's logs (TF_CPP_MIN_LOG_LEVEL set to 0 or 1)."""
     if "tensorflow" in sys.modules or os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2") in ("0", "1"):
         return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's later INFO and WARNING lines too
     if not any(isinstance(finder, _QuietTensorflow) for finder in sys.meta_path):
         sys.meta_path.insert(0, _QuietTensorflow())
