@@ -25,7 +25,7 @@ from .._engine.progress import epoch_lines
 from .._meta.spec import jsonable
 from .._store import resume, saving
 from .._system.backend import set_random_seed
-from .._system.files import all_or_nothing, check_writable, write_text
+from .._system.files import all_or_nothing, check_distinct, check_writable, write_text
 from .._weights.lookup import get_weights
 from .._weights.pretrained import start_from
 from .._zoo.datasets import get_dataset
@@ -78,6 +78,10 @@ def check_run(model: str | ModelBuilder, data: str | os.PathLike[str] | Data, op
         get_dataset(os.fspath(data))
     for path in options.outputs:
         check_writable(path)
+    checkpoint = resume.checkpoint_path(options.checkpoint_dir) if options.checkpoint_dir else None
+    check_distinct({option("out"): options.out, option("metrics_out"): options.metrics_out,
+                    option("plot"): options.plot, option("checkpoint_dir"): checkpoint},
+                   {} if isinstance(data, Data) else {option("data"): data})
     if isinstance(options.strategy, str):
         distribute.check_strategy(options.strategy)
     return builder, start
