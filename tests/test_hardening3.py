@@ -115,3 +115,70 @@ def test_a_file_name_too_long_is_one_line(tmp_path, csv_file, command) -> None:
             else ["train", "mlp", "--data", "iris", "--epochs", "1"])
     code, output = kzoo_cli(*args, "--out", out)
     assert code == 1 and "too long" in one_error_line(output)
+
+
+# -- 4. small things ------------------------------------------------------------------------------
+def test_a_non_image_file_in_a_class_folder_is_left_out_with_a_note(tmp_path) -> None:
+    import numpy as np
+    from PIL import Image
+
+    import kzoo
+    from kzoo.datasets.images import read_images
+
+    for label in ("cat", "dog"):
+        (tmp_path / label).mkdir()
+        for i in range(2):
+            Image.fromarray(np.full((4, 4), 40 * i, "uint8")).save(tmp_path / label / f"{i}.png")
+    (tmp_path / "cat" / "notes.txt").write_text("where these came from")
+    with pytest.warns(kzoo.CsvNote, match=r"left out 1 file.*notes\.txt"):
+        table = read_images(str(tmp_path), kzoo.TensorSpec("image", (4, 4, 1)))
+    assert table.num_samples == 4 and table.class_names == ["cat", "dog"]
+    assert not any(p.endswith(".txt") for p in table.paths)
+
+
+def test_the_not_numeric_advice_on_predict_does_not_say_target() -> None:
+    import numpy as np
+
+    import kzoo
+    from kzoo.datasets.shaping import text_assignments
+    from kzoo.datasets.table import Table
+
+    def table(target):
+        return Table(features=np.zeros((2, 0), "float32"), feature_names=[], source="d.csv",
+                     text={"note": np.array(["a", "b"])}, target=target)
+
+    inputs = [kzoo.TensorSpec("input", (3,))]
+    with pytest.raises(kzoo.DataError, match="not numeric") as predicting:
+        text_assignments(inputs, table(None))
+    assert "target" not in str(predicting.value) and "remove the column" in str(predicting.value)
+    with pytest.raises(kzoo.DataError, match="make it the target"):
+        text_assignments(inputs, table(np.array([0, 1])))
+
+
+def test_a_train_result_prints_as_a_summary() -> None:
+    from kzoo._workflow.training import TrainResult
+
+    history = {"loss": [0.5] * 1000, "accuracy": [0.9] * 1000}
+    result = TrainResult(model=None, history=history, metrics={"loss": 0.5, "accuracy": 0.9}, initial_epoch=0,
+                         epochs=1000, metadata={"history": history}, stop_reason="trained all 1000 epochs")
+    text = repr(result)
+    assert len(text) < 300 and "epochs=1000" in text and "accuracy=0.9" in text and "trained all" in text
+
+
+def test_every_public_name_is_in_dir_of_kzoo() -> None:
+    import kzoo
+
+    names = dir(kzoo)
+    assert {"train", "export_model", "predict", "evaluate", "load", "datasets"} <= set(names)
+    assert set(kzoo.__all__) <= set(names)
+
+
+@pytest.mark.parametrize("args, words", [
+    (["evaluate", "m.keras"], "missing option '-d' / '--data'"),
+    (["train"], "missing argument 'MODEL'"),
+    (["train", "mlp", "--data", "iris", "--epoch", "3"], "no such option '--epoch'"),
+])
+def test_usage_errors_are_one_line_and_exit_2(args, words) -> None:
+    code, output = kzoo_cli(*args)
+    assert code == 2
+    assert output.strip() == one_error_line(output) and words in output and "--help" in output

@@ -61,6 +61,14 @@ class TrainResult:
     stop_reason: str = ""  # why training ended: early stopping, or the epochs ceiling
     network: Any = None
 
+    def __repr__(self) -> str:
+        """A summary, not a dump: the history (kept twice, here and in ``metadata``) runs to
+        kilobytes; read ``result.history`` and ``result.metadata`` for the whole of it."""
+        name = getattr(self.model, "name", type(self.model).__name__)
+        metrics = ", ".join(f"{k}={v:.4g}" for k, v in sorted(self.metrics.items()))
+        return (f"TrainResult(model={name!r}, epochs={self.epochs}, initial_epoch={self.initial_epoch}, "
+                f"metrics={{{metrics}}}, history=<{len(self.history)} series>, stop_reason={self.stop_reason!r})")
+
 
 def check_run(model: str | ModelBuilder, data: str | os.PathLike[str] | Data, options: TrainOptions,
               data_options: DataOptions) -> tuple[ModelBuilder, Weights | None]:

@@ -29,7 +29,8 @@ def flag_of(option: str) -> str:
 
 
 class KzooGroup(click.Group):
-    """A click group that prints kzoo errors as ``kzoo: error: ...`` and exits 1, no traceback."""
+    """A click group that prints kzoo errors as ``kzoo: error: ...`` and exits 1, no traceback;
+    usage errors (a missing or unknown option) are one such line too, and exit 2."""
 
     def invoke(self, ctx: click.Context) -> Any:
         warnings.showwarning = _show_warning
@@ -41,6 +42,12 @@ class KzooGroup(click.Group):
         except KzooError as exc:
             click.echo(f"kzoo: error: {exc.render(flag_of)}", err=True)
             ctx.exit(1)
+        except click.UsageError as exc:  # one line, like every other error, not click's four
+            where = exc.ctx.command_path if exc.ctx is not None else ctx.command_path
+            message = exc.format_message().strip()
+            message = message[:1].lower() + message[1:] + ("" if message.endswith((".", "?", ")")) else ".")
+            click.echo(f"kzoo: error: {message} See '{where} --help'.", err=True)
+            ctx.exit(2)
         except KeyboardInterrupt:
             click.echo("kzoo: interrupted", err=True)
             ctx.exit(130)
