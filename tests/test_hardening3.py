@@ -182,3 +182,332 @@ def test_usage_errors_are_one_line_and_exit_2(args, words) -> None:
     code, output = kzoo_cli(*args)
     assert code == 2
     assert output.strip() == one_error_line(output) and words in output and "--help" in output
+
+
+# -- 3. the builder/guard cycle stays broken ------------------------------------------------------
+def test_the_guard_does_not_import_the_builder_even_inside_functions() -> None:
+    from .test_layers import import_graph
+
+    graph = import_graph()
+    assert "kzoo._zoo.guard" in graph["kzoo._zoo.builder"]
+    assert "kzoo._zoo.builder" not in graph["kzoo._zoo.guard"]
+
+
+# -- 1 and 7. other people's broken packages ------------------------------------------------------
+def plugin_site(root: Path, modules: dict[str, str], metadata: str = "Name: kzoo-broken\nVersion: 0.1\n",
+                dist: str = "kzoo_broken-0.1") -> Path:
+    """A folder that, on sys.path, holds an installed distribution with kzoo plugins
+    ``{entry-point name: module source}``, its METADATA as given."""
+    info = root / f"{dist}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\n" + metadata)
+    lines = ["[kzoo]"]
+    for name, source in modules.items():
+        (root / f"kzoo_h3_{name}.py").write_text(source)
+        lines.append(f"{name} = kzoo_h3_{name}")
+    (info / "entry_points.txt").write_text("\n".join(lines) + "\n")
+    return root
+
+
+def kzoo_process(site: Path, *args: str, **env: str):
+    from .conftest import run_kzoo
+
+    root = Path(__file__).resolve().parents[1]
+    return run_kzoo(*args, env={"PYTHONPATH": os.pathsep.join([str(site), str(root)]), **env})
+
+
+HANGS = """
+import threading
+import kzoo
+
+@kzoo.hookimpl
+def kzoo_register_models(register):
+    threading.Event().wait()  # never returns
+"""
+
+NEVER_ENDING_THREAD = """
+import threading
+import kzoo
+
+threading.Thread(target=threading.Event().wait, name="forever").start()  # not a daemon
+
+@kzoo.hookimpl
+def kzoo_register_models(register):
+    pass
+"""
+
+
+def test_a_hook_that_never_returns_is_abandoned_and_the_command_ends(tmp_path) -> None:
+    site = plugin_site(tmp_path, {"sloth": HANGS})
+    done = kzoo_process(site, "list", KZOO_PLUGIN_TIMEOUT="0.2", KZOO_PLUGIN_ABANDON="1")
+    assert done.returncode == 0, done.stderr
+    assert "mlp" in done.stdout
+    assert "'sloth'" in done.stderr and "abandoned" in done.stderr and "Traceback" not in done.stderr
+    plugins_json = kzoo_process(site, "plugins", "--json", KZOO_PLUGIN_ABANDON="1")
+    import json
+
+    (sloth,) = [p for p in json.loads(plugins_json.stdout) if p["name"] == "sloth"]
+    assert sloth["status"] == "failed" and "KZOO_PLUGIN_ABANDON" in sloth["error"]
+
+
+def test_a_plugin_thread_that_never_ends_does_not_keep_kzoo_from_exiting(tmp_path) -> None:
+    site = plugin_site(tmp_path, {"spinner": NEVER_ENDING_THREAD})
+    done = kzoo_process(site, "list")  # imported in kzoo's daemon thread: its threads are daemons too
+    assert done.returncode == 0 and "mlp" in done.stdout
+    inline = kzoo_process(site, "list", KZOO_PLUGIN_ABANDON="0")  # imported in the main thread
+    assert inline.returncode == 0 and "mlp" in inline.stdout
+    assert "not waiting for thread(s) forever" in inline.stderr
+
+
+def test_broken_metadata_of_other_packages_is_a_warning_naming_them(tmp_path) -> None:
+    plugin_site(tmp_path, {"noname": "import kzoo\n"}, metadata="Version: 0.1\n", dist="noname-0.1")
+    plugin_site(tmp_path, {"badreq": "import kzoo\n"}, dist="badreq-0.1",
+                metadata="Name: badreq\nVersion: 0.1\nRequires-Dist: kzoo (>=broken\n")
+    done = kzoo_process(tmp_path, "list")
+    assert done.returncode == 0 and "mlp" in done.stdout and "Traceback" not in done.stderr
+    warnings = [line for line in done.stderr.splitlines() if line.startswith("kzoo: warning:")]
+    assert any("noname-0.1.dist-info" in w and "no Name" in w for w in warnings), done.stderr
+    assert any("'badreq'" in w and "cannot be read" in w for w in warnings), done.stderr
+    assert len(done.stderr.strip().splitlines()) == len(warnings)  # each warning is one line
+
+
+def test_a_third_party_plugin_named_like_a_built_in_is_reported(tmp_path, monkeypatch) -> None:
+    import kzoo
+
+    from .test_hardening import fake_plugins
+
+    fake_plugins(tmp_path, monkeypatch, {"mlp": "raise RuntimeError('never imported')\n"})
+    with pytest.warns(kzoo.PluginWarning, match=r"'mlp' .*name of the built-in plugin 'mlp'.*not loaded"):
+        infos = {i.name: i for i in kzoo.plugin_infos()}
+    assert infos["mlp"].distribution == "kzoo" and infos["mlp"].status == "ok"
+
+
+class RaisingDir:
+    def __dir__(self):
+        raise RuntimeError("no listing for you")
+
+
+def test_a_plugin_object_whose_dir_raises_is_marked_failed() -> None:
+    import kzoo
+
+    with pytest.warns(kzoo.PluginWarning, match="no listing for you"):
+        info = kzoo.register_plugin(RaisingDir(), "dirless")
+    assert info.status == "failed" and "mlp" in kzoo.list_models()
+
+
+def declared_plugin(**parts):
+    """A plugin with one small declared model ``odd_net`` whose pieces misbehave as asked."""
+    import kzoo
+
+    def odd_net(input_dim: int = 3, num_classes: int = 2):
+        if parts.get("exit_in_build"):
+            raise SystemExit(5)
+        import keras
+
+        inputs = keras.Input((input_dim,), name="input")
+        return keras.Model(inputs, keras.layers.Dense(num_classes, activation="softmax", name="output")(inputs))
+
+    builder = kzoo.model(validate=parts.get("validate"))(odd_net)
+    if "estimate" in parts:
+        builder.estimate_params = parts["estimate"]
+
+    class Plugin:
+        @kzoo.hookimpl
+        def kzoo_register_models(self, register):
+            register(builder)
+
+    return Plugin()
+
+
+def test_sys_exit_in_a_build_is_one_line_naming_the_plugin() -> None:
+    import kzoo
+
+    kzoo.register_plugin(declared_plugin(exit_in_build=True), "quitter")
+    with pytest.raises(kzoo.PluginError, match=r"'odd_net' of plugin 'quitter' failed to build: SystemExit\(5\)"):
+        kzoo.build("odd_net")
+
+
+@pytest.mark.parametrize("estimate, words", [
+    (lambda config: 1 // 0, "ZeroDivisionError"),
+    (lambda config: "lots", "returned 'lots'"),
+    (lambda config: sys_exit(3), "SystemExit(3)"),
+])
+def test_a_broken_estimate_params_names_the_plugin(estimate, words) -> None:
+    import kzoo
+
+    kzoo.register_plugin(declared_plugin(estimate=estimate), "estimator")
+    with pytest.raises(kzoo.PluginError, match=r"estimate_params of model 'odd_net' \(plugin 'estimator'\)") as caught:
+        kzoo.build("odd_net")
+    assert words in str(caught.value) and "\n" not in str(caught.value)
+
+
+def sys_exit(code: int):
+    raise SystemExit(code)
+
+
+def test_a_raising_validate_names_the_plugin() -> None:
+    import kzoo
+
+    kzoo.register_plugin(declared_plugin(validate=lambda config: {}["missing"]), "strict")
+    with pytest.raises(kzoo.PluginError, match=r"validate_config of model 'odd_net' \(plugin 'strict'\).*KeyError"):
+        kzoo.build("odd_net")
+
+
+@pytest.mark.parametrize("loader, words", [
+    (lambda: 1 // 0, "ZeroDivisionError"),
+    (lambda: {"x": [1, 2]}, "returned dict, not a kzoo.datasets.Table"),
+    (lambda: sys_exit(3), "SystemExit(3)"),
+])
+def test_a_broken_data_set_loader_is_one_line_naming_the_plugin(loader, words) -> None:
+    import kzoo
+    from kzoo.datasets import Dataset
+
+    class Plugin:
+        @kzoo.hookimpl
+        def kzoo_register_datasets(self, register):
+            register(Dataset(name="odd_data", description="breaks", load=loader))
+
+    kzoo.register_plugin(Plugin(), "odd_data_plugin")
+    code, output = kzoo_cli("train", "mlp", "--data", "odd_data", "--epochs", "1")
+    assert code == 1
+    line = one_error_line(output)
+    assert "data set 'odd_data' (plugin 'odd_data_plugin')" in line and words in line
+
+
+# -- 6. bounded downloads and waits -----------------------------------------------------------------
+@pytest.fixture
+def streams():
+    """A local HTTP server whose routes stream forever: ``/zeros`` as fast as it can, ``/drip``
+    one byte every 0.1 s, ``/liar`` announcing a huge Content-Length; ``/file`` serves FILE_BODY."""
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+
+            self.send_response(200)
+            if self.path == "/file":
+                self.send_header("Content-Length", str(len(FILE_BODY)))
+                self.end_headers()
+                self.wfile.write(FILE_BODY)
+                return
+            if self.path == "/liar":
+                self.send_header("Content-Length", str(10**12))
+            self.end_headers()
+            try:
+                while True:
+                    if self.path == "/drip":
+                        self.wfile.write(b"\0")
+                        self.wfile.flush()
+                        time.sleep(0.1)
+                    else:
+                        self.wfile.write(bytes(65536))
+            except OSError:
+                pass
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+FILE_BODY = b"weights bytes " * 100
+
+
+def remote(url: str, size: int | None = None):
+    import hashlib
+
+    import kzoo
+
+    return kzoo.Weights(model="mlp", name="remote", source=url, sha256=hashlib.sha256(FILE_BODY).hexdigest(),
+                        size=size).registered("test", None)
+
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("KZOO_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("KZOO_OFFLINE", raising=False)
+    monkeypatch.delenv("KZOO_DOWNLOAD_TIMEOUT", raising=False)
+    monkeypatch.delenv("KZOO_MAX_DOWNLOAD_BYTES", raising=False)
+    return tmp_path / "cache"
+
+
+def cached_files(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.rglob("*") if p.is_file())
+
+
+@pytest.mark.parametrize("route, size, env, words", [
+    ("/zeros", 5000, {}, "the server sent"),
+    ("/zeros", None, {"KZOO_MAX_DOWNLOAD_BYTES": "200K"}, "more than the 200.0 KiB expected"),
+    ("/liar", 5000, {}, "the server announces"),
+])
+def test_a_download_stops_at_the_expected_size(streams, cache_dir, monkeypatch, route, size, env, words) -> None:
+    import kzoo
+    from kzoo._weights import cache
+
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(kzoo.WeightsError, match=words) as caught:
+        cache.fetch(remote(streams + route, size), progress=False)
+    assert "\n" not in str(caught.value)
+    assert cached_files(cache_dir) == []
+
+
+def test_a_server_that_drips_trips_the_deadline(streams, cache_dir, monkeypatch) -> None:
+    import kzoo
+    from kzoo._weights import cache
+
+    monkeypatch.setenv("KZOO_DOWNLOAD_TIMEOUT", "0.4")  # every single read comes within it
+    with pytest.raises(kzoo.WeightsError, match=r"too slow: .* behind the deadline of 0.4 s"):
+        cache.fetch(remote(streams + "/drip", 10**6), progress=False)
+    assert cached_files(cache_dir) == []
+
+
+def test_a_temp_file_of_a_killed_download_is_removed_by_the_next(streams, cache_dir) -> None:
+    from kzoo._system.files import TEMP_TAG
+    from kzoo._weights import cache
+
+    weights = remote(streams + "/file", len(FILE_BODY))
+    target = cache.cached_path(weights)
+    target.parent.mkdir(parents=True)
+    dead = target.parent / f".{target.stem}{TEMP_TAG}999999999-abcd{target.suffix}"  # no such process
+    alive = target.parent / f".{target.stem}{TEMP_TAG}{os.getpid()}-efgh{target.suffix}"  # a download going on
+    dead.write_bytes(b"half")
+    alive.write_bytes(b"half")
+    assert cache.fetch(weights, progress=False) == target and target.read_bytes() == FILE_BODY
+    assert not dead.exists() and alive.exists()
+
+
+@pytest.mark.parametrize("variable, value, command", [
+    ("KZOO_DOWNLOAD_TIMEOUT", "nan", ("weights", "fetch", "mlp.iris")),
+    ("KZOO_DOWNLOAD_TIMEOUT", "-1", ("weights", "fetch", "mlp.iris")),
+    ("KZOO_DOWNLOAD_TIMEOUT", "1e308", ("weights", "fetch", "mlp.iris")),
+    ("KZOO_PLUGIN_TIMEOUT", "1e308", ("list",)),
+    ("KZOO_PLUGIN_TIMEOUT", "soon", ("list",)),
+    ("KZOO_PLUGIN_ABANDON", "-5", ("list",)),
+    ("KZOO_MAX_DOWNLOAD_BYTES", "lots", ("weights", "fetch", "mlp.iris")),
+])
+def test_numeric_environment_variables_are_checked_in_one_line(tmp_path, monkeypatch, variable, value, command) -> None:
+    monkeypatch.setenv(variable, value)
+    monkeypatch.setenv("KZOO_CACHE_DIR", str(tmp_path))
+    if "weights" in command:  # a cached-nowhere, remote card, so that fetch must download
+        import kzoo
+
+        class Remote:
+            @kzoo.hookimpl
+            def kzoo_register_weights(self, register):
+                register(kzoo.Weights(model="mlp", name="far", source="http://127.0.0.1:9/x.weights.h5",
+                                      sha256="0" * 64))
+
+        kzoo.register_plugin(Remote(), "far_away")
+        command = ("weights", "fetch", "mlp.far")
+    code, output = kzoo_cli(*command)
+    assert code == 1
+    assert f"{variable}={value!r}" in one_error_line(output)

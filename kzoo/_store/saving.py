@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 import zipfile
 import zlib
 from collections.abc import Mapping
@@ -25,9 +26,10 @@ from .._system.limits import (
     max_array_bytes,
 )
 from .._version import __version__
+from .._zoo.guard import describe_failure
 from .._zoo.plugins import get_host
 from ..distribute import write_target
-from ..errors import ConfigError, DataError, PluginError, option
+from ..errors import ConfigError, DataError, PluginError, PluginWarning, option
 from .schema import validate
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -36,12 +38,29 @@ if TYPE_CHECKING:  # pragma: no cover
 METADATA_ENTRY = "kzoo.json"
 
 
-def custom_objects() -> dict[str, Any]:
-    """The custom Keras classes of every loaded plugin's models, so their saved files load."""
+def custom_objects(model: str | None = None) -> dict[str, Any]:
+    """The custom Keras classes of every loaded plugin's models, so their saved files load.
+
+    A builder whose ``custom_objects()`` raises or returns no mapping is one plugin's bug: a
+    warning naming it, and the other files still load; it is an error only for a file of
+    ``model``, the model whose classes are missing."""
     objects: dict[str, Any] = {}
     registry = get_host().registry
     for name in registry.names():
-        objects.update(registry.get(name).custom_objects())
+        builder = registry.get(name)
+        try:
+            found = builder.custom_objects()
+            if not isinstance(found, Mapping):
+                raise TypeError(f"it returned {type(found).__name__}, not a dict")
+            objects.update(found)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
+            message = (f"custom_objects() of model {name!r} (plugin {builder.spec.plugin!r}) failed: "
+                       f"{describe_failure(exc)}")
+            if name == model:
+                raise PluginError(message + "; its saved files cannot be loaded until the plugin is fixed.") from None
+            warnings.warn(PluginWarning(message + "; its saved files may not load."), stacklevel=2)
     return objects
 
 
@@ -183,10 +202,11 @@ def load(path: str | os.PathLike[str], safe_mode: bool = True, compile: bool = T
     if ((metadata or {}).get("data") or {}).get("plan", {}).get("categorical"):
         allow_tensorflow()  # its StringLookup layers need tensorflow on any backend
 
+    objects = custom_objects((metadata or {}).get("model"))
     try:
-        return keras.saving.load_model(path, custom_objects=custom_objects(), safe_mode=safe_mode, compile=compile)
+        return keras.saving.load_model(path, custom_objects=objects, safe_mode=safe_mode, compile=compile)
     except Exception as exc:
         raise DataError(
-            f"could not load {path!r} as a Keras model ({type(exc).__name__}: {exc}). "
+            f"could not load {path!r} as a Keras model ({describe_failure(exc)}). "
             f"Expected a .keras file written by model.save() or `kzoo train --out`."
         ) from exc

@@ -4,10 +4,15 @@ one line instead of exhausting memory.
 Environment:
   KZOO_MAX_ARRAY_BYTES=N   largest array an NPZ member may declare (default 4 GiB; suffixes
                            K, M, G, T allowed, e.g. 16G)
+
+Every numeric environment variable kzoo reads is checked here (:func:`env_seconds`,
+:func:`parse_bytes`): a value that is not a number in its range is one ConfigError naming it,
+never a traceback from deep inside a timer or a socket.
 """
 
 from __future__ import annotations
 
+import math
 import os
 
 from ..errors import ConfigError, DataError
@@ -19,6 +24,7 @@ MAX_COMPRESSION_RATIO = 1100
 METADATA_MAX_BYTES = 2**20  # kzoo.json: a few kilobytes in practice
 MAX_SEED = 2**32 - 1
 MAX_INT32 = 2**31 - 1
+MAX_SECONDS = 7 * 24 * 3600  # a week: longer waits are mistakes, and 1e308 overflows timers and sockets
 _SUFFIXES = {"k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
 
 
@@ -42,6 +48,23 @@ def parse_bytes(text: str, what: str) -> int:
     if not (number > 0 and number * scale < 2**63):
         raise ConfigError(f"{what}={text!r} is not a size; expected a positive number of bytes such as 8G.")
     return int(number * scale)
+
+
+def env_seconds(name: str, default: float, zero_means: str | None = None) -> float:
+    """Environment variable ``name`` as seconds in (0, MAX_SECONDS] (``default`` when unset);
+    ``0`` too when ``zero_means`` says what it does. Anything else is a ConfigError naming it."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if math.isfinite(value) and (0 < value <= MAX_SECONDS or (value == 0 and zero_means)):
+        return value
+    zero = f"0 ({zero_means}) or " if zero_means else ""
+    raise ConfigError(f"{name}={raw!r} is not a number of seconds; expected {zero}a number above 0 and at most "
+                      f"{MAX_SECONDS} (a week), such as {default:g}; fix or unset it.")
 
 
 def available_memory() -> int:

@@ -14,7 +14,7 @@ from .._engine.options import DEFAULT_SYNTHETIC_SAMPLES, DataOptions
 from .._meta.spec import BINARY_LOSSES, SPARSE_LOSSES, TensorSpec
 from .._system.limits import check_allocation
 from .._zoo.builder import ModelBuilder
-from .._zoo.datasets import SYNTHETIC, get_dataset
+from .._zoo.datasets import SYNTHETIC, get_dataset, load_dataset
 from .._zoo.tasks import for_task
 from ..datasets import text
 from ..datasets.checks import check_data
@@ -202,7 +202,7 @@ def load_table(source: str, inputs: Mapping[str, Sequence[str]] | None = None, *
     ``csv_options`` go to :func:`~kzoo.datasets.files.read_csv` (target, class_names, ...)."""
     if source_kind(source) == "csv":
         return read_csv(source, inputs=inputs, **csv_options)
-    table = get_dataset(source).load()
+    table = load_dataset(source)
     table.source = source
     if inputs:
         table.select_inputs(inputs)
