@@ -384,7 +384,7 @@ def streams():
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     class Handler(BaseHTTPRequestHandler):
-
+        def do_GET(self) -> None:  # http.server names it so
             self.send_response(200)
             if self.path == "/file":
                 self.send_header("Content-Length", str(len(FILE_BODY)))
