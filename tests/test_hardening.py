@@ -544,7 +544,7 @@ def test_a_comma_file_is_read_without_a_note(tmp_path, recwarn) -> None:
 
 def test_rows_are_numbered_as_an_editor_shows_them(tmp_path) -> None:
     path = tmp_path / "lines.csv"
-    path.write_text('a,b,y\n1,2,0\n\n"3\n",4,1\n5,inf,1\n')  # a blank line, a quoted line break
+    path.write_text('a,b,note,y\n1,2,x,0\n\n3,4,"two\nlines",1\n5,inf,z,1\n')  # a blank line, a quoted line break
     from kzoo.datasets import load
 
     with pytest.raises(kzoo.DataError, match=r"column 'b' has 1 infinite cell.s., on line 6"):

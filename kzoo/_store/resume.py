@@ -116,3 +116,19 @@ def read_stopping(directory: str | os.PathLike[str]) -> tuple[StopState, list[An
         raise DataError(f"{path!r}: its best weights are unreadable ({type(exc).__name__}: {exc}); "
                         f"use a new {option('checkpoint_dir')}.") from exc
     return state, weights
+
+
+def check_best_weights(directory: str | os.PathLike[str], best: list[Any] | None, model: Any) -> None:
+    """Refuse a checkpoint's best weights that do not fit the restored model (count, shapes or
+    dtype kinds), now rather than when early stopping puts them back at the end of the run."""
+    if best is None:
+        return
+    expected = [(tuple(w.shape), w.dtype) for w in model.get_weights()]
+    found = [(tuple(getattr(w, "shape", ())), getattr(w, "dtype", None)) for w in best]
+    if len(found) != len(expected) or any(f[0] != e[0] for f, e in zip(found, expected)):
+        first = next((i for i, (f, e) in enumerate(zip(found, expected)) if f[0] != e[0]), min(len(found), len(expected)))
+        got = found[first][0] if first < len(found) else "none"
+        want = expected[first][0] if first < len(expected) else "none"
+        raise DataError(f"{checkpoint_path(directory)!r}: its best weights do not fit the model ({len(found)} arrays, "
+                        f"expected {len(expected)}; array {first} has shape {got}, expected {want}); the checkpoint "
+                        f"was tampered with. Use a new {option('checkpoint_dir')}.")

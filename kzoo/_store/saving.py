@@ -36,6 +36,10 @@ if TYPE_CHECKING:  # pragma: no cover
     import keras
 
 METADATA_ENTRY = "kzoo.json"
+# Keras extracts a .keras file's members to disk and refuses one that expands more than 100:1
+# beyond 256 MiB; kzoo applies the same rule to all such members together.
+SWELLING_RATIO = 100
+SWELLING_TOTAL = 1 << 28
 
 
 def custom_objects(model: str | None = None) -> dict[str, Any]:
@@ -88,16 +92,31 @@ def save(model: keras.Model, path: str | os.PathLike[str], metadata: Mapping[str
     if not path.endswith(".keras"):
         raise ConfigError(f"model files must end in .keras, got {path!r}; e.g. {option('out')} model.keras.")
     keep_tensorflow_out()
+    text = None if metadata is None else metadata_text(metadata)
     with atomic_output(path) as tmp:
         model.save(tmp)
-        if metadata is not None:
+        if text is not None:
             with zipfile.ZipFile(tmp, "a") as archive:
-                archive.writestr(METADATA_ENTRY, json.dumps(jsonable(dict(metadata)), indent=1))
+                archive.writestr(METADATA_ENTRY, text)
         if entries:
             with zipfile.ZipFile(tmp, "a") as archive:
                 for name, data in entries.items():
                     archive.writestr(name, data)
     return path
+
+
+def metadata_text(metadata: Mapping[str, Any], room: int = 0) -> str:
+    """``kzoo.json``'s text, refused in one line when it would exceed what :func:`read_metadata`
+    accepts (less ``room`` bytes kept for what training adds): a file kzoo writes, kzoo reads."""
+    text = json.dumps(jsonable(dict(metadata)), indent=1)
+    limit = METADATA_MAX_BYTES - room
+    if len(text.encode()) > limit:
+        sizes = {key: len(json.dumps(jsonable(value))) for key, value in metadata.items()}
+        biggest = max(sizes, key=sizes.__getitem__)
+        raise DataError(f"the model's metadata (kzoo.json) would take {format_bytes(len(text.encode()))}, more than the "
+                        f"{format_bytes(limit)} a model file may hold, {format_bytes(sizes[biggest])} of it in "
+                        f"{biggest!r} (such as one class name per row); use fewer classes or categories.")
+    return text
 
 
 def save_model(model: keras.Model, path: str | os.PathLike[str], metadata: Mapping[str, Any] | None,
@@ -156,16 +175,82 @@ def read_entry(path: str | os.PathLike[str], name: str) -> bytes | None:
 def check_archive(path: str, archive: zipfile.ZipFile) -> None:
     """Refuse a zip whose members claim more memory than allowed, or compress implausibly well
     (a zip bomb), before anything is decompressed."""
-    cap, total = max_array_bytes(), 0
+    cap, total, swelling = max_array_bytes(), 0, 0
     for info in archive.infolist():
         total += info.file_size
         if info.compress_type != zipfile.ZIP_STORED and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
             raise DataError(f"{path!r}: member {info.filename!r} claims {format_bytes(info.file_size)} from "
                             f"{format_bytes(info.compress_size)} compressed, more than {MAX_COMPRESSION_RATIO}:1; "
                             f"refusing a likely zip bomb.")
+        if info.file_size > SWELLING_RATIO * max(info.compress_size, 1):
+            swelling += info.file_size
+    if swelling > SWELLING_TOTAL:  # many members, each under Keras's own per-member floor
+        raise DataError(f"{path!r}: members that expand more than {SWELLING_RATIO}:1 claim "
+                        f"{format_bytes(swelling)} together, more than {format_bytes(SWELLING_TOTAL)}; Keras would "
+                        f"extract them to disk. Refusing a likely zip bomb (trained weights barely compress).")
     if total > cap:
         raise DataError(f"{path!r}: its members claim {format_bytes(total)} in all, more than the cap of "
                         f"{format_bytes(cap)}; raise KZOO_MAX_ARRAY_BYTES if the file is genuine.")
+
+
+CONFIG_ENTRY = "config.json"
+WEIGHTS_ENTRIES = ("model.weights.h5", "model.weights.npz")
+CONFIG_MAX_BYTES = 64 * 2**20
+_CONV = ("Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose")
+
+
+def check_network_size(path: str) -> None:
+    """Refuse a file whose ``config.json`` describes a network far larger than its weights hold
+    (a tampered config naming a 100,000,000-unit Dense), from the config's text, before Keras
+    builds a single layer. The count is a lower bound: Dense, Embedding and convolution kernels."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            weights = sum(archive.getinfo(n).file_size for n in WEIGHTS_ENTRIES if n in names)
+            if CONFIG_ENTRY not in names or not weights:
+                return
+            with archive.open(CONFIG_ENTRY) as member:
+                raw = member.read(CONFIG_MAX_BYTES + 1)
+        if len(raw) > CONFIG_MAX_BYTES:
+            raise DataError(f"{path!r}: its {CONFIG_ENTRY} is larger than {format_bytes(CONFIG_MAX_BYTES)}; the file "
+                            f"was tampered with.")
+        params = _least_params(json.loads(raw))
+    except DataError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, OSError, ValueError, KeyError, EOFError, RuntimeError, RecursionError):
+        return  # Keras reports an unreadable config itself, in one line (see load)
+    if params > weights + 2**20:  # at least one byte per parameter, whatever the dtype
+        raise DataError(f"{path!r}: its {CONFIG_ENTRY} describes a network of at least {params:,} parameters, but its "
+                        f"weights hold only {format_bytes(weights)}; the file was tampered with or damaged. Not loaded.")
+
+
+def _least_params(doc: Any) -> int:
+    """A lower bound of the parameters a Keras config describes (layers nested anywhere)."""
+    total = 0
+    if isinstance(doc, list):
+        return sum(_least_params(item) for item in doc)
+    if not isinstance(doc, dict):
+        return 0
+    config = doc.get("config")
+    if isinstance(doc.get("class_name"), str) and isinstance(config, dict):
+        shape = (doc.get("build_config") or {}).get("input_shape") if isinstance(doc.get("build_config"), dict) else None
+        fan_in = shape[-1] if isinstance(shape, list) and shape and _count(shape[-1]) else 1
+        kind = doc["class_name"]
+        if _count(config.get("units")):
+            total += config["units"] * fan_in
+        elif kind == "Embedding" and _count(config.get("input_dim")) and _count(config.get("output_dim")):
+            total += config["input_dim"] * config["output_dim"]
+        elif kind in _CONV and _count(config.get("filters")):
+            kernel = config.get("kernel_size")
+            size = 1
+            for k in kernel if isinstance(kernel, list) else [kernel]:
+                size *= k if _count(k) else 1
+            total += config["filters"] * size * fan_in
+    return total + sum(_least_params(value) for value in doc.values() if isinstance(value, (dict, list)))
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 def ensure_plugin(metadata: Mapping[str, Any] | None) -> None:
@@ -195,6 +280,7 @@ def load(path: str | os.PathLike[str], safe_mode: bool = True, compile: bool = T
     """
     path = os.fspath(path)
     metadata = read_metadata(path)
+    check_network_size(path)
     ensure_plugin(metadata)
     import keras
 

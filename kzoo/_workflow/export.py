@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .._engine import wrapping
+from .._engine.options import MAX_EXPORT_SAMPLES
 from .._meta.spec import TensorSpec
 from .._system.files import write_text
 from ..datasets.preprocess import NUMERIC_INPUT, from_examples, lookup
@@ -60,6 +61,8 @@ def export(model: str | os.PathLike[str], format: str, path: str | os.PathLike[s
     ``mlp.iris``) to ``path`` in ``format``, run the artifact on ``samples`` generated inputs and
     return the largest absolute difference from Keras; above ``tolerance`` it is an error."""
     check_format(format)
+    if not (isinstance(samples, int) and not isinstance(samples, bool) and 1 <= samples <= MAX_EXPORT_SAMPLES):
+        raise ConfigError(f"samples={samples!r}: expected a whole number of generated samples in 1..{MAX_EXPORT_SAMPLES}.")
     target = check_target(path, format)
     check_dependencies(format)
     saved = open_model(model, safe_mode)

@@ -32,9 +32,10 @@ from .._zoo.datasets import get_dataset
 from .._zoo.guard import build_checked
 from ..datasets.preprocess import Plan
 from ..datasets.splits import class_labels, split_rows
-from ..errors import ConfigError, DataError, option
+from ..errors import ConfigError, DataError, PluginError, option
 from . import api
 from .curves import plot_history
+from .inference import shape_fits
 from .loading import Data, load, source_kind
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -42,6 +43,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .._meta.weights_card import Weights
     from .._zoo.builder import ModelBuilder
+
+
+HISTORY_ROOM = 256 * 1024  # of kzoo.json, kept for the per-epoch history training adds
 
 
 @dataclass
@@ -146,6 +150,7 @@ def _fit_and_save(builder: ModelBuilder, data: Data, options: TrainOptions, stra
         recorded["patience"] = o.patience
     metadata = saving.model_metadata(data.model, data.config, plugin=builder.spec.plugin, data=data.meta,
                                      training=recorded, data_digest=data_digest(data))
+    saving.metadata_text(metadata, room=HISTORY_ROOM)  # refused now, not after training
     init = None
     if start is not None:
         metadata["weights"] = {"name": start.full_name, "sha256": start.sha256}
@@ -164,6 +169,8 @@ def _fit_and_save(builder: ModelBuilder, data: Data, options: TrainOptions, stra
     stopper = None
     if val_xy is not None and o.patience:
         state, best = resume.read_stopping(o.checkpoint_dir) if initial_epoch else (stopping.StopState(), None)
+        if initial_epoch:
+            resume.check_best_weights(o.checkpoint_dir, best, net)
         stopper = stopping.make_callback(o.patience, state, best)
     if stopper is None or stopper.state.stopped_epoch is None:  # a rerun of a finished run trains no more
         fitted = run_fit(net, train_xy, val_xy, strategy=strategy, epochs=o.epochs, initial_epoch=initial_epoch,
@@ -179,6 +186,11 @@ def _fit_and_save(builder: ModelBuilder, data: Data, options: TrainOptions, stra
         if stopper.state.stopped_epoch is not None:  # the model holds the best epoch's weights
             metrics = {key: values[stopper.state.best_epoch - 1] for key, values in history.items()
                        if len(values) >= stopper.state.best_epoch}
+    loss = metrics.get("loss")
+    if loss is not None and not math.isfinite(loss):  # a model that answers NaN is no result
+        raise ConfigError(f"training diverged: the loss is {loss} after epoch {metadata['epoch']}, so the model would "
+                          f"predict NaN; nothing was written. Lower {option('learning_rate')} (it was "
+                          f"{o.learning_rate:g}) or look for extreme values in the data.")
     chief = distribute.is_chief(strategy)  # only one process writes plain files
     trained = self_contained(net, data, builder.output_specs(data.config))
     with all_or_nothing() if chief else contextlib.nullcontext():  # the run's outputs land together
@@ -261,11 +273,28 @@ def prepare_model(
         if restored is not None:
             return restored
         net = build_checked(builder, config)
+        check_built(builder, config, net)
         if init is not None:
             init(net)
         fitting.compile_model(net, builder.output_specs(config), optimizer=optimizer(),
                               steps_per_execution=steps_per_execution)
     return net, 0, {}
+
+
+def check_built(builder: ModelBuilder, config: Mapping[str, Any], net: Any) -> None:
+    """Refuse a built network whose inputs are not those its spec or manifest promised (the data
+    was shaped by the promise): one line naming the plugin, not a failure deep inside Keras."""
+    said = builder.spec.inputs
+    if said is None or not builder._is_default(config):
+        return
+    try:
+        built = [tuple(t.shape)[1:] for t in net.inputs]
+    except (AttributeError, ValueError, TypeError):  # a subclassed model without symbolic inputs
+        return
+    if len(built) != len(said) or not all(shape_fits(b, s.shape) for b, s in zip(built, said)):
+        raise PluginError(f"model {builder.spec.name!r} of plugin {builder.spec.plugin!r}: its spec or manifest says "
+                          f"it takes inputs {[list(s.shape) for s in said]}, but the built model takes "
+                          f"{[list(b) for b in built]}; regenerate the manifest (`kzoo manifest`) or fix the spec.")
 
 
 def make_callbacks(
