@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .._system.limits import check_allocation
-from ..errors import KzooError, PluginError, option
+from .._system.limits import check_allocation, max_params
+from ..errors import DataError, KzooError, PluginError, option
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -28,6 +28,9 @@ class Buildable(Protocol):
 
 # Weights, their gradients and Adam's two moments: four float32 copies of every parameter.
 BYTES_PER_PARAM = 16
+# Building alone peaks near that (initializers make temporaries), and the data needs memory too:
+# a model may take at most half of what is available.
+MODEL_SHARE = 0.5
 _SIZE_WORDS = ("dim", "unit", "class", "size", "width", "filter", "channel", "hidden", "embed", "feature", "head")
 
 
@@ -64,7 +67,12 @@ def check_model_size(builder: Buildable, config: Mapping[str, Any]) -> None:
     """Refuse, in one line, a config whose parameters cannot fit in memory."""
     params = estimate_params(builder, config)
     check_allocation(params * BYTES_PER_PARAM, f"model {builder.spec.name!r} with about {params:,} parameters",
-                     f"choose smaller sizes with {option('config')}.")
+                     f"choose smaller sizes with {option('config')}.", share=MODEL_SHARE)
+    cap = max_params()
+    if params > cap:
+        raise DataError(f"model {builder.spec.name!r} would have about {params:,} parameters, more than the {cap:,} "
+                        f"kzoo builds (KZOO_MAX_PARAMS); choose smaller sizes with {option('config')}, or raise the "
+                        f"limit for a model that is meant to be this big.")
 
 
 def build_checked(builder: Buildable, config: Mapping[str, Any]) -> keras.Model:
