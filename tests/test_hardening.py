@@ -464,7 +464,7 @@ def test_metrics_json_is_strict_json_with_nan_as_null(tmp_path) -> None:
     (["--seed", "-1"], "--seed -1 (expected an integer in 0..4294967295)"),
     (["--seed", "1099511627776"], "--seed 1099511627776"),
     (["--batch-size", "99999999999999999999"], "--batch-size 99999999999999999999"),
-    (["--learning-rate", "inf"], "--learning-rate inf (expected a finite number > 0"),
+    (["--learning-rate", "inf"], "--learning-rate inf (expected a number above 0 and at most 10"),
     (["--learning-rate", "nan"], "--learning-rate nan"),
     (["--epochs", "0"], "--epochs 0"),
 ])

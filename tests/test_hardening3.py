@@ -644,7 +644,8 @@ def refused_cheaply(*args: object) -> str:
     import sys
 
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    done = subprocess.run([sys.executable, "-c", PEAK, *map(str, args)], capture_output=True, text=True, env=env)
+    done = subprocess.run([sys.executable, "-c", PEAK, *map(str, args)], capture_output=True, text=True, env=env,
+                          check=False)
     _, code, _, peak, _, keras = done.stdout.split()[-6:]
     assert code == "1", done.stdout + done.stderr
     assert int(peak) * 1024 < PEAK_LIMIT, f"peak RSS {int(peak) // 1024} MiB"
@@ -915,3 +916,45 @@ def test_a_kzoo_json_too_big_to_read_back_is_refused_before_training(tmp_path) -
     code, output = kzoo_cli("train", "mlp", "--data", path, "--target", "label", "--epochs", "1", "--out", out)
     assert code == 1 and "metadata (kzoo.json) would take" in one_error_line(output)
     assert not out.exists()
+
+
+def test_a_distribution_whose_entry_points_cannot_be_read_is_left_out_with_a_warning(monkeypatch) -> None:
+    from importlib import metadata
+
+    import kzoo
+    from kzoo._zoo import plugins
+
+    class Broken:
+        _path = "/site/broken-1.0.dist-info"
+        metadata = {"Name": "broken"}
+
+        @property
+        def entry_points(self):
+            raise ValueError("entry_points.txt is garbage")
+
+    real = list(metadata.entry_points(group="kzoo"))
+
+    class Fine:
+        metadata = {"Name": "kzoo"}
+        entry_points = real
+
+    def refuse(**kwargs):
+        raise ValueError("one bad distribution spoils the scan")
+
+    monkeypatch.setattr(plugins.metadata, "entry_points", refuse)
+    monkeypatch.setattr(plugins.metadata, "distributions", lambda: [Broken(), Fine()])
+    with pytest.warns(kzoo.PluginWarning, match=r"broken-1.0.dist-info cannot be read \(ValueError"):
+        found = plugins.discover()
+    assert {ep.name for ep in found} == {ep.name for ep in real}
+
+
+def test_a_checkpoint_temp_of_a_dead_run_is_removed_when_the_run_resumes(tmp_path) -> None:
+    from kzoo._system.files import TEMP_TAG
+
+    ckpt = tmp_path / "ckpt"
+    args = ["train", "mlp", "--data", "iris", "--epochs", "1", "--checkpoint-dir", ckpt, "--quiet"]
+    assert kzoo_cli(*args)[0] == 0
+    dead = ckpt / f".checkpoint{TEMP_TAG}999999999-abcd.keras"  # a run killed inside its write
+    dead.write_bytes(b"half a checkpoint")
+    assert kzoo_cli(*args)[0] == 0  # the finished run resumes, trains nothing and writes nothing
+    assert not dead.exists()

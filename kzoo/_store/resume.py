@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from .._engine.stopping import BEST_WEIGHTS_ENTRY, StopState, weights_from_bytes
+from .._system.files import remove_stale_temps
 from ..errors import ConfigError, DataError, option
 from . import saving
 
@@ -86,6 +88,7 @@ def restore(directory: str | os.PathLike[str], metadata: Mapping[str, Any]) -> t
     """``(model, finished_epochs, history)`` from the checkpoint in ``directory``, or None if there
     is none. The checkpoint must come from the same model, config, data and training options."""
     path = checkpoint_path(directory)
+    remove_stale_temps(Path(path))  # what a run killed inside a checkpoint write left behind
     if not os.path.exists(path):
         return None
     saved = saving.read_metadata(path)  # validated like any kzoo.json

@@ -321,11 +321,9 @@ def required_kzoo(dist: metadata.Distribution | None) -> Any:
 def discover() -> list[metadata.EntryPoint]:
     """Every entry point of the ``kzoo`` group, loaded or not. A distribution whose metadata
     cannot be read is left out with a warning naming it; the rest are found."""
-    try:
+    with contextlib.suppress(Exception):  # one broken distribution fails the whole scan
         return list(metadata.entry_points(group=ENTRY_POINT_GROUP))
-    except Exception:  # one broken distribution fails the whole scan: read them one by one
-        pass
-    found: list[metadata.EntryPoint] = []
+    found: list[metadata.EntryPoint] = []  # so read them one by one
     for dist in metadata.distributions():
         try:
             found += [ep for ep in dist.entry_points if ep.group == ENTRY_POINT_GROUP]
