@@ -60,6 +60,9 @@ def peak_kib(*args: str, refused: bool = False) -> int:
                           text=True, env=env, check=False)
     if done.returncode != 0 or (refused and "kzoo: error:" not in done.stderr):
         raise SystemExit(f"kzoo {' '.join(args)} {'was not refused' if refused else 'failed'}:\n{done.stderr[-2000:]}")
+    if refused:
+        why = done.stderr.split("kzoo: error:", 1)[1].strip().splitlines()[0]
+        print(f"  refused: {why[:150]}{'...' if len(why) > 150 else ''}")
     return int(done.stdout.rsplit("PEAK_KIB", 1)[1].split()[0])
 
 
@@ -69,14 +72,16 @@ REFUSED = RUN.replace("if exc.code:\n        raise", "if exc.code != 1:\n       
 def sparse_zip(path: Path, members: list[tuple[str, bytes, int]]) -> Path:
     """A zip of stored members ``(name, head, hole)``: ``head`` then ``hole`` bytes of a sparse hole."""
     import struct
+    import zlib
 
     central = []
     with open(path, "wb") as f:
         for name, head, hole in members:
             offset, size, raw = f.tell(), len(head) + hole, name.encode()
-            f.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 0, 0, 0, 0, size, size, len(raw), 0) + raw + head)
+            crc = zlib.crc32(head + bytes(hole)) if hole < 2**24 else 0  # a big member is never read whole
+            f.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 0, 0, 0, crc, size, size, len(raw), 0) + raw + head)
             f.seek(hole, 1)
-            central.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 0, 0, 0, 0, size, size,
+            central.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 0, 0, 0, crc, size, size,
                                        len(raw), 0, 0, 0, 0, 0, offset) + raw)
         start, directory = f.tell(), b"".join(central)
         f.write(directory)
@@ -158,7 +163,7 @@ def bombs(folder: Path) -> dict[str, list[str]]:
     wide = rewrite(model, folder / "wide.keras", "kzoo.json", hidden)
     return {
         "npz: two arrays of 2.4 GB, different lengths": ["train", "mlp", "--data", str(two)],
-        "npz: a 2.5 GB member that is no array": ["train", "mlp", "--data", str(extra)],
+        "npz: a 2.5 GB member that is no array (and no target)": ["train", "mlp", "--data", str(extra)],
         "csv: a 2 GB single field": ["train", "mlp", "--data", str(field), "--target", "y"],
         "csv: a 2 GB header of a billion columns": ["train", "mlp", "--data", str(header), "--target", "y"],
         "csv: label 1,000,000 among 0/1": ["train", "mlp", "--data", str(labels), "--target", "y"],
