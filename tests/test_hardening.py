@@ -305,8 +305,8 @@ def keras_file_with(tmp_path: Path, doc: object, raw: bytes | None = None) -> Pa
 def test_a_huge_kzoo_json_is_refused_unread(tmp_path) -> None:
     import os
 
-    path = keras_file_with(tmp_path, None, raw=b'{"model": "' + os.urandom(2**20).hex().encode() + b'"}')
-    with pytest.raises(kzoo.DataError, match="kzoo.json claims 2.0 MiB, more than the 1.0 MiB"):
+    path = keras_file_with(tmp_path, None, raw=b'{"model": "' + os.urandom(17 * 2**20).hex().encode() + b'"}')
+    with pytest.raises(kzoo.DataError, match="kzoo.json claims 34.0 MiB, more than the 32.0 MiB"):
         kzoo._store.saving.read_metadata(path)
 
 

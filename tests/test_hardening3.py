@@ -909,12 +909,29 @@ def test_a_spec_that_lies_about_an_input_shape_is_one_line_naming_the_plugin(tmp
         one_error_line(output)
 
 
-def test_a_kzoo_json_too_big_to_read_back_is_refused_before_training(tmp_path) -> None:
+def test_a_model_of_many_long_class_names_is_written_and_read_back(tmp_path) -> None:
+    from kzoo._store.saving import read_metadata
+
+    names = [f"class {i:05d} " + "x" * 110 for i in range(10_000)]  # kzoo.json above 1 MiB
     path = tmp_path / "classes.csv"
-    path.write_text("a,label\n" + "".join(f"{i},class_number_{i}\n" for i in range(100_000)))
+    path.write_text("a,label\n" + "".join(f"{i},{name}\n" for i, name in enumerate(names)))
+    out = tmp_path / "m.keras"
+    code, output = kzoo_cli("train", "mlp", "--data", path, "--target", "label", "--epochs", "1", "--batch-size",
+                            "1024", "--quiet", "--out", out)
+    assert code == 0, output
+    assert out.stat().st_size > 2**20
+    assert read_metadata(out)["data"]["class_names"] == names  # not refused as "tampered"
+
+
+def test_a_kzoo_json_too_big_to_read_back_is_refused_before_training(tmp_path, monkeypatch) -> None:
+    from kzoo._store import saving
+
+    monkeypatch.setattr(saving, "METADATA_MAX_BYTES", 300_000)  # what 10,000 long class names exceed
+    path = tmp_path / "classes.csv"
+    path.write_text("a,label\n" + "".join(f"{i},class number {i} of many\n" for i in range(10_000)))
     out = tmp_path / "m.keras"
     code, output = kzoo_cli("train", "mlp", "--data", path, "--target", "label", "--epochs", "1", "--out", out)
-    assert code == 1 and "metadata (kzoo.json) would take" in one_error_line(output)
+    assert code == 1 and "metadata (kzoo.json) would take" in one_error_line(output) and "'data.class_names'" in output
     assert not out.exists()
 
 
@@ -958,3 +975,18 @@ def test_a_checkpoint_temp_of_a_dead_run_is_removed_when_the_run_resumes(tmp_pat
     dead.write_bytes(b"half a checkpoint")
     assert kzoo_cli(*args)[0] == 0  # the finished run resumes, trains nothing and writes nothing
     assert not dead.exists()
+
+
+def test_a_table_of_100000_columns_trains_and_predicts(tmp_path) -> None:
+    columns = 100_000
+    path = tmp_path / "wide.csv"
+    with open(path, "w") as f:
+        f.write(",".join(f"c{i}" for i in range(columns)) + ",y\n")
+        for r in range(8):
+            f.write(",".join("1" if (i + r) % 3 else "0" for i in range(columns)) + f",{r % 2}\n")
+    out = tmp_path / "wide.keras"
+    code, output = kzoo_cli("train", "mlp", "--data", path, "--target", "y", "--epochs", "1", "--quiet", "--out", out)
+    assert code == 0, output
+    code, output = kzoo_cli("predict", out, "--data", path)
+    assert code == 0, output
+    assert len(output.strip().splitlines()) == 9

@@ -109,13 +109,17 @@ def metadata_text(metadata: Mapping[str, Any], room: int = 0) -> str:
     """``kzoo.json``'s text, refused in one line when it would exceed what :func:`read_metadata`
     accepts (less ``room`` bytes kept for what training adds): a file kzoo writes, kzoo reads."""
     text = json.dumps(jsonable(dict(metadata)), indent=1)
+    if len(text) > 2**20:  # a wide table's plan: one number per line would double it
+        text = json.dumps(jsonable(dict(metadata)), separators=(",", ":"))
     limit = METADATA_MAX_BYTES - room
     if len(text.encode()) > limit:
-        sizes = {key: len(json.dumps(jsonable(value))) for key, value in metadata.items()}
-        biggest = max(sizes, key=sizes.__getitem__)
+        where, part = "", jsonable(dict(metadata))
+        while isinstance(part, dict) and part:  # down to the key that takes the room
+            key = max(part, key=lambda k: len(json.dumps(part[k])))
+            where, part = f"{where}.{key}" if where else key, part[key]
         raise DataError(f"the model's metadata (kzoo.json) would take {format_bytes(len(text.encode()))}, more than the "
-                        f"{format_bytes(limit)} a model file may hold, {format_bytes(sizes[biggest])} of it in "
-                        f"{biggest!r} (such as one class name per row); use fewer classes or categories.")
+                        f"{format_bytes(limit)} a model file may hold, {format_bytes(len(json.dumps(part)))} of it in "
+                        f"{where!r}; use fewer classes, categories or columns.")
     return text
 
 

@@ -25,7 +25,7 @@ DEFAULT_MAX_PARAMS = 250_000_000
 # Deflate cannot compress better than about 1032:1, so a member claiming more is a crafted header
 # (a zip bomb announcing far more than it holds); genuine files, even all zeros, stay below.
 MAX_COMPRESSION_RATIO = 1100
-METADATA_MAX_BYTES = 2**20  # kzoo.json: a few kilobytes in practice
+METADATA_MAX_BYTES = 32 * 2**20  # kzoo.json: a few KiB in practice; a table of 100,000 columns needs ~10 MiB
 MAX_SEED = 2**32 - 1
 MAX_INT32 = 2**31 - 1
 MAX_SECONDS = 7 * 24 * 3600  # a week: longer waits are mistakes, and 1e308 overflows timers and sockets
