@@ -103,8 +103,10 @@ def main(backend: str | None) -> None:
       kzoo export mlp.iris --format onnx -o m.onnx  SavedModel, LiteRT or ONNX, checked
 
     Environment: KZOO_LOAD_PLUGINS, KZOO_DISABLE_PLUGINS, KZOO_STRICT_PLUGINS,
-    KZOO_TRACE_PLUGINS (see `kzoo plugins --help`); KZOO_CACHE_DIR, KZOO_OFFLINE,
-    KZOO_DOWNLOAD_TIMEOUT (see `kzoo weights --help`); KERAS_BACKEND (or --backend).
+    KZOO_TRACE_PLUGINS, KZOO_PLUGIN_TIMEOUT, KZOO_PLUGIN_ABANDON (see `kzoo plugins --help`);
+    KZOO_CACHE_DIR, KZOO_OFFLINE, KZOO_DOWNLOAD_TIMEOUT, KZOO_MAX_DOWNLOAD_BYTES (see `kzoo
+    weights --help`); KZOO_MAX_ARRAY_BYTES, KZOO_MAX_PARAMS (docs/data.md, Limits);
+    KERAS_BACKEND (or --backend).
     """
     if backend is not None:  # before any command imports keras, which reads it once
         choose(backend)
