@@ -653,36 +653,25 @@ def refused_cheaply(*args: object) -> str:
     return one_error_line(done.stderr)
 
 
+def _memory_benchmark():
+    """benchmarks/memory.py, whose sparse zips (gigabytes declared, no disk used) the tests share."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("kzoo_memory_benchmark",
+                                                  Path(__file__).resolve().parents[1] / "benchmarks" / "memory.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def sparse_zip(path: Path, members: list[tuple[str, bytes, int]]) -> Path:
     """A zip of stored members ``(name, head, hole)``: ``head`` then ``hole`` zero bytes left as a
     hole in a sparse file, so a member of gigabytes costs no disk and no time to write."""
-    import struct
-    import zlib
-
-    central = []
-    with open(path, "wb") as f:
-        for name, head, hole in members:
-            offset, size, raw = f.tell(), len(head) + hole, name.encode()
-            crc = zlib.crc32(head + bytes(hole)) if hole < 2**24 else 0  # a big member is never read whole
-            f.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 0, 0, 0, crc, size, size, len(raw), 0) + raw + head)
-            f.seek(hole, 1)
-            central.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 0, 0, 0, crc, size, size,
-                                       len(raw), 0, 0, 0, 0, 0, offset) + raw)
-        start = f.tell()
-        directory = b"".join(central)
-        f.write(directory + struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(central), len(central), len(directory),
-                                        start, 0))
-    return path
+    return _memory_benchmark().sparse_zip(path, members)
 
 
-def npy_head(shape: tuple[int, ...], dtype: str = "<f8") -> bytes:
-    import io
-
-    import numpy as np
-
-    buffer = io.BytesIO()
-    np.lib.format.write_array_header_1_0(buffer, {"descr": dtype, "fortran_order": False, "shape": shape})
-    return buffer.getvalue()
+def npy_head(shape: tuple[int, ...]) -> bytes:
+    return _memory_benchmark().npy_head(shape)
 
 
 def test_npz_arrays_of_different_lengths_are_refused_from_their_headers(tmp_path) -> None:

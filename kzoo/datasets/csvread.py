@@ -18,7 +18,7 @@ import math
 import warnings
 from array import array
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -216,6 +216,23 @@ def _reader(f: io.TextIOBase, delimiter: str, path: str) -> Any:
     return csv.reader(_Lines(f, path), delimiter=delimiter, strict=True)
 
 
+def _records(reader: Any, path: str) -> Iterator[tuple[int, int, list[str]]]:
+    """``(first line, last line, cells)`` of each record; a csv error is one DataError naming the
+    line where its record starts."""
+    last = 0
+    rows = iter(reader)
+    while True:
+        start = last + 1
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise _quote_error(path, exc, start) from None
+        last = reader.line_num
+        yield start, last, row
+
+
 def _quote_error(path: str, exc: csv.Error, start: int) -> DataError:
     """A csv parsing error as one line naming the row where the broken record starts."""
     if "end of data" in str(exc) or "EOF" in str(exc):
@@ -245,23 +262,15 @@ def read_columns(path: str, wide: Sequence[str] = (), na_values: Sequence[str] =
         with open(path, newline="", encoding="utf-8-sig") as f:
             delimiter = sniff_delimiter(f.read(SNIFF_BYTES))
             f.seek(0)
-            reader = _reader(f, delimiter, path)
-            header, last = None, 0
-            rows = iter(reader)
-            while header is None:
-                start = last + 1
-                try:
-                    row = next(rows)
-                except StopIteration:
-                    break
-                except csv.Error as exc:
-                    raise _quote_error(path, exc, start) from None
-                last = reader.line_num
+            records = _records(_reader(f, delimiter, path), path)
+            header = None
+            for _, _, row in records:
                 if row and any(cell.strip() for cell in row):
                     if len(row) > MAX_COLUMNS:
                         raise DataError(f"{path!r}: the header has {len(row):,} columns, more than the {MAX_COLUMNS:,} "
                                         f"kzoo reads; check the delimiter, or select columns first.")
                     header = [h.strip() for h in row]
+                    break
             if header is None:
                 raise DataError(f"{path!r} is empty; expected a header row and at least one data row.")
             duplicates = sorted(name for name, n in Counter(header).items() if n > 1)
@@ -275,15 +284,7 @@ def read_columns(path: str, wide: Sequence[str] = (), na_values: Sequence[str] =
             lines = array("i")
             nan = math.nan
             width = len(header)
-            while True:
-                line = last + 1
-                try:
-                    row = next(rows)
-                except StopIteration:
-                    break
-                except csv.Error as exc:
-                    raise _quote_error(path, exc, line) from None
-                last = reader.line_num
+            for line, last, row in records:
                 if not row or (not row[0].strip() and not any(cell.strip() for cell in row)):
                     continue
                 if last > line:  # a quoted line break: fine in text, never in a number
