@@ -297,6 +297,16 @@ def load(path: str | os.PathLike[str], safe_mode: bool = True, compile: bool = T
         return keras.saving.load_model(path, custom_objects=objects, safe_mode=safe_mode, compile=compile)
     except Exception as exc:
         raise DataError(
-            f"could not load {path!r} as a Keras model ({describe_failure(exc)}). "
+            f"could not load {path!r} as a Keras model ({keras_reason(exc)}). "
             f"Expected a .keras file written by model.save() or `kzoo train --out`."
         ) from exc
+
+
+def keras_reason(exc: BaseException) -> str:
+    """One line of why Keras could not load a file: Keras nests the real cause (``Could not
+    locate class 'Doubler'``) after pages of config, behind ``Exception encountered:``."""
+    text = str(exc)
+    if "Exception encountered:" in text:
+        text = text.rsplit("Exception encountered:", 1)[1]
+    line = next((part.strip() for part in text.splitlines() if part.strip()), "")
+    return f"{type(exc).__name__}: {line[:300]}" if line else type(exc).__name__

@@ -1,6 +1,7 @@
 """The ``kzoo`` command: a thin shell over the Python API.
 
-Errors a user can cause print one line on stderr and exit 1; usage errors exit 2 (click).
+Errors a user can cause print one line on stderr and exit 1; usage errors (a missing or unknown
+option) print one such line too and exit 2.
 Each command lives in its own module; this one only assembles them.
 """
 
