@@ -189,8 +189,6 @@ def read_npz(path: str, wanted: Sequence[str] | None = None) -> dict[str, np.nda
         sizes = ", ".join(f"{k}: {v}" for k, v in counts.items())
         raise DataError(f"{path!r}: arrays hold different numbers of samples ({sizes}, read from their headers); "
                         f"expected the same count.")
-    declared = sum(int(np.prod(shapes[n], dtype=object)) for n in names)
-    check_allocation(declared * 8, f"the arrays of {path!r}", "use a smaller file.")
     try:
         with np.load(path, allow_pickle=False) as data:
             return {name: np.asarray(data[name]) for name in names}
