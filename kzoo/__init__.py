@@ -59,6 +59,13 @@ def __getattr__(name: str):
         return getattr(importlib.import_module(f".{module}", __name__), attribute)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+
+def __dir__() -> list[str]:
+    """Every public name, the lazily loaded ones (``train``, ``export_model``...) included, so
+    ``dir(kzoo)`` and tab completion show them before their first use."""
+    return sorted(set(globals()) | set(__all__) | _LAZY_MODULES)
+
+
 __all__ = [
     "ConfigError",
     "ConformanceError",
@@ -85,6 +92,7 @@ __all__ = [
     "WeightsError",
     "__version__",
     "build",
+    "evaluate",
     "export_model",
     "get",
     "get_spec",
@@ -98,7 +106,6 @@ __all__ = [
     "plot_model",
     "plugin_infos",
     "predict",
-    "evaluate",
     "register_plugin",
     "train",
 ]

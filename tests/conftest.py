@@ -14,7 +14,8 @@ import kzoo
 from kzoo._zoo import plugins
 
 PLUGIN_ENV_VARS = ("KZOO_LOAD_PLUGINS", "KZOO_DISABLE_PLUGINS", "KZOO_STRICT_PLUGINS", "KZOO_TRACE_PLUGINS",
-                   "KZOO_PLUGIN_TIMEOUT", "KZOO_MAX_ARRAY_BYTES")
+                   "KZOO_PLUGIN_TIMEOUT", "KZOO_PLUGIN_ABANDON", "KZOO_MAX_ARRAY_BYTES",
+                   "KZOO_MAX_PARAMS", "KZOO_MAX_DOWNLOAD_BYTES", "KZOO_DOWNLOAD_TIMEOUT")
 
 
 @pytest.fixture(autouse=True)

@@ -24,9 +24,12 @@ from ..errors import ConfigError, OptionError, close_matches
 DEFAULT_EPOCHS = 100
 DEFAULT_BATCH_SIZE = 128
 DEFAULT_LEARNING_RATE = 0.02
+MAX_LEARNING_RATE = 10.0  # Adam's steps: larger ones only diverge (1e308 is not even a float32)
 DEFAULT_STEPS_PER_EXECUTION = 64
 DEFAULT_PATIENCE = 10  # epochs without improvement before early stopping (kzoo._engine.stopping)
 DEFAULT_SYNTHETIC_SAMPLES = 256
+MAX_EXPORT_SAMPLES = 100_000
+"""Generated inputs an export's check may run: enough for any comparison, never gigabytes."""
 EVAL_BATCH_SIZE = 1024
 SCHEDULES = ("cosine", "constant")
 STRATEGIES = ("default", "mirrored", "multi-worker", "data-parallel")
@@ -167,8 +170,9 @@ class TrainOptions:
             if not _whole(getattr(self, name), 1, MAX_INT32):
                 problems.append((name, getattr(self, name), f"an integer in 1..{MAX_INT32}"))
         rate = self.learning_rate
-        if not (isinstance(rate, (int, float)) and not isinstance(rate, bool) and math.isfinite(rate) and rate > 0):
-            problems.append(("learning_rate", rate, "a finite number > 0, such as 0.01"))
+        if not (isinstance(rate, (int, float)) and not isinstance(rate, bool) and math.isfinite(rate)
+                and 0 < rate <= MAX_LEARNING_RATE):
+            problems.append(("learning_rate", rate, f"a number above 0 and at most {MAX_LEARNING_RATE:g}, such as 0.01"))
         if not _whole(self.patience, 0, MAX_INT32):
             problems.append(("patience", self.patience, "a whole number of epochs >= 0; 0 never stops early"))
         if not _whole(self.seed, 0, MAX_SEED):

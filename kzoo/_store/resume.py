@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from .._engine.stopping import BEST_WEIGHTS_ENTRY, StopState, weights_from_bytes
+from .._system.files import remove_stale_temps
 from ..errors import ConfigError, DataError, option
 from . import saving
 
@@ -86,6 +88,7 @@ def restore(directory: str | os.PathLike[str], metadata: Mapping[str, Any]) -> t
     """``(model, finished_epochs, history)`` from the checkpoint in ``directory``, or None if there
     is none. The checkpoint must come from the same model, config, data and training options."""
     path = checkpoint_path(directory)
+    remove_stale_temps(Path(path))  # what a run killed inside a checkpoint write left behind
     if not os.path.exists(path):
         return None
     saved = saving.read_metadata(path)  # validated like any kzoo.json
@@ -116,3 +119,19 @@ def read_stopping(directory: str | os.PathLike[str]) -> tuple[StopState, list[An
         raise DataError(f"{path!r}: its best weights are unreadable ({type(exc).__name__}: {exc}); "
                         f"use a new {option('checkpoint_dir')}.") from exc
     return state, weights
+
+
+def check_best_weights(directory: str | os.PathLike[str], best: list[Any] | None, model: Any) -> None:
+    """Refuse a checkpoint's best weights that do not fit the restored model (count, shapes or
+    dtype kinds), now rather than when early stopping puts them back at the end of the run."""
+    if best is None:
+        return
+    expected = [(tuple(w.shape), w.dtype) for w in model.get_weights()]
+    found = [(tuple(getattr(w, "shape", ())), getattr(w, "dtype", None)) for w in best]
+    if len(found) != len(expected) or any(f[0] != e[0] for f, e in zip(found, expected)):
+        first = next((i for i, (f, e) in enumerate(zip(found, expected)) if f[0] != e[0]), min(len(found), len(expected)))
+        got = found[first][0] if first < len(found) else "none"
+        want = expected[first][0] if first < len(expected) else "none"
+        raise DataError(f"{checkpoint_path(directory)!r}: its best weights do not fit the model ({len(found)} arrays, "
+                        f"expected {len(expected)}; array {first} has shape {got}, expected {want}); the checkpoint "
+                        f"was tampered with. Use a new {option('checkpoint_dir')}.")

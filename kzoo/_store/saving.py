@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import tempfile
+import warnings
 import zipfile
 import zlib
 from collections.abc import Iterator, Mapping
@@ -28,9 +29,10 @@ from .._system.limits import (
     max_array_bytes,
 )
 from .._version import __version__
+from .._zoo.guard import describe_failure
 from .._zoo.plugins import get_host
 from ..distribute import steps_per_execution_for, write_target
-from ..errors import ConfigError, DataError, PluginError, option
+from ..errors import ConfigError, DataError, PluginError, PluginWarning, option
 from .schema import validate
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -39,14 +41,35 @@ if TYPE_CHECKING:  # pragma: no cover
 METADATA_ENTRY = "kzoo.json"
 CONFIG_ENTRY = "config.json"
 """Keras's own member of a ``.keras`` zip: the model's architecture."""
+# Keras extracts a .keras file's members to disk and refuses one that expands more than 100:1
+# beyond 256 MiB; kzoo applies the same rule to all such members together.
+SWELLING_RATIO = 100
+SWELLING_TOTAL = 1 << 28
 
 
-def custom_objects() -> dict[str, Any]:
-    """The custom Keras classes of every loaded plugin's models, so their saved files load."""
+def custom_objects(model: str | None = None) -> dict[str, Any]:
+    """The custom Keras classes of every loaded plugin's models, so their saved files load.
+
+    A builder whose ``custom_objects()`` raises or returns no mapping is one plugin's bug: a
+    warning naming it, and the other files still load; it is an error only for a file of
+    ``model``, the model whose classes are missing."""
     objects: dict[str, Any] = {}
     registry = get_host().registry
     for name in registry.names():
-        objects.update(registry.get(name).custom_objects())
+        builder = registry.get(name)
+        try:
+            found = builder.custom_objects()
+            if not isinstance(found, Mapping):
+                raise TypeError(f"it returned {type(found).__name__}, not a dict")
+            objects.update(found)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
+            message = (f"custom_objects() of model {name!r} (plugin {builder.spec.plugin!r}) failed: "
+                       f"{describe_failure(exc)}")
+            if name == model:
+                raise PluginError(message + "; its saved files cannot be loaded until the plugin is fixed.") from None
+            warnings.warn(PluginWarning(message + "; its saved files may not load."), stacklevel=2)
     return objects
 
 
@@ -74,16 +97,35 @@ def save(model: keras.Model, path: str | os.PathLike[str], metadata: Mapping[str
     if not path.endswith(".keras"):
         raise ConfigError(f"model files must end in .keras, got {path!r}; e.g. {option('out')} model.keras.")
     keep_tensorflow_out()
+    text = None if metadata is None else metadata_text(metadata)
     with atomic_output(path) as tmp:
         model.save(tmp)
-        if metadata is not None:
+        if text is not None:
             with zipfile.ZipFile(tmp, "a") as archive:
-                archive.writestr(METADATA_ENTRY, json.dumps(jsonable(dict(metadata)), indent=1))
+                archive.writestr(METADATA_ENTRY, text)
         if entries:
             with zipfile.ZipFile(tmp, "a") as archive:
                 for name, data in entries.items():
                     archive.writestr(name, data)
     return path
+
+
+def metadata_text(metadata: Mapping[str, Any], room: int = 0) -> str:
+    """``kzoo.json``'s text, refused in one line when it would exceed what :func:`read_metadata`
+    accepts (less ``room`` bytes kept for what training adds): a file kzoo writes, kzoo reads."""
+    text = json.dumps(jsonable(dict(metadata)), indent=1)
+    if len(text) > 2**20:  # a wide table's plan: one number per line would double it
+        text = json.dumps(jsonable(dict(metadata)), separators=(",", ":"))
+    limit = METADATA_MAX_BYTES - room
+    if len(text.encode()) > limit:
+        where, part = "", jsonable(dict(metadata))
+        while isinstance(part, dict) and part:  # down to the key that takes the room
+            key = max(part, key=lambda k: len(json.dumps(part[k])))
+            where, part = f"{where}.{key}" if where else key, part[key]
+        raise DataError(f"the model's metadata (kzoo.json) would take {format_bytes(len(text.encode()))}, more than the "
+                        f"{format_bytes(limit)} a model file may hold, {format_bytes(len(json.dumps(part)))} of it in "
+                        f"{where!r}; use fewer classes, categories or columns.")
+    return text
 
 
 def save_model(model: keras.Model, path: str | os.PathLike[str], metadata: Mapping[str, Any] | None,
@@ -142,16 +184,82 @@ def read_entry(path: str | os.PathLike[str], name: str) -> bytes | None:
 def check_archive(path: str, archive: zipfile.ZipFile) -> None:
     """Refuse a zip whose members claim more memory than allowed, or compress implausibly well
     (a zip bomb), before anything is decompressed."""
-    cap, total = max_array_bytes(), 0
+    cap, total, swelling = max_array_bytes(), 0, 0
     for info in archive.infolist():
         total += info.file_size
         if info.compress_type != zipfile.ZIP_STORED and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
             raise DataError(f"{path!r}: member {info.filename!r} claims {format_bytes(info.file_size)} from "
                             f"{format_bytes(info.compress_size)} compressed, more than {MAX_COMPRESSION_RATIO}:1; "
                             f"refusing a likely zip bomb.")
+        if info.file_size > SWELLING_RATIO * max(info.compress_size, 1):
+            swelling += info.file_size
+    if swelling > SWELLING_TOTAL:  # many members, each under Keras's own per-member floor
+        raise DataError(f"{path!r}: members that expand more than {SWELLING_RATIO}:1 claim "
+                        f"{format_bytes(swelling)} together, more than {format_bytes(SWELLING_TOTAL)}; Keras would "
+                        f"extract them to disk. Refusing a likely zip bomb (trained weights barely compress).")
     if total > cap:
         raise DataError(f"{path!r}: its members claim {format_bytes(total)} in all, more than the cap of "
                         f"{format_bytes(cap)}; raise KZOO_MAX_ARRAY_BYTES if the file is genuine.")
+
+
+CONFIG_ENTRY = "config.json"
+WEIGHTS_ENTRIES = ("model.weights.h5", "model.weights.npz")
+CONFIG_MAX_BYTES = 64 * 2**20
+_CONV = ("Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose")
+
+
+def check_network_size(path: str) -> None:
+    """Refuse a file whose ``config.json`` describes a network far larger than its weights hold
+    (a tampered config naming a 100,000,000-unit Dense), from the config's text, before Keras
+    builds a single layer. The count is a lower bound: Dense, Embedding and convolution kernels."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            weights = sum(archive.getinfo(n).file_size for n in WEIGHTS_ENTRIES if n in names)
+            if CONFIG_ENTRY not in names or not weights:
+                return
+            with archive.open(CONFIG_ENTRY) as member:
+                raw = member.read(CONFIG_MAX_BYTES + 1)
+        if len(raw) > CONFIG_MAX_BYTES:
+            raise DataError(f"{path!r}: its {CONFIG_ENTRY} is larger than {format_bytes(CONFIG_MAX_BYTES)}; the file "
+                            f"was tampered with.")
+        params = _least_params(json.loads(raw))
+    except DataError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, OSError, ValueError, KeyError, EOFError, RuntimeError, RecursionError):
+        return  # Keras reports an unreadable config itself, in one line (see load)
+    if params > weights + 2**20:  # at least one byte per parameter, whatever the dtype
+        raise DataError(f"{path!r}: its {CONFIG_ENTRY} describes a network of at least {params:,} parameters, but its "
+                        f"weights hold only {format_bytes(weights)}; the file was tampered with or damaged. Not loaded.")
+
+
+def _least_params(doc: Any) -> int:
+    """A lower bound of the parameters a Keras config describes (layers nested anywhere)."""
+    total = 0
+    if isinstance(doc, list):
+        return sum(_least_params(item) for item in doc)
+    if not isinstance(doc, dict):
+        return 0
+    config = doc.get("config")
+    if isinstance(doc.get("class_name"), str) and isinstance(config, dict):
+        shape = (doc.get("build_config") or {}).get("input_shape") if isinstance(doc.get("build_config"), dict) else None
+        fan_in = shape[-1] if isinstance(shape, list) and shape and _count(shape[-1]) else 1
+        kind = doc["class_name"]
+        if _count(config.get("units")):
+            total += config["units"] * fan_in
+        elif kind == "Embedding" and _count(config.get("input_dim")) and _count(config.get("output_dim")):
+            total += config["input_dim"] * config["output_dim"]
+        elif kind in _CONV and _count(config.get("filters")):
+            kernel = config.get("kernel_size")
+            size = 1
+            for k in kernel if isinstance(kernel, list) else [kernel]:
+                size *= k if _count(k) else 1
+            total += config["filters"] * size * fan_in
+    return total + sum(_least_params(value) for value in doc.values() if isinstance(value, (dict, list)))
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 def ensure_plugin(metadata: Mapping[str, Any] | None) -> None:
@@ -186,6 +294,7 @@ def load(path: str | os.PathLike[str], safe_mode: bool = True, compile: bool = T
     if precision not in (None, "float32"):
         raise ConfigError(f"a model loads in its saved precision (None) or in 'float32', not {precision!r}.")
     metadata = read_metadata(path)
+    check_network_size(path)
     if precision == "float32":
         with _in_float32(path) as converted:
             return _load(converted, metadata, safe_mode, compile, shown=path)
@@ -223,13 +332,24 @@ def _load(path: str, metadata: Mapping[str, Any] | None, safe_mode: bool, compil
     if ((metadata or {}).get("data") or {}).get("plan", {}).get("categorical"):
         allow_tensorflow()  # its StringLookup layers need tensorflow on any backend
 
+    objects = custom_objects((metadata or {}).get("model"))
     try:
-        model = keras.saving.load_model(path, custom_objects=custom_objects(), safe_mode=safe_mode, compile=compile)
+        model = keras.saving.load_model(path, custom_objects=objects, safe_mode=safe_mode, compile=compile)
     except Exception as exc:
         raise DataError(
-            f"could not load {shown!r} as a Keras model ({type(exc).__name__}: {exc}). "
+            f"could not load {shown!r} as a Keras model ({keras_reason(exc)}). "
             f"Expected a .keras file written by model.save() or `kzoo train --out`."
         ) from exc
     if getattr(model, "compiled", False):  # a file compiled on TensorFlow or JAX may ask for more than torch runs
         model.steps_per_execution = steps_per_execution_for(None, int(model.steps_per_execution or 1))
     return model
+
+
+def keras_reason(exc: BaseException) -> str:
+    """One line of why Keras could not load a file: Keras nests the real cause (``Could not
+    locate class 'Doubler'``) after pages of config, behind ``Exception encountered:``."""
+    text = str(exc)
+    if "Exception encountered:" in text:
+        text = text.rsplit("Exception encountered:", 1)[1]
+    line = next((part.strip() for part in text.splitlines() if part.strip()), "")
+    return f"{type(exc).__name__}: {line[:300]}" if line else type(exc).__name__

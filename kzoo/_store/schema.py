@@ -105,6 +105,7 @@ def validate(doc: Any, where: str) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise DataError(f"{where}: kzoo.json must be a JSON object; found {_kind(doc)}. The file was damaged or "
                         f"tampered with; train it again.")
+    _check_integers(doc, "", where)
     _check(doc, TOP, "", where)
     data = doc.get("data") or {}
     _check(data, DATA, "data.", where)
@@ -126,6 +127,20 @@ def validate(doc: Any, where: str) -> dict[str, Any]:
     if "epoch" in doc and any(len(v) > doc["epoch"] for v in history.values()):
         _fail(where, "history", {k: len(v) for k, v in history.items()}, f"at most epoch={doc['epoch']} values per metric")
     return doc
+
+
+def _check_integers(value: Any, key: str, where: str) -> None:
+    """No integer anywhere beyond 64 bits: a 4,001-digit number is a tampered file, and would
+    overflow every float and array it reached."""
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
+        raise DataError(f"{where}: kzoo.json {key or 'document'} holds an integer of {len(str(abs(value)))} digits; "
+                        f"expected numbers of at most 64 bits. The file was damaged or tampered with; train it again.")
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _check_integers(v, f"{key}.{k}" if key else str(k), where)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _check_integers(v, f"{key}[{i}]", where)
 
 
 def _check(doc: Mapping[str, Any], schema: Schema, prefix: str, where: str) -> None:

@@ -15,7 +15,7 @@ import contextlib
 import contextvars
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from ..errors import ConfigError, OutputError
@@ -31,12 +31,20 @@ def output_error(path: str | os.PathLike[str], exc: OSError) -> OutputError:
                        f"(permissions, disk space), then run again.")
 
 
-def check_writable(path: str | os.PathLike[str]) -> None:
-    """Fail before any work when ``path`` cannot be written: a directory is in the way, or its
-    folder exists but is not writable (read-only file system, permissions)."""
+def check_writable(path: str | os.PathLike[str], make_folders: bool = True) -> None:
+    """Fail before any work when ``path`` cannot be written: a directory or a device is in the way,
+    its folder is missing (unless ``make_folders``: then it is created when written) or exists but
+    is not writable (read-only file system, permissions), or its name is too long."""
     path = Path(path)
+    _check_name_length(path)
     if path.is_dir():
         raise OutputError(f"cannot write {str(path)!r}: it is a directory; give a file name.")
+    if path.exists() and not path.is_file():  # a replacing rename would swap a device or pipe for a file
+        raise OutputError(f"cannot write {str(path)!r}: it is not a regular file (a device, pipe or socket); "
+                          f"give a file name.")
+    if not make_folders and not path.parent.is_dir():
+        raise OutputError(f"cannot write {str(path)!r}: the folder {str(path.parent)!r} does not exist; "
+                          f"create it first or choose another path.")
     folder = next((p for p in [path.parent, *path.parent.parents] if p.exists()), None)
     if folder is not None and not folder.is_dir():
         raise OutputError(f"cannot write {str(path)!r}: {str(folder)!r} is a file, not a folder.")
@@ -45,6 +53,60 @@ def check_writable(path: str | os.PathLike[str]) -> None:
         raise OutputError(f"cannot write {str(path)!r}: {reason} in {str(folder)!r}; choose another path.")
     if folder is not None and folder == path.parent:
         _probe(path, folder)
+
+
+def check_distinct(outputs: Mapping[str, str | os.PathLike[str] | None],
+                   inputs: Mapping[str, object] = {}) -> None:
+    """Refuse, before any work, an output that is one of the inputs or another output.
+
+    ``outputs`` and ``inputs`` map labels (``option("out")``, ``"the model"``) to paths; inputs
+    that are not paths on disk (a data set name, arrays) and ``None`` are skipped. Paths are compared after
+    resolving links: ``a/../f.csv``, a symlink and a hard link all name the same file."""
+    seen: list[tuple[str, str, Path]] = []
+    for role, path in inputs.items():
+        if isinstance(path, (str, os.PathLike)) and os.path.exists(path):
+            seen.append((role, os.fspath(path), _resolved(path)))
+    for role, path in outputs.items():
+        if path is None:
+            continue
+        resolved = _resolved(path)
+        for other_role, other, other_resolved in seen:
+            if _same(resolved, other_resolved):
+                kind = "input" if other_role in inputs else "output"
+                raise ConfigError(f"{role} {os.fspath(path)!r} is the same file as the {kind} {other_role} "
+                                  f"{other!r}: writing it would replace that {kind}; choose another path.")
+        seen.append((role, os.fspath(path), resolved))
+
+
+def _resolved(path: str | os.PathLike[str]) -> Path:
+    return Path(os.path.realpath(os.path.expanduser(os.fspath(path))))
+
+
+def _same(a: Path, b: Path) -> bool:
+    if a == b:
+        return True
+    try:
+        return os.path.samefile(a, b)  # hard links: two names, one file
+    except (OSError, ValueError):
+        return False
+
+
+NAME_MAX = 255  # bytes in one file name on Linux, macOS and Windows file systems
+TEMP_NAME_EXTRA = 40  # what a temporary name adds: ".", ".kzoo-PID-", random letters, ".probe"
+
+
+def _check_name_length(path: Path) -> None:
+    """Refuse a file name too long for the file system (with room for its temporary name) before
+    ``stat`` would raise on it."""
+    for part in path.parts:
+        limit = NAME_MAX - TEMP_NAME_EXTRA if part == path.name else NAME_MAX
+        if len(os.fsencode(part)) > limit:
+            raise OutputError(f"cannot write {_short(str(path))!r}: a name of {len(os.fsencode(part))} bytes is too "
+                              f"long (at most {limit}); choose a shorter name.")
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _probe(path: Path, folder: Path) -> None:

@@ -4,21 +4,31 @@ one line instead of exhausting memory.
 Environment:
   KZOO_MAX_ARRAY_BYTES=N   largest array an NPZ member may declare (default 4 GiB; suffixes
                            K, M, G, T allowed, e.g. 16G)
+
+  KZOO_MAX_PARAMS=N        largest model kzoo builds, in parameters (default 250M; suffixes K, M,
+                           G as thousands, millions, billions), checked from the config first
+
+Every numeric environment variable kzoo reads is checked here (:func:`env_seconds`,
+:func:`parse_bytes`): a value that is not a number in its range is one ConfigError naming it,
+never a traceback from deep inside a timer or a socket.
 """
 
 from __future__ import annotations
 
+import math
 import os
 
 from ..errors import ConfigError, DataError
 
 DEFAULT_MAX_ARRAY_BYTES = 4 * 2**30
+DEFAULT_MAX_PARAMS = 250_000_000
 # Deflate cannot compress better than about 1032:1, so a member claiming more is a crafted header
 # (a zip bomb announcing far more than it holds); genuine files, even all zeros, stay below.
 MAX_COMPRESSION_RATIO = 1100
-METADATA_MAX_BYTES = 2**20  # kzoo.json: a few kilobytes in practice
+METADATA_MAX_BYTES = 32 * 2**20  # kzoo.json: a few KiB in practice; a table of 100,000 columns needs ~10 MiB
 MAX_SEED = 2**32 - 1
 MAX_INT32 = 2**31 - 1
+MAX_SECONDS = 7 * 24 * 3600  # a week: longer waits are mistakes, and 1e308 overflows timers and sockets
 _SUFFIXES = {"k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
 
 
@@ -41,6 +51,40 @@ def parse_bytes(text: str, what: str) -> int:
         number = -1.0
     if not (number > 0 and number * scale < 2**63):
         raise ConfigError(f"{what}={text!r} is not a size; expected a positive number of bytes such as 8G.")
+    return int(number * scale)
+
+
+def env_seconds(name: str, default: float, zero_means: str | None = None) -> float:
+    """Environment variable ``name`` as seconds in (0, MAX_SECONDS] (``default`` when unset);
+    ``0`` too when ``zero_means`` says what it does. Anything else is a ConfigError naming it."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if math.isfinite(value) and (0 < value <= MAX_SECONDS or (value == 0 and zero_means)):
+        return value
+    zero = f"0 ({zero_means}) or " if zero_means else ""
+    raise ConfigError(f"{name}={raw!r} is not a number of seconds; expected {zero}a number above 0 and at most "
+                      f"{MAX_SECONDS} (a week), such as {default:g}; fix or unset it.")
+
+
+def max_params() -> int:
+    """KZOO_MAX_PARAMS (default 250 million): the largest model built, whatever memory is free
+    (free memory changes from minute to minute; a refusal should not)."""
+    raw = os.environ.get("KZOO_MAX_PARAMS", "").strip()
+    if not raw:
+        return DEFAULT_MAX_PARAMS
+    scale = {"k": 10**3, "m": 10**6, "g": 10**9}.get(raw[-1].lower(), 1)
+    try:
+        number = float(raw[:-1] if scale > 1 else raw)
+    except ValueError:
+        number = math.nan
+    if not (math.isfinite(number) and 1 <= number * scale < 2**63):
+        raise ConfigError(f"KZOO_MAX_PARAMS={raw!r} is not a parameter count; expected a positive number such as "
+                          f"500M; fix or unset it.")
     return int(number * scale)
 
 
@@ -67,9 +111,11 @@ def format_bytes(n: float) -> str:
     return f"{n:.1f} PiB"  # pragma: no cover
 
 
-def check_allocation(nbytes: float, what: str, hint: str) -> None:
-    """A DataError before allocating ``nbytes`` for ``what`` when memory cannot hold it."""
+def check_allocation(nbytes: float, what: str, hint: str, share: float = 1.0) -> None:
+    """A DataError before allocating ``nbytes`` for ``what`` when memory cannot hold it, or more
+    than ``share`` of what is available (the rest kept for what comes with it: data, temporaries)."""
     free = available_memory()
-    if nbytes > free:
+    if nbytes > free * share:
+        of = "" if share >= 1 else f" (at most {share:.0%} of it for this)"
         raise DataError(f"{what} would need about {format_bytes(nbytes)}, but only {format_bytes(free)} of memory "
-                        f"is available; {hint}")
+                        f"is available{of}; {hint}")

@@ -3,11 +3,20 @@
 Environment:
   KZOO_CACHE_DIR=path          where downloaded weights go (default: the user's cache folder)
   KZOO_OFFLINE=1               never touch the network; a file not cached yet is an error naming it
-  KZOO_DOWNLOAD_TIMEOUT=secs   seconds to wait for a server before giving up (default 30)
+  KZOO_DOWNLOAD_TIMEOUT=secs   seconds to wait for a server to answer, and the longest a download
+                               may take for each 64 KiB it receives (default 30; at most a week)
+  KZOO_MAX_DOWNLOAD_BYTES=N    the most a download may receive when its card gives no ``size``
+                               (default 4G; suffixes K, M, G, T)
 
 Every file is hashed in full before it is used, bundled files included. A download goes to a
 temporary file in the cache and is renamed into place only once its digest matches, so the cache
-never holds a half-written or wrong file.
+never holds a half-written or wrong file; the temporary file of a download killed mid-way is
+removed by the next download of the same weights.
+
+A download is bounded in size and in time: it stops at the card's ``size`` (or
+KZOO_MAX_DOWNLOAD_BYTES) and once it falls behind its deadline, KZOO_DOWNLOAD_TIMEOUT seconds
+for each 64 KiB block, so a server that streams forever or drips a byte at a time ends in one
+line, not a full disk or a wait without end.
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ import http.client
 import os
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -26,11 +36,14 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from .._meta.weights_card import SUFFIX, Weights
+from .._system.files import TEMP_TAG, remove_stale_temps
+from .._system.limits import env_seconds, format_bytes, parse_bytes
 from .._zoo.plugins import env_flag
 from ..errors import WeightsError
 
 CHUNK = 1 << 16
 DEFAULT_TIMEOUT = 30.0
+DEFAULT_MAX_DOWNLOAD_BYTES = 4 * 2**30
 
 
 def cache_dir() -> Path:
@@ -109,16 +122,20 @@ def fetch(weights: Weights, progress: bool | None = None) -> Path:
 def download(weights: Weights, target: Path, progress: bool = False) -> None:
     """``weights.source`` into ``target`` through a temporary file renamed after its digest matched."""
     url, name = weights.source, weights.full_name
+    limit = weights.size if weights.size else max_download_bytes()
+    wait = timeout()  # a bad KZOO_DOWNLOAD_TIMEOUT is one line before anything is created
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}-", suffix=".part", dir=target.parent)
+        remove_stale_temps(target)  # what a download killed mid-way left behind
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}{TEMP_TAG}{os.getpid()}-", suffix=target.suffix,
+                                        dir=target.parent)
     except OSError as exc:
         raise WeightsError(f"cannot write to the weights cache {str(target.parent)!r}: {exc.strerror or exc}; "
                            f"set KZOO_CACHE_DIR to a writable folder.") from None
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as out:
-            digest = _copy(url, name, out, progress, str(target.parent))
+            digest = _copy(url, name, out, progress, str(target.parent), limit, wait)
         if digest != weights.sha256:
             raise mismatch(weights, digest, f"downloaded from {url}; nothing was kept in the cache")
         os.replace(tmp, target)
@@ -126,27 +143,39 @@ def download(weights: Weights, target: Path, progress: bool = False) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _copy(url: str, name: str, out: BinaryIO, progress: bool, folder: str) -> str:
-    """Stream ``url`` into ``out``; returns the sha256 of what was written. One-line errors."""
+def _copy(url: str, name: str, out: BinaryIO, progress: bool, folder: str, limit: int, wait: float) -> str:
+    """Stream ``url`` into ``out``, at most ``limit`` bytes and ``wait`` seconds per CHUNK; returns
+    the sha256 of what was written. One-line errors."""
     digest = hashlib.sha256()
     try:
-        response = urllib.request.urlopen(url, timeout=timeout())
+        response = urllib.request.urlopen(url, timeout=wait)
     except urllib.error.HTTPError as exc:
         raise WeightsError(f"could not download weights {name!r} from {url}: HTTP {exc.code} {exc.reason}.") from None
     except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
         reason = getattr(exc, "reason", exc)
         raise WeightsError(f"could not download weights {name!r} from {url}: {reason or type(exc).__name__} "
-                           f"(timeout {timeout():g} s, KZOO_DOWNLOAD_TIMEOUT); check the network, or set "
+                           f"(timeout {wait:g} s, KZOO_DOWNLOAD_TIMEOUT); check the network, or set "
                            f"KZOO_OFFLINE=1 to use cached files only.") from None
     with response, _bar(response, name, progress) as bar:
+        announced = response.headers.get("Content-Length", "")
+        if announced.strip().isdigit() and int(announced) > limit:
+            raise _too_big(name, url, f"the server announces {format_bytes(int(announced))}", limit)
+        start, received = time.monotonic(), 0
         while True:
             try:
-                chunk = response.read(CHUNK)
+                chunk = response.read1(CHUNK)
             except (OSError, http.client.HTTPException) as exc:
                 raise WeightsError(f"download of weights {name!r} from {url} broke off: {exc or type(exc).__name__} "
-                                   f"(timeout {timeout():g} s); try again.") from None
+                                   f"(timeout {wait:g} s); try again.") from None
             if not chunk:
                 break
+            received += len(chunk)
+            if received > limit:
+                raise _too_big(name, url, f"the server sent {format_bytes(received)}", limit)
+            if time.monotonic() - start > wait * (1 + received // CHUNK):
+                raise WeightsError(f"download of weights {name!r} from {url} is too slow: {format_bytes(received)} in "
+                                   f"{time.monotonic() - start:.0f} s, behind the deadline of {wait:g} s "
+                                   f"(KZOO_DOWNLOAD_TIMEOUT) per {format_bytes(CHUNK)}; try again later.")
             try:
                 out.write(chunk)
             except OSError as exc:
@@ -157,11 +186,21 @@ def _copy(url: str, name: str, out: BinaryIO, progress: bool, folder: str) -> st
     return digest.hexdigest()
 
 
+def _too_big(name: str, url: str, what: str, limit: int) -> WeightsError:
+    return WeightsError(f"download of weights {name!r} from {url} stopped: {what}, more than the "
+                        f"{format_bytes(limit)} expected (the card's size, else KZOO_MAX_DOWNLOAD_BYTES); nothing "
+                        f"was kept in the cache.")
+
+
 def timeout() -> float:
-    try:
-        return float(os.environ.get("KZOO_DOWNLOAD_TIMEOUT", DEFAULT_TIMEOUT))
-    except ValueError:
-        raise WeightsError(f"KZOO_DOWNLOAD_TIMEOUT={os.environ['KZOO_DOWNLOAD_TIMEOUT']!r} is not a number of seconds.") from None
+    """KZOO_DOWNLOAD_TIMEOUT in seconds (default 30); a bad value is one ConfigError naming it."""
+    return env_seconds("KZOO_DOWNLOAD_TIMEOUT", DEFAULT_TIMEOUT)
+
+
+def max_download_bytes() -> int:
+    """KZOO_MAX_DOWNLOAD_BYTES (default 4 GiB): the cap of a download whose card gives no size."""
+    raw = os.environ.get("KZOO_MAX_DOWNLOAD_BYTES", "").strip()
+    return parse_bytes(raw, "KZOO_MAX_DOWNLOAD_BYTES") if raw else DEFAULT_MAX_DOWNLOAD_BYTES
 
 
 @contextmanager

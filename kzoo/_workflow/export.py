@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .._engine import wrapping
+from .._engine.options import MAX_EXPORT_SAMPLES
 from .._meta.spec import TensorSpec
 from .._system import backend
 from .._system.quiet import captured_stderr
@@ -65,6 +66,8 @@ def export(model: str | os.PathLike[str], format: str, path: str | os.PathLike[s
     bfloat16 matrix product), and checked against itself loaded that way."""
     check_format(format)
     check_backend(format)
+    if not (isinstance(samples, int) and not isinstance(samples, bool) and 1 <= samples <= MAX_EXPORT_SAMPLES):
+        raise ConfigError(f"samples={samples!r}: expected a whole number of generated samples in 1..{MAX_EXPORT_SAMPLES}.")
     target = check_target(path, format)
     check_dependencies(format)
     saved = open_model(model, safe_mode, precision="float32")  # a mixed model exports in float32: every runtime runs it

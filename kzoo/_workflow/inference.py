@@ -19,6 +19,7 @@ from .._meta.spec import BINARY_LOSSES, SPARSE_LOSSES, TensorSpec
 from .._store import saving
 from .._system.files import write_text
 from .._weights import lookup, pretrained
+from .._zoo.guard import estimate_params
 from .._zoo.tasks import for_task
 from ..datasets.files import read_csv
 from ..datasets.memory import table_from_memory
@@ -99,16 +100,17 @@ def open_model(path: str | os.PathLike[str], safe_mode: bool = True, precision: 
 def check_network(path: str, saved: SavedModel) -> None:
     """Refuse a file whose network is not the model its metadata names (a swapped or tampered
     file would otherwise fail deep inside Keras): same number of inputs and outputs, same shapes."""
+    config = saved.config
+    check_config_size(path, saved, config)
     try:
         inputs = [tuple(t.shape)[1:] for t in saved.model.inputs]
         outputs = [tuple(t.shape)[1:] for t in saved.model.outputs]
     except (AttributeError, ValueError, TypeError):  # a subclassed model without symbolic tensors
         return
-    config = saved.config
     expected_in = [t.shape for t in saved.builder.input_specs(config)]
     expected_out = [t.shape for t in saved.builder.output_specs(config)]
     for kind, found, expected in (("inputs", inputs, expected_in), ("outputs", outputs, expected_out)):
-        if len(found) != len(expected) or not all(_fits(f, e) for f, e in zip(found, expected)):
+        if len(found) != len(expected) or not all(shape_fits(f, e) for f, e in zip(found, expected)):
             raise DataError(
                 f"{path!r}: its network does not match model {saved.builder.spec.name!r} that its kzoo.json "
                 f"names ({kind} {[list(s) for s in found]}, expected {[list(s) for s in expected]}); the file "
@@ -116,7 +118,21 @@ def check_network(path: str, saved: SavedModel) -> None:
             )
 
 
-def _fits(found: tuple, expected: tuple) -> bool:
+def check_config_size(path: str, saved: SavedModel, config: Mapping[str, Any]) -> None:
+    """Refuse a kzoo.json whose config describes a model far larger than the network in the file
+    (``hidden_units=[20000, 20000]`` next to a network of a thousand weights), before checking it
+    would build that model."""
+    if saved.builder._is_default(config):
+        return
+    claimed, held = estimate_params(saved.builder, config), saved.model.count_params()
+    if claimed > 4 * held + 10_000:
+        raise DataError(f"{path!r}: its kzoo.json config describes model {saved.builder.spec.name!r} with about "
+                        f"{claimed:,} parameters, but the network in the file has {held:,}; the file was tampered "
+                        f"with or assembled from two models. Train it again.")
+
+
+def shape_fits(found: tuple, expected: tuple) -> bool:
+    """``found`` is ``expected``, a ``None`` on either side matching any size."""
     return len(found) == len(expected) and all(e is None or f is None or f == e for f, e in zip(found, expected))
 
 

@@ -14,10 +14,10 @@ from .._engine.options import DEFAULT_SYNTHETIC_SAMPLES, DataOptions
 from .._meta.spec import BINARY_LOSSES, SPARSE_LOSSES, TensorSpec
 from .._system.limits import check_allocation
 from .._zoo.builder import ModelBuilder
-from .._zoo.datasets import SYNTHETIC, get_dataset
+from .._zoo.datasets import SYNTHETIC, get_dataset, load_dataset
 from .._zoo.tasks import for_task
 from ..datasets import text
-from ..datasets.checks import check_data
+from ..datasets.checks import check_class_count, check_data
 from ..datasets.files import (
     leave_out_unusable,
     read_csv,
@@ -132,7 +132,8 @@ def load(
             check_synthetic_size(samples, [*input_specs, *output_specs])
             x, y = synthetic_data(input_specs, output_specs, n=samples, seed=seed)
         else:
-            x, y = split_npz(source, read_npz(source), [t.name for t in input_specs],
+            names = [t.name for t in (*input_specs, *output_specs)]
+            x, y = split_npz(source, read_npz(source, names), [t.name for t in input_specs],
                              [t.name for t in output_specs], require_target)
     else:
         plan = None
@@ -202,7 +203,7 @@ def load_table(source: str, inputs: Mapping[str, Sequence[str]] | None = None, *
     ``csv_options`` go to :func:`~kzoo.datasets.files.read_csv` (target, class_names, ...)."""
     if source_kind(source) == "csv":
         return read_csv(source, inputs=inputs, **csv_options)
-    table = get_dataset(source).load()
+    table = load_dataset(source)
     table.source = source
     if inputs:
         table.select_inputs(inputs)
@@ -230,6 +231,7 @@ def read_table(source: Any, kind: str, inputs: Mapping[str, Sequence[str]] | Non
     if require_target and table.target is not None and not saved:
         require_two_classes(table.source or str(source), {"target": table.target} if _is_labels(table) else None,
                             [TensorSpec("target", (2,), loss="sparse_categorical_crossentropy")], target)
+        check_class_count(table, options.task)
     return table
 
 

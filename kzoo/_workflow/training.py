@@ -26,16 +26,17 @@ from .._engine.progress import epoch_lines
 from .._meta.spec import jsonable
 from .._store import resume, saving
 from .._system.backend import set_random_seed
-from .._system.files import all_or_nothing, check_writable, write_text
+from .._system.files import all_or_nothing, check_distinct, check_writable, write_text
 from .._weights.lookup import get_weights
 from .._weights.pretrained import start_from
 from .._zoo.datasets import get_dataset
 from .._zoo.guard import build_checked
 from ..datasets.preprocess import Plan
 from ..datasets.splits import class_labels, split_rows
-from ..errors import ConfigError, DataError, option
+from ..errors import ConfigError, DataError, PluginError, option
 from . import api
 from .curves import plot_history
+from .inference import shape_fits
 from .loading import Data, load, source_kind
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -43,6 +44,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .._meta.weights_card import Weights
     from .._zoo.builder import ModelBuilder
+
+
+HISTORY_ROOM = 256 * 1024  # of kzoo.json, kept for the per-epoch history training adds
 
 
 @dataclass
@@ -62,6 +66,14 @@ class TrainResult:
     stop_reason: str = ""  # why training ended: early stopping, or the epochs ceiling
     network: Any = None
 
+    def __repr__(self) -> str:
+        """A summary, not a dump: the history (kept twice, here and in ``metadata``) runs to
+        kilobytes; read ``result.history`` and ``result.metadata`` for the whole of it."""
+        name = getattr(self.model, "name", type(self.model).__name__)
+        metrics = ", ".join(f"{k}={v:.4g}" for k, v in sorted(self.metrics.items()))
+        return (f"TrainResult(model={name!r}, epochs={self.epochs}, initial_epoch={self.initial_epoch}, "
+                f"metrics={{{metrics}}}, history=<{len(self.history)} series>, stop_reason={self.stop_reason!r})")
+
 
 def check_run(model: str | ModelBuilder, data: str | os.PathLike[str] | Data, options: TrainOptions,
               data_options: DataOptions) -> tuple[ModelBuilder, Weights | None]:
@@ -79,6 +91,10 @@ def check_run(model: str | ModelBuilder, data: str | os.PathLike[str] | Data, op
         get_dataset(os.fspath(data))
     for path in options.outputs:
         check_writable(path)
+    checkpoint = resume.checkpoint_path(options.checkpoint_dir) if options.checkpoint_dir else None
+    check_distinct({option("out"): options.out, option("metrics_out"): options.metrics_out,
+                    option("plot"): options.plot, option("checkpoint_dir"): checkpoint},
+                   {} if isinstance(data, Data) else {option("data"): data})
     if isinstance(options.strategy, str):
         distribute.check_strategy(options.strategy)
     return builder, start
@@ -135,6 +151,7 @@ def _fit_and_save(builder: ModelBuilder, data: Data, options: TrainOptions, stra
         recorded["patience"] = o.patience
     metadata = saving.model_metadata(data.model, data.config, plugin=builder.spec.plugin, data=data.meta,
                                      training=recorded, data_digest=data_digest(data))
+    saving.metadata_text(metadata, room=HISTORY_ROOM)  # refused now, not after training
     init = None
     if start is not None:
         metadata["weights"] = {"name": start.full_name, "sha256": start.sha256}
@@ -153,6 +170,8 @@ def _fit_and_save(builder: ModelBuilder, data: Data, options: TrainOptions, stra
     stopper = None
     if val_xy is not None and o.patience:
         state, best = resume.read_stopping(o.checkpoint_dir) if initial_epoch else (stopping.StopState(), None)
+        if initial_epoch:
+            resume.check_best_weights(o.checkpoint_dir, best, net)
         stopper = stopping.make_callback(o.patience, state, best)
     if stopper is None or stopper.state.stopped_epoch is None:  # a rerun of a finished run trains no more
         fitted = run_fit(net, train_xy, val_xy, strategy=strategy, epochs=o.epochs, initial_epoch=initial_epoch,
@@ -168,6 +187,11 @@ def _fit_and_save(builder: ModelBuilder, data: Data, options: TrainOptions, stra
         if stopper.state.stopped_epoch is not None:  # the model holds the best epoch's weights
             metrics = {key: values[stopper.state.best_epoch - 1] for key, values in history.items()
                        if len(values) >= stopper.state.best_epoch}
+    loss = metrics.get("loss")
+    if loss is not None and not math.isfinite(loss):  # a model that answers NaN is no result
+        raise ConfigError(f"training diverged: the loss is {loss} after epoch {metadata['epoch']}, so the model would "
+                          f"predict NaN; nothing was written. Lower {option('learning_rate')} (it was "
+                          f"{o.learning_rate:g}) or look for extreme values in the data.")
     chief = distribute.is_chief(strategy)  # only one process writes plain files
     trained = self_contained(net, data, builder.output_specs(data.config))
     with all_or_nothing() if chief else contextlib.nullcontext():  # the run's outputs land together
@@ -252,11 +276,28 @@ def prepare_model(
             return restored
         with dtype_policy(precision):  # the model's own policy too: compile reads it (loss scaling)
             net = float32_outputs(build_checked(builder, config), builder.custom_objects())
+        check_built(builder, config, net)
         if init is not None:
             init(net)
         fitting.compile_model(net, builder.output_specs(config), optimizer=optimizer(),
                               steps_per_execution=steps_per_execution)
     return net, 0, {}
+
+
+def check_built(builder: ModelBuilder, config: Mapping[str, Any], net: Any) -> None:
+    """Refuse a built network whose inputs are not those its spec or manifest promised (the data
+    was shaped by the promise): one line naming the plugin, not a failure deep inside Keras."""
+    said = builder.spec.inputs
+    if said is None or not builder._is_default(config):
+        return
+    try:
+        built = [tuple(t.shape)[1:] for t in net.inputs]
+    except (AttributeError, ValueError, TypeError):  # a subclassed model without symbolic inputs
+        return
+    if len(built) != len(said) or not all(shape_fits(b, s.shape) for b, s in zip(built, said)):
+        raise PluginError(f"model {builder.spec.name!r} of plugin {builder.spec.plugin!r}: its spec or manifest says "
+                          f"it takes inputs {[list(s.shape) for s in said]}, but the built model takes "
+                          f"{[list(b) for b in built]}; regenerate the manifest (`kzoo manifest`) or fix the spec.")
 
 
 def make_callbacks(

@@ -15,7 +15,8 @@ from .._meta.derive import ModelFacts, describe
 from .._meta.spec import SPARSE_LOSSES, ModelSpec, TensorSpec, jsonable
 from ..config import merge_config
 from ..datasets.shaping import default_shape
-from .guard import build_checked
+from ..errors import KzooError, PluginError
+from .guard import build_checked, describe_failure
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -39,7 +40,13 @@ class ModelBuilder:
     def config(self, **overrides: Any) -> dict[str, Any]:
         """The full build config: defaults updated with ``overrides``, type- and range-checked."""
         merged = merge_config(self.spec.name, self.spec.default_config, overrides)
-        self.validate_config(merged)
+        try:
+            self.validate_config(merged)
+        except (KzooError, KeyboardInterrupt):
+            raise
+        except BaseException as exc:  # a bug in a plugin's range rules is one line naming it
+            raise PluginError(f"validate_config of model {self.spec.name!r} (plugin {self.spec.plugin!r}) "
+                              f"failed: {describe_failure(exc)}") from exc
         return merged
 
     def validate_config(self, config: Mapping[str, Any]) -> None:

@@ -10,7 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from ..errors import DataError, PluginError, close_matches
+from ..errors import DataError, KzooError, PluginError, close_matches
+from .guard import describe_failure
 from .plugins import get_host
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -91,3 +92,22 @@ def get_dataset(name: str) -> Dataset:
             f"{plugins_hint}"
         )
     return found[name]
+
+
+def load_dataset(name: str) -> Table:
+    """The table of data set ``name``, from its plugin's loader. A loader that raises, exits or
+    returns something other than a Table is one PluginError naming the plugin and the data set."""
+    from ..datasets.table import Table
+
+    dataset = get_dataset(name)
+    what = f"the loader of data set {name!r} (plugin {dataset.plugin!r})"
+    try:
+        table = dataset.load()
+    except (KzooError, KeyboardInterrupt):
+        raise
+    except BaseException as exc:  # SystemExit too: the plugin's bug, not the end of kzoo
+        raise PluginError(f"{what} failed: {describe_failure(exc)}") from exc
+    if not isinstance(table, Table):
+        raise PluginError(f"{what} returned {type(table).__name__}, not a kzoo.datasets.Table; the plugin "
+                          f"must be fixed.")
+    return table

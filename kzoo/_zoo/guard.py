@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .._system.limits import check_allocation
-from ..errors import KzooError, PluginError, option
+from .._system.limits import check_allocation, max_params
+from ..errors import DataError, KzooError, PluginError, option
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -28,6 +28,9 @@ class Buildable(Protocol):
 
 # Weights, their gradients and Adam's two moments: four float32 copies of every parameter.
 BYTES_PER_PARAM = 16
+# Building alone peaks near that (initializers make temporaries), and the data needs memory too:
+# a model may take at most half of what is available.
+MODEL_SHARE = 0.5
 _SIZE_WORDS = ("dim", "unit", "class", "size", "width", "filter", "channel", "hidden", "embed", "feature", "head")
 
 
@@ -37,7 +40,16 @@ def estimate_params(builder: Buildable, config: Mapping[str, Any]) -> int:
     chain of dense layers (what the built-in models are). Only used to refuse absurd sizes."""
     own = getattr(builder, "estimate_params", None)
     if callable(own):
-        return int(own(config))
+        what = f"estimate_params of model {builder.spec.name!r} (plugin {builder.spec.plugin!r})"
+        try:
+            count = own(config)
+        except (KzooError, KeyboardInterrupt):
+            raise
+        except BaseException as exc:  # SystemExit too: a plugin's bug is one line naming it
+            raise PluginError(f"{what} failed: {describe_failure(exc)}") from None
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            raise PluginError(f"{what} returned {count!r:.60}; expected a whole number of parameters >= 0.")
+        return count
     sizes: list[int] = []
     for key, value in config.items():
         if not any(word in key.lower() for word in _SIZE_WORDS):
@@ -55,7 +67,12 @@ def check_model_size(builder: Buildable, config: Mapping[str, Any]) -> None:
     """Refuse, in one line, a config whose parameters cannot fit in memory."""
     params = estimate_params(builder, config)
     check_allocation(params * BYTES_PER_PARAM, f"model {builder.spec.name!r} with about {params:,} parameters",
-                     f"choose smaller sizes with {option('config')}.")
+                     f"choose smaller sizes with {option('config')}.", share=MODEL_SHARE)
+    cap = max_params()
+    if params > cap:
+        raise DataError(f"model {builder.spec.name!r} would have about {params:,} parameters, more than the {cap:,} "
+                        f"kzoo builds (KZOO_MAX_PARAMS); choose smaller sizes with {option('config')}, or raise the "
+                        f"limit for a model that is meant to be this big.")
 
 
 def build_checked(builder: Buildable, config: Mapping[str, Any]) -> keras.Model:
@@ -69,7 +86,18 @@ def build_checked(builder: Buildable, config: Mapping[str, Any]) -> keras.Model:
     except MemoryError:
         raise PluginError(f"model {builder.spec.name!r} of plugin {builder.spec.plugin!r} ran out of memory while "
                           f"building; choose smaller sizes with {option('config')}.") from None
-    except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    except BaseException as exc:  # SystemExit too: sys.exit in a build function is the plugin's bug
         raise PluginError(f"model {builder.spec.name!r} of plugin {builder.spec.plugin!r} failed to build: "
-                          f"{type(exc).__name__}: {first[:300]}") from exc
+                          f"{describe_failure(exc)}") from exc
+
+
+def describe_failure(exc: BaseException) -> str:
+    """``Type: first line of the message``: a plugin's failure told in one line, whatever its
+    exception holds (a multi-line message, a ``__str__`` that raises, ``sys.exit``)."""
+    if isinstance(exc, SystemExit):
+        return f"SystemExit({exc.code!r}) (the plugin called sys.exit)"
+    try:
+        text = str(exc).strip()
+    except Exception:
+        text = "(its message cannot be shown)"
+    return f"{type(exc).__name__}: {text.splitlines()[0][:300] if text else ''}".rstrip(": ")

@@ -6,12 +6,18 @@ Environment:
   KZOO_STRICT_PLUGINS=1      a plugin that fails to load raises instead of warning
   KZOO_TRACE_PLUGINS=1       print each hook call and its plugin before it runs, and its duration
   KZOO_PLUGIN_TIMEOUT=5      seconds a plugin's import or hook may run before kzoo warns, naming
-                             it, that it is still running ("0" switches the watchdog off)
+                             it, that it is still running ("0" switches the warning off)
+  KZOO_PLUGIN_ABANDON=60     seconds after which kzoo stops waiting for a plugin's import or hook:
+                             the plugin is marked failed and the command goes on ("0": wait forever)
 
 A plugin cannot take kzoo down: any exception from its import or hooks (``SystemExit``
 included; only ``KeyboardInterrupt`` passes through) marks it failed and the others go on.
-A hook that never returns cannot be stopped from Python; the watchdog names it so the user can
-press Ctrl-C and skip it with ``KZOO_DISABLE_PLUGINS``.
+Nor can a plugin hang it: each import and hook call runs in a daemon thread the caller waits on
+for at most KZOO_PLUGIN_ABANDON seconds; a call still running then is abandoned (Python cannot
+stop a thread: it runs on, unheard, and dies with the process) and its plugin marked failed.
+Broken distribution metadata (no ``Name``, an unparsable ``Requires-Dist``) is a warning naming
+the distribution. What no in-process host can stop: a plugin that calls ``os._exit`` or kills
+its own process.
 """
 
 from __future__ import annotations
@@ -32,9 +38,11 @@ import pluggy
 from .. import hookspecs
 from .._meta.spec import ModelSpec
 from .._meta.weights_card import Weights, check_weights
+from .._system.limits import env_seconds
 from .._version import __version__
 from ..errors import PluginError, PluginWarning
 from .builder import ModelBuilder
+from .guard import describe_failure
 from .manifest import complete
 from .registry import Registry, natural_key
 
@@ -42,6 +50,7 @@ T = TypeVar("T")
 ENTRY_POINT_GROUP = "kzoo"
 PROJECT = "kzoo"
 DEFAULT_PLUGIN_TIMEOUT = 5.0
+DEFAULT_PLUGIN_ABANDON = 60.0
 
 
 @dataclass
@@ -73,6 +82,7 @@ class PluginHost:
 
     def __init__(self, strict: bool | None = None) -> None:
         self.strict = env_flag("KZOO_STRICT_PLUGINS") if strict is None else strict
+        plugin_timeout(), abandon_timeout()  # a bad value is one line now, not a failed plugin later
         self.pm = pluggy.PluginManager(PROJECT)
         self.pm.add_hookspecs(hookspecs)
         self.registry = Registry()
@@ -85,27 +95,43 @@ class PluginHost:
     def load_entry_points(self) -> None:
         """Load every allowed plugin of the ``kzoo`` entry-point group, built-ins first."""
         for ep in sorted(discover(), key=_load_order):
-            if is_allowed(ep.name) and ep.name not in self.infos:
-                self.load_entry_point(ep)
+            if not is_allowed(ep.name):
+                continue
+            if ep.name in self.infos:
+                self._shadowed(ep, self.infos[ep.name])
+                continue
+            self.load_entry_point(ep)
+
+    def _shadowed(self, ep: metadata.EntryPoint, loaded: PluginInfo) -> None:
+        """Report an entry point that reuses the name of a plugin already loaded (a built-in's
+        first): it is not loaded, and nothing it brings is silently lost or swapped in."""
+        dist = dist_name(getattr(ep, "dist", None))
+        if ep.value == loaded.module and dist == loaded.distribution:
+            return  # the same plugin found twice on the path
+        kind = "built-in plugin" if (loaded.distribution or "").lower() == PROJECT else "plugin"
+        message = (f"kzoo plugin {ep.name!r} ({ep.value}, distribution {dist or 'unknown'}) has the name of the "
+                   f"{kind} {loaded.name!r} ({loaded.module}) and was not loaded; rename its entry point.")
+        if self.strict:
+            raise PluginError(message + " (KZOO_STRICT_PLUGINS is set)")
+        warnings.warn(message, PluginWarning, stacklevel=3)
 
     def load_entry_point(self, ep: metadata.EntryPoint) -> PluginInfo:
         """Import one entry point's plugin and register it: the one path every plugin takes
         (isolation of a failing import, the kzoo version check, the watchdog)."""
         dist = getattr(ep, "dist", None)
-        info = PluginInfo(
-            name=ep.name,
-            module=ep.value,
-            distribution=dist.metadata["Name"] if dist else None,
-            version=dist.version if dist else None,
-        )
+        info = PluginInfo(name=ep.name, module=ep.value, distribution=dist_name(dist),
+                          version=_dist_field(dist, "Version"))
+        if dist is not None and info.distribution is None:
+            where = getattr(dist, "_path", None) or "its distribution"
+            warnings.warn(f"kzoo plugin {ep.name!r}: the metadata of {str(where)!r} has no Name; the plugin is "
+                          f"loaded, but reinstall that package to fix its metadata.", PluginWarning, stacklevel=2)
         try:
-            with watchdog(f"importing plugin {ep.name!r} ({ep.value})", ep.name):
-                plugin = ep.load()
+            plugin = bounded(f"importing plugin {ep.name!r} ({ep.value})", ep.name, ep.load)
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # SystemExit too: a broken plugin must not take kzoo down
             self.infos[info.name] = info
-            return self._fail(info, f"import failed: {_describe(exc)}")
+            return self._fail(info, f"import failed: {describe_failure(exc)}")
         self._check_supported_versions(info, dist)
         return self.add(plugin, info)
 
@@ -131,10 +157,14 @@ class PluginHost:
         try:
             self.pm.register(plugin, name=info.name)
             self.pm.check_pending()
-        except pluggy.PluginValidationError as exc:
-            if self.pm.is_registered(plugin):
-                self.pm.unregister(plugin)
-            return self._fail(info, f"invalid hook implementation: {exc}")
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # an invalid hook, or an object whose __dir__ or attributes raise
+            with contextlib.suppress(Exception):
+                if self.pm.is_registered(plugin):
+                    self.pm.unregister(plugin)
+            why = "invalid hook implementation" if isinstance(exc, pluggy.PluginValidationError) else "cannot be registered"
+            return self._fail(info, f"{why}: {describe_failure(exc)}")
         self._register_models(plugin, info)
         self._collected.clear()  # weights and data sets are collected again, with this plugin's
         return info
@@ -155,7 +185,7 @@ class PluginHost:
         except KeyboardInterrupt:
             raise
         except BaseException as exc:
-            self._fail(info, _describe(exc) if not isinstance(exc, PluginError) else str(exc))
+            self._fail(info, describe_failure(exc) if not isinstance(exc, PluginError) else str(exc))
             return
         info.models = [builder.spec.name for builder, _ in entries]
 
@@ -190,7 +220,7 @@ class PluginHost:
                 except KeyboardInterrupt:
                     raise
                 except BaseException as exc:
-                    self._fail(info, str(exc) if isinstance(exc, PluginError) else f"{hook_name} raised {_describe(exc)}")
+                    self._fail(info, str(exc) if isinstance(exc, PluginError) else f"{hook_name} raised {describe_failure(exc)}")
                     continue
                 found.update(mine)
                 owners.update(dict.fromkeys(mine, name))
@@ -219,8 +249,7 @@ class PluginHost:
         others = [p for p in self.pm.get_plugins() if p is not plugin]
         caller = self.pm.subset_hook_caller(hook_name, remove_plugins=others)
         name = self.pm.get_name(plugin) or repr(plugin)
-        with watchdog(f"hook {hook_name} of plugin {name!r}", name):
-            return caller(**kwargs)
+        return bounded(f"hook {hook_name} of plugin {name!r}", name, lambda: caller(**kwargs))
 
     def _fail(self, info: PluginInfo, why: str) -> PluginInfo:
         info.status, info.error = "failed", why
@@ -232,7 +261,13 @@ class PluginHost:
 
     def _check_supported_versions(self, info: PluginInfo, dist: metadata.Distribution | None) -> None:
         """Warn (or fail in strict mode) when the plugin's distribution requires another kzoo."""
-        supported = required_kzoo(dist)
+        try:
+            supported = required_kzoo(dist)
+        except Exception as exc:  # an unparsable Requires-Dist: the distribution's fault, not kzoo's
+            warnings.warn(f"kzoo plugin {info.name!r}: the metadata of distribution {info.distribution!r} cannot "
+                          f"be read ({describe_failure(exc)}); its supported kzoo versions are unknown.", PluginWarning,
+                          stacklevel=2)
+            return
         if supported is None or supported.contains(__version__, prereleases=True):
             return
         message = (
@@ -251,9 +286,26 @@ def _module_dir(plugin: object) -> str | None:
     return os.path.dirname(os.path.abspath(path)) if path else None
 
 
+def dist_name(dist: metadata.Distribution | None) -> str | None:
+    """A distribution's name, or None when there is none or its metadata cannot be read."""
+    return _dist_field(dist, "Name")
+
+
+def _dist_field(dist: metadata.Distribution | None, key: str) -> str | None:
+    """One field of a distribution's metadata; None for a missing field or unreadable metadata
+    (other people's broken packages must not take kzoo down)."""
+    if dist is None:
+        return None
+    try:
+        value = dist.metadata[key]
+    except Exception:
+        return None
+    return value if isinstance(value, str) and value else None
+
+
 def required_kzoo(dist: metadata.Distribution | None) -> Any:
     """The ``SpecifierSet`` a plugin's distribution requires of kzoo, or None if it says nothing."""
-    if dist is None or dist.metadata["Name"].lower() == PROJECT:
+    if dist is None or (dist_name(dist) or "").lower() == PROJECT:
         return None
     for line in dist.requires or ():
         if not line.lower().startswith(PROJECT):
@@ -267,14 +319,28 @@ def required_kzoo(dist: metadata.Distribution | None) -> Any:
 
 
 def discover() -> list[metadata.EntryPoint]:
-    """Every entry point of the ``kzoo`` group, loaded or not."""
-    return list(metadata.entry_points(group=ENTRY_POINT_GROUP))
+    """Every entry point of the ``kzoo`` group, loaded or not. A distribution whose metadata
+    cannot be read is left out with a warning naming it; the rest are found."""
+    with contextlib.suppress(Exception):  # one broken distribution fails the whole scan
+        return list(metadata.entry_points(group=ENTRY_POINT_GROUP))
+    found: list[metadata.EntryPoint] = []  # so read them one by one
+    for dist in metadata.distributions():
+        try:
+            found += [ep for ep in dist.entry_points if ep.group == ENTRY_POINT_GROUP]
+        except Exception as exc:
+            where = getattr(dist, "_path", None) or dist_name(dist) or "a distribution"
+            warnings.warn(f"the metadata of {where} cannot be read ({describe_failure(exc)}); its kzoo plugins, if any, "
+                          f"are not loaded. Reinstall or remove that package.", PluginWarning, stacklevel=2)
+    return found
+
+
+def is_builtin(ep: metadata.EntryPoint) -> bool:
+    """True for the plugins kzoo's own distribution declares."""
+    return (dist_name(getattr(ep, "dist", None)) or "").lower() == PROJECT
 
 
 def _load_order(ep: metadata.EntryPoint) -> tuple[bool, str]:
-    dist = getattr(ep, "dist", None)
-    builtin = dist is not None and dist.metadata["Name"].lower() == PROJECT
-    return (not builtin, ep.name)
+    return (not is_builtin(ep), ep.name)
 
 
 def is_allowed(name: str) -> bool:
@@ -292,19 +358,54 @@ def disabled_by(name: str) -> str:
     return "KZOO_LOAD_PLUGINS does not list it"
 
 
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, SystemExit):
-        return f"SystemExit({exc.code!r}) (the plugin called sys.exit)"
-    return f"{type(exc).__name__}: {exc}"
-
-
 def plugin_timeout() -> float:
-    """KZOO_PLUGIN_TIMEOUT in seconds (0 or less: no watchdog); a bad value is the default."""
-    raw = os.environ.get("KZOO_PLUGIN_TIMEOUT", "").strip()
-    try:
-        return float(raw) if raw else DEFAULT_PLUGIN_TIMEOUT
-    except ValueError:
-        return DEFAULT_PLUGIN_TIMEOUT
+    """KZOO_PLUGIN_TIMEOUT in seconds (0: no warning); a bad value is a ConfigError naming it."""
+    return env_seconds("KZOO_PLUGIN_TIMEOUT", DEFAULT_PLUGIN_TIMEOUT, zero_means="no warning")
+
+
+def abandon_timeout() -> float:
+    """KZOO_PLUGIN_ABANDON in seconds (0: wait forever); a bad value is a ConfigError naming it."""
+    return env_seconds("KZOO_PLUGIN_ABANDON", DEFAULT_PLUGIN_ABANDON, zero_means="wait forever")
+
+
+class _Call(threading.Thread):
+    """One plugin import or hook call in a daemon thread, so that the caller can stop waiting."""
+
+    def __init__(self, what: str, func: Callable[[], T]) -> None:
+        super().__init__(name=f"kzoo-plugin: {what}", daemon=True)
+        self.func, self.result, self.error = func, None, None
+        self.loading = _loading  # a hook that calls back into kzoo sees the host being loaded
+
+    def run(self) -> None:
+        try:
+            self.result = self.func()
+        except BaseException as exc:  # handed to the caller, who decides
+            self.error = exc
+
+
+def bounded(what: str, plugin: str, func: Callable[[], T]) -> T:
+    """``func()`` (a plugin's import or hook), warning after KZOO_PLUGIN_TIMEOUT seconds and given
+    up after KZOO_PLUGIN_ABANDON seconds with a PluginError naming ``what``. Its exceptions are
+    raised here, in the caller's thread."""
+    warn, abandon = plugin_timeout(), abandon_timeout()
+    if not abandon:
+        with watchdog(what, plugin):
+            return func()
+    call = _Call(what, func)
+    call.start()
+    if warn and warn < abandon:
+        call.join(warn)
+        if call.is_alive():
+            report_slow(f"{what} has run for more than {warn:g} s and is still running; kzoo gives up on it after "
+                        f"{abandon:g} s (KZOO_PLUGIN_ABANDON), or press Ctrl-C and skip it with "
+                        f"KZOO_DISABLE_PLUGINS={plugin} (KZOO_PLUGIN_TIMEOUT=0 silences this warning).")
+    call.join(max(abandon - (warn if warn and warn < abandon else 0), 0))
+    if call.is_alive():
+        raise PluginError(f"{what} did not return within {abandon:g} s (KZOO_PLUGIN_ABANDON) and was abandoned; "
+                          f"skip the plugin with KZOO_DISABLE_PLUGINS={plugin}")
+    if call.error is not None:
+        raise call.error
+    return call.result  # type: ignore[return-value]
 
 
 def report_slow(message: str) -> None:
@@ -371,6 +472,9 @@ def get_host() -> PluginHost:
     host = _host
     if host is not None:
         return host
+    loading = getattr(threading.current_thread(), "loading", None)
+    if isinstance(threading.current_thread(), _Call) and loading is not None:
+        return loading  # a plugin's import or hook, run in its own thread, calls back while loading
     with _lock:
         if _host is not None:
             return _host

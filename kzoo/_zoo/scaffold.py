@@ -18,6 +18,7 @@ from importlib import metadata, resources
 from pathlib import Path
 from string import Template
 
+from .._system.files import output_error
 from .._version import __version__
 from ..errors import KzooError
 
@@ -116,8 +117,11 @@ def new_plugin(name: str, directory: str | os.PathLike[str] | None = None) -> Pa
     target = Path(directory if directory is not None else name).resolve()
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise KzooError(f"{target} already exists and is not empty; pick a new folder with --dir, or empty it.")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:  # a read-only or full file system is one line naming the folder, and leaves nothing
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    except OSError as exc:
+        raise output_error(target, exc) from None
     try:
         for rel, text in files.items():
             path = staging / rel
@@ -127,8 +131,10 @@ def new_plugin(name: str, directory: str | os.PathLike[str] | None = None) -> Pa
         if target.exists():
             target.rmdir()
         staging.rename(target)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise output_error(target, exc) from None
         raise
     return target
 

@@ -24,7 +24,8 @@ def flag_of(option: str) -> str:
 
 
 class KzooGroup(click.Group):
-    """A click group that prints kzoo errors as ``kzoo: error: ...`` and exits 1, no traceback."""
+    """A click group that prints kzoo errors as ``kzoo: error: ...`` and exits 1, no traceback;
+    usage errors (a missing or unknown option) are one such line too, and exit 2."""
 
     def invoke(self, ctx: click.Context) -> Any:
         warnings.showwarning = _show_warning
@@ -36,6 +37,12 @@ class KzooGroup(click.Group):
         except KzooError as exc:
             click.echo(f"kzoo: error: {exc.render(flag_of)}", err=True)
             ctx.exit(1)
+        except click.UsageError as exc:  # one line, like every other error, not click's four
+            where = exc.ctx.command_path if exc.ctx is not None else ctx.command_path
+            message = exc.format_message().strip()
+            message = message[:1].lower() + message[1:] + ("" if message.endswith((".", "?", ")")) else ".")
+            click.echo(f"kzoo: error: {message} See '{where} --help'.", err=True)
+            ctx.exit(2)
         except KeyboardInterrupt:
             click.echo("kzoo: interrupted", err=True)
             ctx.exit(130)
@@ -91,8 +98,10 @@ def main(backend: str | None) -> None:
       kzoo export mlp.iris --format onnx -o m.onnx  SavedModel, LiteRT or ONNX, checked
 
     Environment: KZOO_LOAD_PLUGINS, KZOO_DISABLE_PLUGINS, KZOO_STRICT_PLUGINS,
-    KZOO_TRACE_PLUGINS (see `kzoo plugins --help`); KZOO_CACHE_DIR, KZOO_OFFLINE,
-    KZOO_DOWNLOAD_TIMEOUT (see `kzoo weights --help`); KERAS_BACKEND (or --backend).
+    KZOO_TRACE_PLUGINS, KZOO_PLUGIN_TIMEOUT, KZOO_PLUGIN_ABANDON (see `kzoo plugins --help`);
+    KZOO_CACHE_DIR, KZOO_OFFLINE, KZOO_DOWNLOAD_TIMEOUT, KZOO_MAX_DOWNLOAD_BYTES (see `kzoo
+    weights --help`); KZOO_MAX_ARRAY_BYTES, KZOO_MAX_PARAMS (docs/data.md, Limits);
+    KERAS_BACKEND (or --backend).
     """
     if backend is not None:  # before any command imports keras, which reads it once
         choose(backend)

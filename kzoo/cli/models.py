@@ -147,6 +147,7 @@ def plugins_command(as_json) -> None:
       KZOO_STRICT_PLUGINS=1     a plugin that fails to load is an error, not a warning
       KZOO_TRACE_PLUGINS=1      print every hook call with its plugin and duration
       KZOO_PLUGIN_TIMEOUT=5     warn, naming it, about a plugin still running after 5 s (0: off)
+      KZOO_PLUGIN_ABANDON=60    stop waiting for a plugin after 60 s: it is marked failed (0: wait forever)
     """
     infos = plugins.plugin_infos()
     if as_json:

@@ -23,7 +23,7 @@ from .._engine.options import (
 from .._engine.precision import PRECISIONS
 from .._meta.tables import DEFAULT_NA_VALUES, MAX_INTEGER_CLASSES, TASKS
 from ..config import parse_assignments
-from ..errors import ConfigError
+from ..errors import ConfigError, option
 from .output import echo_json, echo_table
 
 DATA_HELP = ("A data set name (see `kzoo datasets`), 'synthetic', a .csv / .npz file, or an image folder "
@@ -216,9 +216,10 @@ def predict_command(model_file, data, inputs, samples, skip_bad_files, out, unsa
       kzoo predict m.keras --data digits | head
     """
     if out:
-        from .._system.files import check_writable
+        from .._system.files import check_distinct, check_writable
 
-        check_writable(out)
+        check_writable(out, make_folders=False)
+        check_distinct({option("out"): out}, {"model": model_file, option("data"): data})
     from .._workflow.inference import csv_text, predict_file, write_csv
 
     header, rows = predict_file(model_file, data, parse_inputs(inputs), safe_mode=not unsafe, samples=samples,

@@ -40,7 +40,8 @@ def weights_command(ctx: click.Context, model: str | None, as_json: bool) -> Non
 
     A weights name (MODEL.NAME, such as mlp.iris) works wherever a .keras file does.
     Files are checked against their sha256 before every use. Environment: KZOO_CACHE_DIR
-    (where downloads go), KZOO_OFFLINE=1 (never use the network), KZOO_DOWNLOAD_TIMEOUT.
+    (where downloads go), KZOO_OFFLINE=1 (never use the network), KZOO_DOWNLOAD_TIMEOUT
+    (seconds to answer, and per 64 KiB), KZOO_MAX_DOWNLOAD_BYTES (for cards without a size).
 
     \b
     Examples:

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .._meta.spec import BINARY_LOSSES, SPARSE_LOSSES, TensorSpec
+from .._meta.tables import MAX_INTEGER_CLASSES
 from ..errors import DataError, option
 
 
@@ -88,3 +89,23 @@ def _check_target(source: str, spec: TensorSpec, array: np.ndarray) -> None:
     shape = array.shape[1:] if array.ndim > 1 else ()
     if shape != spec.shape and not (shape == () and spec.shape == (1,)):
         _check_shape(source, "target", spec, shape, spec.shape)
+
+
+def check_class_count(table: Any, task: str | None) -> None:
+    """Refuse integer labels that make far more classes than the data has rows: a stray label
+    such as 1000000 among 0s and 1s would build a 1,000,001-way classifier (gigabytes) for a
+    mistake. Labels are class indices 0..k-1, so the count is the largest label + 1."""
+    target = table.target
+    if task == "regression" or target is None or table.class_names or not target.size:
+        return
+    if not np.issubdtype(target.dtype, np.integer):
+        return
+    classes, rows = int(target.max()) + 1, table.num_samples
+    distinct = len(np.unique(target))
+    if task is None and distinct > MAX_INTEGER_CLASSES:
+        return  # a quantity: it is learnt by regression (kzoo.datasets.preprocess.decide_task)
+    if classes > rows and classes > 2 * distinct + 10:
+        name = table.target_name or "target"
+        raise DataError(f"{table.source}: target {name!r} holds label {classes - 1:,}, which makes {classes:,} classes "
+                        f"(labels are class numbers 0..k-1) for {rows:,} rows with {distinct} distinct labels; "
+                        f"number the classes 0..{distinct - 1}, or pass {option('task')} regression if it is a quantity.")

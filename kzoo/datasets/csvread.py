@@ -17,8 +17,10 @@ import io
 import math
 import warnings
 from array import array
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -27,6 +29,8 @@ from .table import DEFAULT_NA_VALUES, _natural_key
 
 DELIMITERS = ",;\t"
 SNIFF_BYTES = 64 * 1024
+MAX_LINE_CHARS = 1 << 24  # 16 Mi characters: a row of 100,000 wide cells fits, a 2 GB line does not
+MAX_COLUMNS = 1_000_000
 _NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
 
 
@@ -154,6 +158,23 @@ class CsvColumns:
         column.codes, column.values = codes, values
 
 
+def _check_spanning(path: str, line: int, row: list[str], header: list[str], slots: list[_Column]) -> None:
+    """Refuse a number that holds a line break: ``"1\n"`` is a quote closed in the wrong place,
+    not the number 1 that ``float`` would read (a text cell may hold line breaks)."""
+    for j, cell in enumerate(row[:len(slots)]):
+        if slots[j].floats is not None and ("\n" in cell or "\r" in cell) and _is_number(cell):
+            raise DataError(f"{path!r} line {line}: column {header[j]!r} holds {cell[:40]!r}, a quoted cell that spans "
+                            f"lines, where numbers are expected; check the quotes around line {line}.")
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
 def sniff_delimiter(sample: str) -> str:
     """Comma, semicolon or tab, whichever the standard library's sniffer finds in ``sample``
     and the header line agrees with; comma when in doubt."""
@@ -167,11 +188,64 @@ def sniff_delimiter(sample: str) -> str:
     return ","
 
 
+class _Lines:
+    """The lines of a CSV file, each at most MAX_LINE_CHARS long: a file of one endless line (a
+    header of a billion columns, a 2 GB field) is refused after reading one bounded piece of it,
+    not read whole into memory first."""
+
+    def __init__(self, f: io.TextIOBase, path: str) -> None:
+        self.f, self.path, self.number = f, path, 0
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = self.f.readline(MAX_LINE_CHARS + 1)
+        if not line:
+            raise StopIteration
+        self.number += 1
+        if len(line) > MAX_LINE_CHARS:
+            raise DataError(f"{self.path!r} line {self.number} is longer than {MAX_LINE_CHARS:,} characters; kzoo "
+                            f"reads CSV files of ordinary rows (a table, not one endless line): check the file.")
+        return line
+
+
+def _reader(f: io.TextIOBase, delimiter: str, path: str) -> Any:
+    """A strict csv reader over bounded lines: a quote that is never closed is an error, not
+    the rest of the file swallowed into one cell."""
+    return csv.reader(_Lines(f, path), delimiter=delimiter, strict=True)
+
+
+def _records(reader: Any, path: str) -> Iterator[tuple[int, int, list[str]]]:
+    """``(first line, last line, cells)`` of each record; a csv error is one DataError naming the
+    line where its record starts."""
+    last = 0
+    rows = iter(reader)
+    while True:
+        start = last + 1
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise _quote_error(path, exc, start) from None
+        last = reader.line_num
+        yield start, last, row
+
+
+def _quote_error(path: str, exc: csv.Error, start: int) -> DataError:
+    """A csv parsing error as one line naming the row where the broken record starts."""
+    if "end of data" in str(exc) or "EOF" in str(exc):
+        return DataError(f"{path!r} line {start}: a quoted cell opens there and is never closed, so the rest of the "
+                         f"file would be one cell; close the quote (write a quote inside a cell as \"\").")
+    return DataError(f"{path!r} line {start}: cannot be read as CSV ({exc}); check its quotes.")
+
+
 def _data_rows(f: io.TextIOBase, delimiter: str, path: str):
     """The cells of each non-blank row after the header (the file was read once already, so its
     shape is known to be right)."""
     header = False
-    for row in csv.reader(f, delimiter=delimiter):
+    for row in _reader(f, delimiter, path):
         if not row or (not row[0].strip() and not any(cell.strip() for cell in row)):
             continue
         if header:
@@ -188,16 +262,18 @@ def read_columns(path: str, wide: Sequence[str] = (), na_values: Sequence[str] =
         with open(path, newline="", encoding="utf-8-sig") as f:
             delimiter = sniff_delimiter(f.read(SNIFF_BYTES))
             f.seek(0)
-            reader = csv.reader(f, delimiter=delimiter)
-            header, last, header_line = None, 0, 0
-            for row in reader:
-                header_line, last = last + 1, reader.line_num
+            records = _records(_reader(f, delimiter, path), path)
+            header = None
+            for _, _, row in records:
                 if row and any(cell.strip() for cell in row):
+                    if len(row) > MAX_COLUMNS:
+                        raise DataError(f"{path!r}: the header has {len(row):,} columns, more than the {MAX_COLUMNS:,} "
+                                        f"kzoo reads; check the delimiter, or select columns first.")
                     header = [h.strip() for h in row]
                     break
             if header is None:
                 raise DataError(f"{path!r} is empty; expected a header row and at least one data row.")
-            duplicates = sorted({h for h in header if header.count(h) > 1})
+            duplicates = sorted(name for name, n in Counter(header).items() if n > 1)
             if duplicates:
                 raise DataError(f"{path!r}: the header names column(s) {', '.join(map(repr, duplicates))} more than "
                                 f"once; give every column its own name.")
@@ -208,10 +284,11 @@ def read_columns(path: str, wide: Sequence[str] = (), na_values: Sequence[str] =
             lines = array("i")
             nan = math.nan
             width = len(header)
-            for row in reader:
-                line, last = last + 1, reader.line_num
+            for line, last, row in records:
                 if not row or (not row[0].strip() and not any(cell.strip() for cell in row)):
                     continue
+                if last > line:  # a quoted line break: fine in text, never in a number
+                    _check_spanning(path, line, row, header, slots)
                 if len(row) != width:
                     raise DataError(f"{path!r} line {line} has {len(row)} field(s), the header has {width}; every "
                                     f"row needs one value per column.")

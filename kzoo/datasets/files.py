@@ -176,14 +176,22 @@ def _parse_targets(target: Sequence[str]) -> tuple[str | None, dict[str, str]]:
     return main, per_output
 
 
-def read_npz(path: str) -> dict[str, np.ndarray]:
-    """The arrays of an ``.npz`` file, keyed by name (no pickled objects are loaded). Each
-    member's declared size is checked before anything is allocated (see :func:`check_npz`)."""
+def read_npz(path: str, wanted: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz`` file, keyed by name (no pickled objects are loaded); only those
+    named in ``wanted`` when given. Each member's declared size is checked before anything is
+    allocated (see :func:`check_npz`), and the wanted arrays' sample counts, read from their
+    headers, must agree before any is loaded."""
     require_file(path)
-    check_npz(path)
+    shapes = check_npz(path)
+    names = [n for n in shapes if wanted is None or n in wanted]
+    counts = {n: shapes[n][0] for n in names if shapes[n]}
+    if len(set(counts.values())) > 1:
+        sizes = ", ".join(f"{k}: {v}" for k, v in counts.items())
+        raise DataError(f"{path!r}: arrays hold different numbers of samples ({sizes}, read from their headers); "
+                        f"expected the same count.")
     try:
         with np.load(path, allow_pickle=False) as data:
-            return {name: np.asarray(data[name]) for name in data.files}
+            return {name: np.asarray(data[name]) for name in names}
     except (MemoryError, KeyboardInterrupt):
         raise
     except Exception as exc:
@@ -197,8 +205,9 @@ def split_npz(
     """NPZ arrays -> (x, y) keyed by the model's input and output names."""
     missing = [n for n in input_names if n not in arrays]
     if missing:
+        held = [n for n in _npy_names(path) if n not in arrays] + list(arrays)
         raise DataError(
-            f"{path!r} has no array {', '.join(map(repr, missing))}; it holds {', '.join(arrays) or 'nothing'}. "
+            f"{path!r} has no array {', '.join(map(repr, missing))}; it holds {', '.join(held) or 'nothing'}. "
             f"Name the arrays after the model's inputs ({', '.join(input_names)}) and outputs ({', '.join(output_names)})."
         )
     x = {n: arrays[n] for n in input_names}
@@ -211,13 +220,26 @@ def split_npz(
     return x, {n: arrays[n] for n in output_names}
 
 
-def check_npz(path: str) -> None:
-    """Refuse an NPZ whose arrays declare more than ``KZOO_MAX_ARRAY_BYTES`` (or more than
-    memory holds), or whose members compress implausibly well (a zip bomb), reading only the
-    zip directory and each ``.npy`` header."""
+def _npy_names(path: str) -> list[str]:
+    """The array names an NPZ file holds (for messages; read_npz loads only the wanted ones)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return [n[:-4] for n in archive.namelist() if n.endswith(".npy")]
+    except (OSError, zipfile.BadZipFile):
+        return []
+
+
+def check_npz(path: str) -> dict[str, tuple[int, ...]]:
+    """The declared shape of each ``.npy`` member, by array name, after refusing an NPZ whose
+    arrays declare more than ``KZOO_MAX_ARRAY_BYTES`` (or more than memory holds), or whose
+    members compress implausibly well (a zip bomb), reading only the zip directory and each
+    ``.npy`` header. Members that are not ``.npy`` arrays are never read."""
     import zipfile
 
     cap, total = max_array_bytes(), 0
+    shapes: dict[str, tuple[int, ...]] = {}
     try:
         with zipfile.ZipFile(path) as archive:
             for info in archive.infolist():
@@ -245,8 +267,10 @@ def check_npz(path: str) -> None:
                     raise DataError(f"{path!r}: array {name[:-4]!r} declares {format_bytes(declared)} but its "
                                     f"member holds only {format_bytes(info.file_size)}; the file is damaged.")
                 total += declared
+                shapes[name[:-4]] = tuple(int(d) for d in shape)
     except (DataError, MemoryError, KeyboardInterrupt):
         raise
     except Exception as exc:  # hostile bytes: zlib, struct, header parsing... all mean "not an NPZ"
         raise DataError(f"could not read {path!r} as NPZ ({type(exc).__name__}: {exc}).") from exc
     check_allocation(total, f"the arrays of {path!r}", "use a smaller file.")
+    return shapes

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .._meta.spec import TensorSpec
-from ..errors import DataError, option
+from ..errors import CsvNote, DataError, option
 from .table import Table, encode_labels
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
@@ -58,9 +58,17 @@ def read_images(
     if not root.exists():
         raise DataError(f"no image folder or file at {source!r}; check the path.")
     files, labels = _listing(root, require_labels)
+    if not root.is_file():  # as Keras's loader does: only files named like images (notes.txt is no sample)
+        chosen = [i for i, path in enumerate(files) if path.suffix.lower() in IMAGE_SUFFIXES]
+        if len(chosen) < len(files):
+            other = next(str(path) for path in files if path.suffix.lower() not in IMAGE_SUFFIXES)
+            warnings.warn(CsvNote(f"{source!r}: left out {len(files) - len(chosen)} file(s) whose names are not "
+                                  f"images' ({', '.join(IMAGE_SUFFIXES)}), such as {other}"), stacklevel=2)
+            files = [files[i] for i in chosen]
+            labels = None if labels is None else [labels[i] for i in chosen]
     if not files:
         raise DataError(
-            f"{source!r} holds no files; expected one sub-folder per class with images inside "
+            f"{source!r} holds no image files; expected one sub-folder per class with images inside "
             f"(e.g. {source}/cat/1.png, {source}/dog/2.png)."
         )
     height, width, channels = spec.shape

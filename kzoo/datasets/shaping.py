@@ -93,7 +93,10 @@ def text_assignments(inputs: Sequence[TensorSpec], table: Table) -> dict[str, st
         column = unused[0]
         sample = next((str(v) for v in table.text[column] if str(v).strip()), "")
         names = [t.name for t in sequences]
+        predicting = table.target is None and not table.targets  # a target cannot be chosen now
         hint = (f"map it with {option('inputs')} {names[0]}={column}" if names else
+                "the model has no integer sequence input to tokenize it for; remove the column from the data"
+                if predicting else
                 f"the model has no integer sequence input to tokenize it for; drop the column or make it the {option('target')}")
         where = table.text_where.get(column) or f"it holds text such as {sample[:40]!r}"
         raise DataError(f"{table.source!r}: column {column!r} is not numeric ({where}); {hint}.")

@@ -20,6 +20,9 @@ from ..errors import DataError, option
 
 #: Vocabulary size when the input declares no range (no Embedding to read it from).
 DEFAULT_MAX_TOKENS = 20_000
+#: The longest text an input of any length (shape ``(None,)``) is padded to: every text becomes
+#: as long as the longest, so one 131,000-character cell would cost gigabytes in training.
+MAX_SEQUENCE_LENGTH = 10_000
 
 
 def vectorize(
@@ -38,9 +41,13 @@ def vectorize(
         raise DataError(f"text input {texts[0]!r} needs the TensorFlow backend: Keras's TextVectorization runs on "
                         f"TensorFlow, and on {backend_name()!r} kzoo never imports it; run with {option('backend')} tensorflow "
                         f"(KERAS_BACKEND=tensorflow).")
+    saved = dict(saved or {})
+    for name in texts:  # before keras: a text too long to pad to is the data's mistake
+        if not saved.get(name):
+            rows = np.asarray(x[name]).astype(str)
+            check_lengths(name, rows if train_rows is None else rows[train_rows], by_name[name])
     import keras
 
-    saved = dict(saved or {})
     state: dict[str, Any] = {}
     for name in texts:
         spec = by_name[name]
@@ -56,6 +63,20 @@ def vectorize(
         x[name] = np.asarray(layer(strings), dtype=spec.dtype)
         state[name] = {"vocabulary": vocabulary, "length": length}
     return state
+
+
+def check_lengths(name: str, strings: np.ndarray, spec: TensorSpec) -> None:
+    """Refuse, before tokenizing, texts too long to pad every row to (an input of any length
+    takes the longest text's length); an input of fixed length cuts texts instead."""
+    if spec.shape and spec.shape[0] is not None:
+        return
+    words = [len(s.split()) for s in strings.tolist()]
+    longest = max(words, default=0)
+    if longest > MAX_SEQUENCE_LENGTH:
+        row = int(np.argmax(words))
+        raise DataError(f"the text for input {name!r} holds {longest:,} words in row {row} (0-based), more than the "
+                        f"{MAX_SEQUENCE_LENGTH:,} every row would be padded to; give the input a fixed length "
+                        f"(shape (N,), texts are then cut to N words) or shorten the texts.")
 
 
 def _learn(keras: Any, strings: np.ndarray, spec: TensorSpec) -> tuple[list[str], int]:
