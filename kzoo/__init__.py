@@ -8,6 +8,7 @@ from __future__ import annotations
 from ._engine.options import DataOptions, TrainOptions
 from ._meta.spec import ModelSpec, TensorSpec
 from ._meta.weights_card import Weights
+from ._system.quiet import quiet_tensorflow_start as _quiet_tensorflow_start
 from ._version import __version__
 from ._weights.lookup import get_weights, list_weights
 from ._workflow.api import build, get, get_spec, list_models
@@ -35,7 +36,6 @@ from .errors import (
     WeightsError,
 )
 from .hookspecs import hookimpl
-from ._system.quiet import quiet_tensorflow_start as _quiet_tensorflow_start
 
 _quiet_tensorflow_start()  # TensorFlow starts without its C++ chatter once something imports it
 

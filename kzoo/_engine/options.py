@@ -18,8 +18,8 @@ from typing import Any
 
 from .._meta.tables import TASKS
 from .._system.limits import MAX_INT32, MAX_SEED
-from .precision import PRECISIONS
 from ..errors import ConfigError, OptionError, close_matches
+from .precision import PRECISIONS
 
 DEFAULT_EPOCHS = 100
 DEFAULT_BATCH_SIZE = 128

@@ -23,8 +23,8 @@ from .._engine import wrapping
 from .._engine.options import MAX_EXPORT_SAMPLES
 from .._meta.spec import TensorSpec
 from .._system import backend
-from .._system.quiet import captured_stderr
 from .._system.files import write_text
+from .._system.quiet import captured_stderr
 from ..datasets.preprocess import NUMERIC_INPUT, from_examples, lookup
 from ..datasets.synthetic import synthetic_data
 from ..errors import ConfigError, KzooError, MissingToolError, close_matches

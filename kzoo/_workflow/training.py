@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from .. import distribute
 from .._engine import fastpath, fitting, stopping, wrapping
-from .._engine.precision import float32_outputs, policy as dtype_policy
 from .._engine.arrays import count_rows
 from .._engine.options import DataOptions, TrainOptions, split_options
+from .._engine.precision import float32_outputs, policy as dtype_policy
 from .._engine.progress import epoch_lines
 from .._meta.spec import jsonable
 from .._store import resume, saving
