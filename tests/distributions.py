@@ -12,12 +12,14 @@ from pathlib import Path
 def write_project(root: Path, name: str, files: dict[str, str], entry_points: dict[str, str], requires: str = "") -> Path:
     """A minimal setuptools project at ``root`` with ``files`` and ``kzoo`` entry points.
 
-    Top-level modules are listed explicitly: setuptools' flat-layout discovery refuses them.
+    Top-level modules and packages (a folder holding ``__init__.py``) are listed explicitly:
+    setuptools' flat-layout discovery refuses them. A package ships its ``kzoo-manifest.json``.
     """
     root.mkdir(parents=True, exist_ok=True)
     eps = "\n".join(f'{key} = "{value}"' for key, value in entry_points.items())
     deps = f'dependencies = ["{requires}"]' if requires else ""
     modules = sorted(Path(rel).stem for rel in files if "/" not in rel and rel.endswith(".py"))
+    packages = sorted(str(Path(rel).parent).replace("/", ".") for rel in files if rel.endswith("/__init__.py"))
     (root / "pyproject.toml").write_text(
         textwrap.dedent(
             f"""\
@@ -32,6 +34,8 @@ def write_project(root: Path, name: str, files: dict[str, str], entry_points: di
 
             [tool.setuptools]
             py-modules = {modules!r}
+            packages = {packages!r}
+            package-data = {{"*" = ["kzoo-manifest.json"]}}
 
             [project.entry-points.kzoo]
             """

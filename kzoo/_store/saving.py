@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
+import sys
 import tempfile
 import warnings
 import zipfile
@@ -333,9 +335,13 @@ def _load(path: str, metadata: Mapping[str, Any] | None, safe_mode: bool, compil
         allow_tensorflow()  # its StringLookup layers need tensorflow on any backend
 
     objects = custom_objects((metadata or {}).get("model"))
+    failed = import_plugin_modules(path)
     try:
         model = keras.saving.load_model(path, custom_objects=objects, safe_mode=safe_mode, compile=compile)
     except Exception as exc:
+        missing = missing_class(exc)
+        if missing is not None:
+            raise DataError(missing_class_message(shown, missing, path, metadata, failed)) from None
         raise DataError(
             f"could not load {shown!r} as a Keras model ({keras_reason(exc)}). "
             f"Expected a .keras file written by model.save() or `kzoo train --out`."
@@ -343,6 +349,78 @@ def _load(path: str, metadata: Mapping[str, Any] | None, safe_mode: bool, compil
     if getattr(model, "compiled", False):  # a file compiled on TensorFlow or JAX may ask for more than torch runs
         model.steps_per_execution = steps_per_execution_for(None, int(model.steps_per_execution or 1))
     return model
+
+
+def custom_classes(path: str) -> list[tuple[str, str]]:
+    """``(module, class name)`` of every class outside Keras that the file's ``config.json`` names
+    (layers a plugin registered with ``keras.saving.register_keras_serializable``)."""
+    try:
+        doc = json.loads(read_entry(path, CONFIG_ENTRY) or b"null")
+    except (ValueError, DataError):
+        return []
+    found: dict[tuple[str, str], None] = {}
+    stack = [doc]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            module, cls = item.get("module"), item.get("class_name")
+            if isinstance(module, str) and isinstance(cls, str) and module.partition(".")[0] != "keras":
+                found[(module, cls)] = None
+            stack.extend(v for v in item.values() if isinstance(v, (dict, list)))
+    return list(found)
+
+
+def plugin_of_module(module: str) -> str | None:
+    """The loaded plugin whose package holds ``module`` (None when no loaded plugin's does)."""
+    package = module.partition(".")[0]
+    host = get_host()
+    for info in host.infos.values():
+        if info.status == "ok" and info.module.partition(":")[0].partition(".")[0] == package:
+            return info.name
+    return None
+
+
+def import_plugin_modules(path: str) -> dict[str, str]:
+    """Import the modules of a loaded plugin's package that define the file's custom classes, so
+    classes registered in a module only the build function imports (``kzoo_x/_layers.py``) are
+    known to Keras in any process, not only the one that built the model. A module outside every
+    loaded plugin's package is never imported: a file cannot make kzoo run other code. Returns the
+    modules whose import failed, with why (for the message if a class is then missing)."""
+    import importlib
+
+    failed: dict[str, str] = {}
+    for module in dict.fromkeys(module for module, _ in custom_classes(path)):
+        if module in sys.modules or plugin_of_module(module) is None:
+            continue
+        try:
+            importlib.import_module(module)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # the plugin's bug: reported if a class is then missing
+            failed[module] = describe_failure(exc)
+    return failed
+
+
+def missing_class(exc: BaseException) -> str | None:
+    """The class name in Keras's ``Could not locate class 'X'``, or None for other errors."""
+    match = re.search(r"Could not locate (?:class|function) '([^']+)'", str(exc))
+    return match.group(1) if match else None
+
+
+def missing_class_message(shown: str, cls: str, path: str, metadata: Mapping[str, Any] | None,
+                          failed: Mapping[str, str]) -> str:
+    """One line for a custom class Keras cannot find: the class, its module, the plugin, the fix."""
+    module = next((m for m, c in custom_classes(path) if c == cls or c == cls.rpartition(">")[2]), None)
+    plugin = (metadata or {}).get("plugin") or (plugin_of_module(module) if module else None)
+    made = f"model {metadata['model']!r} of plugin {plugin!r}" if (metadata or {}).get("model") else (
+        f"plugin {plugin!r}" if plugin else "no loaded plugin (is the plugin that made it installed?)")
+    where = f" from module {module!r}" if module else ""
+    why = f" (importing {module!r} failed: {failed[module]})" if module in failed else ""
+    return (f"could not load {shown!r}: Keras cannot find class {cls!r}{where}{why}, used by {made}; decorate the "
+            f"class with @keras.saving.register_keras_serializable() in a module of the plugin's package, or "
+            f"return it from the model's custom_objects().")
 
 
 def keras_reason(exc: BaseException) -> str:

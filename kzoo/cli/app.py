@@ -14,6 +14,10 @@ from .._system.quiet import quiet_tensorflow_start
 from .._version import __version__
 from ..errors import CsvNote, KzooError, KzooWarning
 
+#: Keras's advice to the author of a layer (a missing ``build()``), which the user of a saved model
+#: cannot act on: not shown as a ``kzoo: warning:``. The kit shows it to the plugin's author.
+AUTHOR_WARNINGS = (r".*does not have a `build\(\)` method implemented and it looks like it has unbuilt state",)
+
 FLAGS = {"config": "--set", "inputs": "--input"}
 """The CLI flags whose names differ from the Python option they set (others: ``--`` + the name)."""
 
@@ -31,6 +35,8 @@ class KzooGroup(click.Group):
         warnings.showwarning = _show_warning
         # Python hides DeprecationWarning outside __main__; a renamed model's warning is for the user.
         warnings.filterwarnings("default", category=DeprecationWarning, module=r"kzoo(\.|$)")
+        for pattern in AUTHOR_WARNINGS:
+            warnings.filterwarnings("ignore", message=pattern, category=UserWarning)
         interrupted = _watch_ctrl_c()
         try:
             return super().invoke(ctx)

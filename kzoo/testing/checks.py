@@ -69,6 +69,8 @@ class _Run:
     predictions: dict[str, Any] = field(default_factory=dict)
     facts: Any = None  # what the built model tells (kzoo._meta.derive.ModelFacts)
     precision: str = "float32"
+    folder: str = ""  # where the round trip saves the model for a fresh process to load
+    saved: str | None = None  # the saved file, while its reload in a fresh process is pending
 
 
 def check_model(model: str | ModelBuilder, config: Mapping[str, Any] | None = None,
@@ -80,13 +82,30 @@ def check_model(model: str | ModelBuilder, config: Mapping[str, Any] | None = No
     ``precision``: build the model under this Keras dtype policy, as ``kzoo train --precision``
     does (``mixed_bfloat16``, ``mixed_float16``).
     """
+    return check_models([model], config, precision)[0]
+
+
+def check_models(models: Sequence[str | ModelBuilder], config: Mapping[str, Any] | None = None,
+                 precision: str = "float32") -> list[list[CheckResult]]:
+    """:func:`check_model` of each of ``models``, their round trips reloaded in one fresh
+    interpreter (one start of Keras for a plugin's models, not one per model)."""
     if precision not in PRECISIONS:
         raise ConformanceError(f"precision {precision!r} is not one of {', '.join(PRECISIONS)}.")
+    with tempfile.TemporaryDirectory(prefix="kzoo-conformance-") as folder:
+        runs = [_checked(model, config, precision, os.path.join(folder, str(i))) for i, model in enumerate(models)]
+        pending = [(run, results) for run, results in runs if run.saved is not None]
+        if pending:
+            _reload_fresh(pending, folder)
+    return [results for _, results in runs]
+
+
+def _checked(model: str | ModelBuilder, config: Mapping[str, Any] | None, precision: str,
+             folder: str) -> tuple[_Run, list[CheckResult]]:
     builder = get(model) if isinstance(model, str) else model
     name = getattr(getattr(builder, "spec", None), "name", repr(builder))
     subject = f"model {name!r}" + (f" with {dict(config)}" if config else "")
     subject += f" in {precision}" if precision != "float32" else ""
-    run = _Run(builder, dict(config or {}), precision=precision)
+    run = _Run(builder, dict(config or {}), precision=precision, folder=folder)
     results: list[CheckResult] = []
     passed: set[str] = set()
     for check in MODEL_CHECKS:
@@ -102,7 +121,7 @@ def check_model(model: str | ModelBuilder, config: Mapping[str, Any] | None = No
             continue
         passed.add(check)
         results.append(CheckResult(subject, check, "skipped" if skipped else "passed", skipped or ""))
-    return results
+    return run, results
 
 
 def _check_spec(run: _Run) -> str | None:
@@ -216,22 +235,106 @@ def _check_predicts(run: _Run) -> str | None:
 
 
 def _check_round_trip(run: _Run) -> str | None:
+    """Save the model as ``kzoo train`` does and reload it where a user will: in a fresh process
+    (:func:`_reload_fresh`), where only what the plugin's package imports is known. A model a
+    fresh process cannot find (a builder not registered by an installed plugin: passed as an
+    object, or registered in-process) is reloaded in this process instead, and the result says so."""
     import numpy as np
 
-    from .._store.saving import load
+    from .._store.saving import load, model_metadata, save
 
-    with tempfile.TemporaryDirectory(prefix="kzoo-conformance-") as tmp:
-        path = os.path.join(tmp, "model.keras")
-        run.model.save(path)
-        loaded = load(path)
-    again = _by_output(run, run.builder.predict(loaded, run.x))
+    plugin = _installed_plugin(run.builder)
+    os.makedirs(run.folder, exist_ok=True)
+    path = os.path.join(run.folder, "model.keras")
+    save(run.model, path, model_metadata(run.builder.spec.name, run.config, plugin=plugin))
+    if plugin is not None:
+        np.savez(os.path.join(run.folder, "x.npz"), **{f"x:{k}": np.asarray(v) for k, v in _inputs(run.x).items()})
+        run.saved = path
+        return None  # the fresh process's verdict replaces this result
+    _compare(run, load(path))
+    return None
+
+
+def _compare(run: _Run, loaded_predictions: Any) -> None:
+    import numpy as np
+
+    again = (loaded_predictions if isinstance(loaded_predictions, dict)
+             else _by_output(run, run.builder.predict(loaded_predictions, run.x)))
     for name, before in run.predictions.items():
         _require(name in again, f"the reloaded model has no output {name!r} (it has {sorted(again)})")
         _require(np.array_equal(np.asarray(before), np.asarray(again[name])),
                  f"output {name!r} differs after a .keras save/load round trip "
                  f"(max difference {np.max(np.abs(np.asarray(before) - np.asarray(again[name]))):.3g}); "
                  "check get_config() of custom layers and custom_objects()")
-    return None
+
+
+def _inputs(x: Any) -> dict[str, Any]:
+    return dict(x) if isinstance(x, Mapping) else {"": x}
+
+
+def _installed_plugin(builder: ModelBuilder) -> str | None:
+    """The plugin a fresh process loads ``builder`` from: one installed through an entry point,
+    whose registry holds this very builder under its name; None when a fresh process cannot."""
+    from .._zoo.plugins import discover
+
+    host = get_host()
+    name = builder.spec.name
+    if name not in host.registry.names() or host.registry.get(name) is not builder:
+        return None
+    info = host.infos.get(builder.spec.plugin or "")
+    if info is None or info.status != "ok":
+        return None
+    return info.name if any(ep.name == info.name and ep.value == info.module for ep in discover()) else None
+
+
+_RELOAD_PROBE = """
+import json, sys, warnings
+import numpy as np
+from kzoo._engine.fitting import predict
+from kzoo._store.saving import load
+jobs = json.load(open(sys.argv[1]))
+for job in jobs:
+    try:
+        with np.load(job["x"]) as data:
+            x = {k[2:]: data[k] for k in data.files}
+        got = predict(load(job["model"]), x[""] if list(x) == [""] else x)
+        got = got if isinstance(got, dict) else {"": got}
+        np.savez(job["out"], **{f"y:{k}": np.asarray(v) for k, v in got.items()})
+    except Exception as exc:
+        with open(job["error"], "w") as f:
+            f.write(f"{type(exc).__name__}: {exc}")
+"""
+
+
+def _reload_fresh(pending: Sequence[tuple[_Run, list[CheckResult]]], folder: str) -> None:
+    """Load each saved model in one fresh interpreter, with the user's plugin settings, and
+    compare its predictions: the round trip's result becomes that verdict."""
+    import numpy as np
+
+    jobs = [{"model": run.saved, "x": os.path.join(run.folder, "x.npz"), "out": os.path.join(run.folder, "y.npz"),
+             "error": os.path.join(run.folder, "error.txt")} for run, _ in pending]
+    job_file = os.path.join(folder, "jobs.json")
+    with open(job_file, "w", encoding="utf-8") as f:
+        json.dump(jobs, f)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p), TF_CPP_MIN_LOG_LEVEL="2")
+    out = subprocess.run([sys.executable, "-c", _RELOAD_PROBE, job_file], capture_output=True, text=True, env=env,
+                         timeout=600)
+    for (run, results), job in zip(pending, jobs):
+        index = next(i for i, r in enumerate(results) if r.check == "round_trip")
+        subject = results[index].subject
+        try:
+            if os.path.exists(job["error"]):
+                with open(job["error"], encoding="utf-8") as f:
+                    raise ConformanceError(f"loading the saved model in a fresh process failed: {f.read().strip()}")
+            if not os.path.exists(job["out"]):
+                tail = (out.stderr.strip().splitlines() or ["no error output"])[-1]
+                raise ConformanceError(f"the fresh process that reloads the saved model failed: {tail}")
+            with np.load(job["out"]) as data:
+                got = {k[2:]: data[k] for k in data.files}
+            _compare(run, got if list(got) != [""] else _by_output(run, got[""]))
+            results[index] = CheckResult(subject, "round_trip", "passed")
+        except ConformanceError as exc:
+            results[index] = CheckResult(subject, "round_trip", "failed", str(exc))
 
 
 def _by_output(run: _Run, predictions: Any) -> dict[str, Any]:
@@ -269,7 +372,9 @@ import kzoo
 names = kzoo.list_models(plugin={plugin!r})
 for name in names:
     builder = kzoo.get(name)
-    builder.config(), builder.input_specs(), builder.output_specs()
+    builder.config()
+    if builder.spec.is_complete:  # else reading its inputs builds it: the manifest check's failure, not this one's
+        builder.input_specs(), builder.output_specs()
 kzoo.list_weights()
 print(json.dumps({{"models": names, "heavy": [m for m in {heavy!r} if m in sys.modules]}}))
 """
@@ -360,8 +465,8 @@ def check_plugin(plugins: str | Sequence[str]) -> list[CheckResult]:
     results: list[CheckResult] = []
     for plugin in [plugins] if isinstance(plugins, str) else plugins:
         results.append(check_plugin_import(plugin))
-        for name in plugin_models(plugin):
-            results += check_model(name)
+        for model_results in check_models(plugin_models(plugin)):
+            results += model_results
         results += [check_weights(name) for name in plugin_weights(plugin)]
     return results
 

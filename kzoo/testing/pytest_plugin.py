@@ -16,7 +16,7 @@ from .checks import (
     WEIGHTS_CHECK,
     CheckResult,
     ConformanceError,
-    check_model,
+    check_models,
     check_plugin_import,
     check_weights,
     plugin_models,
@@ -27,7 +27,8 @@ MARKER = "kzoo_conformance"
 CASE_ARG = "kzoo_case"
 
 # One run of the checks per model (and per plugin for the import check), shared by its test items:
-# building, training and saving once is what keeps the kit quick.
+# building, training and saving once is what keeps the kit quick. A plugin's models are checked
+# together at its first item, so their round trips share one fresh interpreter.
 _results: dict[tuple[str, str], list[CheckResult]] = {}
 
 
@@ -39,6 +40,7 @@ class Case:
     model: str | None
     check: str
     weights: str | None = None
+    group: tuple[str, ...] = ()  # the models checked together: their round trips share one fresh process
 
     @property
     def id(self) -> str:
@@ -56,7 +58,10 @@ class Case:
         else:
             key = ("model", self.model)
             if key not in _results:
-                _results[key] = check_model(self.model)
+                names = [name for name in self.group if ("model", name) not in _results] or [self.model]
+                names = names if self.model in names else [self.model]
+                for name, results in zip(names, check_models(names)):
+                    _results[("model", name)] = results
         return next(r for r in _results[key] if r.check == self.check)
 
     def run(self) -> None:
@@ -77,10 +82,10 @@ def conformance_cases(plugins: Sequence[str], models: Sequence[str] | None = Non
     found: set[str] = set()
     for plugin in plugins:
         cases.append(Case(plugin, None, IMPORT_CHECK))
-        for model in plugin_models(plugin):
-            found.add(model)
-            if models is None or model in models:
-                cases += [Case(plugin, model, check) for check in MODEL_CHECKS]
+        chosen = [model for model in plugin_models(plugin) if models is None or model in models]
+        found.update(plugin_models(plugin))
+        for model in chosen:
+            cases += [Case(plugin, model, check, group=tuple(chosen)) for check in MODEL_CHECKS]
         if models is None:
             cases += [Case(plugin, None, WEIGHTS_CHECK, weights=name) for name in plugin_weights(plugin)]
     missing = sorted(set(models or ()) - found)
