@@ -115,6 +115,10 @@ class PluginWarning(KzooWarning):
     """A plugin failed to load or is outside its supported kzoo versions; the rest go on."""
 
 
+class ConformanceWarning(KzooWarning):
+    """The conformance kit's advice to a plugin's author: a check passed on a guess worth confirming."""
+
+
 class DiagramWarning(KzooWarning):
     """A diagram was drawn but shows less than the user may expect (a subclassed model)."""
 

@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from .._meta.derive import unknown_loss_message
 from .._system.backend import is_tensorflow, keep_tensorflow_out
 from ..distribute import split_tail, steps_per_execution_for
+from ..errors import PluginError
 from .arrays import count_rows, unwrap
 from .options import (
     DEFAULT_BATCH_SIZE,
@@ -49,6 +51,9 @@ def compile_model(
     """Compile with the ``outputs``' losses and metrics (a builder's ``output_specs``) unless the
     caller gives them."""
     if loss is None:
+        unknown = unknown_loss_message(model.name, outputs)
+        if unknown is not None:
+            raise PluginError(unknown)
         loss = _per_output({o.name: o.loss for o in outputs})
     if metrics is None:
         metrics = _per_output({o.name: list(o.metrics) for o in outputs})

@@ -120,24 +120,100 @@ def _consumes(layer: Any, tensor: Any) -> bool:
 
 
 def _output_spec(name: str, tensor: Any, model: keras.Model) -> TensorSpec:
-    layer = tensor._keras_history[0]
-    return TensorSpec(name, tuple(tensor.shape[1:]), dtype=str(tensor.dtype), loss=_activation_name(layer))
+    return TensorSpec(name, tuple(tensor.shape[1:]), dtype=str(tensor.dtype), loss=_output_activation(tensor))
 
 
-def _activation_name(layer: Any) -> str:
-    """The name of ``layer``'s activation ("linear" when it has none we can read)."""
+#: Keras layers that pass their input through unchanged in kind (a renamed output, dropout):
+#: the activation that decides the loss is read from the layer before them.
+TRANSPARENT = frozenset({"Identity", "Dropout", "GaussianNoise", "GaussianDropout", "AlphaDropout",
+                         "ActivityRegularization", "Reshape", "Flatten"})
+
+
+def _output_activation(tensor: Any) -> str | None:
+    """The activation that produces ``tensor``, looked for through transparent Keras layers and
+    into a nested functional model; None when a layer kzoo cannot read stands in the way (a custom
+    layer or a subclassed model), so the loss is unknown rather than guessed."""
+    for _ in range(100):
+        history = getattr(tensor, "_keras_history", None)
+        if history is None:
+            return None
+        layer, node_index = history[0], history[1]
+        if not _is_keras_layer(layer):
+            return None
+        kind = type(layer).__name__
+        if kind in TRANSPARENT or _is_nested_model(layer):
+            inner = _single_input(layer, node_index) if kind in TRANSPARENT else _single_output(layer)
+            if inner is None:
+                return None
+            tensor = inner
+            continue
+        if kind == "Softmax":
+            return "softmax"
+        return _activation_name(layer)
+    return None
+
+
+def _is_keras_layer(layer: Any) -> bool:
+    """A layer of Keras itself, whose ``activation`` attribute means what Keras documents."""
+    return type(layer).__module__.partition(".")[0] == "keras"
+
+
+def _is_nested_model(layer: Any) -> bool:
+    """A functional or Sequential Keras model used as a layer: its own graph can be read."""
+    return api_style(layer) != "subclass" if _is_model(layer) else False
+
+
+def _is_model(layer: Any) -> bool:
+    import keras
+
+    return isinstance(layer, keras.Model)
+
+
+def _single_input(layer: Any, node_index: int) -> Any:
+    nodes = getattr(layer, "_inbound_nodes", [])
+    if node_index >= len(nodes) or len(nodes[node_index].input_tensors) != 1:
+        return None
+    return nodes[node_index].input_tensors[0]
+
+
+def _single_output(model: Any) -> Any:
+    outputs = getattr(model, "outputs", None) or []
+    return outputs[0] if len(outputs) == 1 else None
+
+
+def _activation_name(layer: Any) -> str | None:
+    """The name of ``layer``'s activation: "linear" for a Keras layer without one, None for a
+    layer that is not Keras's own (its ``activation``, if any, may not produce the output)."""
+    if layer is None or not _is_keras_layer(layer):
+        return None
     activation = getattr(layer, "activation", None)
     return getattr(activation, "__name__", None) or "linear"
 
 
 def _with_loss(spec: TensorSpec, losses: Mapping[str, str], metrics: Mapping[str, Sequence[str]]) -> TensorSpec:
-    """``spec`` (whose ``loss`` holds the activation name) with its loss and metrics."""
-    loss, default_metrics = LOSS_BY_ACTIVATION.get(spec.loss or "", REGRESSION)
+    """``spec`` (whose ``loss`` holds the activation name, None when unreadable) with its loss and
+    metrics; an unreadable activation leaves the loss unknown (None) unless declared."""
+    loss: str | None
+    if spec.loss is None:
+        loss, default_metrics = None, ()
+    else:
+        loss, default_metrics = LOSS_BY_ACTIVATION.get(spec.loss, REGRESSION)
     if spec.name in losses:
         loss = losses[spec.name]
         default_metrics = () if spec.name not in metrics else default_metrics
     chosen = tuple(metrics.get(spec.name, default_metrics))
     return TensorSpec(spec.name, spec.shape, dtype=spec.dtype, loss=loss, metrics=chosen)
+
+
+def unknown_loss_message(model: str, outputs: Sequence[TensorSpec]) -> str | None:
+    """Why a model cannot be compiled with derived losses, or None when every output has one."""
+    unknown = [t.name for t in outputs if t.loss is None]
+    if not unknown:
+        return None
+    example = f"loss={{{unknown[0]!r}: 'sparse_categorical_crossentropy'}}"
+    return (f"model {model!r}: kzoo cannot derive the loss of output(s) {unknown}: the layer that produces it is not "
+            f"a Keras layer whose activation kzoo can read (a custom layer or a subclassed model); declare loss=... "
+            f"in the plugin (@kzoo.model({example}), or TensorSpec(loss=...) in a ModelSpec).")
 
 
 def _subclass_tensors(model: keras.Model) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]]:
@@ -154,6 +230,6 @@ def _subclass_tensors(model: keras.Model) -> tuple[tuple[TensorSpec, ...], tuple
     shape = tuple(next(iter(shapes.values())))
     out = model.compute_output_spec(keras.KerasTensor(shape))
     last = model.layers[-1] if model.layers else None
-    name = last.name if last is not None else "output"
+    name = last.name if last is not None else "output"  # the last layer it tracks, if Keras's own
     output = TensorSpec(name, tuple(out.shape[1:]), dtype=str(out.dtype), loss=_activation_name(last))
     return (TensorSpec("input", shape[1:]),), (output,)

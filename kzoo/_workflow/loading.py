@@ -170,7 +170,8 @@ def load(
         paths = table.paths
     if require_target and y is None:
         raise DataError(f"{source}: no targets to train or evaluate on; pass {option('target')} COLUMN.")
-    check_data(source, x, y, builder.input_specs(cfg), builder.output_specs(cfg), saved=bool(metadata))
+    check_data(source, x, y, builder.input_specs(cfg), builder.output_specs(cfg), saved=bool(metadata),
+               config_keys=tuple(builder.spec.default_config))
     if require_target and not metadata and kind != "synthetic":
         require_two_classes(source, y, builder.output_specs(cfg), target)
     return Data(model=builder.spec.name, config=cfg, x=x, y=y, meta=info, paths=paths, builder=builder)

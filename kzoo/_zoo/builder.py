@@ -75,10 +75,17 @@ class ModelBuilder:
             cache[key] = describe(build_checked(self, full), **self.loss_overrides())
         return cache[key]
 
+    @property
+    def written_spec(self) -> ModelSpec:
+        """The spec as the plugin wrote it, before the manifest filled its unknown facts in (the
+        registry keeps it): what the code states, as opposed to what an earlier build told."""
+        return self.__dict__.get("_written_spec", self.spec)
+
     def loss_overrides(self) -> dict[str, dict[str, Any]]:
         """Per-output ``losses`` and ``metrics`` that replace the defaults read from each output's
-        activation (softmax, one sigmoid unit, linear): a hand-written spec's outputs state them."""
-        outputs = self.spec.outputs or ()
+        activation (softmax, one sigmoid unit, linear): a hand-written spec's outputs state them.
+        Outputs the manifest filled in are not overrides: a rebuilt manifest derives them afresh."""
+        outputs = self.written_spec.outputs or ()
         return {"losses": {t.name: t.loss for t in outputs if t.loss is not None},
                 "metrics": {t.name: t.metrics for t in outputs if t.loss is not None}}
 

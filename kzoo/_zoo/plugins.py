@@ -179,6 +179,7 @@ class PluginHost:
             self.call_one(plugin, "kzoo_register_models", register=register)
             for builder, _ in entries:
                 if isinstance(builder, ModelBuilder) and isinstance(getattr(builder, "spec", None), ModelSpec):
+                    builder.__dict__.setdefault("_written_spec", builder.spec)  # before the manifest fills it
                     builder.spec = complete(builder.spec, builder)  # facts only a build tells, from the manifest
                     builder.weights_source = self.weights_for
             self.registry.add_all(entries, info.name)

@@ -19,9 +19,11 @@ def check_data(
     inputs: Sequence[TensorSpec],
     outputs: Sequence[TensorSpec],
     saved: bool = False,
+    config_keys: Sequence[str] = (),
 ) -> None:
     """Raise :class:`kzoo.DataError` unless ``x``/``y`` match the model's inputs and outputs.
-    ``saved``: the model is a saved one (its sizes are fixed; hints must not suggest --set)."""
+    ``saved``: the model is a saved one (its sizes are fixed; hints must not suggest --set);
+    ``config_keys``: the model's config keys, the only ones a hint may suggest setting."""
     counts = {name: len(array) for name, array in {**x, **(y or {})}.items()}
     if not counts or min(counts.values()) == 0:
         raise DataError(f"{source}: no samples; expected at least one row of data.")
@@ -30,7 +32,7 @@ def check_data(
         raise DataError(f"{source}: arrays hold different numbers of samples ({sizes}); expected the same count.")
     for spec in inputs:
         array = np.asarray(x[spec.name])
-        _check_shape(source, "input", spec, array.shape[1:], spec.shape, saved)
+        _check_shape(source, "input", spec, array.shape[1:], spec.shape, saved, config_keys)
         _check_finite(source, f"input {spec.name!r}", array)
     for spec in outputs if y is not None else ():
         array = np.asarray(y[spec.name])
@@ -38,16 +40,34 @@ def check_data(
 
 
 def _check_shape(source: str, kind: str, spec: TensorSpec, given: tuple[int, ...], expected: tuple[int | None, ...],
-                 saved: bool = False) -> None:
+                 saved: bool = False, config_keys: Sequence[str] = ()) -> None:
     """``None`` in ``expected`` (a dimension of any size) matches any length."""
     if len(given) != len(expected) or any(e is not None and g != e for g, e in zip(given, expected)):
         hint = (" The saved model's sizes are fixed: use data shaped like its training data, or choose columns "
-                f"with {option('inputs')}." if saved else
-                f" Set the model's input size with {option('config')} (for example {option('config')} input_dim=N) or pick other columns.")
+                f"with {option('inputs')}." if saved else _size_hint(config_keys))
         raise DataError(
             f"{source}: {kind} {spec.name!r} expects samples of shape {list(expected)}, "
-            f"the data gives {list(given)}.{hint if kind == 'input' else ''}"
+            f"the data gives {list(given)}.{hint if kind == 'input' else _loss_hint(spec)}"
         )
+
+
+def _size_hint(config_keys: Sequence[str]) -> str:
+    """How to change an input's size: only with a config key the model has."""
+    if "input_dim" in config_keys:
+        return f" Set the model's input size with {option('config')} input_dim=N, or pick other columns."
+    if config_keys:
+        return (f" Pick other columns with {option('inputs')}, or change the model's config with {option('config')} "
+                f"KEY=VALUE (its keys: {', '.join(config_keys)}).")
+    return f" Pick other columns with {option('inputs')}; the model's input size is fixed."
+
+
+def _loss_hint(spec: TensorSpec) -> str:
+    """What a target's shape follows from: the output's loss, and what to do if it is the wrong one."""
+    if spec.loss in SPARSE_LOSSES:
+        return f" Its loss, {spec.loss}, takes one integer class label per sample."
+    return (f" Its loss, {spec.loss}, takes values of shape {list(spec.shape)}; if the target holds class labels, "
+            f"the output's loss should be sparse_categorical_crossentropy: declare it in the plugin "
+            f"(@kzoo.model(loss=...)).")
 
 
 def _check_finite(source: str, what: str, array: np.ndarray) -> None:

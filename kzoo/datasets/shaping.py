@@ -57,14 +57,19 @@ def shape_inputs(inputs: Sequence[TensorSpec], table: Table) -> dict[str, np.nda
 
 
 def fit_to_input(array: np.ndarray, spec: TensorSpec, source: str) -> np.ndarray:
-    """Flat rows reshaped to ``spec.shape`` when the sizes agree (64 pixels -> (8, 8, 1)), and
-    cast to an integer input's dtype; anything else is left for the data checks to report."""
+    """Flat rows reshaped to ``spec.shape`` when the sizes agree (64 pixels -> (8, 8, 1); 20
+    columns -> (20, 1) for a sequence input ``(None, 1)``), and cast to an integer input's dtype; anything else is left for the data checks to report."""
     import numpy as np
 
     array = np.asarray(array)
     shape = tuple(spec.shape)
     if None not in shape and array.ndim >= 2 and array.shape[1:] != shape and math.prod(array.shape[1:]) == math.prod(shape):
         array = array.reshape(len(array), *shape)
+    elif shape.count(None) == 1 and array.ndim == 2 and len(shape) > 1:
+        # A sequence of any length, (None, 1) or (None, channels): a row of T*channels values is T steps.
+        step = math.prod(d for d in shape if d is not None)
+        if array.shape[1] % step == 0:
+            array = array.reshape(len(array), *(array.shape[1] // step if d is None else d for d in shape))
     if spec.is_integer and np.issubdtype(array.dtype, np.floating):
         finite = np.isfinite(array)
         if finite.all() and np.array_equal(array, np.round(array)):

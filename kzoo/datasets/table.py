@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -35,6 +36,9 @@ class Table:
     text: dict[str, np.ndarray] = field(default_factory=dict)
     text_where: dict[str, str] = field(default_factory=dict)  # a text column's first non-number, for messages
     paths: list[str] | None = None
+
+    def __post_init__(self) -> None:
+        self.text = {name: _text_array(name, values, self.source) for name, values in self.text.items()}
 
     @property
     def num_samples(self) -> int:
@@ -107,3 +111,19 @@ def _natural_key(text: str) -> tuple:
         return (0, float(text), "")
     except ValueError:
         return (1, 0.0, text)
+
+
+def _text_array(name: str, values: Any, source: str) -> np.ndarray:
+    """A text column as a numpy str array: a list or an object array of str is converted (a data
+    set's loader builds them naturally), anything else refused by name rather than ignored."""
+    array = np.asarray(values)
+    if array.dtype.kind in "US":
+        return array
+    if array.dtype.kind == "O":
+        bad = next((v for v in array.ravel() if not isinstance(v, str)), None)
+        if bad is None:
+            return array.astype(str)
+        raise DataError(f"{source or 'the table'}: text column {name!r} holds {type(bad).__name__} value {bad!r}; "
+                        f"text columns hold strings (use '' for a missing text).")
+    raise DataError(f"{source or 'the table'}: text column {name!r} holds {array.dtype} values, not strings; "
+                    f"put numbers in the features, and strings in text.")

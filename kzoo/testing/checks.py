@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +23,7 @@ from .._zoo import manifest
 from .._zoo.builder import ModelBuilder
 from .._zoo.plugins import get_host
 from .._zoo.registry import check_builder
-from ..errors import ConformanceError
+from ..errors import ConformanceError, ConformanceWarning
 
 #: Per-model checks, in the order they run.
 MODEL_CHECKS = ("spec", "builds", "params", "manifest", "compiles", "trains", "predicts", "round_trip")
@@ -142,7 +143,8 @@ def _check_spec(run: _Run) -> str | None:
         for t in tensors:
             _require(isinstance(t, TensorSpec), f"spec.{kind} holds {t!r}; expected kzoo.TensorSpec")
     for t in spec.outputs or ():
-        _require(t.loss is not None, f"output {t.name!r} has no default loss; set TensorSpec(loss=...)")
+        _require(t.loss is not None, f"output {t.name!r} has no loss kzoo can derive; declare loss=... "
+                 f"(@kzoo.model(loss=...), or TensorSpec(loss=...) in a ModelSpec)")
     _require(spec.params is None or (isinstance(spec.params, int) and spec.params >= 0),
              f"spec.params is {spec.params!r}; expected an int >= 0")
     builder.config()  # the defaults pass the builder's own validation
@@ -203,7 +205,11 @@ def _manifest_names(builder: ModelBuilder) -> bool:
 
 
 def _check_compiles(run: _Run) -> str | None:
-    run.builder.compile(run.model)
+    from .._meta.derive import unknown_loss_message
+
+    unknown = unknown_loss_message(run.builder.spec.name, run.builder.output_specs(run.config))
+    _require(unknown is None, unknown or "")
+    run.builder.compile(run.model, config=run.config)  # the losses of this config (its class count), not the default's
     _require(run.model.compiled, "compile() left the model uncompiled")
     return None
 
@@ -213,7 +219,9 @@ def _check_trains(run: _Run) -> str | None:
 
     from ..datasets.synthetic import synthetic_data
 
-    run.x, run.y = synthetic_data(run.builder.input_specs(run.config), run.builder.output_specs(run.config), n=SAMPLES)
+    outputs = run.builder.output_specs(run.config)
+    _warn_regression_guess(run.builder, outputs)
+    run.x, run.y = synthetic_data(run.builder.input_specs(run.config), outputs, n=SAMPLES)
     history = run.builder.train(run.model, run.x, run.y, epochs=1, batch_size=SAMPLES)  # one step
     losses = {k: v[-1] for k, v in history.history.items() if k.endswith("loss")}
     _require(bool(losses), f"training reported no loss (history keys: {sorted(history.history)})")
@@ -222,6 +230,22 @@ def _check_trains(run: _Run) -> str | None:
     bad_weights = [w.path for w in run.model.weights if not np.isfinite(np.asarray(w)).all()]
     _require(not bad_weights, f"one training step left NaN/inf in weights {bad_weights[:5]}")
     return None
+
+
+def _warn_regression_guess(builder: ModelBuilder, outputs: Sequence[TensorSpec]) -> None:
+    """Warn when a multi-unit output trains on mse read from a linear activation, not declared:
+    a classifier whose softmax kzoo could not see would train, wrongly, on invented targets."""
+    declared = builder.loss_overrides().get("losses", {})
+    for t in outputs:
+        size = 1
+        for d in t.shape:
+            size *= d or 1
+        if t.loss == "mse" and size > 1 and t.name not in declared:
+            warnings.warn(ConformanceWarning(
+                f"model {builder.spec.name!r}: output {t.name!r} has {size} units and trains on mse, read from its "
+                f"linear activation; if it is a classifier, put the softmax on the output layer or declare "
+                f"loss={{{t.name!r}: 'sparse_categorical_crossentropy'}}; if it is a regression, declare loss='mse' "
+                f"to silence this."), stacklevel=2)
 
 
 def _check_predicts(run: _Run) -> str | None:
