@@ -57,16 +57,25 @@ def describe(
     model: keras.Model,
     losses: Mapping[str, str] | None = None,
     metrics: Mapping[str, Sequence[str]] | None = None,
+    inputs: Sequence[TensorSpec] | None = None,
+    outputs: Sequence[TensorSpec] | None = None,
 ) -> ModelFacts:
     """The facts of a built ``model``. ``losses`` / ``metrics`` (by output name) replace the
-    defaults read from the output activations (softmax, sigmoid, anything else)."""
+    defaults read from the output activations (softmax, sigmoid, anything else).
+
+    ``inputs`` / ``outputs`` are what the plugin's code declares (a hand-written spec, or
+    ``@kzoo.model(inputs=...)``): their descriptions and id ranges win over what a build tells,
+    and a subclassed model, which has no named inputs, takes their names and dtypes."""
     losses, metrics = dict(losses or {}), dict(metrics or {})
+    declared_inputs, declared_outputs = tuple(inputs or ()), tuple(outputs or ())
     style = api_style(model)
     if style == "subclass":
-        inputs, outputs = _subclass_tensors(model)
+        found, outputs = _subclass_tensors(model, declared_inputs, declared_outputs)
     else:
-        inputs = tuple(_input_spec(model, t) for t in model.inputs)
+        found = tuple(_input_spec(model, t) for t in model.inputs)
         outputs = tuple(_output_spec(name, t, model) for name, t in zip(output_names(model), model.outputs))
+    by_name = {t.name: t for t in declared_inputs}
+    inputs = tuple(_with_declared(t, by_name.get(t.name)) for t in found)
     outputs = tuple(_with_loss(t, losses, metrics) for t in outputs)
     unknown = sorted(set(losses) - {t.name for t in outputs})
     if unknown:
@@ -101,15 +110,63 @@ def _input_spec(model: keras.Model, tensor: Any) -> TensorSpec:
     return TensorSpec(name, tuple(tensor.shape[1:]), dtype=dtype, range=_embedding_range(model, tensor, dtype))
 
 
+def _with_declared(found: TensorSpec, declared: TensorSpec | None) -> TensorSpec:
+    """An input as built, with the description and id range its plugin declares."""
+    if declared is None:
+        return found
+    return TensorSpec(found.name, found.shape, dtype=found.dtype, description=declared.description or found.description,
+                      range=declared.range or found.range)
+
+
 def _embedding_range(model: keras.Model, tensor: Any, dtype: str) -> tuple[int, int] | None:
-    """``(0, input_dim)`` of the Embedding an integer input feeds, if it feeds one directly."""
+    """``(0, input_dim)`` of the Embedding an integer input feeds: directly, or inside a custom
+    layer it feeds (a token-and-position embedding)."""
     import keras
 
     if not dtype.startswith(("int", "uint")):
         return None
-    dims = [layer.input_dim for layer in model.layers
-            if isinstance(layer, keras.layers.Embedding) and _consumes(layer, tensor)]
+    consumers = [layer for layer in model.layers if _consumes(layer, tensor)]
+    dims = [layer.input_dim for layer in consumers if isinstance(layer, keras.layers.Embedding)]
+    for layer in consumers:
+        if not dims and not _is_keras_layer(layer):
+            dims += _nested_embedding_dims(layer, tuple(tensor.shape[1:]), dtype)
     return (0, min(dims)) if dims else None
+
+
+_PROBE_BATCH, _PROBE_LENGTH = 7, 13  # sizes no position index or constant of a layer is likely to have
+
+
+def _nested_embedding_dims(layer: Any, shape: tuple[Any, ...], dtype: str) -> list[int]:
+    """The ``input_dim`` of each Embedding inside ``layer`` that receives the layer's own input
+    (told apart from one fed positions by the shape of what it receives, in a symbolic call)."""
+    import keras
+
+    embeddings = [e for e in layer._flatten_layers(include_self=False, recursive=True)
+                  if isinstance(e, keras.layers.Embedding)]
+    if not embeddings:
+        return []
+    probe_shape = (_PROBE_BATCH, *(_PROBE_LENGTH if d is None else d for d in shape))
+    fed: list[int] = []
+
+    def watch(embedding: Any) -> Any:
+        call = embedding.call
+
+        def watched(inputs: Any, *args: Any, **kwargs: Any) -> Any:
+            if tuple(getattr(inputs, "shape", ())) == probe_shape:
+                fed.append(int(embedding.input_dim))
+            return call(inputs, *args, **kwargs)
+        return watched
+
+    try:
+        for embedding in embeddings:
+            embedding.call = watch(embedding)
+        layer.compute_output_spec(keras.KerasTensor(probe_shape, dtype=dtype))
+    except Exception:  # a layer that cannot be called on a probe tells nothing
+        return []
+    finally:
+        for embedding in embeddings:
+            embedding.__dict__.pop("call", None)
+    return fed
 
 
 def _consumes(layer: Any, tensor: Any) -> bool:
@@ -216,20 +273,35 @@ def unknown_loss_message(model: str, outputs: Sequence[TensorSpec]) -> str | Non
             f"in the plugin (@kzoo.model({example}), or TensorSpec(loss=...) in a ModelSpec).")
 
 
-def _subclass_tensors(model: keras.Model) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]]:
-    """A subclassed model has no graph: its input shape comes from ``build()``, its output from a
-    symbolic call, and its output activation from the last layer it tracks."""
+def _subclass_tensors(model: keras.Model, declared_inputs: Sequence[TensorSpec] = (),
+                      declared_outputs: Sequence[TensorSpec] = ()) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]]:
+    """A subclassed model has no graph: its input shapes come from ``build()`` (a dict of shapes
+    names several inputs), its names and dtypes from what the plugin declares (else ``input``,
+    float32), its output from a symbolic call, and the output's activation from the last layer
+    it tracks."""
     import keras
 
     shapes = getattr(model, "_build_shapes_dict", None) or {}
     if len(shapes) != 1:
         raise PluginError(
             f"model {model.name!r} is a subclassed keras.Model that was not built with one input shape; "
-            f"call model.build((None, ...)) before returning it, so kzoo can read its input."
+            f"call model.build((None, ...)) (or model.build({{'name': (None, ...), ...}}) for several inputs) "
+            f"before returning it, so kzoo can read its input."
         )
-    shape = tuple(next(iter(shapes.values())))
-    out = model.compute_output_spec(keras.KerasTensor(shape))
+    shape = next(iter(shapes.values()))
+    by_name = {t.name: t for t in declared_inputs}
+    if isinstance(shape, Mapping):
+        inputs = tuple(TensorSpec(str(k), tuple(v)[1:], dtype=by_name[k].dtype if k in by_name else "float32")
+                       for k, v in shape.items())
+        symbolic: Any = {t.name: keras.KerasTensor((None, *t.shape), dtype=t.dtype) for t in inputs}
+    else:
+        one = declared_inputs[0] if len(declared_inputs) == 1 else None
+        inputs = (TensorSpec(one.name if one else "input", tuple(shape)[1:], dtype=one.dtype if one else "float32"),)
+        symbolic = keras.KerasTensor(tuple(shape), dtype=inputs[0].dtype)
+    out = model.compute_output_spec(symbolic)
     last = model.layers[-1] if model.layers else None
-    name = last.name if last is not None else "output"  # the last layer it tracks, if Keras's own
+    name = last.name if last is not None else "output"
+    if len(declared_outputs) == 1:
+        name = declared_outputs[0].name  # the spec's name for the model's one output
     output = TensorSpec(name, tuple(out.shape[1:]), dtype=str(out.dtype), loss=_activation_name(last))
-    return (TensorSpec("input", shape[1:]),), (output,)
+    return inputs, (output,)

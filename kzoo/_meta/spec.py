@@ -137,6 +137,7 @@ class ModelSpec:
     paper: str | None = None
     license: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    backends: tuple[str, ...] = ()  # the Keras backends the model runs on; empty: every one
 
     def __post_init__(self) -> None:
         if self.api is not None:
@@ -146,6 +147,7 @@ class ModelSpec:
             if getattr(self, name) is not None:
                 object.__setattr__(self, name, tuple(getattr(self, name)))
         object.__setattr__(self, "tags", tuple(self.tags))
+        object.__setattr__(self, "backends", (self.backends,) if isinstance(self.backends, str) else tuple(self.backends))
         object.__setattr__(self, "default_config", MappingProxyType(dict(self.default_config)))
 
     @property
@@ -185,6 +187,7 @@ class ModelSpec:
             "plugin": self.plugin,
             "paper": self.paper,
             "license": self.license,
+            "backends": list(self.backends) or None,
         }
 
 

@@ -31,7 +31,7 @@ from .._system.limits import (
     max_array_bytes,
 )
 from .._version import __version__
-from .._zoo.guard import describe_failure
+from .._zoo.guard import check_backend, describe_failure
 from .._zoo.plugins import get_host
 from ..distribute import steps_per_execution_for, write_target
 from ..errors import ConfigError, DataError, PluginError, PluginWarning, option
@@ -283,6 +283,15 @@ def ensure_plugin(metadata: Mapping[str, Any] | None) -> None:
         raise PluginError(f"the model file was made by model {name!r} of plugin {plugin!r}, but {why}.")
 
 
+def check_file_backend(metadata: Mapping[str, Any] | None) -> None:
+    """A saved model of a plugin that supports only some backends is refused on the others, in
+    one line, before Keras reads it."""
+    name = (metadata or {}).get("model")
+    registry = get_host().registry
+    if name and name in registry.names():
+        check_backend(registry.spec(name))
+
+
 def load(path: str | os.PathLike[str], safe_mode: bool = True, compile: bool = True,
          precision: str | None = None) -> keras.Model:
     """Load a ``.keras`` file saved from any kzoo model (its plugin is loaded first).
@@ -328,6 +337,7 @@ def _load(path: str, metadata: Mapping[str, Any] | None, safe_mode: bool, compil
           shown: str | None = None) -> keras.Model:
     path, shown = os.fspath(path), shown or os.fspath(path)
     ensure_plugin(metadata)
+    check_file_backend(metadata)
     import keras
 
     keep_tensorflow_out()

@@ -30,7 +30,7 @@ from .._system.files import all_or_nothing, check_distinct, check_writable, writ
 from .._weights.lookup import get_weights
 from .._weights.pretrained import start_from
 from .._zoo.datasets import get_dataset
-from .._zoo.guard import build_checked
+from .._zoo.guard import build_checked, check_backend
 from ..datasets.preprocess import Plan
 from ..datasets.splits import class_labels, split_rows
 from ..errors import ConfigError, DataError, PluginError, option
@@ -82,6 +82,7 @@ def check_run(model: str | ModelBuilder, data: str | os.PathLike[str] | Data, op
     (a named data set, an existing file or folder), the output paths and their folders, the
     strategy (and TF_CONFIG for multi-worker). ``options`` were checked when they were made."""
     builder = api.get(model) if isinstance(model, str) else model
+    check_backend(builder.spec)
     start = get_weights(options.weights, builder.spec.name) if options.weights is not None else None
     if isinstance(data, Data):
         if data.model != builder.spec.name:

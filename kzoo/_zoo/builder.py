@@ -16,7 +16,7 @@ from .._meta.spec import SPARSE_LOSSES, ModelSpec, TensorSpec, jsonable
 from ..config import merge_config
 from ..datasets.shaping import default_shape
 from ..errors import KzooError, PluginError
-from .guard import build_checked, describe_failure
+from .guard import build_checked, check_backend, describe_failure
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -72,7 +72,7 @@ class ModelBuilder:
         key = repr(sorted(jsonable(full).items()))
         cache: dict[str, ModelFacts] = self.__dict__.setdefault("_facts_cache", {})
         if key not in cache:
-            cache[key] = describe(build_checked(self, full), **self.loss_overrides())
+            cache[key] = describe(build_checked(self, full), **self.declared(full))
         return cache[key]
 
     @property
@@ -88,6 +88,14 @@ class ModelBuilder:
         outputs = self.written_spec.outputs or ()
         return {"losses": {t.name: t.loss for t in outputs if t.loss is not None},
                 "metrics": {t.name: t.metrics for t in outputs if t.loss is not None}}
+
+    def declared(self, config: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """What the plugin's code states about the model built with ``config``, which wins over
+        what a build tells (:func:`kzoo._meta.derive.describe`'s keyword arguments): the losses
+        and metrics of :meth:`loss_overrides`, and the hand-written spec's inputs and outputs
+        (their descriptions and id ranges; a subclassed model's input names and dtypes)."""
+        written = self.written_spec
+        return {**self.loss_overrides(), "inputs": written.inputs or (), "outputs": written.outputs or ()}
 
     def _is_default(self, config: Mapping[str, Any] | None) -> bool:
         return config is None or dict(config) == dict(self.spec.default_config)
@@ -105,6 +113,7 @@ class ModelBuilder:
     # -- create -----------------------------------------------------------------------------
     def build(self, **config: Any) -> keras.Model:
         """A new, uncompiled ``keras.Model`` built from the defaults updated with ``config``."""
+        check_backend(self.spec)
         return self.build_model(self.config(**config))
 
     def build_model(self, config: Mapping[str, Any]) -> keras.Model:

@@ -16,12 +16,15 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, overload
 
 from .._meta.derive import describe
-from .._meta.spec import ModelSpec
+from .._meta.spec import ModelSpec, TensorSpec
+from .._system.backend import BACKENDS
 from ..errors import ConfigError, PluginError
 from .builder import ModelBuilder
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
+
+    from ..datasets.table import Table
 
 BuildFunction = Callable[..., "keras.Model"]
 
@@ -46,6 +49,11 @@ class DeclaredModel(ModelBuilder):
         loss: Mapping[str, str] | str | None = None,
         metrics: Mapping[str, Sequence[str]] | Sequence[str] | None = None,
         custom_objects: Callable[[], Mapping[str, Any]] | None = None,
+        inputs: Mapping[str, str | Mapping[str, Any]] | None = None,
+        api: str | Sequence[str] | None = None,
+        infer_config: Callable[[Table], Mapping[str, Any]] | None = None,
+        shape_data: Callable[[Table, Mapping[str, Any]], tuple[dict[str, Any], dict[str, Any] | None]] | None = None,
+        backends: str | Sequence[str] = (),
     ) -> None:
         self.function = function
         self.__wrapped__ = function
@@ -54,13 +62,27 @@ class DeclaredModel(ModelBuilder):
         self._validate = validate
         self._loss, self._metrics = loss, metrics
         self._custom_objects = custom_objects
+        self._infer_config, self._shape_data = infer_config, shape_data
+        default_config = signature_defaults(function)
+        where = f"{function.__module__}.{function.__qualname__}"
+        self._inputs = {str(k): _input_declaration(where, k, v) for k, v in (inputs or {}).items()}
+        apis = self._apis = (api,) if isinstance(api, str) else tuple(api or ())
+        if apis and default_config.get("api") != apis[0]:
+            raise PluginError(f"{where}: api={apis!r} needs a parameter api={apis[0]!r} (the first style is the "
+                              f"default); add it to the function's signature.")
+        backends = (backends,) if isinstance(backends, str) else tuple(backends)
+        unknown = [b for b in backends if b not in BACKENDS]
+        if unknown:
+            raise PluginError(f"{where}: backends={backends!r} names {unknown}; expected some of {list(BACKENDS)}.")
         self.spec = ModelSpec(
             name=name or function.__name__,
             description=description or _first_line(function),
-            default_config=signature_defaults(function),
+            api=apis or None,
+            default_config=default_config,
             tags=tuple(tags),
             paper=paper,
             license=license,
+            backends=backends,
         )
 
     @property
@@ -72,10 +94,14 @@ class DeclaredModel(ModelBuilder):
         return self.build(**config)
 
     def validate_config(self, config: Mapping[str, Any]) -> None:
+        apis = self._apis  # declared; a spec's api filled from the manifest is a fact, not a rule
+        if apis and config.get("api") not in apis:
+            raise ConfigError(f"{self.spec.name}: config api={config.get('api')!r} is not allowed; expected "
+                              f"{' or '.join(map(repr, apis))}.")
         if self._validate is None:
             return
         try:
-            problem = self._validate(config)
+            problem = self._validate(config, self.spec.name) if _takes_two(self._validate) else self._validate(config)
         except ConfigError:
             raise
         except (TypeError, ValueError) as exc:
@@ -107,7 +133,35 @@ class DeclaredModel(ModelBuilder):
         return {"losses": dict(losses), "metrics": {k: tuple(v) for k, v in metrics.items()}}
 
     def facts_without_overrides(self) -> Any:
-        return describe(self.build_model(self.config()))
+        return describe(self.build_model(self.config()), inputs=self._declared_inputs(self.config()))
+
+    def declared(self, config: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        return {**self.loss_overrides(), "inputs": self._declared_inputs(self.config(**dict(config or {}))),
+                "outputs": ()}
+
+    def _declared_inputs(self, config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
+        """The ``inputs=`` declarations as specs for ``config`` (an id range may follow a config key)."""
+        specs = []
+        for name, known in self._inputs.items():
+            value_range = known.get("range")
+            if isinstance(value_range, str):
+                value_range = (0, config[value_range])
+            elif callable(value_range):
+                value_range = value_range(config)
+            specs.append(TensorSpec(name, (), dtype=known.get("dtype", "float32"), description=known.get("description", ""),
+                                    range=value_range))
+        return tuple(specs)
+
+    def infer_config(self, table: Table) -> dict[str, Any]:
+        inferred = super().infer_config(table)
+        if self._infer_config is not None:
+            inferred.update(self._infer_config(table))
+        return inferred
+
+    def shape_data(self, table: Table, config: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        if self._shape_data is None:
+            return super().shape_data(table, config)
+        return self._shape_data(table, config)
 
     def custom_objects(self) -> dict[str, Any]:
         return dict(self._custom_objects()) if self._custom_objects else {}
@@ -123,7 +177,11 @@ def model(*, name: str | None = ..., description: str | None = ..., tags: Sequen
           paper: str | None = ..., license: str | None = ...,
           validate: Callable[[Mapping[str, Any]], Any] | None = ...,
           loss: Mapping[str, str] | str | None = ..., metrics: Mapping[str, Sequence[str]] | Sequence[str] | None = ...,
-          custom_objects: Callable[[], Mapping[str, Any]] | None = ...) -> Callable[[BuildFunction], DeclaredModel]: ...
+          custom_objects: Callable[[], Mapping[str, Any]] | None = ...,
+          inputs: Mapping[str, str | Mapping[str, Any]] | None = ..., api: str | Sequence[str] | None = ...,
+          infer_config: Callable[[Table], Mapping[str, Any]] | None = ...,
+          shape_data: Callable[[Table, Mapping[str, Any]], tuple[dict[str, Any], dict[str, Any] | None]] | None = ...,
+          backends: str | Sequence[str] = ...) -> Callable[[BuildFunction], DeclaredModel]: ...
 
 
 def model(function: BuildFunction | None = None, /, **options: Any) -> Any:
@@ -133,18 +191,54 @@ def model(function: BuildFunction | None = None, /, **options: Any) -> Any:
         name: the model's name (default: the function's).
         description: one line (default: the docstring's first line).
         tags, paper, license: metadata shown by ``kzoo list`` / ``kzoo info``.
-        validate: ``validate(config)`` raises :class:`kzoo.ConfigError` (or returns a message)
-            for values out of range; types are already checked against the defaults.
+        validate: ``validate(config)`` or ``validate(config, name)`` raises :class:`kzoo.ConfigError`
+            (or returns a message) for values out of range; types are already checked.
         loss, metrics: per output name, when the defaults read from the output activations do
             not fit (softmax: sparse categorical cross-entropy + accuracy; one sigmoid unit:
             binary cross-entropy + accuracy; anything else: mean squared error + mae). A plain
             string / list applies to a single-output model.
         custom_objects: returns the custom Keras classes that loading a saved model needs, for
             classes not registered with ``keras.saving.register_keras_serializable``.
+        inputs: per input name, a description, or a dict of ``description``, ``range`` (id range
+            of an integer input: ``(low, high)``, a config key such as ``"vocab_size"``, or
+            ``f(config)``) and ``dtype`` (a subclassed model's one input: its name and dtype).
+        api: the api styles the function builds, chosen by its ``api`` parameter (default first):
+            ``("subclass", "functional")`` declares a functional twin.
+        infer_config: ``f(table)`` returns config values the data fixes (image size, class
+            count), on top of kzoo's own (``input_dim``, ``num_classes``).
+        shape_data: ``f(table, config)`` returns ``(x, y)`` keyed by input and output name, for
+            data the default shaping does not fit (grey tables for an RGB model).
+        backends: the Keras backends the model runs on (default: all); others are refused in one
+            line, and the kit checks only these.
     """
     if function is not None:
         return DeclaredModel(function, **options)
     return lambda f: DeclaredModel(f, **options)
+
+
+INPUT_KEYS = ("description", "range", "dtype")
+
+
+def _input_declaration(where: str, name: str, value: Any) -> dict[str, Any]:
+    """One ``inputs=`` entry: a description, or a mapping of ``description``, ``range`` (a
+    ``(low, high)`` pair, the config key holding ``high``, or ``f(config) -> (low, high)``) and
+    ``dtype`` (for a subclassed model, whose input has no dtype of its own)."""
+    if isinstance(value, str):
+        return {"description": value}
+    if not isinstance(value, Mapping) or set(value) - set(INPUT_KEYS):
+        raise PluginError(f"{where}: inputs[{name!r}] is {value!r}; expected a description, or a dict with keys "
+                          f"{', '.join(INPUT_KEYS)}.")
+    return dict(value)
+
+
+def _takes_two(function: Callable[..., Any]) -> bool:
+    """Whether ``validate`` takes ``(config, name)`` rather than ``(config)``."""
+    try:
+        params = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 2 or any(p.kind is p.VAR_POSITIONAL for p in params)
 
 
 def signature_defaults(function: Callable[..., Any]) -> dict[str, Any]:

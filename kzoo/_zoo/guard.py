@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .._system.limits import check_allocation, max_params
-from ..errors import DataError, KzooError, PluginError, option
+from ..errors import ConfigError, DataError, KzooError, PluginError, option
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -75,9 +75,25 @@ def check_model_size(builder: Buildable, config: Mapping[str, Any]) -> None:
                         f"limit for a model that is meant to be this big.")
 
 
+def check_backend(spec: ModelSpec) -> None:
+    """Refuse, in one line and before anything is built, a model on a Keras backend its plugin
+    does not support (``@kzoo.model(backends=("tensorflow",))``: a TensorFlow-only train_step)."""
+    supported = tuple(getattr(spec, "backends", ()) or ())
+    if not supported:
+        return
+    from .._system.backend import name
+
+    current = name()
+    if current not in supported:
+        raise ConfigError(f"model {spec.name!r} (plugin {spec.plugin!r}) runs on the {' or '.join(supported)} backend, "
+                          f"not {current!r}; run it with {option('backend')} {supported[0]} "
+                          f"(KERAS_BACKEND={supported[0]}).")
+
+
 def build_checked(builder: Buildable, config: Mapping[str, Any]) -> keras.Model:
     """``builder.build_model(config)`` after the size check; a failure is a PluginError naming the
     plugin, the model and the error (kzoo errors and Ctrl-C pass through unchanged)."""
+    check_backend(builder.spec)
     check_model_size(builder, config)
     try:
         return builder.build_model(config)

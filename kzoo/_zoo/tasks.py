@@ -41,6 +41,9 @@ class RegressionBuilder(ModelBuilder):
     def loss_overrides(self) -> dict[str, dict[str, Any]]:
         return {"losses": {}, "metrics": {}}  # a classifier's hand-written losses do not apply
 
+    def declared(self, config: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        return {**self.base.declared(config), **self.loss_overrides(), "outputs": ()}  # the base's inputs
+
     def output_specs(self, config: Mapping[str, Any] | None = None) -> tuple[TensorSpec, ...]:
         return self.facts(config).outputs  # never the classifier's outputs from the manifest
 

@@ -23,7 +23,7 @@ from .._zoo import manifest
 from .._zoo.builder import ModelBuilder
 from .._zoo.plugins import get_host
 from .._zoo.registry import check_builder
-from ..errors import ConformanceError, ConformanceWarning
+from ..errors import ConfigError, ConformanceError, ConformanceWarning
 
 #: Per-model checks, in the order they run.
 MODEL_CHECKS = ("spec", "builds", "params", "manifest", "compiles", "trains", "predicts", "round_trip")
@@ -108,6 +108,9 @@ def _checked(model: str | ModelBuilder, config: Mapping[str, Any] | None, precis
     subject += f" in {precision}" if precision != "float32" else ""
     run = _Run(builder, dict(config or {}), precision=precision, folder=folder)
     results: list[CheckResult] = []
+    unsupported = _unsupported_backend(builder)
+    if unsupported is not None:  # the kit checks a model on the backends its plugin supports only
+        return run, [CheckResult(subject, check, "skipped", unsupported) for check in MODEL_CHECKS]
     passed: set[str] = set()
     for check in MODEL_CHECKS:
         need = NEEDS.get(check)
@@ -123,6 +126,18 @@ def _checked(model: str | ModelBuilder, config: Mapping[str, Any] | None, precis
         passed.add(check)
         results.append(CheckResult(subject, check, "skipped" if skipped else "passed", skipped or ""))
     return run, results
+
+
+def _unsupported_backend(builder: Any) -> str | None:
+    from .._zoo.guard import check_backend
+
+    try:
+        check_backend(builder.spec)
+    except ConfigError as exc:
+        return str(exc)
+    except AttributeError:  # not a builder: the spec check says so
+        return None
+    return None
 
 
 def _check_spec(run: _Run) -> str | None:
@@ -143,7 +158,7 @@ def _check_spec(run: _Run) -> str | None:
         for t in tensors:
             _require(isinstance(t, TensorSpec), f"spec.{kind} holds {t!r}; expected kzoo.TensorSpec")
     for t in spec.outputs or ():
-        _require(t.loss is not None, f"output {t.name!r} has no loss kzoo can derive; declare loss=... "
+        _require(t.loss is not None, f"output {t.name!r} has no default loss kzoo can derive; declare loss=... "
                  f"(@kzoo.model(loss=...), or TensorSpec(loss=...) in a ModelSpec)")
     _require(spec.params is None or (isinstance(spec.params, int) and spec.params >= 0),
              f"spec.params is {spec.params!r}; expected an int >= 0")
@@ -168,7 +183,7 @@ def _check_params(run: _Run) -> str | None:
     from .._meta.derive import describe
 
     spec = run.builder.spec
-    facts = run.facts = describe(run.model, **run.builder.loss_overrides())
+    facts = run.facts = describe(run.model, **run.builder.declared(run.config))
     fix = manifest.fix_command(run.builder)
     _require(spec.params is not None, f"the parameter count is unknown without a build; write the manifest: {fix}")
     _require(facts.params == spec.params, f"the built model has {facts.params:,} parameters; the spec says "
