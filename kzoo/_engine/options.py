@@ -211,6 +211,7 @@ def split_options(fields_given: Mapping[str, Any], train: TrainOptions | None = 
                   data: DataOptions | None = None) -> tuple[TrainOptions, DataOptions]:
     """``(TrainOptions, DataOptions)`` from keyword arguments named after their fields, applied on
     top of ``train`` and ``data`` (or the defaults). An unknown name is a ConfigError with a hint."""
+    fields_given = quiet_as_verbose(fields_given)
     train_names = {f.name for f in fields(TrainOptions)}
     data_names = {f.name for f in fields(DataOptions)}
     unknown = sorted(set(fields_given) - train_names - data_names)
@@ -225,3 +226,18 @@ def split_options(fields_given: Mapping[str, Any], train: TrainOptions | None = 
     data = replace(data, **data_changes) if data is not None else DataOptions(**data_changes)
     return train, data
 
+
+def quiet_as_verbose(given: Mapping[str, Any]) -> dict[str, Any]:
+    """``quiet=True``, the Python spelling of the CLI's ``--quiet``, as ``verbose=0`` (Python's
+    default is already silent, so ``quiet=False`` changes nothing)."""
+    given = dict(given)
+    if "quiet" not in given:
+        return given
+    quiet = given.pop("quiet")
+    if not isinstance(quiet, bool):
+        raise ConfigError(f"option quiet={quiet!r} is not allowed; expected True or False.")
+    if quiet and given.get("verbose", 0) not in (0, False):
+        raise ConfigError(f"options quiet=True and verbose={given['verbose']!r} contradict each other; give one of them.")
+    if quiet:
+        given["verbose"] = 0
+    return given
