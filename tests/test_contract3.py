@@ -381,3 +381,36 @@ def test_light_import_does_not_blame_imports_for_a_missing_manifest(installed: P
     assert manifest.entry_for(kzoo.get("c3_transformer")) is None, "c3_text ships no manifest"
     result = check_plugin_import("c3text")
     assert result.status == "passed", result
+
+
+def test_the_tutorials_stale_manifest_step_shows_the_failures_the_kit_gives(tmp_path: Path) -> None:
+    """write-a-plugin.md, step 8: its plugin, its manifest, then filters=4; the kit's failures
+    are exactly the lines the page shows (with the page's path for the package's)."""
+    from .docs_runner import blocks
+
+    page = blocks((Path(__file__).resolve().parents[1] / "docs" / "write-a-plugin.md").read_text())
+    init = next(b.code for b in page if b.marker == ("file", "kzoo_tiny/__init__.py"))
+    shown = next(b.code for b in page if b.lang == "text" and "check 'manifest' failed" in b.code)
+    site = tmp_path / "site"
+    pip_install(write_project(tmp_path / "src", "kzoo-tiny-stale", {"kzoo_tiny/__init__.py": init}, {"tiny": "kzoo_tiny"}),
+                site)
+    env = {"PYTHONPATH": str(site), "KZOO_LOAD_PLUGINS": "tiny"}
+    written = run_kzoo("manifest", str(site / "kzoo_tiny"), env=env)
+    assert written.returncode == 0, written.stderr
+    code = site / "kzoo_tiny" / "__init__.py"
+    code.write_text(code.read_text().replace("filters=8", "filters=4"))
+    probe = ("from kzoo.testing import check_plugin\n"
+             "print('\\n'.join(str(r) for r in check_plugin('tiny') if r.status == 'failed'))")
+    out = run_python(probe, env)
+    assert out.returncode == 0, out.stderr
+    expected = shown.strip().replace("/home/me/kzoo-tiny/kzoo_tiny", str(site / "kzoo_tiny")).splitlines()
+    assert out.stdout.strip().splitlines() == expected
+
+
+def run_python(code: str, env: dict[str, str]):
+    import os
+    import subprocess
+
+    full = {k: v for k, v in os.environ.items() if not k.startswith("KZOO_")}
+    full.update(env, TF_CPP_MIN_LOG_LEVEL="2")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=full, timeout=600)
