@@ -350,8 +350,9 @@ def _load(path: str, metadata: Mapping[str, Any] | None, safe_mode: bool, compil
         model = keras.saving.load_model(path, custom_objects=objects, safe_mode=safe_mode, compile=compile)
     except Exception as exc:
         missing = missing_class(exc)
-        if missing is not None:
-            raise DataError(missing_class_message(shown, missing, path, metadata, failed)) from None
+        module = class_module(path, missing) if missing is not None else None
+        if module is not None and plugin_of_module(module) is not None:  # a plugin's class, not a foreign one
+            raise DataError(missing_class_message(shown, missing, module, metadata, failed)) from None
         raise DataError(
             f"could not load {shown!r} as a Keras model ({keras_reason(exc)}). "
             f"Expected a .keras file written by model.save() or `kzoo train --out`."
@@ -419,16 +420,18 @@ def missing_class(exc: BaseException) -> str | None:
     return match.group(1) if match else None
 
 
-def missing_class_message(shown: str, cls: str, path: str, metadata: Mapping[str, Any] | None,
+def class_module(path: str, cls: str) -> str | None:
+    """The module the file's config names for class ``cls`` (None when it names none)."""
+    return next((m for m, c in custom_classes(path) if c == cls or c == cls.rpartition(">")[2]), None)
+
+
+def missing_class_message(shown: str, cls: str, module: str, metadata: Mapping[str, Any] | None,
                           failed: Mapping[str, str]) -> str:
-    """One line for a custom class Keras cannot find: the class, its module, the plugin, the fix."""
-    module = next((m for m, c in custom_classes(path) if c == cls or c == cls.rpartition(">")[2]), None)
-    plugin = (metadata or {}).get("plugin") or (plugin_of_module(module) if module else None)
-    made = f"model {metadata['model']!r} of plugin {plugin!r}" if (metadata or {}).get("model") else (
-        f"plugin {plugin!r}" if plugin else "no loaded plugin (is the plugin that made it installed?)")
-    where = f" from module {module!r}" if module else ""
-    why = f" (importing {module!r} failed: {failed[module]})" if module in failed else ""
-    return (f"could not load {shown!r}: Keras cannot find class {cls!r}{where}{why}, used by {made}; decorate the "
+    """One line for a plugin's custom class Keras cannot find: the class, its module, the plugin, the fix."""
+    plugin = plugin_of_module(module)
+    made = f"model {metadata['model']!r} of plugin {plugin!r}" if (metadata or {}).get("model") else f"plugin {plugin!r}"
+    why = f" (importing it failed: {failed[module]})" if module in failed else ""
+    return (f"could not load {shown!r}: Keras cannot find class {cls!r} from module {module!r}{why}, used by {made}; decorate the "
             f"class with @keras.saving.register_keras_serializable() in a module of the plugin's package, or "
             f"return it from the model's custom_objects().")
 
