@@ -36,6 +36,7 @@ IMPORT_CHECK = "light_import"
 WEIGHTS_CHECK = "weights"
 METRIC_TOLERANCE = 0.01
 HEAVY_MODULES = ("keras", "tensorflow")
+RELOAD_TIMEOUT = 600  # seconds the fresh process of the round trip may take for all of a plugin's models
 SAMPLES = 8
 
 
@@ -356,8 +357,12 @@ def _reload_fresh(pending: Sequence[tuple[_Run, list[CheckResult]]], folder: str
     with open(job_file, "w", encoding="utf-8") as f:
         json.dump(jobs, f)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p), TF_CPP_MIN_LOG_LEVEL="2")
-    out = subprocess.run([sys.executable, "-c", _RELOAD_PROBE, job_file], capture_output=True, text=True, env=env,
-                         timeout=600)
+    try:
+        out = subprocess.run([sys.executable, "-c", _RELOAD_PROBE, job_file], capture_output=True, text=True, env=env,
+                             timeout=RELOAD_TIMEOUT)
+        why = (out.stderr.strip().splitlines() or ["no error output"])[-1]
+    except subprocess.TimeoutExpired:
+        why = f"it did not finish within {RELOAD_TIMEOUT} s"
     for (run, results), job in zip(pending, jobs):
         index = next(i for i, r in enumerate(results) if r.check == "round_trip")
         subject = results[index].subject
@@ -366,8 +371,7 @@ def _reload_fresh(pending: Sequence[tuple[_Run, list[CheckResult]]], folder: str
                 with open(job["error"], encoding="utf-8") as f:
                     raise ConformanceError(f"loading the saved model in a fresh process failed: {f.read().strip()}")
             if not os.path.exists(job["out"]):
-                tail = (out.stderr.strip().splitlines() or ["no error output"])[-1]
-                raise ConformanceError(f"the fresh process that reloads the saved model failed: {tail}")
+                raise ConformanceError(f"the fresh process that reloads the saved model failed: {why}")
             with np.load(job["out"]) as data:
                 got = {k[2:]: data[k] for k in data.files}
             _compare(run, got if list(got) != [""] else _by_output(run, got[""]))
