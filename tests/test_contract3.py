@@ -15,11 +15,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
 import kzoo
 from kzoo._meta.derive import describe
 from kzoo._system.backend import BACKENDS, name as backend_name
 from kzoo._zoo import manifest, manifest_writer, plugins
+from kzoo.cli import main
 from kzoo.datasets import Table
 from kzoo.datasets.checks import check_data
 from kzoo.datasets.shaping import fit_to_input
@@ -311,6 +313,11 @@ def test_an_unsupported_backend_is_one_line_and_the_kit_skips_it() -> None:
     assert "\n" not in str(error.value)
     results = check_model(c3_elsewhere)
     assert {r.status for r in results} == {"skipped"} and f"the {other} backend" in results[0].message
+    register(c3_elsewhere)
+    out = CliRunner().invoke(main, ["train", "c3_elsewhere", "--data", "synthetic", "--epochs", "1"])
+    assert out.exit_code == 1 and out.output.strip().splitlines() == [
+        f"kzoo: error: model 'c3_elsewhere' (plugin 'c3_inline') runs on the {other} backend, not "
+        f"'{backend_name()}'; run it with --backend {other} (KERAS_BACKEND={other})."]
     with pytest.raises(kzoo.PluginError, match="backends=.*names \\['tpu'\\]"):
         kzoo.model(backends=("tpu",))(lambda units=1: None)
 

@@ -258,7 +258,7 @@ def self_contained(builder: ModelBuilder, kind: str, config: Mapping[str, Any]) 
     a table (not images) for a model that lays columns out with the default rule (a builder with
     its own ``shape_data``, such as pairs of rows, shapes data kzoo cannot redo inside a model)
     and takes no token sequences (text columns are then tokenized, not one-hot)."""
-    if kind == "images" or type(builder).shape_data is not ModelBuilder.shape_data:
+    if kind == "images" or builder.shapes_its_own_data:
         return False
     return not any(t.is_sequence for t in builder.input_specs(builder.config(**config)))
 

@@ -161,6 +161,12 @@ class ModelBuilder:
                 return len(table.class_names) if table.class_names else int(labels.max()) + 1
         return None
 
+    @property
+    def shapes_its_own_data(self) -> bool:
+        """True when :meth:`shape_data` is not kzoo's default rule: a layout kzoo cannot redo
+        inside a saved model (so the model does not carry its preprocessing)."""
+        return type(self).shape_data is not ModelBuilder.shape_data
+
     def shape_data(self, table: Table, config: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
         """``(x, y)`` keyed by input and output name from a feature table.
 

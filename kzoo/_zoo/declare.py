@@ -158,6 +158,10 @@ class DeclaredModel(ModelBuilder):
             inferred.update(self._infer_config(table))
         return inferred
 
+    @property
+    def shapes_its_own_data(self) -> bool:
+        return self._shape_data is not None or type(self).shape_data is not DeclaredModel.shape_data
+
     def shape_data(self, table: Table, config: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
         if self._shape_data is None:
             return super().shape_data(table, config)

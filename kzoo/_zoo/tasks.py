@@ -55,6 +55,10 @@ class RegressionBuilder(ModelBuilder):
     def shape_data(self, table: Table, config: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
         return self.base.shape_data(table, config)
 
+    @property
+    def shapes_its_own_data(self) -> bool:
+        return self.base.shapes_its_own_data
+
 
 def for_task(builder: ModelBuilder, task: str | None) -> ModelBuilder:
     """The builder that trains ``builder``'s model for ``task``: a classifier's for regression is
