@@ -421,3 +421,14 @@ def run_python(code: str, env: dict[str, str]):
     full = {k: v for k, v in os.environ.items() if not k.startswith("KZOO_")}
     full.update(env, TF_CPP_MIN_LOG_LEVEL="2")
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=full, timeout=600)
+
+
+def test_a_misspelt_declared_input_fails_the_kit() -> None:
+    @kzoo.model(inputs={"imgae": "an image"})
+    def c3_typo(units=2):
+        """A model whose declared input name is misspelt."""
+        image = keras.Input((3,), name="image")
+        return keras.Model(image, keras.layers.Dense(units, activation="softmax", name="y")(image))
+
+    builds = next(r for r in check_model(c3_typo) if r.check == "builds")
+    assert builds.status == "failed" and "['imgae'] are declared" in builds.message and "['image']" in builds.message

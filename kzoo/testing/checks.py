@@ -174,7 +174,23 @@ def _check_builds(run: _Run) -> str | None:
     with policy(run.precision):
         run.model = float32_outputs(run.builder.build_model(run.config), run.builder.custom_objects())
     _require(isinstance(run.model, keras.Model), f"build() returned {type(run.model).__name__}, not a keras.Model")
+    _check_declared_inputs(run)
     return None
+
+
+def _check_declared_inputs(run: _Run) -> None:
+    """Inputs a plugin describes by name (``@kzoo.model(inputs=...)``) are inputs the model has:
+    a misspelt name would otherwise lose its description and id range silently."""
+    from .._meta.derive import describe
+
+    if run.builder.written_spec.inputs is not None:
+        return  # a hand-written spec's inputs: the params check compares them with the build
+    declared = [t.name for t in run.builder.declared(run.config).get("inputs", ())]
+    if not declared:
+        return
+    built = [t.name for t in describe(run.model, **run.builder.declared(run.config)).inputs]
+    unknown = [name for name in declared if name not in built]
+    _require(not unknown, f"inputs {unknown} are declared, but the model's inputs are {built}")
 
 
 def _check_params(run: _Run) -> str | None:
