@@ -15,7 +15,8 @@ from .._version import __version__
 from ..errors import CsvNote, KzooError, KzooWarning
 
 #: Keras's advice to the author of a layer (a missing ``build()``), which the user of a saved model
-#: cannot act on: not shown as a ``kzoo: warning:``. The kit shows it to the plugin's author.
+#: cannot act on: not shown as a ``kzoo: warning:``. pytest shows it to the plugin's author when
+#: the conformance kit builds the model.
 AUTHOR_WARNINGS = (r".*does not have a `build\(\)` method implemented and it looks like it has unbuilt state",)
 
 FLAGS = {"config": "--set", "inputs": "--input"}
