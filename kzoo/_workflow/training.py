@@ -119,7 +119,8 @@ def train(
         options: how to train (:class:`kzoo.TrainOptions`: epochs, val_split, patience, out, ...).
         data_options: how to read the data (:class:`kzoo.DataOptions`: target, inputs, ...).
         option_fields: any field of either, by name, applied on top:
-            ``kzoo.train("mlp", "iris", epochs=20, val_split=0.2, target="species")``.
+            ``kzoo.train("mlp", "iris", epochs=20, val_split=0.2, target="species")``;
+            ``quiet=True`` is the CLI's ``--quiet`` (``verbose=0``, Python's default).
     """
     if config is not None and not isinstance(config, Mapping):
         raise ConfigError(f"config must be a mapping of build values, not {type(config).__name__}; pass "
