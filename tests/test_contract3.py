@@ -432,3 +432,22 @@ def test_a_misspelt_declared_input_fails_the_kit() -> None:
 
     builds = next(r for r in check_model(c3_typo) if r.check == "builds")
     assert builds.status == "failed" and "['imgae'] are declared" in builds.message and "['image']" in builds.message
+
+
+def test_a_failing_data_hook_is_one_line_naming_the_model() -> None:
+    def broken(table, config):
+        raise IndexError("no such column")
+
+    @kzoo.model(shape_data=broken, infer_config=lambda table: [1])
+    def c3_hooked(units=2):
+        """Hooks that fail."""
+        x = keras.Input((3,), name="x")
+        return keras.Model(x, keras.layers.Dense(units, name="y")(x))
+
+    table = Table(features=np.zeros((2, 3), "float32"), feature_names=["a", "b", "c"])
+    with pytest.raises(kzoo.PluginError, match="shape_data of model 'c3_hooked' .*failed: IndexError: no such column"):
+        c3_hooked.shape_data(table, c3_hooked.config())
+    with pytest.raises(kzoo.PluginError, match="infer_config of model 'c3_hooked' .*returned list"):
+        c3_hooked.infer_config(table)
+    with pytest.raises(kzoo.PluginError, match="config key 'vocab'"):
+        kzoo.model(inputs={"ids": {"range": "vocab"}})(lambda size=1: None)

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any, overload
 from .._meta.derive import describe
 from .._meta.spec import ModelSpec, TensorSpec
 from .._system.backend import BACKENDS
-from ..errors import ConfigError, PluginError
+from ..errors import ConfigError, KzooError, PluginError
 from .builder import ModelBuilder
+from .guard import describe_failure
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -65,7 +66,7 @@ class DeclaredModel(ModelBuilder):
         self._infer_config, self._shape_data = infer_config, shape_data
         default_config = signature_defaults(function)
         where = f"{function.__module__}.{function.__qualname__}"
-        self._inputs = {str(k): _input_declaration(where, k, v) for k, v in (inputs or {}).items()}
+        self._inputs = {str(k): _input_declaration(where, k, v, default_config) for k, v in (inputs or {}).items()}
         apis = self._apis = (api,) if isinstance(api, str) else tuple(api or ())
         if apis and default_config.get("api") != apis[0]:
             raise PluginError(f"{where}: api={apis!r} needs a parameter api={apis[0]!r} (the first style is the "
@@ -155,7 +156,11 @@ class DeclaredModel(ModelBuilder):
     def infer_config(self, table: Table) -> dict[str, Any]:
         inferred = super().infer_config(table)
         if self._infer_config is not None:
-            inferred.update(self._infer_config(table))
+            found = self._hook("infer_config", self._infer_config, table)
+            if not isinstance(found, Mapping):
+                raise PluginError(f"infer_config of model {self.spec.name!r} (plugin {self.spec.plugin!r}) returned "
+                                  f"{type(found).__name__}; expected a dict of config values.")
+            inferred.update(found)
         return inferred
 
     @property
@@ -165,7 +170,24 @@ class DeclaredModel(ModelBuilder):
     def shape_data(self, table: Table, config: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
         if self._shape_data is None:
             return super().shape_data(table, config)
-        return self._shape_data(table, config)
+        shaped = self._hook("shape_data", self._shape_data, table, config)
+        if not (isinstance(shaped, tuple) and len(shaped) == 2 and isinstance(shaped[0], Mapping)
+                and (shaped[1] is None or isinstance(shaped[1], Mapping))):
+            raise PluginError(f"shape_data of model {self.spec.name!r} (plugin {self.spec.plugin!r}) returned "
+                              f"{type(shaped).__name__}; expected (x, y): dicts keyed by input and output name, y None "
+                              f"without targets.")
+        return dict(shaped[0]), None if shaped[1] is None else dict(shaped[1])
+
+    def _hook(self, what: str, function: Callable[..., Any], *args: Any) -> Any:
+        """A plugin's data hook: kzoo errors (``kzoo.DataError`` for data it cannot use) pass through,
+        anything else is one line naming the model and the plugin."""
+        try:
+            return function(*args)
+        except (KzooError, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            raise PluginError(f"{what} of model {self.spec.name!r} (plugin {self.spec.plugin!r}) failed: "
+                              f"{describe_failure(exc)}") from exc
 
     def custom_objects(self) -> dict[str, Any]:
         return dict(self._custom_objects()) if self._custom_objects else {}
@@ -223,7 +245,7 @@ def model(function: BuildFunction | None = None, /, **options: Any) -> Any:
 INPUT_KEYS = ("description", "range", "dtype")
 
 
-def _input_declaration(where: str, name: str, value: Any) -> dict[str, Any]:
+def _input_declaration(where: str, name: str, value: Any, config: Mapping[str, Any]) -> dict[str, Any]:
     """One ``inputs=`` entry: a description, or a mapping of ``description``, ``range`` (a
     ``(low, high)`` pair, the config key holding ``high``, or ``f(config) -> (low, high)``) and
     ``dtype`` (for a subclassed model, whose input has no dtype of its own)."""
@@ -232,6 +254,10 @@ def _input_declaration(where: str, name: str, value: Any) -> dict[str, Any]:
     if not isinstance(value, Mapping) or set(value) - set(INPUT_KEYS):
         raise PluginError(f"{where}: inputs[{name!r}] is {value!r}; expected a description, or a dict with keys "
                           f"{', '.join(INPUT_KEYS)}.")
+    key = value.get("range")
+    if isinstance(key, str) and key not in config:
+        raise PluginError(f"{where}: inputs[{name!r}] takes its range from config key {key!r}, which the function "
+                          f"does not have; its keys are {', '.join(config) or 'none'}.")
     return dict(value)
 
 
