@@ -451,3 +451,14 @@ def test_a_failing_data_hook_is_one_line_naming_the_model() -> None:
         c3_hooked.infer_config(table)
     with pytest.raises(kzoo.PluginError, match="config key 'vocab'"):
         kzoo.model(inputs={"ids": {"range": "vocab"}})(lambda size=1: None)
+
+
+def test_kzoo_info_shows_declared_descriptions_backends_and_unknown_losses() -> None:
+    guessed = kzoo.model(name="c3_info_wrapped", description="A softmax inside a custom layer.",
+                         backends=("tensorflow", "jax"))(_wrapped)
+    register(c3_rgb, guessed)
+    shown = CliRunner().invoke(main, ["info", "c3_rgb", "--summary"])
+    assert shown.exit_code == 0, shown.output
+    assert "image: shape [4, 4, 3] float32: an RGB image" in shown.output
+    shown = CliRunner().invoke(main, ["info", "c3_info_wrapped", "--summary"])
+    assert "loss unknown (declare loss=... in the plugin)" in shown.output and "tensorflow, jax" in shown.output

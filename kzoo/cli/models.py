@@ -117,7 +117,7 @@ def _print_info(spec: ModelSpec, api_styles, inputs, outputs, params, config) ->
     click.echo(f"  api:      {' / '.join(api_styles) or unknown}")
     click.echo(f"  plugin:   {spec.plugin}")
     click.echo(f"  tags:     {', '.join(spec.tags) or '-'}")
-    for label, value in (("paper", spec.paper), ("license", spec.license)):
+    for label, value in (("paper", spec.paper), ("license", spec.license), ("backends", ", ".join(spec.backends))):
         if value:
             click.echo(f"  {label}:{' ' * (8 - len(label))}{value}")
     scope = "with the default config" if config == dict(spec.default_config) else "with this config"
@@ -125,10 +125,12 @@ def _print_info(spec: ModelSpec, api_styles, inputs, outputs, params, config) ->
     click.echo("  inputs:" + ("" if inputs is not None else f" {unknown}"))
     for t in inputs or ():
         bounds = f", values in [{t.range[0]}, {t.range[1]})" if t.range else ""
-        click.echo(f"    {t.name}: shape {list(t.shape)} {t.dtype}{bounds}")
+        about = f": {t.description}" if t.description else ""
+        click.echo(f"    {t.name}: shape {list(t.shape)} {t.dtype}{bounds}{about}")
     click.echo("  outputs:" + ("" if outputs is not None else f" {unknown}"))
     for t in outputs or ():
-        click.echo(f"    {t.name}: shape {list(t.shape)}, loss {t.loss}, metrics {', '.join(t.metrics) or '-'}")
+        loss = t.loss or "unknown (declare loss=... in the plugin)"
+        click.echo(f"    {t.name}: shape {list(t.shape)}, loss {loss}, metrics {', '.join(t.metrics) or '-'}")
     click.echo("  config:")
     for key, value in config.items():
         changed = "" if spec.default_config.get(key) == value else f"   (default {format_value(spec.default_config[key])})"
