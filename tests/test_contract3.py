@@ -72,6 +72,11 @@ def register(*builders: kzoo.ModelBuilder, name: str = "c3_inline") -> None:
 
 
 # -- 1. custom layers load in a new process --------------------------------------------------------
+TEXT_NEEDS_TENSORFLOW = pytest.mark.skipif(backend_name() != "tensorflow",
+                                           reason="text columns are tokenized by TextVectorization, on TensorFlow")
+
+
+@TEXT_NEEDS_TENSORFLOW
 def test_custom_layers_load_in_a_fresh_kzoo_predict_and_evaluate(site: Path, tmp_path: Path) -> None:
     data = reviews(tmp_path / "reviews.csv")
     env = {"PYTHONPATH": str(site)}
@@ -346,6 +351,7 @@ def test_a_sequence_input_of_any_length_takes_table_rows() -> None:
     assert "input_dim" not in str(error.value) and "filters, num_classes" in str(error.value)
 
 
+@TEXT_NEEDS_TENSORFLOW
 def test_the_id_range_is_read_through_a_custom_embedding(installed: Path, tmp_path: Path) -> None:
     builder = kzoo.get("c3_transformer")
     (tokens,) = builder.input_specs(builder.config(vocab_size=20))
