@@ -351,6 +351,19 @@ def test_a_sequence_input_of_any_length_takes_table_rows() -> None:
     assert "input_dim" not in str(error.value) and "filters, num_classes" in str(error.value)
 
 
+def test_a_conv1d_time_series_classifier_trains_from_a_table() -> None:
+    @kzoo.model
+    def c3_series(filters=4, num_classes=2):
+        """keras-io's time-series classifier, small: Conv1D over steps of one value."""
+        series = keras.Input((None, 1), name="series")
+        x = keras.layers.GlobalAveragePooling1D()(keras.layers.Conv1D(filters, 3, activation="relu")(series))
+        return keras.Model(series, keras.layers.Dense(num_classes, activation="softmax", name="label")(x))
+
+    register(c3_series)
+    result = kzoo.train("c3_series", "digits", epochs=1, batch_size=128, quiet=True)
+    assert result.network.input_shape == (None, None, 1) and math.isfinite(result.metrics["loss"])
+
+
 @TEXT_NEEDS_TENSORFLOW
 def test_the_id_range_is_read_through_a_custom_embedding(installed: Path, tmp_path: Path) -> None:
     builder = kzoo.get("c3_transformer")
