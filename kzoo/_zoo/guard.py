@@ -25,6 +25,8 @@ class Buildable(Protocol):
 
     def build_model(self, config: Mapping[str, Any]) -> keras.Model: ...
 
+    def build_backbone(self, config: Mapping[str, Any]) -> keras.Model: ...
+
 
 # Weights, their gradients and Adam's two moments: four float32 copies of every parameter.
 BYTES_PER_PARAM = 16
@@ -75,12 +77,13 @@ def check_model_size(builder: Buildable, config: Mapping[str, Any]) -> None:
                         f"limit for a model that is meant to be this big.")
 
 
-def build_checked(builder: Buildable, config: Mapping[str, Any]) -> keras.Model:
-    """``builder.build_model(config)`` after the size check; a failure is a PluginError naming the
-    plugin, the model and the error (kzoo errors and Ctrl-C pass through unchanged)."""
+def build_checked(builder: Buildable, config: Mapping[str, Any], backbone: bool = False) -> keras.Model:
+    """``builder.build_model(config)`` (``build_backbone`` with ``backbone``) after the size check;
+    a failure is a PluginError naming the plugin, the model and the error (kzoo errors and Ctrl-C
+    pass through unchanged)."""
     check_model_size(builder, config)
     try:
-        return builder.build_model(config)
+        return builder.build_backbone(config) if backbone else builder.build_model(config)
     except (KzooError, KeyboardInterrupt):
         raise
     except MemoryError:
