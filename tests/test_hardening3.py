@@ -624,17 +624,8 @@ def test_new_plugin_on_a_read_only_or_full_file_system_is_one_line(tmp_path, mon
 
 # -- 8 and 2. bombs refused first and cheaply (peak RSS measured in a fresh interpreter) -----------------
 PEAK = """
-import resource, sys
+import sys
 from kzoo.cli import main
-def peak_kib():
-    \"\"\"This process's peak RSS: /proc's VmHWM, which starts afresh at exec (getrusage's ru_maxrss
-    keeps the high-water mark of the forked parent, a big pytest process say).\"\"\"
-    try:
-        with open("/proc/self/status") as status:
-            return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
-    except (OSError, StopIteration):
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
 code = 0
 try:
     main(sys.argv[1:], prog_name="kzoo")
@@ -652,7 +643,7 @@ def refused_cheaply(*args: object) -> str:
     import sys
 
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    done = subprocess.run([sys.executable, "-c", PEAK, *map(str, args)], capture_output=True, text=True, env=env,
+    done = subprocess.run([sys.executable, "-c", _memory_benchmark().PEAK_KIB + PEAK, *map(str, args)], capture_output=True, text=True, env=env,
                           check=False)
     _, code, _, peak, _, keras = done.stdout.split()[-6:]
     assert code == "1", done.stdout + done.stderr
