@@ -32,6 +32,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).parent))
 
 from families import clock  # noqa: E402  (an epoch-level callback timing each epoch)
+
 SEED = 0
 LEARNING_RATE = 1e-3
 

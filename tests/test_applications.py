@@ -66,7 +66,6 @@ def test_one_architecture_of_each_family_passes_the_whole_kit_at_its_smallest_in
 @pytest.mark.parametrize("mode, module", [("caffe", "resnet"), ("tf", "mobilenet_v2"), ("torch", "densenet")])
 def test_preprocessing_layers_compute_keras_preprocess_input(mode, module):
     import keras
-
     from kzoo_plugins.applications import preprocessing_layers
 
     raw = np.random.default_rng(0).integers(0, 256, (2, 5, 5, 3)).astype("float32")
