@@ -1,7 +1,8 @@
 """kzoo's default training path against plain ``model.fit``, for every model family on every backend.
 
 For each family (the seed MLP on a table; a Conv2D CNN on 8x8 digits and on 32x32x3 images; an
-Embedding + LSTM and an Embedding + GRU text model; a small Transformer encoder block) and each
+Embedding + LSTM and an Embedding + GRU text model; a small Transformer encoder block; the zoo's
+keras.applications MobileNetV3Small at 96x96) and each
 installed backend (tensorflow, jax, torch), one process per backend (Keras picks its backend once)
 trains the same model twice from the same seed on the same in-memory data, batch and optimizer
 (Adam, constant learning rate):
@@ -68,6 +69,19 @@ def token_data(length: int) -> Callable[[], tuple[Any, Any]]:
     return make
 
 
+def images96() -> tuple[Any, Any]:
+    import numpy as np
+
+    rng = np.random.default_rng(SEED)
+    return rng.integers(0, 256, (512, 96, 96, 3)).astype("float32"), rng.integers(0, 10, 512)
+
+
+def mobilenet_v3_small(input_shape: tuple[int, ...] = (96, 96, 3), num_classes: int = 10) -> Any:
+    import kzoo
+
+    return kzoo.build("mobilenet_v3_small", input_shape=input_shape, num_classes=num_classes)
+
+
 def seed_mlp(input_shape: tuple[int, ...] = (64,), num_classes: int = 10) -> Any:
     import kzoo
 
@@ -124,7 +138,11 @@ FAMILIES: dict[str, tuple[Callable[[], tuple[Any, Any]], Callable[..., Any], int
     "lstm": (token_data(40), recurrent("LSTM"), 64, "Embedding + LSTM, 1024 x 40 tokens"),
     "gru": (token_data(40), recurrent("GRU"), 64, "Embedding + GRU, 1024 x 40 tokens"),
     "transformer": (token_data(32), transformer, 64, "Transformer encoder block, 1024 x 32 tokens"),
+    "mobilenet_v3_small": (images96, mobilenet_v3_small, 32,
+                           "keras.applications MobileNetV3Small (zoo model), 512 random 96x96x3 images"),
 }
+ZOO = {"mlp": "mlp", "mobilenet_v3_small": "mobilenet_v3_small"}
+"""Families that are zoo models: kzoo trains the registered model itself."""
 
 
 # -- one backend, in this process -----------------------------------------------------------------
@@ -156,7 +174,7 @@ def measure(family: str, epochs: int) -> tuple[float, float]:
     x, y = make_data()
     shape = tuple(x.shape[1:])
     num_classes = int(y.max()) + 1
-    builder = kzoo.get("mlp") if family == "mlp" else kzoo.model(make_model, name=family)
+    builder = kzoo.get(ZOO[family]) if family in ZOO else kzoo.model(make_model, name=family)
     config = {"input_dim": shape[0]} if family == "mlp" else {"input_shape": shape}
     kzoo_clock = clock()
     kzoo.train(builder, (x.reshape(len(x), -1), y), {**config, "num_classes": num_classes}, epochs=epochs,

@@ -24,10 +24,15 @@ import argparse
 import os
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).parent))
+
+from families import clock  # noqa: E402  (an epoch-level callback timing each epoch)
+
 SEED = 0
 LEARNING_RATE = 1e-3
 
@@ -110,20 +115,8 @@ def torch_mlp(num_classes: int = 10) -> Any:
 
 
 # -- the three ways to train ------------------------------------------------------------------------
-def clock() -> Any:
-    import keras
-
-    class EpochClock(keras.callbacks.Callback):
-        def on_train_begin(self, logs: Any = None) -> None:
-            self.ends: list[float] = []
-
-        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-            self.ends.append(time.perf_counter())
-
-    return EpochClock()
-
-
 def speed(ends: list[float], rows: int) -> float:
+    """Samples/s from the end times of each epoch, the first epoch left out."""
     return rows * (len(ends) - 1) / (ends[-1] - ends[0])
 
 
@@ -138,7 +131,7 @@ def with_kzoo(family: str, x: Any, y: Any, batch: int, epochs: int, precision: s
     kzoo.train(builder, (x.reshape(len(x), -1), y), {**config, "num_classes": 10}, epochs=epochs, batch_size=batch,
                learning_rate=LEARNING_RATE, schedule="constant", standardize=False, seed=SEED, precision=precision,
                callbacks=[timer])
-    return speed(timer.ends, len(x))
+    return timer.samples_per_second(len(x))
 
 
 def with_fit(family: str, x: Any, y: Any, batch: int, epochs: int, precision: str) -> float:
@@ -156,7 +149,7 @@ def with_fit(family: str, x: Any, y: Any, batch: int, epochs: int, precision: st
                   metrics=["accuracy"])
     timer = clock()
     model.fit(x, y, batch_size=batch, epochs=epochs, verbose=0, callbacks=[timer])
-    return speed(timer.ends, len(x))
+    return timer.samples_per_second(len(x))
 
 
 def with_torch(family: str, x: Any, y: Any, batch: int, epochs: int, precision: str, device: str) -> float:

@@ -57,6 +57,19 @@ class MLPBuilder(ModelBuilder):
             x = layer(x)
         return keras.Model(inputs=inputs, outputs=x, name="mlp")
 
+    def build_backbone(self, config: Mapping[str, Any]):
+        """The hidden layers: raw features in, the last hidden layer's activations out (named
+        as in the whole model, so a whole model's weights fit it layer by layer)."""
+        import keras
+
+        from ._mlp_model import dense_stack
+
+        inputs = keras.Input(shape=(config["input_dim"],), name="input")
+        x = inputs
+        for layer in dense_stack(config["hidden_units"], config["activation"], config["num_classes"])[:-1]:
+            x = layer(x)
+        return keras.Model(inputs=inputs, outputs=x, name="mlp_backbone")
+
     def custom_objects(self) -> dict[str, Any]:
         from ._mlp_model import SubclassMLP
 

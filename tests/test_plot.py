@@ -70,7 +70,8 @@ def test_subclassed_model_warns_one_node_and_names_the_functional_twin(tmp_path)
 @needs_dot
 def test_draw_all_draws_every_model(tmp_path):
     paths = diagrams.draw_all(tmp_path / "diagrams")
-    assert [p.stem for p in paths] == kzoo.list_models()
+    small = [n for n in kzoo.list_models() if kzoo.get_spec(n).params <= diagrams.DRAW_ALL_MAX_PARAMS]
+    assert [p.stem for p in paths] == small and "mlp" in small and "resnet50" not in small
     for path in paths:
         assert_png(path, min_width=100, min_height=150)
         assert oct(path.stat().st_mode & 0o077) != "0o0"  # readable like any file, not mkstemp's 0600

@@ -98,7 +98,7 @@ def test_an_unknown_precision_is_refused_before_any_work():
     with pytest.raises(kzoo.OptionError, match="precision"):
         kzoo.TrainOptions(precision="float8")
     done = run_kzoo("train", "mlp", "--data", "iris", "--precision", "half")
-    assert done.returncode == 2 and "Invalid value for '--precision'" in done.stderr
+    assert done.returncode == 2 and "invalid value for '--precision': 'half'" in done.stderr
 
 
 def test_float32_config_changes_only_mixed_policies():

@@ -45,10 +45,19 @@ def get_spec(name: str) -> ModelSpec:
     return get(name).spec
 
 
-def build(name: str, weights: str | None = None, **config: Any) -> keras.Model:
+def build(name: str, weights: str | None = None, head: bool = True, **config: Any) -> keras.Model:
     """A plain, uncompiled ``keras.Model``: ``kzoo.get(name).build(**config)``, or with
     ``weights`` (``build("mlp", weights="iris")``, or the full name ``build("mlp.iris")``) the
-    model built with the weights' config and the verified trained weights loaded."""
+    model built with the weights' config and the verified trained weights loaded.
+    ``head=False``: the model's backbone alone (its feature extractor), for models that declare one."""
+    if not head:
+        if weights is not None or lookup.split_name(name)[1] is not None:
+            raise ConfigError("head=False builds a fresh backbone; load weights into it through fine-tuning "
+                              "(`kzoo train MODEL --weights NAME`), or build the whole model with its weights.")
+        if name not in get_host().registry:
+            raise lookup.unknown(name)
+        builder = get(name)
+        return build_checked(builder, builder.config(**config), backbone=True)
     model, short = lookup.split_name(name)
     if short is not None:
         if weights not in (None, short):

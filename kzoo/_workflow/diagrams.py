@@ -84,8 +84,15 @@ def draw(model: keras.Model, path: str | os.PathLike[str]) -> Path:
     return path
 
 
+DRAW_ALL_MAX_PARAMS = 1_000_000
+""":func:`draw_all` leaves out models with more parameters (by their spec, without building):
+keras.applications' architectures have hundreds of layers, take 15-35 s each to draw and make a
+picture nobody can read; ``kzoo plot NAME`` still draws any of them on demand."""
+
+
 def draw_all(folder: str | os.PathLike[str], fmt: str = "png") -> list[Path]:
-    """One diagram per built-in and plugin model, ``<folder>/<name>.<fmt>``, with default configs.
+    """One diagram per built-in and plugin model of at most :data:`DRAW_ALL_MAX_PARAMS`
+    parameters, ``<folder>/<name>.<fmt>``, with default configs.
 
     For the docs build. A model whose default build is subclassed is drawn as its functional twin
     when it has one, so the picture shows its layers.
@@ -96,6 +103,8 @@ def draw_all(folder: str | os.PathLike[str], fmt: str = "png") -> list[Path]:
     paths = []
     for name in api.list_models():
         builder = api.get(name)
+        if (builder.spec.params or 0) > DRAW_ALL_MAX_PARAMS:
+            continue
         overrides = {}
         if builder.spec.default_config.get("api") == "subclass" and "functional" in builder.spec.apis:
             overrides["api"] = "functional"

@@ -15,7 +15,7 @@ from .._meta.derive import ModelFacts, describe
 from .._meta.spec import SPARSE_LOSSES, ModelSpec, TensorSpec, jsonable
 from ..config import merge_config
 from ..datasets.shaping import default_shape
-from ..errors import KzooError, PluginError
+from ..errors import ConfigError, KzooError, PluginError
 from .guard import build_checked, check_backend, describe_failure
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -123,6 +123,18 @@ class ModelBuilder:
     def custom_objects(self) -> dict[str, Any]:
         """Classes Keras needs to load this builder's saved models (subclassed models)."""
         return {}
+
+    def build_backbone(self, config: Mapping[str, Any]) -> keras.Model:
+        """The model without its head, from a complete, validated config: the feature extractor
+        that fine-tuning keeps and puts a new head on. A builder declares where its backbone
+        ends by overriding this; by default a model has none (:attr:`has_backbone` is False)."""
+        raise ConfigError(f"model {self.spec.name!r} declares no backbone, so it has no head=False form; "
+                          f"build it whole, or (plugin authors) override ModelBuilder.build_backbone.")
+
+    @property
+    def has_backbone(self) -> bool:
+        """Whether this model says where its backbone ends (overrides :meth:`build_backbone`)."""
+        return type(self).build_backbone is not ModelBuilder.build_backbone
 
     # -- data ---------------------------------------------------------------------------------
     def infer_config(self, table: Table) -> dict[str, Any]:

@@ -25,6 +25,8 @@ class Buildable(Protocol):
 
     def build_model(self, config: Mapping[str, Any]) -> keras.Model: ...
 
+    def build_backbone(self, config: Mapping[str, Any]) -> keras.Model: ...
+
 
 # Weights, their gradients and Adam's two moments: four float32 copies of every parameter.
 BYTES_PER_PARAM = 16
@@ -90,13 +92,14 @@ def check_backend(spec: ModelSpec) -> None:
                           f"(KERAS_BACKEND={supported[0]}).")
 
 
-def build_checked(builder: Buildable, config: Mapping[str, Any]) -> keras.Model:
-    """``builder.build_model(config)`` after the size check; a failure is a PluginError naming the
-    plugin, the model and the error (kzoo errors and Ctrl-C pass through unchanged)."""
+def build_checked(builder: Buildable, config: Mapping[str, Any], backbone: bool = False) -> keras.Model:
+    """``builder.build_model(config)`` (``build_backbone`` with ``backbone``) after the backend and
+    size checks; a failure is a PluginError naming the plugin, the model and the error (kzoo
+    errors and Ctrl-C pass through unchanged)."""
     check_backend(builder.spec)
     check_model_size(builder, config)
     try:
-        return builder.build_model(config)
+        return builder.build_backbone(config) if backbone else builder.build_model(config)
     except (KzooError, KeyboardInterrupt):
         raise
     except MemoryError:

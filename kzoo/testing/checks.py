@@ -76,25 +76,31 @@ class _Run:
 
 
 def check_model(model: str | ModelBuilder, config: Mapping[str, Any] | None = None,
-                precision: str = "float32") -> list[CheckResult]:
-    """Run every per-model check on a registered model name (or a builder), in order.
+                precision: str = "float32", checks: Sequence[str] = MODEL_CHECKS) -> list[CheckResult]:
+    """Run the per-model checks on a registered model name (or a builder), in order.
 
     ``config`` overrides defaults; then the ``params`` check is skipped, since ``spec.params``
     describes the default config. A check whose predecessor failed is skipped, naming it.
     ``precision``: build the model under this Keras dtype policy, as ``kzoo train --precision``
-    does (``mixed_bfloat16``, ``mixed_float16``).
+    does (``mixed_bfloat16``, ``mixed_float16``). ``checks``: a leading part of
+    :data:`MODEL_CHECKS` (or any of them in order) for models too large to train on every run,
+    e.g. ``("spec", "builds", "params", "manifest")``.
     """
-    return check_models([model], config, precision)[0]
+    return check_models([model], config, precision, checks)[0]
 
 
 def check_models(models: Sequence[str | ModelBuilder], config: Mapping[str, Any] | None = None,
-                 precision: str = "float32") -> list[list[CheckResult]]:
+                 precision: str = "float32", checks: Sequence[str] = MODEL_CHECKS) -> list[list[CheckResult]]:
     """:func:`check_model` of each of ``models``, their round trips reloaded in one fresh
     interpreter (one start of Keras for a plugin's models, not one per model)."""
     if precision not in PRECISIONS:
         raise ConformanceError(f"precision {precision!r} is not one of {', '.join(PRECISIONS)}.")
+    unknown = [c for c in checks if c not in MODEL_CHECKS]
+    if unknown:
+        raise ConformanceError(f"unknown checks {unknown}; expected some of {', '.join(MODEL_CHECKS)}.")
     with tempfile.TemporaryDirectory(prefix="kzoo-conformance-") as folder:
-        runs = [_checked(model, config, precision, os.path.join(folder, str(i))) for i, model in enumerate(models)]
+        runs = [_checked(model, config, precision, os.path.join(folder, str(i)), checks)
+                for i, model in enumerate(models)]
         pending = [(run, results) for run, results in runs if run.saved is not None]
         if pending:
             _reload_fresh(pending, folder)
@@ -102,7 +108,7 @@ def check_models(models: Sequence[str | ModelBuilder], config: Mapping[str, Any]
 
 
 def _checked(model: str | ModelBuilder, config: Mapping[str, Any] | None, precision: str,
-             folder: str) -> tuple[_Run, list[CheckResult]]:
+             folder: str, checks: Sequence[str] = MODEL_CHECKS) -> tuple[_Run, list[CheckResult]]:
     builder = get(model) if isinstance(model, str) else model
     name = getattr(getattr(builder, "spec", None), "name", repr(builder))
     subject = f"model {name!r}" + (f" with {dict(config)}" if config else "")
@@ -113,7 +119,7 @@ def _checked(model: str | ModelBuilder, config: Mapping[str, Any] | None, precis
     if unsupported is not None:  # the kit checks a model on the backends its plugin supports only
         return run, [CheckResult(subject, check, "skipped", unsupported) for check in MODEL_CHECKS]
     passed: set[str] = set()
-    for check in MODEL_CHECKS:
+    for check in (c for c in MODEL_CHECKS if c in checks):
         need = NEEDS.get(check)
         if need is not None and need not in passed:
             results.append(CheckResult(subject, check, "skipped", f"needs check {need!r}, which did not pass"))
