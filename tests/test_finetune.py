@@ -1,5 +1,6 @@
-"""Fine-tuning from registered weights: kept and rebuilt layers, --freeze, --freeze-until, the
-starting weights recorded in the saved model, and bad options rejected before any work."""
+"""Fine-tuning from registered weights: a backbone kept under a new head, rebuilt layers, --freeze,
+--unfreeze-top, --freeze-until, a second stage from a saved model, the starting weights recorded in
+the saved model, and bad options rejected before any work."""
 
 from __future__ import annotations
 
@@ -45,11 +46,12 @@ def same(a, b) -> bool:
     return all(np.array_equal(x, y) for x, y in zip(a, b))
 
 
-def test_freeze_trains_only_the_rebuilt_layer(two_class_csv, pretrained, tmp_path):
+def test_freeze_trains_only_the_new_head(two_class_csv, pretrained, tmp_path):
     out = tmp_path / "ft.keras"
     result = kzoo.train("mlp", two_class_csv, target="kind", weights="iris", freeze=True, epochs=2, out=out)
     after = layer_weights(result.model)
-    assert result.metadata["weights"]["rebuilt"] == ["output"]
+    assert result.metadata["weights"]["head"] == ["output"] and result.metadata["weights"]["new_head"]
+    assert result.metadata["weights"]["rebuilt"] == []
     assert result.metadata["weights"]["frozen"] == ["hidden_1", "hidden_2", "hidden_3"]
     assert all(same(after[n], pretrained[n]) for n in ("hidden_1", "hidden_2", "hidden_3"))
     assert after["output"][0].shape == (32, 2)
@@ -57,12 +59,15 @@ def test_freeze_trains_only_the_rebuilt_layer(two_class_csv, pretrained, tmp_pat
     assert recorded["name"] == "mlp.iris" and recorded["sha256"] == kzoo.get_weights("mlp.iris").sha256
 
 
-def test_unfrozen_fine_tuning_keeps_the_start_and_trains_everything(pretrained):
+def test_unfrozen_fine_tuning_keeps_the_backbone_and_trains_everything(pretrained):
     result = kzoo.train("mlp", "iris", weights="mlp.iris", epochs=1, learning_rate=0.001)
     after = layer_weights(result.model)
-    assert result.metadata["weights"]["rebuilt"] == [] and result.metadata["weights"]["frozen"] == []
+    recorded = result.metadata["weights"]
+    assert recorded["rebuilt"] == [] and recorded["frozen"] == [] and recorded["head"] == ["output"]
     assert all(not same(after[n], pretrained[n]) for n in after)
-    assert all(np.allclose(after[n][0], pretrained[n][0], atol=0.05) for n in after), "started from the weights"
+    hidden = [n for n in after if n != "output"]
+    assert all(np.allclose(after[n][0], pretrained[n][0], atol=0.05) for n in hidden), "started from the weights"
+    assert not np.allclose(after["output"][0], pretrained["output"][0], atol=0.05), "a new head, not the old one"
 
 
 def test_freeze_with_nothing_rebuilt_trains_the_output_layers():
@@ -85,7 +90,7 @@ def test_cli_names_the_rebuilt_layers_in_one_line(two_class_csv, tmp_path):
                  "--epochs", 1, "--out", out)
     assert result.exit_code == 0, result.output
     lines = [line for line in result.stderr.splitlines() if "fine-tuning" in line]
-    assert lines == ["kzoo: fine-tuning from mlp.iris: kept 3 layers, rebuilt (shapes changed): output; "
+    assert lines == ["kzoo: fine-tuning from mlp.iris: kept 3 layers, new head: output; "
                      "frozen: hidden_1, hidden_2, hidden_3"]
     assert out.is_file()
 

@@ -118,9 +118,14 @@ class TrainOptions:
             curves (.png/.svg/.pdf), written atomically and together.
         strategy: a name in :data:`STRATEGIES`, or a ``tf.distribute`` strategy object.
         worker_timeout: seconds a multi-worker start waits for the other workers.
-        weights: fine-tune from these registered weights (``"iris"`` or ``"mlp.iris"``).
-        freeze: train only the rebuilt layers (or the output layers when none were rebuilt).
+        weights: fine-tune from these registered weights (``"iris"`` or ``"mlp.iris"``), or from
+            a model kzoo saved (a ``.keras`` path: the second stage of transfer learning).
+        freeze: train only the head (a model that declares a backbone), else the rebuilt layers
+            (or the output layers when none were rebuilt); BatchNorm layers run in inference mode.
         freeze_until: freeze every layer up to and including this one.
+        unfreeze_top: as ``freeze``, and also train the top N layers with weights of the rest
+            (the second stage of transfer learning, with a lower ``learning_rate``); BatchNorm
+            layers among them stay frozen, in inference mode, as Keras's transfer-learning guide does.
         precision: ``float32``, or a Keras mixed policy (``mixed_bfloat16``, ``mixed_float16``):
             layers compute in 16 bits and keep float32 weights; the outputs stay float32.
         callbacks: extra Keras callbacks.
@@ -144,6 +149,7 @@ class TrainOptions:
     weights: Any = None
     freeze: bool = False
     freeze_until: str | None = None
+    unfreeze_top: int | None = None
     precision: str = "float32"
     callbacks: tuple[Any, ...] = field(default=(), compare=False)
 
@@ -158,11 +164,12 @@ class TrainOptions:
         problems = self._problems()
         if problems:
             raise OptionError(problems)
-        if self.freeze and self.freeze_until:
-            raise OptionError([("freeze", self.freeze, "freeze or freeze_until, not both")])
-        if (self.freeze or self.freeze_until) and self.weights is None:
-            raise OptionError([("freeze" if self.freeze else "freeze_until", self.freeze or self.freeze_until,
-                                "weights to fine-tune from: only fine-tuning freezes layers")])
+        if self.freeze_until and (self.freeze or self.unfreeze_top is not None):
+            other = "freeze" if self.freeze else "unfreeze_top"
+            raise OptionError([(other, getattr(self, other), f"{other} or freeze_until, not both")])
+        chosen = [(n, getattr(self, n)) for n in ("freeze", "freeze_until", "unfreeze_top") if getattr(self, n)]
+        if chosen and self.weights is None:
+            raise OptionError([(*chosen[0], "weights to fine-tune from: only fine-tuning freezes layers")])
 
     def _problems(self) -> list[tuple[str, Any, str]]:
         problems: list[tuple[str, Any, str]] = []
@@ -175,6 +182,8 @@ class TrainOptions:
             problems.append(("learning_rate", rate, f"a number above 0 and at most {MAX_LEARNING_RATE:g}, such as 0.01"))
         if not _whole(self.patience, 0, MAX_INT32):
             problems.append(("patience", self.patience, "a whole number of epochs >= 0; 0 never stops early"))
+        if self.unfreeze_top is not None and not _whole(self.unfreeze_top, 1, MAX_INT32):
+            problems.append(("unfreeze_top", self.unfreeze_top, "a number of layers >= 1, such as 20"))
         if not _whole(self.seed, 0, MAX_SEED):
             problems.append(("seed", self.seed, f"an integer in 0..{MAX_SEED}"))
         if self.precision not in PRECISIONS:

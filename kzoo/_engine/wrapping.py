@@ -149,7 +149,8 @@ def as_regressor(net: keras.Model) -> keras.Model:
     if head is None or len(net.outputs) != 1 or not isinstance(head, keras.layers.Dense):
         raise ConfigError(f"model {net.name!r} cannot be turned into a regressor: kzoo replaces the Dense layer "
                           f"that makes its one output, and this model has none (a subclassed model or several "
-                          f"outputs). Use a Functional or Sequential build (for mlp: --set api=functional).")
+                          f"outputs) and declares no backbone to put a new head on. Use a Functional or Sequential build, or "
+                          f"(plugin authors) override ModelBuilder.build_backbone.")
     below = head.input
     output = keras.layers.Dense(1, name=head.name)(below)
     return keras.Model(net.inputs if len(net.inputs) > 1 else net.inputs[0], output, name=net.name)

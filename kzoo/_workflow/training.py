@@ -27,8 +27,7 @@ from .._meta.spec import jsonable
 from .._store import resume, saving
 from .._system.backend import set_random_seed
 from .._system.files import all_or_nothing, check_distinct, check_writable, write_text
-from .._weights.lookup import get_weights
-from .._weights.pretrained import start_from
+from .._weights.pretrained import backbone_layers, start_from, starting_point
 from .._zoo.datasets import get_dataset
 from .._zoo.guard import build_checked, check_backend
 from ..datasets.preprocess import Plan
@@ -83,7 +82,7 @@ def check_run(model: str | ModelBuilder, data: str | os.PathLike[str] | Data, op
     strategy (and TF_CONFIG for multi-worker). ``options`` were checked when they were made."""
     builder = api.get(model) if isinstance(model, str) else model
     check_backend(builder.spec)
-    start = get_weights(options.weights, builder.spec.name) if options.weights is not None else None
+    start = starting_point(options.weights, builder.spec.name) if options.weights is not None else None
     if isinstance(data, Data):
         if data.model != builder.spec.name:
             raise DataError(f"the data was shaped for model {data.model!r}, not {builder.spec.name!r}; "
@@ -159,7 +158,8 @@ def _fit_and_save(builder: ModelBuilder, data: Data, options: TrainOptions, stra
         metadata["weights"] = {"name": start.full_name, "sha256": start.sha256}
 
         def init(net: Any) -> None:
-            metadata["weights"] = start_from(net, start, o.freeze, o.freeze_until).to_dict()
+            metadata["weights"] = start_from(net, start, o.freeze, o.freeze_until, o.unfreeze_top,
+                                             backbone_layers(builder, data.config)).to_dict()
 
     net, initial_epoch, history = prepare_model(
         builder, data.config, metadata, o.checkpoint_dir, strategy, o.seed,

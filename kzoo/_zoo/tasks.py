@@ -33,7 +33,19 @@ class RegressionBuilder(ModelBuilder):
         return self.base.config(**overrides)
 
     def build_model(self, config: Mapping[str, Any]) -> keras.Model:
+        """A model that declares its backbone gets a new head of one linear unit on it; any other
+        has the Dense layer that makes its output swapped for one."""
+        if self.base.has_backbone:
+            (output,) = self.base.output_specs(config)  # targets are read under the output's name
+            return regression_head(self.base.build_backbone(config), self.spec.name, output.name)
         return as_regressor(self.base.build_model(config))
+
+    def build_backbone(self, config: Mapping[str, Any]) -> keras.Model:
+        return self.base.build_backbone(config)
+
+    @property
+    def has_backbone(self) -> bool:
+        return self.base.has_backbone
 
     def custom_objects(self) -> dict[str, Any]:
         return self.base.custom_objects()
@@ -58,6 +70,18 @@ class RegressionBuilder(ModelBuilder):
     @property
     def shapes_its_own_data(self) -> bool:
         return self.base.shapes_its_own_data
+
+
+def regression_head(backbone: keras.Model, name: str, output: str) -> keras.Model:
+    """``backbone`` (its features flattened, if they are not a vector) with one linear unit on top,
+    the layer named ``output``: a model ``name`` whose one output regresses."""
+    import keras
+
+    x = backbone.outputs[0]
+    if len(x.shape) > 2:
+        x = keras.layers.Flatten(name="regression_flatten")(x)
+    prediction = keras.layers.Dense(1, name=output)(x)
+    return keras.Model(backbone.inputs if len(backbone.inputs) > 1 else backbone.inputs[0], prediction, name=name)
 
 
 def for_task(builder: ModelBuilder, task: str | None) -> ModelBuilder:

@@ -118,14 +118,20 @@ def data_options(func):
                    "JAX (see docs/distributed.md, docs/backends.md).")
 @click.option("--worker-timeout", type=float, default=DEFAULT_WORKER_TIMEOUT, show_default=True, metavar="SECONDS",
               help="Multi-worker start-up: give up when a worker of TF_CONFIG has not started by then.")
-@click.option("-w", "--weights", metavar="NAME",
-              help="Fine-tune from trained weights (see `kzoo weights`), e.g. --weights iris.")
-@click.option("--freeze", is_flag=True, help="With --weights: train only the rebuilt layers (or the output layers).")
+@click.option("-w", "--weights", metavar="NAME|FILE",
+              help="Fine-tune from trained weights (see `kzoo weights`), e.g. --weights iris, or from a model "
+                   "kzoo saved (--weights stage1.keras: a second stage).")
+@click.option("--freeze", is_flag=True,
+              help="With --weights: train only the new head (models with a backbone), else the rebuilt layers "
+                   "(or the output layers); BatchNorm runs in inference mode.")
+@click.option("--unfreeze-top", type=int, default=None, metavar="N",
+              help="With --weights: as --freeze, and also train the top N layers with weights (BatchNorm stays "
+                   "frozen); use a lower --learning-rate, e.g. 1e-4.")
 @click.option("--freeze-until", metavar="LAYER", help="With --weights: freeze every layer up to and including LAYER.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 def train_command(model, data, inputs, samples, skip_bad_files, target, assignments, epochs, batch_size, learning_rate, schedule,
                   val_split, patience, steps_per_execution, standardize, task, na_values, drop, precision, seed, checkpoint_dir, out, metrics_out, plot,
-                  strategy, worker_timeout, weights, freeze, freeze_until, quiet) -> None:
+                  strategy, worker_timeout, weights, freeze, unfreeze_top, freeze_until, quiet) -> None:
     """Train MODEL on data; with --out, save the trained model.
 
     Input sizes and the class count are inferred from the data unless set with --set.
@@ -143,6 +149,9 @@ def train_command(model, data, inputs, samples, skip_bad_files, target, assignme
       kzoo train tiny_cnn --data images/ --val-split 0.2 --out cnn.keras     (one sub-folder per class)
       kzoo train text_model --data reviews.csv --target label --out t.keras  (a text column, tokenized)
       kzoo train mlp --weights digits --data my.csv --target label --freeze --out ft.keras
+      kzoo train mobilenet_v3_small --data photos/ --set input_shape=96,96,3 --weights imagenet --freeze --out s1.keras
+      kzoo train mobilenet_v3_small --data photos/ --set input_shape=96,96,3 --weights s1.keras --unfreeze-top 20 \\
+          --learning-rate 1e-4 --out s2.keras                                (transfer learning, second stage)
     """
     from .._workflow.training import train
 
@@ -152,7 +161,7 @@ def train_command(model, data, inputs, samples, skip_bad_files, target, assignme
         val_split=val_split, patience=patience, steps_per_execution=steps_per_execution, seed=seed,
         verbose=0 if quiet else (1 if sys.stdout.isatty() else 2),  # a log gets one plain line per epoch
         checkpoint_dir=checkpoint_dir, out=out, metrics_out=metrics_out, plot=plot, strategy=strategy,
-        worker_timeout=worker_timeout, weights=weights, freeze=freeze, freeze_until=freeze_until,
+        worker_timeout=worker_timeout, weights=weights, freeze=freeze, freeze_until=freeze_until, unfreeze_top=unfreeze_top,
         precision=precision)
     reading = DataOptions(target=target, inputs=parse_inputs(inputs), standardize=standardize, samples=samples,
                           skip_bad_files=skip_bad_files, task=task, drop=drop,
