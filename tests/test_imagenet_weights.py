@@ -7,6 +7,7 @@ the network, and a file that would leave a layer at random is refused."""
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import subprocess
 import sys
@@ -285,3 +286,31 @@ def test_each_card_is_what_keras_own_code_downloads_and_checks(builder, monkeypa
     registered = kzoo.get_weights(f"{architecture.name}.imagenet")
     assert (registered.source, registered.digest, registered.keras_file) == (weights.source, weights.digest,
                                                                              weights.keras_file)
+
+
+@pytest.mark.parametrize("name", ["resnet50", "densenet121", "efficientnet_b0", "inception_v3"])
+def test_kzoo_model_takes_a_file_of_keras_own_application_layer_for_layer(name, tmp_path):
+    """One architecture per preprocessing mode and family: the file of Keras's own application
+    (as Keras publishes it) fills kzoo's model, whose preprocessing layers come first, completely;
+    both then give the same answers on raw pixels (kzoo preprocesses inside, Keras's input is
+    preprocessed as ``preprocess_input`` does)."""
+    import keras
+    from kzoo_plugins.applications import ARCHITECTURES, ApplicationBuilder
+
+    (a,) = [a for a in ARCHITECTURES if a.name == name]
+    shape = (a.min_size, a.min_size, 3)
+    build = getattr(keras.applications, a.builder)
+    extra = {"include_preprocessing": True} if "include_preprocessing" in inspect.signature(build).parameters else {}
+    source = getattr(keras.applications, a.builder)(weights=None, input_shape=shape, classes=3,
+                                                    classifier_activation="softmax", **extra)
+    for variable in source.weights:
+        variable.assign(np.random.default_rng(len(variable.path)).normal(0.0, 0.05, variable.shape).astype("float32"))
+    save_legacy_h5(source, tmp_path / "keras.h5")
+    net = ApplicationBuilder(a).build_model({"input_shape": shape, "num_classes": 3, **a.knobs})
+    pretrained.load_keras_file(net, str(tmp_path / "keras.h5"))
+    images = np.random.default_rng(0).uniform(0, 255, (2, *shape)).astype("float32")
+    mode = a.preprocessing
+    keras_input = images if mode == "included" else \
+        keras.applications.imagenet_utils.preprocess_input(images.copy(), mode=mode)
+    np.testing.assert_allclose(net.predict(images, verbose=0), source.predict(keras_input, verbose=0),
+                               rtol=1e-4, atol=1e-5)
