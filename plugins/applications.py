@@ -10,6 +10,10 @@ plain Keras and its exports agree on raw images.
 Where the backbone ends is part of each model (:meth:`ApplicationBuilder.build_backbone`):
 Keras's ``include_top=False`` with global average pooling, the feature extractor that
 ``kzoo.build(name, head=False)`` returns and that fine-tuning puts a new head on.
+
+Keras's own ImageNet weights are registered as zoo weights, ``NAME.imagenet`` (data in
+:mod:`._imagenet_weights`): fetched by ``keras.utils.get_file`` into Keras's cache and checked
+against the hash Keras checks, then loaded as Keras loads them into its own application.
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kzoo import ModelBuilder, ModelSpec, hookimpl
+from kzoo import ModelBuilder, ModelSpec, Weights, hookimpl
 from kzoo.config import require
+
+from . import _imagenet_weights as imagenet
 
 LICENSE = "Apache-2.0"
 """keras.applications' code; the ImageNet weights' terms are on each weights card."""
@@ -165,3 +171,28 @@ class ApplicationBuilder(ModelBuilder):
 def kzoo_register_models(register):
     for architecture in ARCHITECTURES:
         register(ApplicationBuilder(architecture))
+
+
+def imagenet_weights(architecture: Architecture) -> Weights | None:
+    """The card of Keras's ImageNet weights for ``architecture`` (its default input, 1,000 classes,
+    the ``include_top=True`` file), or None where Keras checks no hash for them."""
+    if architecture.builder not in imagenet.IMAGENET:
+        return None
+    path, digest = imagenet.IMAGENET[architecture.builder]
+    a = architecture
+    return Weights(
+        model=a.name, name="imagenet", source=imagenet.BASE_URL + path,
+        **{"sha256" if len(digest) == 64 else "md5": digest},
+        config={"input_shape": (a.size, a.size, 3), "num_classes": 1000},
+        data={"source": "imagenet"}, license=imagenet.LICENSE, keras_file=imagenet.keras_file(a.builder),
+        description=f"Keras's ImageNet weights for {a.builder} (keras.applications, weights='imagenet', "
+                    f"include_top=True), downloaded and hash-checked by keras.utils.get_file.",
+    )
+
+
+@hookimpl
+def kzoo_register_weights(register):
+    for architecture in ARCHITECTURES:
+        card = imagenet_weights(architecture)
+        if card is not None:
+            register(card)

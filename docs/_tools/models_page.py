@@ -94,12 +94,12 @@ def _section(name: str, has_diagram: bool = False) -> list[str]:
 def weights_table(names: list[str] | None = None) -> list[str]:
     """Markdown rows of the weights ``names`` (default: every registered one) with their metrics."""
     names = kzoo.list_weights() if names is None else names
-    lines = ["| weights | data set | metrics | size | sha256 | license |", "| --- | --- | --- | ---: | --- | --- |"]
+    lines = ["| weights | data set | metrics | size | digest | license |", "| --- | --- | --- | ---: | --- | --- |"]
     for full in names:
         w = all_weights()[full]  # listing: no model check, no keras
         metrics = ", ".join(f"{k} {v:.4f}" for k, v in w.metrics.items() if "loss" not in k) or "-"
         size = "-" if w.size is None else f"{w.size / 1024:.1f} KiB"
-        lines.append(f"| `{full}` | {w.dataset or '-'} | {metrics} | {size} | `{w.sha256[:12]}` | {w.license or '-'} |")
+        lines.append(f"| `{full}` | {w.dataset or '-'} | {metrics} | {size} | `{w.hash_algorithm}:{w.digest[:12]}` | {w.license or '-'} |")
     return lines
 
 

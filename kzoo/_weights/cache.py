@@ -1,4 +1,5 @@
-"""Weights files on disk: where they are, fetching them into the cache, checking their sha256.
+"""Weights files on disk: where they are, fetching them into the cache, checking their digest
+(the sha256, or the md5 of a card that carries only that).
 
 Environment:
   KZOO_CACHE_DIR=path          where downloaded weights go (default: the user's cache folder)
@@ -17,6 +18,9 @@ A download is bounded in size and in time: it stops at the card's ``size`` (or
 KZOO_MAX_DOWNLOAD_BYTES) and once it falls behind its deadline, KZOO_DOWNLOAD_TIMEOUT seconds
 for each 64 KiB block, so a server that streams forever or drips a byte at a time ends in one
 line, not a full disk or a wait without end.
+
+Files Keras publishes (a card's ``keras_file``) are the exception: they live in Keras's cache and
+are downloaded by Keras (:mod:`kzoo._weights.keras_files`); the checks before use are the same.
 """
 
 from __future__ import annotations
@@ -40,8 +44,9 @@ from .._system.files import TEMP_TAG, remove_stale_temps
 from .._system.limits import env_seconds, format_bytes, parse_bytes
 from .._zoo.plugins import env_flag
 from ..errors import WeightsError
+from . import keras_files
+from .digest import CHUNK, digest_of, mismatch
 
-CHUNK = 1 << 16
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_DOWNLOAD_BYTES = 4 * 2**30
 
@@ -55,8 +60,11 @@ def cache_dir() -> Path:
 
 
 def cached_path(weights: Weights) -> Path:
-    """Where a downloaded file lives: its name and digest prefix, so new weights never collide."""
-    return cache_dir() / "weights" / f"{weights.full_name}-{weights.sha256[:12]}{SUFFIX}"
+    """Where a downloaded file lives: its name and digest prefix, so new weights never collide;
+    a file Keras publishes lives in Keras's cache, where Keras puts it."""
+    if weights.keras_file is not None:
+        return keras_files.keras_path(weights)
+    return cache_dir() / "weights" / f"{weights.full_name}-{weights.digest[:12]}{SUFFIX}"
 
 
 def local_path(weights: Weights) -> Path | None:
@@ -75,21 +83,6 @@ def locate(weights: Weights) -> Path | None:
     return path if path.is_file() else None
 
 
-def sha256_of(path: str | os.PathLike[str]) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def mismatch(weights: Weights, actual: str, where: str) -> WeightsError:
-    return WeightsError(
-        f"weights {weights.full_name!r} failed their checksum: expected sha256 {weights.sha256}, got {actual} "
-        f"({where}); the file is corrupted, truncated or was replaced. No model was loaded."
-    )
-
-
 def fetch(weights: Weights, progress: bool | None = None) -> Path:
     """The verified local file of ``weights``, downloading it into the cache first if needed.
 
@@ -101,21 +94,26 @@ def fetch(weights: Weights, progress: bool | None = None) -> Path:
         if not local.is_file():
             raise WeightsError(f"weights {weights.full_name!r}: no file at {str(local)!r} (plugin {weights.plugin!r}); "
                                f"reinstall the plugin or fix the path.")
-        actual = sha256_of(local)
-        if actual != weights.sha256:
+        actual = digest_of(local, weights.hash_algorithm)
+        if actual != weights.digest:
             raise mismatch(weights, actual, str(local))
         return local
     target = cached_path(weights)
     if target.is_file():
-        actual = sha256_of(target)
-        if actual == weights.sha256:
+        actual = digest_of(target, weights.hash_algorithm)
+        if actual == weights.digest:
             return target
         target.unlink(missing_ok=True)
         raise mismatch(weights, actual, f"removed {str(target)!r} from the cache; fetch it again")
     if env_flag("KZOO_OFFLINE"):
         raise WeightsError(f"KZOO_OFFLINE is set and weights {weights.full_name!r} are not in the cache: expected "
-                           f"{str(target)!r}; run `kzoo weights fetch {weights.full_name}` online, or copy the file there.")
-    download(weights, target, sys.stderr.isatty() if progress is None else progress)
+                           f"{str(target)!r}; run `kzoo weights fetch {weights.full_name}` online, or download "
+                           f"{weights.source} to that path.")
+    show = sys.stderr.isatty() if progress is None else progress
+    if weights.keras_file is not None:
+        keras_files.download(weights, target, show)
+    else:
+        download(weights, target, show)
     return target
 
 
@@ -135,18 +133,19 @@ def download(weights: Weights, target: Path, progress: bool = False) -> None:
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as out:
-            digest = _copy(url, name, out, progress, str(target.parent), limit, wait)
-        if digest != weights.sha256:
+            digest = _copy(url, name, out, progress, str(target.parent), limit, wait, weights.hash_algorithm)
+        if digest != weights.digest:
             raise mismatch(weights, digest, f"downloaded from {url}; nothing was kept in the cache")
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
 
 
-def _copy(url: str, name: str, out: BinaryIO, progress: bool, folder: str, limit: int, wait: float) -> str:
+def _copy(url: str, name: str, out: BinaryIO, progress: bool, folder: str, limit: int, wait: float,
+          algorithm: str = "sha256") -> str:
     """Stream ``url`` into ``out``, at most ``limit`` bytes and ``wait`` seconds per CHUNK; returns
-    the sha256 of what was written. One-line errors."""
-    digest = hashlib.sha256()
+    the ``algorithm`` digest of what was written. One-line errors."""
+    digest = hashlib.new(algorithm)
     try:
         response = urllib.request.urlopen(url, timeout=wait)
     except urllib.error.HTTPError as exc:

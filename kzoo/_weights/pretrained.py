@@ -32,8 +32,9 @@ def build(weights: str | Weights, model: str | None = None, **overrides: Any) ->
     the verified weights loaded: what ``kzoo.build("mlp.iris")`` returns."""
     found = get_weights(weights, model)
     config = get_host().registry.get(found.model).config(**{**found.config, **overrides})
+    path = str(fetch(found))  # a missing or bad file is refused before anything is built
     net = build_trained(found, config)
-    load_into(net, found, str(fetch(found)), config)
+    load_into(net, found, path, config)
     return net
 
 
@@ -52,9 +53,15 @@ def build_trained(weights: Weights, config: Mapping[str, Any]) -> keras.Model:
 
 
 def load_into(net: keras.Model, weights: Weights, path: str, config: Mapping[str, Any]) -> None:
-    """``net.load_weights(path)``, with a mismatch explained as one line."""
+    """``net.load_weights(path)`` (a file Keras publishes: :func:`load_keras_file`), with a
+    mismatch explained as one line."""
     try:
-        net.load_weights(path)
+        if weights.keras_file is not None:
+            load_keras_file(net, path)
+        else:
+            net.load_weights(path)
+    except WeightsError as exc:
+        raise WeightsError(f"weights {weights.full_name!r} do not fit model {weights.model!r}: {exc}") from None
     except Exception as exc:
         trained = get_host().registry.get(weights.model).config(**weights.config)
         changed = {k: format_value(v) for k, v in config.items() if trained.get(k, v) != v}
@@ -66,6 +73,40 @@ def load_into(net: keras.Model, weights: Weights, path: str, config: Mapping[str
         ) from None
 
 
+def load_keras_file(net: keras.Model, path: str) -> None:
+    """A legacy ``.h5`` file Keras publishes, loaded as Keras loads it into its own application:
+    in order, layer by layer (Keras's topological ``load_weights``; names are not used, as they
+    may differ from those the file was saved with). kzoo's model may start with preprocessing
+    layers of its own that hold constants (a non-trainable caffe-mode ``preprocess`` convolution):
+    those the file lacks are skipped; every other layer with weights must get its weights from
+    the file, so asking for weights never leaves a layer silently at random."""
+    import h5py
+    from keras.src.legacy.saving import legacy_h5_format as h5_format
+
+    layers = [layer for layer in net.layers if layer.weights]
+    with h5py.File(path, "r") as f:
+        group = f["model_weights"] if "layer_names" not in f.attrs and "model_weights" in f else f
+        names = h5_format.load_attributes_from_hdf5_group(group, "layer_names")
+        saved = [n for n in names if h5_format.load_attributes_from_hdf5_group(group[n], "weight_names")]
+        extra = layers[: len(layers) - len(saved)] if len(layers) >= len(saved) else []
+        fixed = [layer.name for layer in extra if layer.trainable_weights or layer.trainable]
+        if len(layers) < len(saved) or fixed:
+            raise WeightsError(f"the file holds weights for {len(saved)} layers, the model has {len(layers)} layers with "
+                               f"weights" + (f" (none for {', '.join(fixed[:5])})" if fixed else ""))
+        part = _Layers(layers[len(extra):])
+        h5_format.load_weights_from_hdf5_group(group, part)
+
+
+class _Layers:
+    """The layers of a model that Keras's topological h5 loader should fill, and nothing else."""
+
+    def __init__(self, layers: list[Any]) -> None:
+        self.layers = layers
+        self.weights: list[Any] = []
+        self._trainable_variables: list[Any] = []
+        self._non_trainable_variables: list[Any] = []
+
+
 def _mismatch(exc: Exception) -> str:
     """Keras's several-line load error as its gist: the layer and the two shapes."""
     text = str(exc)
@@ -73,6 +114,9 @@ def _mismatch(exc: Exception) -> str:
     shapes = re.search(r"variable\.shape=(\([^)]*\)), Received: value\.shape=(\([^)]*\))", text)
     if layer and shapes:
         return f"layer {layer.group(1)!r} needs shape {shapes.group(1)}, the file has {shapes.group(2)}"
+    legacy = re.search(r"\(named ([^)]+)\).*expects shape (\([^)]*\)).*with shape (\([^)]*\))", text, re.S)
+    if legacy:  # Keras's legacy .h5 loader
+        return f"layer {legacy.group(1)!r} needs shape {legacy.group(2)}, the file has {legacy.group(3)}"
     lines = [line for line in text.splitlines() if line.strip()]
     return lines[0][:200] if lines else type(exc).__name__
 
@@ -80,7 +124,8 @@ def _mismatch(exc: Exception) -> str:
 def metadata(weights: Weights) -> dict[str, Any]:
     """What ``kzoo.json`` would hold for a model saved from these weights."""
     return {"model": weights.model, "plugin": get_host().registry.spec(weights.model).plugin, "config": jsonable(dict(weights.config)),
-            "data": jsonable(dict(weights.data)), "weights": {"name": weights.full_name, "sha256": weights.sha256}}
+            "data": jsonable(dict(weights.data)),
+            "weights": {"name": weights.full_name, weights.hash_algorithm: weights.digest}}
 
 
 # -- fine-tuning ----------------------------------------------------------------------------------

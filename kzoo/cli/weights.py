@@ -31,6 +31,11 @@ def source_of(weights: Weights) -> str:
     return weights.source if weights.is_url or weights.base_dir is None else f"{weights.plugin}:{weights.source}"
 
 
+def digest_of(weights: Weights) -> str:
+    """``md5:2cb95161c431`` / ``sha256:8ae6e78ce293``: the algorithm, then the digest's first 12 digits."""
+    return f"{weights.hash_algorithm}:{weights.digest[:12]}"
+
+
 @click.group("weights", invoke_without_command=True)
 @click.option("-m", "--model", metavar="NAME", help="Only the weights of model NAME.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of weights cards.")
@@ -38,16 +43,20 @@ def source_of(weights: Weights) -> str:
 def weights_command(ctx: click.Context, model: str | None, as_json: bool) -> None:
     """List the trained weights plugins publish: name, data set, metric, size, digest, source.
 
-    A weights name (MODEL.NAME, such as mlp.iris) works wherever a .keras file does.
-    Files are checked against their sha256 before every use. Environment: KZOO_CACHE_DIR
+    A weights name (MODEL.NAME, such as mlp.iris or resnet50.imagenet) works wherever a .keras
+    file does. Files are checked against their digest (ALGORITHM:HEX, the sha256, or the md5
+    where that is all the publisher gives) before every use. Environment: KZOO_CACHE_DIR
     (where downloads go), KZOO_OFFLINE=1 (never use the network), KZOO_DOWNLOAD_TIMEOUT
     (seconds to answer, and per 64 KiB), KZOO_MAX_DOWNLOAD_BYTES (for cards without a size).
+    Keras's ImageNet files (NAME.imagenet) are downloaded by Keras into its own cache
+    (KERAS_HOME, else ~/.keras).
 
     \b
     Examples:
       kzoo weights
       kzoo weights verify
       kzoo weights fetch mlp.iris
+      kzoo weights --model resnet50
       kzoo evaluate two_input_mlp.digits --data digits
       kzoo train mlp --weights iris --data my.csv --target species --freeze --out ft.keras
       kzoo export mlp.iris --format onnx -o mlp.onnx
@@ -62,9 +71,9 @@ def weights_command(ctx: click.Context, model: str | None, as_json: bool) -> Non
     if not found:
         click.echo("no weights registered" + (f" for model {model!r}" if model else "") + "; see `kzoo plugins`.", err=True)
         return
-    rows = [[w.full_name, w.dataset or "-", main_metric(w), size_of(w), w.sha256[:12], source_of(w), w.license or "-"]
+    rows = [[w.full_name, w.dataset or "-", main_metric(w), size_of(w), digest_of(w), source_of(w), w.license or "-"]
             for w in found]
-    echo_table(["name", "data set", "metric", "size", "sha256", "source", "license"], rows)
+    echo_table(["name", "data set", "metric", "size", "digest", "source", "license"], rows)
 
 
 @weights_command.command("verify")
@@ -92,8 +101,8 @@ def _unknown(name: str) -> Any:
 @click.argument("names", nargs=-1, required=True)
 def fetch_command(names: tuple[str, ...]) -> None:
     """Download weights NAMES into the cache ahead of time (a progress bar on a terminal) and
-    check their sha256; bundled files are only checked."""
+    check their digest; bundled files are only checked. Keras's files go to Keras's cache."""
     for name in names:
         weights = lookup.get_weights(name)
         path = cache.fetch(weights)
-        click.echo(f"{weights.full_name}: {path} (sha256 {weights.sha256[:12]}… verified)")
+        click.echo(f"{weights.full_name}: {path} ({weights.hash_algorithm} {weights.digest[:12]}… verified)")
