@@ -314,3 +314,26 @@ def test_kzoo_model_takes_a_file_of_keras_own_application_layer_for_layer(name, 
         keras.applications.imagenet_utils.preprocess_input(images.copy(), mode=mode)
     np.testing.assert_allclose(net.predict(images, verbose=0), source.predict(keras_input, verbose=0),
                                rtol=1e-4, atol=1e-5)
+
+
+# -- transfer learning from Keras's file ------------------------------------------------------------
+def test_fine_tuning_from_a_keras_file_keeps_its_backbone_under_a_new_head(tiny, routes, tmp_path):
+    """``--weights NAME.imagenet --freeze`` end to end on a served md5 card: the backbone's
+    layers are Keras's file's, frozen; the head is new; the run records the md5 it checked."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    from digits_photos import write_digits_photos
+
+    body, _, _ = tiny
+    routes.files["/tiny.h5"] = body
+    weights = register(card(routes.url("/tiny.h5"), body))
+    source = {layer.name: layer.get_weights() for layer in pretrained.weighted_layers(kzoo.build(weights.full_name))}
+    photos = write_digits_photos(tmp_path / "photos", (3, 8), per_class=6, size=32)
+    result = kzoo.train("mobilenet_v3_small", photos, config={k: v for k, v in TINY.items() if k != "num_classes"},
+                        weights="tiny", freeze=True, epochs=1, batch_size=4)
+    recorded = result.metadata["weights"]
+    assert recorded["md5"] == weights.md5 and "sha256" not in recorded and recorded["new_head"]
+    trained = {layer.name: layer.get_weights() for layer in pretrained.weighted_layers(result.model)}
+    assert recorded["frozen"] and set(recorded["frozen"]).isdisjoint(recorded["head"])
+    for name in recorded["frozen"]:
+        assert all(np.array_equal(a, b) for a, b in zip(trained[name], source[name])), name
+    assert result.model.output_shape == (None, 2)

@@ -21,7 +21,7 @@ from click.testing import CliRunner
 
 import kzoo
 from kzoo._store.saving import read_metadata
-from kzoo._weights.cache import sha256_of
+from kzoo._weights.digest import digest_of
 from kzoo._weights.pretrained import weighted_layers
 from kzoo.cli import main
 
@@ -75,7 +75,7 @@ def pretrained(source_file) -> dict:
     """``mobilenet_v3_small.tiny`` registered (the conftest unregisters it after each test)."""
     path, layers = source_file
     kzoo.register_plugin(WeightsPlugin(kzoo.Weights(
-        model=MODEL, name="tiny", source=str(path), sha256=sha256_of(path), config={**TINY, "num_classes": 5},
+        model=MODEL, name="tiny", source=str(path), sha256=digest_of(path), config={**TINY, "num_classes": 5},
         license="CC0-1.0", description="random weights standing in for ImageNet's")), "tiny_weights")
     return layers
 
@@ -90,7 +90,7 @@ def stages(tmp_path_factory, photos, source_file) -> dict:
                          ("s2", ["--weights", folder / "s1.keras", "--unfreeze-top", 6, "--learning-rate", 1e-4])):
         kzoo._zoo.plugins.reset()
         kzoo.register_plugin(WeightsPlugin(kzoo.Weights(
-            model=MODEL, name="tiny", source=str(path), sha256=sha256_of(path), config={**TINY, "num_classes": 5})),
+            model=MODEL, name="tiny", source=str(path), sha256=digest_of(path), config={**TINY, "num_classes": 5})),
             "tiny_weights")
         result = run("train", MODEL, "--data", photos, *SET, *extra, "--epochs", 2, "--batch-size", 8,
                      "--out", folder / f"{stage}.keras")

@@ -18,7 +18,8 @@ from .._store.saving import jsonable, read_metadata
 from .._zoo.plugins import get_host
 from ..config import format_value
 from ..errors import ConfigError, WeightsError, close_matches, option
-from .cache import fetch, sha256_of
+from .cache import fetch
+from .digest import digest_of
 from .lookup import get_weights
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -150,7 +151,7 @@ def saved_start(path: str, model: str) -> Weights:
     if metadata["model"] != model:
         raise WeightsError(f"--weights {path!r} holds model {metadata['model']!r}, not {model!r}; train "
                            f"{metadata['model']!r} from it, or pick weights of {model!r} (`kzoo weights`).")
-    return Weights(model=model, name="saved", source=os.path.abspath(path), sha256=sha256_of(path),
+    return Weights(model=model, name="saved", source=os.path.abspath(path), sha256=digest_of(path),
                    config=metadata.get("config") or {}, data=metadata.get("data") or {},
                    description=f"the model saved at {path}")
 
@@ -159,13 +160,19 @@ def is_saved_model(weights: Weights) -> bool:
     return weights.source.endswith(".keras")
 
 
+def start_label(weights: Weights) -> str:
+    """How a run names its start: the weights' full name, or the saved model's path."""
+    return weights.source if is_saved_model(weights) else weights.full_name
+
+
 @dataclass
 class Start:
     """How a fine-tuning run started: from which weights, which layers were kept, rebuilt (shapes
     changed), made new (the head of a model that declares a backbone) or frozen."""
 
     weights: str
-    sha256: str
+    digest: str
+    hash_algorithm: str = "sha256"
     rebuilt: list[str] = field(default_factory=list)
     frozen: list[str] = field(default_factory=list)
     kept: int = 0
@@ -173,7 +180,7 @@ class Start:
     new_head: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.weights, "sha256": self.sha256, "rebuilt": self.rebuilt, "frozen": self.frozen,
+        return {"name": self.weights, self.hash_algorithm: self.digest, "rebuilt": self.rebuilt, "frozen": self.frozen,
                 "kept": self.kept, "head": self.head, "new_head": self.new_head}
 
     def describe(self) -> str:
@@ -211,8 +218,7 @@ def start_from(net: keras.Model, weights: Weights, freeze: bool = False, freeze_
     """
     source = _source_model(weights)
     trained = {layer.name: layer for layer in weighted_layers(source)}
-    label = weights.source if is_saved_model(weights) else weights.full_name
-    start = Start(label, weights.sha256, new_head=backbone is not None and not is_saved_model(weights))
+    start = Start(start_label(weights), weights.digest, weights.hash_algorithm, new_head=backbone is not None and not is_saved_model(weights))
     layers = weighted_layers(net)
     for layer in layers:
         if backbone is not None and layer.name not in backbone:

@@ -27,7 +27,12 @@ from .._meta.spec import jsonable
 from .._store import resume, saving
 from .._system.backend import set_random_seed
 from .._system.files import all_or_nothing, check_distinct, check_writable, write_text
-from .._weights.pretrained import backbone_layers, start_from, starting_point
+from .._weights.pretrained import (
+    backbone_layers,
+    start_from,
+    start_label,
+    starting_point,
+)
 from .._zoo.datasets import get_dataset
 from .._zoo.guard import build_checked, check_backend
 from ..datasets.preprocess import Plan
@@ -155,7 +160,7 @@ def _fit_and_save(builder: ModelBuilder, data: Data, options: TrainOptions, stra
     saving.metadata_text(metadata, room=HISTORY_ROOM)  # refused now, not after training
     init = None
     if start is not None:
-        metadata["weights"] = {"name": start.full_name, "sha256": start.sha256}
+        metadata["weights"] = {"name": start_label(start), start.hash_algorithm: start.digest}
 
         def init(net: Any) -> None:
             metadata["weights"] = start_from(net, start, o.freeze, o.freeze_until, o.unfreeze_top,
