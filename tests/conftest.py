@@ -28,6 +28,13 @@ def clean_plugin_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     plugins.reset()
 
 
+def everyday_models() -> list[str]:
+    """Every registered model but the ImageNet architectures: those are built, trained and saved
+    in tests/test_applications.py, one per family at its smallest input (at full size, training
+    them all in one process would take CI's memory and time)."""
+    return [name for name in kzoo.list_models() if "imagenet" not in kzoo.get_spec(name).tags]
+
+
 def run_kzoo(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run the kzoo CLI in a fresh interpreter (for checks that need one: imports, entry points)."""
     full_env = {k: v for k, v in os.environ.items() if k not in PLUGIN_ENV_VARS}

@@ -17,6 +17,7 @@ import kzoo
 from kzoo import distribute
 
 from ._processes import finish, start
+from .conftest import everyday_models
 
 GOOD_TF_CONFIG = {"cluster": {"worker": ["127.0.0.1:2222", "127.0.0.1:2223"]}, "task": {"type": "worker", "index": 1}}
 
@@ -275,7 +276,7 @@ def test_scope_enters_the_strategy_or_nothing():
         assert not tf.distribute.has_strategy()
 
 
-@pytest.mark.parametrize("name", [n for n in kzoo.list_models() if "imagenet" not in kzoo.get_spec(n).tags])
+@pytest.mark.parametrize("name", everyday_models())
 def test_custom_loop_logs_what_model_fit_logs_for_every_built_in_model(name):
     """Every small built-in model (the ImageNet architectures train in tests/test_applications.py)."""
     from kzoo._engine.arrays import unwrap

@@ -8,6 +8,8 @@ import pytest
 import kzoo
 from kzoo.datasets.synthetic import synthetic_data
 
+from .conftest import everyday_models
+
 keras = pytest.importorskip("keras")
 
 
@@ -15,7 +17,7 @@ def all_builds() -> list[tuple[str, dict]]:
     """Every registered model in every api style it offers (the ImageNet architectures are
     built, and their parameters checked, in tests/test_applications.py)."""
     out = []
-    for name in (n for n in kzoo.list_models() if "imagenet" not in kzoo.get_spec(n).tags):
+    for name in everyday_models():
         apis = kzoo.get_spec(name).apis
         out += [(name, {"api": api}) for api in apis] if len(apis) > 1 else [(name, {})]
     return out
