@@ -40,7 +40,7 @@ def main(out_dir: str, other: str | None = None) -> None:
     result["reload_same"] = bool(np.allclose(builder.predict(trained.model, x), builder.predict(loaded, x), atol=1e-6))
     np.save(out / "predictions.npy", np.asarray(builder.predict(loaded, x)))
     result["stop_reason"] = trained.stop_reason
-    tuned = kzoo.train("mlp", "iris", weights="mlp.iris", freeze=True, epochs=2, out=out / "tuned.keras")
+    tuned = kzoo.train("mlp", "iris", weights="mlp.iris", freeze=True, epochs=10, out=out / "tuned.keras")  # a new head
     result["fine_tuned_accuracy"] = tuned.metrics["accuracy"]
     _, rows = kzoo.predict(out / "tuned.keras", "iris")
     result["fine_tuned_predicted_rows"] = len(rows)
