@@ -11,7 +11,7 @@ from click.testing import CliRunner
 import kzoo
 from kzoo import ConfigError
 from kzoo._store import saving
-from kzoo._weights.pretrained import weighted_layers
+from kzoo._weights.finetune import weighted_layers
 from kzoo.cli import main
 
 

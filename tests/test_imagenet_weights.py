@@ -18,7 +18,7 @@ import pytest
 
 import kzoo
 from kzoo import Weights, WeightsError
-from kzoo._weights import cache, pretrained
+from kzoo._weights import cache, finetune, pretrained
 from kzoo._zoo import plugins
 
 from ._cli import one_line_error, run
@@ -326,13 +326,13 @@ def test_fine_tuning_from_a_keras_file_keeps_its_backbone_under_a_new_head(tiny,
     body, _, _ = tiny
     routes.files["/tiny.h5"] = body
     weights = register(card(routes.url("/tiny.h5"), body))
-    source = {layer.name: layer.get_weights() for layer in pretrained.weighted_layers(kzoo.build(weights.full_name))}
+    source = {layer.name: layer.get_weights() for layer in finetune.weighted_layers(kzoo.build(weights.full_name))}
     photos = write_digits_photos(tmp_path / "photos", (3, 8), per_class=6, size=32)
     result = kzoo.train("mobilenet_v3_small", photos, config={k: v for k, v in TINY.items() if k != "num_classes"},
                         weights="tiny", freeze=True, epochs=1, batch_size=4)
     recorded = result.metadata["weights"]
     assert recorded["md5"] == weights.md5 and "sha256" not in recorded and recorded["new_head"]
-    trained = {layer.name: layer.get_weights() for layer in pretrained.weighted_layers(result.model)}
+    trained = {layer.name: layer.get_weights() for layer in finetune.weighted_layers(result.model)}
     assert recorded["frozen"] and set(recorded["frozen"]).isdisjoint(recorded["head"])
     for name in recorded["frozen"]:
         assert all(np.array_equal(a, b) for a, b in zip(trained[name], source[name])), name

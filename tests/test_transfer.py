@@ -22,7 +22,7 @@ from click.testing import CliRunner
 import kzoo
 from kzoo._store.saving import read_metadata
 from kzoo._weights.digest import digest_of
-from kzoo._weights.pretrained import weighted_layers
+from kzoo._weights.finetune import weighted_layers
 from kzoo.cli import main
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))

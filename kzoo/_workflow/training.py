@@ -27,7 +27,7 @@ from .._meta.spec import jsonable
 from .._store import resume, saving
 from .._system.backend import set_random_seed
 from .._system.files import all_or_nothing, check_distinct, check_writable, write_text
-from .._weights.pretrained import (
+from .._weights.finetune import (
     backbone_layers,
     start_from,
     start_label,
