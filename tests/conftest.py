@@ -28,6 +28,19 @@ def clean_plugin_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     plugins.reset()
 
 
+@pytest.fixture
+def release_models() -> Iterator[None]:
+    """After a test that builds full-size networks: drop Keras's global state and collect, so the
+    suite's one process does not pile up the memory of forty ImageNet architectures."""
+    yield
+    import gc
+
+    import keras
+
+    keras.backend.clear_session()
+    gc.collect()
+
+
 def everyday_models() -> list[str]:
     """Every registered model but the ImageNet architectures: those are built, trained and saved
     in tests/test_applications.py, one per family at its smallest input (at full size, training

@@ -17,6 +17,8 @@ from kzoo.testing import MODEL_CHECKS, check_model
 
 from .conftest import run_kzoo
 
+pytestmark = pytest.mark.usefixtures("release_models")  # full-size builds: free them after each test
+
 APPLICATIONS = "applications"
 
 

@@ -24,6 +24,8 @@ from kzoo._zoo import plugins
 from ._cli import one_line_error, run
 from .weights_server import Routes, serve
 
+pytestmark = pytest.mark.usefixtures("release_models")  # full-size builds: free them after each test
+
 TINY = {"input_shape": (32, 32, 3), "num_classes": 3, "alpha": 0.75, "minimalistic": True}
 TINY_FILE = "models/kzoo_test_mobilenet_v3_small_tiny.h5"
 

@@ -6,7 +6,7 @@ import pytest
 
 import kzoo
 from kzoo._zoo.plugins import PluginHost, register_plugin
-from kzoo._zoo.registry import Registry
+from kzoo._zoo.registry import Registry, natural_key
 
 from .conftest import ModelsPlugin, make_builder
 
@@ -16,7 +16,8 @@ SEED_MODELS = {"mlp", "two_input_mlp", "siamese_mlp", "multi_output_mlp"}
 def test_builtin_models_are_listed_sorted() -> None:
     names = kzoo.list_models()
     assert SEED_MODELS <= set(names)
-    assert names == sorted(names)
+    assert names == sorted(names, key=natural_key)  # resnet50 before resnet101
+    assert names.index("resnet50") < names.index("resnet101")
 
 
 def test_filters_exclude_and_tags() -> None:
