@@ -51,7 +51,8 @@ def test_every_builtin_model_exports_and_runs(built, tmp_path, case, fmt):
 
 def test_export_a_weights_name_from_the_cli(tmp_path):
     target = tmp_path / "two.onnx"
-    result = run("export", "two_input_mlp.digits", "--format", "onnx", "-o", target)
+    # --out, as train and predict spell it (-o and --output elsewhere in these tests).
+    result = run("export", "two_input_mlp.digits", "--format", "onnx", "--out", target)
     assert result.exit_code == 0, result.output
     assert result.output.startswith(f"exported two_input_mlp.digits to {target} (onnx); largest difference from Keras")
     first = result.output.splitlines()[0]

@@ -11,8 +11,9 @@ from .._engine.options import MAX_EXPORT_SAMPLES as MAX_SAMPLES
 @click.command("export")
 @click.argument("model")
 @click.option("-f", "--format", "fmt", required=True, metavar="FORMAT", help="saved_model, litert or onnx.")
-@click.option("-o", "--output", required=True, type=click.Path(), metavar="PATH",
-              help="Where to write: a folder (saved_model), a .tflite file (litert) or a .onnx file (onnx).")
+@click.option("-o", "--out", "--output", "output", required=True, type=click.Path(), metavar="PATH",
+              help="Where to write: a folder (saved_model), a .tflite file (litert) or a .onnx file "
+                   "(onnx); -o/--out as in train and predict.")
 @click.option("--samples", type=click.IntRange(1, MAX_SAMPLES), default=8, show_default=True,
               help=f"Generated samples the check runs (1..{MAX_SAMPLES}).")
 @click.option("--unsafe", is_flag=True, help="Load with Keras's safe_mode off (trusted files only).")
