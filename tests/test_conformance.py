@@ -103,6 +103,18 @@ def test_unloadable_custom_layer_fails_round_trip() -> None:
     assert failure.check == "round_trip" and "Doubler" in failure.message
 
 
+def test_a_fresh_reload_that_does_not_finish_in_time_fails_round_trip(monkeypatch) -> None:
+    """An installed plugin's model (the built-in mlp) is reloaded in a fresh interpreter; one that
+    outlives the kit's deadline is a failed check naming the deadline, not an exception."""
+    from kzoo.testing import checks
+
+    monkeypatch.setattr(checks, "RELOAD_TIMEOUT", 0.01)  # no interpreter imports kzoo and Keras this fast
+    results = {r.check: r for r in check_model("mlp")}
+    assert results["predicts"].status == "passed"
+    trip = results["round_trip"]
+    assert trip.status == "failed" and "did not finish within 0.01 s" in trip.message, trip
+
+
 def test_assert_conformance_raises_one_error_listing_failures() -> None:
     class WrongCount(Tiny):
         spec = kzoo.ModelSpec(**{**Tiny.spec.__dict__, "name": "wrong_count", "params": 1})
