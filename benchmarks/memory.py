@@ -7,7 +7,8 @@ folder and deleted afterwards. Each run is a fresh interpreter that reports its 
 Goal (issue 21, ``--bombs``): each hostile input (files whose headers declare gigabytes, a CSV of
 one endless line, a zip of swelling members, a config naming a huge layer...) is refused in one
 line with a peak RSS less than 1.5 GB above that of a normal run (training on iris). The big
-files are sparse: they take no disk and no time to write.
+files are sparse (no disk, no time to write), but for the CSV header of a billion columns: 2 GB
+of commas written to the temporary folder, so the run needs that much free disk there.
 
     python benchmarks/memory.py            # 200 MB
     python benchmarks/memory.py --mb 50    # quicker
