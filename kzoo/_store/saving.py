@@ -443,4 +443,8 @@ def keras_reason(exc: BaseException) -> str:
     if "Exception encountered:" in text:
         text = text.rsplit("Exception encountered:", 1)[1]
     line = next((part.strip() for part in text.splitlines() if part.strip()), "")
+    located = re.match(r"(Could not locate (?:class|function) '[^']*')\.", line)
+    if located:  # Keras's advice to plugin authors and a config dump cut mid-word: say which module instead
+        module = re.search(r"Full object config: \{'module': '([^']*)'", text)
+        line = located.group(1) + (f" (the config names module {module.group(1)!r})" if module else "")
     return f"{type(exc).__name__}: {line[:300]}" if line else type(exc).__name__
