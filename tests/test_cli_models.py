@@ -66,6 +66,7 @@ def test_info_summary_builds_the_model(cli) -> None:
         (["info", "two_input_mpl"], "kzoo: error: unknown model 'two_input_mpl'. Did you mean two_input_mlp?"),
         (["info", "mlp", "--set", "hidden_units=0"], "kzoo: error: mlp: config hidden_units=0 is not allowed"),
         (["info", "mlp", "--set", "colour=red"], "kzoo: error: mlp: unknown config key 'colour'"),
+        (["info", "nowhere/m.keras"], "kzoo: error: no model file at 'nowhere/m.keras'; check the path"),
     ],
 )
 def test_user_errors_are_one_line_exit_1(cli, args, message) -> None:
@@ -79,6 +80,17 @@ def test_user_errors_are_one_line_exit_1(cli, args, message) -> None:
 def test_usage_errors_exit_2(cli) -> None:
     assert cli("list", "--no-such-flag").exit_code == 2
     assert cli("info").exit_code == 2
+    result = cli("info", "m.keras", "--set", "num_classes=3")
+    assert result.exit_code == 2 and "a saved file's config is what it was trained with" in result.output
+
+
+def test_info_on_a_file_keras_wrote_alone_says_so(cli, tmp_path) -> None:
+    import keras
+
+    path = tmp_path / "plain.keras"
+    keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]).save(path)
+    result = cli("info", str(path))
+    assert result.exit_code == 0 and "a Keras file without kzoo's metadata" in result.output
 
 
 def test_plugins_table_and_json(cli) -> None:

@@ -105,6 +105,49 @@ def test_a_numeric_target_with_many_values_trains_a_regressor(regressor, penguin
     assert card.output_shape == (None, 1)
 
 
+INFO_PROBE = """
+import sys
+from kzoo.cli import main
+try:
+    main({args!r}, prog_name="kzoo")
+except SystemExit as exit:
+    assert not exit.code, exit.code
+print("HEAVY:", [m for m in ("keras", "tensorflow", "jax", "torch") if m in sys.modules])
+"""
+
+
+def kzoo_info(*args: object) -> str:
+    """``kzoo info ARGS``'s output, from a fresh interpreter that must not import a framework."""
+    import subprocess
+    import sys
+
+    code = INFO_PROBE.format(args=["info", *map(str, args)])
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    body, heavy = out.stdout.rstrip().rsplit("\n", 1)
+    assert heavy == "HEAVY: []", heavy
+    return body
+
+
+def test_kzoo_info_on_a_saved_file_tells_what_training_recorded_without_keras(classifier, regressor) -> None:
+    model, _ = classifier
+    saved = read_model_metadata(str(model))
+    shown = kzoo_info(model)
+    assert shown.startswith(f"{model}: a trained mlp (plugin mlp), saved by kzoo {kzoo.__version__}")
+    classes = saved["data"]["class_names"]
+    assert f"'species', classification into {len(classes)} classes: {', '.join(classes)}" in shown
+    columns = saved["data"]["columns"]
+    assert f"{len(columns)} columns: {', '.join(columns)}" in shown and "body_mass_g" in columns
+    epoch = saved["stopping"]["best_epoch"] if saved["stopping"]["stopped_epoch"] else saved["epoch"]
+    assert f"accuracy {saved['history']['accuracy'][epoch - 1]:.4g}" in shown and f"(epoch {epoch})" in shown
+    assert f"input_dim = {saved['config']['input_dim']}" in shown
+    data = json.loads(kzoo_info(model, "--json"))
+    assert data["metrics_epoch"] == epoch and "history" not in data
+    assert data["metrics"] == {key: values[epoch - 1] for key, values in saved["history"].items()}
+    assert data["config"] == saved["config"] and data["data"]["class_names"] == classes
+    assert "'body_mass_g', regression (a number out)" in kzoo_info(regressor[0])
+
+
 def test_task_flag_overrides_the_rule_and_refuses_what_cannot_be(penguins, tmp_path) -> None:
     one_line_error(run("train", "mlp", "--data", penguins, "--target", "island", "--drop", "date",
                        "--task", "regression", "--epochs", "1"),

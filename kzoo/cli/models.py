@@ -10,6 +10,7 @@ from .._workflow import api
 from .._zoo import plugins
 from ..config import format_value, parse_assignments
 from .output import echo_json, echo_table
+from .saved import names_a_file, show_saved
 
 UNKNOWN = "?"  # a fact only a build can tell, with no manifest to read it from
 
@@ -65,7 +66,7 @@ def _spec_dict(name: str, aliases) -> dict:
 
 
 @click.command("info")
-@click.argument("name")
+@click.argument("name", metavar="NAME|FILE.keras")
 @click.option("-s", "--set", "assignments", multiple=True, metavar="KEY=VALUE",
               help="Override a config value, e.g. --set num_classes=3 (repeatable).")
 @click.option("--summary", is_flag=True, help="Build the model (imports keras) and print Keras's model.summary().")
@@ -75,14 +76,22 @@ def info_command(name, assignments, summary, as_json) -> None:
 
     Facts only a build can tell (api style, inputs, outputs, parameter count) come from the
     plugin's manifest without importing keras; with --set or --summary the model is built
-    and they are read from it.
+    and they are read from it. Given a saved FILE.keras, it shows what training recorded
+    there (target and classes, input columns, options, last metrics), without keras.
 
     \b
     Examples:
       kzoo info two_input_mlp
       kzoo info mlp --set input_dim=64 --json
       kzoo info mlp --set api=functional --summary
+      kzoo info m.keras
     """
+    if names_a_file(name):
+        if assignments or summary:
+            raise click.UsageError("--set and --summary describe zoo models; a saved file's config is what "
+                                   f"it was trained with: run `kzoo info {name}` alone.")
+        show_saved(name, as_json)
+        return
     builder = api.get(name)
     config = builder.config(**parse_assignments(assignments))
     spec = builder.spec

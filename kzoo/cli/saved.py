@@ -1,0 +1,130 @@
+"""``kzoo info FILE.keras``: what a saved model is, read from its kzoo.json without keras.
+
+A user holding ``m.keras`` wants to know what it predicts, from which columns, how it was trained
+and how well, before loading a framework; everything here is what training recorded.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import click
+
+from .._store.saving import read_metadata
+from ..config import format_value
+from .output import echo_json
+
+SHOWN = 8  # names listed before "... (N in all)": a table may have 100,000 columns
+
+
+def names_a_file(name: str) -> bool:
+    """A saved model's path rather than a zoo name: zoo names hold neither '/' nor '.keras'."""
+    return name.endswith(".keras") or os.sep in name or (os.altsep or os.sep) in name
+
+
+def show_saved(path: str, as_json: bool) -> None:
+    metadata = read_metadata(path)  # DataError (one line) for a missing or damaged file
+    if metadata is None:
+        click.echo(f"{path}: a Keras file without kzoo's metadata (saved by Keras alone): kzoo.load({path!r}) and "
+                   f"`kzoo evaluate`/`kzoo predict` read it as a plain Keras model.")
+        return
+    epoch, metrics = _result(metadata)
+    if as_json:
+        summary = {key: value for key, value in metadata.items() if key != "history"}
+        echo_json({"file": path, **summary, "metrics": metrics, "metrics_epoch": epoch})
+        return
+    data, training, config = metadata.get("data") or {}, metadata.get("training") or {}, metadata.get("config") or {}
+    plugin = f" (plugin {metadata['plugin']})" if metadata.get("plugin") else ""
+    click.echo(f"{path}: a trained {metadata['model']}{plugin}, saved by kzoo {metadata.get('kzoo_version', '?')}")
+    for label, value in (("target", _target(data)), ("inputs", _inputs(data)), ("trained", _trained(metadata)),
+                         ("stopped", _stopped(metadata.get("stopping"))), ("from", _start(metadata.get("weights"))),
+                         ("metrics", _metrics(epoch, metrics))):
+        if value:
+            click.echo(f"  {label + ':':<10}{value}")
+    if config:
+        click.echo("  config:")
+        for key, value in config.items():
+            click.echo(f"    {key} = {format_value(value)}")
+    click.echo(f"  use:      kzoo evaluate {path} --data DATA; kzoo predict {path} --data DATA --out p.csv")
+
+
+def _result(metadata: Mapping[str, Any]) -> tuple[int | None, dict[str, Any]]:
+    """The epoch whose weights the file holds (the best one when training stopped early) and its
+    metrics, as training reported them."""
+    history = metadata.get("history") or {}
+    stopping = metadata.get("stopping") or {}
+    epoch = stopping.get("best_epoch") if stopping.get("stopped_epoch") is not None else metadata.get("epoch")
+    if not epoch:
+        return None, {}
+    return epoch, {key: values[epoch - 1] for key, values in history.items() if len(values) >= epoch}
+
+
+def _metrics(epoch: int | None, metrics: Mapping[str, Any]) -> str:
+    return f"{', '.join(f'{k} {_number(v)}' for k, v in metrics.items())} (epoch {epoch})" if metrics else ""
+
+
+def _listed(names: Sequence[str]) -> str:
+    shown = ", ".join(str(n) for n in names[:SHOWN])
+    return shown if len(names) <= SHOWN else f"{shown}, ... ({len(names):,} in all)"
+
+
+def _target(data: Mapping[str, Any]) -> str:
+    targets = data.get("target") or []
+    plan = data.get("plan") or {}
+    classes = data.get("class_names")
+    if not targets and not classes:
+        return ""
+    named = ", ".join(repr(t) for t in targets) or "the data's labels"
+    if plan.get("task") == "regression":
+        return f"{named}, regression (a number out)"
+    if classes:
+        return f"{named}, classification into {len(classes)} classes: {_listed(classes)}"
+    return named
+
+
+def _inputs(data: Mapping[str, Any]) -> str:
+    columns = data.get("columns")
+    if columns:
+        return f"{len(columns):,} columns: {_listed(columns)}"
+    return f"from {data['source']}" if data.get("source") else ""
+
+
+def _trained(metadata: Mapping[str, Any]) -> str:
+    training = metadata.get("training") or {}
+    if not training:
+        return ""
+    source = (metadata.get("data") or {}).get("source")
+    done, asked = metadata.get("epoch", "?"), training.get("epochs", "?")
+    parts = [(f"{done} epochs" if done == asked else f"{done} of {asked} epochs") + (f" on {source}" if source else "")]
+    if "batch_size" in training:
+        parts.append(f"batch {training['batch_size']}")
+    if "learning_rate" in training:
+        schedule = f" ({training['schedule']})" if training.get("schedule") else ""
+        parts.append(f"learning rate {_number(training['learning_rate'])}{schedule}")
+    if training.get("val_split"):
+        parts.append(f"{_number(training['val_split'])} held out")
+    parts.append(f"precision {training.get('precision', 'float32')}")
+    return ", ".join(parts)
+
+
+def _stopped(stopping: Mapping[str, Any] | None) -> str:
+    if not stopping or stopping.get("stopped_epoch") is None:
+        return ""
+    return (f"early at epoch {stopping['stopped_epoch']}, keeping epoch {stopping.get('best_epoch')}'s weights "
+            f"(best {stopping.get('monitor')} {_number(stopping.get('best'))})")
+
+
+def _start(weights: Mapping[str, Any] | None) -> str:
+    if not weights:
+        return ""
+    if weights.get("new_head"):
+        how = "a new head on its backbone" + (", the rest frozen" if weights.get("frozen") else "")
+    else:
+        how = "fine-tuned" + (f", {len(weights['frozen'])} layers frozen" if weights.get("frozen") else "")
+    return f"{weights.get('name')} ({how})"
+
+
+def _number(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
