@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import io
+import json
 import sys
 from pathlib import Path
 
@@ -179,6 +180,24 @@ def test_the_trained_model_predicts_raw_images_alike_everywhere(stages, photos, 
     session = onnxruntime.InferenceSession(str(onnx), providers=["CPUExecutionProvider"])
     feed = {session.get_inputs()[0].name: images.astype("float32")}
     np.testing.assert_allclose(session.run(None, feed)[0], loaded, atol=1e-4)
+
+
+def test_evaluate_on_the_folder_scores_what_predict_answers(stages, photos):
+    """``kzoo evaluate`` reads the class folders as training did: its accuracy is the share of
+    pictures whose most probable class in ``kzoo predict``'s table is their folder."""
+    model = stages["folder"] / "s2.keras"
+    evaluated = run("evaluate", model, "--data", photos, "--json")
+    assert evaluated.exit_code == 0, evaluated.output
+    metrics = json.loads(evaluated.stdout)
+    assert set(metrics) == {"loss", "accuracy"} and np.isfinite(metrics["loss"])
+    predicted = run("predict", model, "--data", photos)
+    assert predicted.exit_code == 0, predicted.output
+    rows = list(csv.DictReader(io.StringIO(predicted.stdout)))
+    assert len(rows) == 30
+    columns = [c for c in rows[0] if "_p_" in c]
+    right = [Path(r["path"]).parent.name == columns[int(np.argmax([float(r[c]) for c in columns]))].split("_p_")[1]
+             for r in rows]
+    assert metrics["accuracy"] == pytest.approx(np.mean(right), abs=1e-6)
 
 
 def test_python_api_runs_the_same_two_stages(photos, pretrained, tmp_path):
