@@ -65,6 +65,25 @@ def test_one_architecture_of_each_family_passes_the_whole_kit_at_its_smallest_in
     assert all(r.ok for r in results), "\n".join(map(str, results))
 
 
+@pytest.mark.parametrize("name", ["resnet50", "mobilenet_v2"])
+def test_an_architecture_exports_to_onnx_and_answers_as_keras(name, tmp_path):
+    """The kit has no export check, so the export of the family: caffe- and tf-mode preprocessing
+    layers here, Keras's included mode in test_transfer (mobilenet_v3_small)."""
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("tf2onnx")
+    from kzoo._workflow.export import export_keras
+    from kzoo_plugins.applications import ARCHITECTURES
+
+    (architecture,) = [a for a in ARCHITECTURES if a.name == name]
+    builder = kzoo.get(name)
+    config = builder.config(input_shape=(architecture.min_size, architecture.min_size, 3), num_classes=3)
+    model = kzoo.build(name, **config)
+    result = export_keras(model, builder.input_specs(config), builder.output_specs(config), "onnx",
+                          tmp_path / f"{name}.onnx", samples=4)
+    assert (tmp_path / f"{name}.onnx").is_file() and result.samples == 4
+    assert result.max_abs_diff <= 1e-4
+
+
 @pytest.mark.parametrize("mode, module", [("caffe", "resnet"), ("tf", "mobilenet_v2"), ("torch", "densenet")])
 def test_preprocessing_layers_compute_keras_preprocess_input(mode, module):
     import keras
