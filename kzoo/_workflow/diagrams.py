@@ -54,9 +54,9 @@ def plot_model(name_or_builder: str | ModelBuilder, path: str | os.PathLike[str]
     """
     path = Path(path)
     image_format(path, DIAGRAM_FORMATS, what="a model diagram")
-    check_tools()
     builder = api.get(name_or_builder) if isinstance(name_or_builder, str) else name_or_builder
     config = builder.config(**config)
+    check_tools()  # after what the user typed: a misspelt name is the first thing to hear about
     model = build_checked(builder, config)
     if not is_graph_model(model):
         warnings.warn(_one_node_note(builder, config), DiagramWarning, stacklevel=2)
