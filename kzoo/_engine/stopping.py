@@ -76,6 +76,16 @@ def improved(monitor: str, value: float, best: float | None, loss: float | None 
     return loss is not None and math.isfinite(loss) and (best_loss is None or loss <= best_loss - LOSS_TIE_BREAK)
 
 
+def kept_metrics(history: Mapping[str, list[Any]], epochs: int,
+                 state: StopState | None) -> tuple[int, dict[str, Any]]:
+    """``(epoch, metrics)`` of the weights a finished run keeps: the best epoch's when early
+    stopping ended it (its weights were restored), else the last of ``epochs``."""
+    if state is None or state.stopped_epoch is None:
+        return epochs, {key: values[-1] for key, values in history.items() if values}
+    best = state.best_epoch
+    return best, {key: values[best - 1] for key, values in history.items() if 0 < best <= len(values)}
+
+
 def reason(state: StopState | None, patience: int, epochs: int) -> str:
     """The one line a log ends with: why training stopped (``state`` None: no early stopping)."""
     if state is not None and state.stopped_epoch is not None:

@@ -186,14 +186,12 @@ def _fit_and_save(builder: ModelBuilder, data: Data, options: TrainOptions, stra
                          callbacks=make_callbacks(o.callbacks, o.checkpoint_dir, metadata, history, strategy, stopper))
         for key, values in fitted.history.items():
             history.setdefault(key, []).extend(float(v) for v in values)
-    metrics = {key: values[-1] for key, values in history.items() if values}
     metadata.update(epoch=max(initial_epoch, len(next(iter(history.values()), []))), history=history)
-    stop_reason = stopping.reason(stopper.state if stopper else None, o.patience, o.epochs)
+    state = stopper.state if stopper else None
+    _, metrics = stopping.kept_metrics(history, metadata["epoch"], state)
+    stop_reason = stopping.reason(state, o.patience, o.epochs)
     if stopper is not None:
         metadata["stopping"] = stopper.state.to_dict()
-        if stopper.state.stopped_epoch is not None:  # the model holds the best epoch's weights
-            metrics = {key: values[stopper.state.best_epoch - 1] for key, values in history.items()
-                       if len(values) >= stopper.state.best_epoch}
     loss = metrics.get("loss")
     if loss is not None and not math.isfinite(loss):  # a model that answers NaN is no result
         raise ConfigError(f"training diverged: the loss is {loss} after epoch {metadata['epoch']}, so the model would "

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from .._engine.stopping import StopState, kept_metrics
 from .._store.saving import read_metadata
 from ..config import format_value
 from .output import echo_json
@@ -21,7 +22,7 @@ SHOWN = 8  # names listed before "... (N in all)": a table may have 100,000 colu
 
 def names_a_file(name: str) -> bool:
     """A saved model's path rather than a zoo name: zoo names hold neither '/' nor '.keras'."""
-    return name.endswith(".keras") or os.sep in name or (os.altsep or os.sep) in name
+    return name.endswith(".keras") or any(sep in name for sep in (os.sep, os.altsep) if sep)
 
 
 def show_saved(path: str, as_json: bool) -> None:
@@ -51,14 +52,11 @@ def show_saved(path: str, as_json: bool) -> None:
 
 
 def _result(metadata: Mapping[str, Any]) -> tuple[int | None, dict[str, Any]]:
-    """The epoch whose weights the file holds (the best one when training stopped early) and its
-    metrics, as training reported them."""
-    history = metadata.get("history") or {}
-    stopping = metadata.get("stopping") or {}
-    epoch = stopping.get("best_epoch") if stopping.get("stopped_epoch") is not None else metadata.get("epoch")
-    if not epoch:
+    """The epoch whose weights the file holds and its metrics, as training reported them."""
+    if not metadata.get("epoch"):
         return None, {}
-    return epoch, {key: values[epoch - 1] for key, values in history.items() if len(values) >= epoch}
+    state = StopState.from_dict(metadata["stopping"]) if metadata.get("stopping") else None
+    return kept_metrics(metadata.get("history") or {}, metadata["epoch"], state)
 
 
 def _metrics(epoch: int | None, metrics: Mapping[str, Any]) -> str:
