@@ -99,6 +99,9 @@ def test_plugins_table_and_json(cli) -> None:
     assert result.output.splitlines()[0].split() == ["PLUGIN", "DISTRIBUTION", "VERSION", "MODELS", "STATUS"]
     data = {p["name"]: p for p in json.loads(cli("plugins", "--json").output)}
     assert data["two_input"]["models"] == ["two_input_mlp"] and data["two_input"]["status"] == "ok"
+    rows = {line.split()[0]: line for line in result.output.splitlines()[1:]}
+    models = data["applications"]["models"]
+    assert f"{', '.join(models[:8])}, ... ({len(models)} in all)" in rows["applications"], "40 names cut to 8"
 
 
 def test_version(cli) -> None:

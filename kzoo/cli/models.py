@@ -9,7 +9,7 @@ from .._meta.spec import ModelSpec, TensorSpec
 from .._workflow import api
 from .._zoo import plugins
 from ..config import format_value, parse_assignments
-from .output import echo_json, echo_table
+from .output import echo_json, echo_table, listed
 from .saved import names_a_file, show_saved
 
 UNKNOWN = "?"  # a fact only a build can tell, with no manifest to read it from
@@ -168,7 +168,7 @@ def plugins_command(as_json) -> None:
         click.echo("no plugins loaded; check KZOO_LOAD_PLUGINS / KZOO_DISABLE_PLUGINS.", err=True)
         return
     rows = [
-        [i.name, i.distribution or "-", i.version or "-", ", ".join(i.models) or "-",
+        [i.name, i.distribution or "-", i.version or "-", listed(i.models) or "-",
          "ok" if i.status == "ok" else f"failed: {i.error}"]
         for i in infos
     ]

@@ -13,6 +13,13 @@ def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, default=str))
 
 
+def listed(names: Sequence[Any], shown: int = 8) -> str:
+    """The first ``shown`` names, then how many there are: a table may have 100,000 columns, a
+    plugin 40 models."""
+    head = ", ".join(str(n) for n in names[:shown])
+    return head if len(names) <= shown else f"{head}, ... ({len(names):,} in all)"
+
+
 def echo_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], max_last: int = 70) -> None:
     """Columns padded to their widest cell; the last column is cut to ``max_last`` characters."""
     cells = [[str(h).upper() for h in headers]] + [[str(c) for c in row] for row in rows]

@@ -7,7 +7,7 @@ and how well, before loading a framework; everything here is what training recor
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import click
@@ -15,9 +15,7 @@ import click
 from .._engine.stopping import StopState, kept_metrics
 from .._store.saving import read_metadata
 from ..config import format_value
-from .output import echo_json
-
-SHOWN = 8  # names listed before "... (N in all)": a table may have 100,000 columns
+from .output import echo_json, listed
 
 
 def names_a_file(name: str) -> bool:
@@ -63,11 +61,6 @@ def _metrics(epoch: int | None, metrics: Mapping[str, Any]) -> str:
     return f"{', '.join(f'{k} {_number(v)}' for k, v in metrics.items())} (epoch {epoch})" if metrics else ""
 
 
-def _listed(names: Sequence[str]) -> str:
-    shown = ", ".join(str(n) for n in names[:SHOWN])
-    return shown if len(names) <= SHOWN else f"{shown}, ... ({len(names):,} in all)"
-
-
 def _target(data: Mapping[str, Any]) -> str:
     targets = data.get("target") or []
     plan = data.get("plan") or {}
@@ -78,14 +71,14 @@ def _target(data: Mapping[str, Any]) -> str:
     if plan.get("task") == "regression":
         return f"{named}, regression (a number out)"
     if classes:
-        return f"{named}, classification into {len(classes)} classes: {_listed(classes)}"
+        return f"{named}, classification into {len(classes)} classes: {listed(classes)}"
     return named
 
 
 def _inputs(data: Mapping[str, Any]) -> str:
     columns = data.get("columns")
     if columns:
-        return f"{len(columns):,} columns: {_listed(columns)}"
+        return f"{len(columns):,} columns: {listed(columns)}"
     return f"from {data['source']}" if data.get("source") else ""
 
 
