@@ -23,6 +23,7 @@ from .._zoo import manifest
 from .._zoo.builder import ModelBuilder
 from .._zoo.plugins import get_host
 from .._zoo.registry import check_builder
+from . import reloader
 from ..errors import ConfigError, ConformanceError, ConformanceWarning
 
 #: Per-model checks, in the order they run.
@@ -73,6 +74,7 @@ class _Run:
     precision: str = "float32"
     folder: str = ""  # where the round trip saves the model for a fresh process to load
     saved: str | None = None  # the saved file, while its reload in a fresh process is pending
+    plugin: str | None = None  # the installed plugin a fresh process finds the model through
 
 
 def check_model(model: str | ModelBuilder, config: Mapping[str, Any] | None = None,
@@ -98,6 +100,10 @@ def check_models(models: Sequence[str | ModelBuilder], config: Mapping[str, Any]
     unknown = [c for c in checks if c not in MODEL_CHECKS]
     if unknown:
         raise ConformanceError(f"unknown checks {unknown}; expected some of {', '.join(MODEL_CHECKS)}.")
+    if "round_trip" in checks:  # the fresh process starts Keras while this one builds and trains
+        plugins = [_plugin_of(model) for model in models]
+        if all(plugins):
+            reloader.prestart(plugins)
     with tempfile.TemporaryDirectory(prefix="kzoo-conformance-") as folder:
         runs = [_checked(model, config, precision, os.path.join(folder, str(i)), checks)
                 for i, model in enumerate(models)]
@@ -305,7 +311,7 @@ def _check_round_trip(run: _Run) -> str | None:
 
     from .._store.saving import load, model_metadata, save
 
-    plugin = _installed_plugin(run.builder)
+    plugin = run.plugin = _installed_plugin(run.builder)
     os.makedirs(run.folder, exist_ok=True)
     path = os.path.join(run.folder, "model.keras")
     save(run.model, path, model_metadata(run.builder.spec.name, run.config, plugin=plugin))
@@ -334,6 +340,14 @@ def _inputs(x: Any) -> dict[str, Any]:
     return dict(x) if isinstance(x, Mapping) else {"": x}
 
 
+def _plugin_of(model: str | ModelBuilder) -> str | None:
+    """:func:`_installed_plugin` of a name or builder; None for anything the spec check will refuse."""
+    try:
+        return _installed_plugin(get(model) if isinstance(model, str) else model)
+    except Exception:  # reported by the checks themselves
+        return None
+
+
 def _installed_plugin(builder: ModelBuilder) -> str | None:
     """The plugin a fresh process loads ``builder`` from: one installed through an entry point,
     whose registry holds this very builder under its name; None when a fresh process cannot."""
@@ -349,28 +363,9 @@ def _installed_plugin(builder: ModelBuilder) -> str | None:
     return info.name if any(ep.name == info.name and ep.value == info.module for ep in discover()) else None
 
 
-_RELOAD_PROBE = """
-import json, sys, warnings
-import numpy as np
-from kzoo._engine.fitting import predict
-from kzoo._store.saving import load
-jobs = json.load(open(sys.argv[1]))
-for job in jobs:
-    try:
-        with np.load(job["x"]) as data:
-            x = {k[2:]: data[k] for k in data.files}
-        got = predict(load(job["model"]), x[""] if list(x) == [""] else x)
-        got = got if isinstance(got, dict) else {"": got}
-        np.savez(job["out"], **{f"y:{k}": np.asarray(v) for k, v in got.items()})
-    except Exception as exc:
-        with open(job["error"], "w") as f:
-            f.write(f"{type(exc).__name__}: {exc}")
-"""
-
-
 def _reload_fresh(pending: Sequence[tuple[_Run, list[CheckResult]]], folder: str) -> None:
-    """Load each saved model in one fresh interpreter, with the user's plugin settings, and
-    compare its predictions: the round trip's result becomes that verdict."""
+    """Load each saved model in a fresh interpreter (the plugin's reloader, :mod:`.reloader`), with
+    the user's plugin settings, and compare its predictions: the round trip's result becomes that verdict."""
     import numpy as np
 
     jobs = [{"model": run.saved, "x": os.path.join(run.folder, "x.npz"), "out": os.path.join(run.folder, "y.npz"),
@@ -378,13 +373,7 @@ def _reload_fresh(pending: Sequence[tuple[_Run, list[CheckResult]]], folder: str
     job_file = os.path.join(folder, "jobs.json")
     with open(job_file, "w", encoding="utf-8") as f:
         json.dump(jobs, f)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p), TF_CPP_MIN_LOG_LEVEL="2")
-    try:
-        out = subprocess.run([sys.executable, "-c", _RELOAD_PROBE, job_file], capture_output=True, text=True, env=env,
-                             timeout=RELOAD_TIMEOUT)
-        why = (out.stderr.strip().splitlines() or ["no error output"])[-1]
-    except subprocess.TimeoutExpired:
-        why = f"it did not finish within {RELOAD_TIMEOUT} s"
+    why = reloader.reload(job_file, [run.plugin or "" for run, _ in pending], RELOAD_TIMEOUT)
     for (run, results), job in zip(pending, jobs):
         index = next(i for i, r in enumerate(results) if r.check == "round_trip")
         subject = results[index].subject
@@ -393,7 +382,7 @@ def _reload_fresh(pending: Sequence[tuple[_Run, list[CheckResult]]], folder: str
                 with open(job["error"], encoding="utf-8") as f:
                     raise ConformanceError(f"loading the saved model in a fresh process failed: {f.read().strip()}")
             if not os.path.exists(job["out"]):
-                raise ConformanceError(f"the fresh process that reloads the saved model failed: {why}")
+                raise ConformanceError(f"the fresh process that reloads the saved model failed: {why or 'it wrote no predictions'}")
             with np.load(job["out"]) as data:
                 got = {k[2:]: data[k] for k in data.files}
             _compare(run, got if list(got) != [""] else _by_output(run, got[""]))
