@@ -3,6 +3,8 @@ what ``model.fit`` trains, on TensorFlow and on JAX, and is only taken where it 
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import subprocess
@@ -52,7 +54,20 @@ json.dump({"fast": fast, "slow": slow, "used": len(used), "taken": taken}, sys.s
 """
 
 
-def compare(backend: str, model: str = "mlp") -> dict:
+def compare(backend: str, model: str, monkeypatch: pytest.MonkeyPatch) -> dict:
+    """COMPARE's verdict: run here on TensorFlow (this process's backend), else in a fresh
+    interpreter on ``backend``; what it patches in kzoo is restored after the test."""
+    if backend == "tensorflow":
+        from kzoo._engine import fitting
+
+        for module, name in ((fitting, "EVAL_BATCH_SIZE"), (fastpath, "EVAL_BATCH_SIZE"), (fastpath, "fit"),
+                             (fastpath, "has_convolution"), (fastpath, "applies")):
+            monkeypatch.setattr(module, name, getattr(module, name))
+        monkeypatch.setattr(sys, "argv", ["compare", model])
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            exec(COMPARE, {"__name__": "kzoo_fastpath_compare"})
+        return json.loads(printed.getvalue().strip().splitlines()[-1])
     env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
     done = subprocess.run([sys.executable, "-c", COMPARE, model], check=False, capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -61,12 +76,12 @@ def compare(backend: str, model: str = "mlp") -> dict:
 
 @pytest.mark.parametrize("backend, model, taken", [("tensorflow", "mlp", 1), ("tensorflow", "cnn", 1),
                                                    ("jax", "mlp", 1), ("jax", "cnn", 0)])
-def test_the_fast_path_trains_what_model_fit_trains(backend, model, taken):
+def test_the_fast_path_trains_what_model_fit_trains(backend, model, taken, monkeypatch):
     """On JAX's CPU backend a convolutional model goes through model.fit by default (what
     benchmarks/families.py measures); forced onto the fast path, it still trains the same."""
     if backend == "jax":
         pytest.importorskip("jax")
-    result = compare(backend, model)
+    result = compare(backend, model, monkeypatch)
     assert result["taken"] == taken and result["used"] == 1  # exactly one run took the fast path
     (fast_history, fast_weights), (slow_history, slow_weights) = result["fast"], result["slow"]
     assert set(fast_history) == set(slow_history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
