@@ -13,6 +13,7 @@ import kzoo
 from kzoo._engine import precision
 from kzoo._workflow import training
 
+from ._cli import run
 from .conftest import run_kzoo
 from .test_resume import kill_after
 
@@ -82,14 +83,14 @@ def test_a_killed_mixed_run_resumes_exactly_and_another_precision_is_refused(tmp
         return ["train", "mlp", "--data", "digits", "--epochs", "4", "--batch-size", "256", "--precision", precision,
                 "--checkpoint-dir", str(tmp_path / f"ckpt_{name}"), "--metrics-out", str(tmp_path / f"{name}.json")]
 
-    whole = run_kzoo(*command("whole"))
-    assert whole.returncode == 0, whole.stderr
+    whole = run(*command("whole"))  # only the killed run needs a fresh interpreter
+    assert whole.exit_code == 0, whole.output
     crashed = run_kzoo(*command("resumed"), env=kill_after(tmp_path, 2))
     assert crashed.returncode == -signal.SIGKILL, crashed.stderr
-    other = run_kzoo(*command("resumed", "float32"))
-    assert other.returncode == 1 and "precision 'mixed_bfloat16' -> 'float32'" in other.stderr, other.stderr
-    resumed = run_kzoo(*command("resumed"))
-    assert resumed.returncode == 0 and "resumed from epoch 2" in resumed.stdout, resumed.stderr
+    other = run(*command("resumed", "float32"))
+    assert other.exit_code == 1 and "precision 'mixed_bfloat16' -> 'float32'" in other.stderr, other.output
+    resumed = run(*command("resumed"))
+    assert resumed.exit_code == 0 and "resumed from epoch 2" in resumed.stdout, resumed.output
     a, b = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("whole", "resumed"))
     assert b["initial_epoch"] == 2 and a["history"] == b["history"]
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import kzoo
 from kzoo._store import resume
 
+from ._cli import run
 from .conftest import run_kzoo
 
 SAMPLES, BATCH = 1797, 256  # digits: 8 steps per epoch
@@ -51,6 +52,7 @@ def kill_after(tmp_path: Path, epochs: int) -> dict[str, str]:
 
 
 def kzoo_cli(args, env=None):
+    """``kzoo ARGS`` in a fresh interpreter: for the run that is killed."""
     return run_kzoo(*map(str, args), env=env)
 
 
@@ -67,8 +69,8 @@ def test_killed_training_resumes_from_the_last_completed_epoch_and_matches_the_u
     assert saved["epoch"] == 2 and len(saved["history"]["loss"]) == 2
     assert int(kzoo.load(ckpt / resume.CHECKPOINT_NAME).optimizer.iterations) == 2 * STEPS
 
-    resumed = kzoo_cli(command)
-    assert resumed.returncode == 0, resumed.stderr
+    resumed = run(*command)  # the rest needs no fresh interpreter: in this process
+    assert resumed.exit_code == 0, resumed.output
     assert "resumed from epoch 2" in resumed.stdout and "Epoch 3/4" in resumed.stdout
     assert resumed.stdout.index("resumed from epoch 2") < resumed.stdout.index("Epoch 3/4")
     assert "Epoch 1/4" not in resumed.stdout
@@ -79,21 +81,21 @@ def test_killed_training_resumes_from_the_last_completed_epoch_and_matches_the_u
     assert int(kzoo.load(out).optimizer.iterations) == 4 * STEPS
 
     straight_metrics = tmp_path / "straight.json"
-    straight = kzoo_cli(["train", "mlp", "--data", "digits", "--epochs", 4, "--batch-size", BATCH,
-                         "--metrics-out", straight_metrics, "--quiet"])
-    assert straight.returncode == 0, straight.stderr
+    straight = run("train", "mlp", "--data", "digits", "--epochs", 4, "--batch-size", BATCH,
+                   "--metrics-out", straight_metrics, "--quiet")
+    assert straight.exit_code == 0, straight.output
     expected = json.loads(straight_metrics.read_text())["history"]["loss"]
     assert report["history"]["loss"] == expected  # the shuffle order depends on seed and epoch only
 
 
 def test_a_checkpoint_from_another_model_is_refused(tmp_path):
     ckpt = tmp_path / "ckpt"
-    first = kzoo_cli(["train", "mlp", "--data", "iris", "--epochs", 1, "--checkpoint-dir", ckpt, "--quiet"])
-    assert first.returncode == 0, first.stderr
-    other = kzoo_cli(["train", "two_input_mlp", "--data", "iris", "--epochs", 1, "--checkpoint-dir", ckpt, "--quiet"])
-    assert other.returncode == 1 and "from another run" in other.stderr
-    fewer = kzoo_cli(["train", "mlp", "--data", "iris", "--epochs", 2, "--seed", 3, "--checkpoint-dir", ckpt, "--quiet"])
-    assert fewer.returncode == 1, fewer.stderr
+    first = run("train", "mlp", "--data", "iris", "--epochs", 1, "--checkpoint-dir", ckpt, "--quiet")
+    assert first.exit_code == 0, first.output
+    other = run("train", "two_input_mlp", "--data", "iris", "--epochs", 1, "--checkpoint-dir", ckpt, "--quiet")
+    assert other.exit_code == 1 and "from another run" in other.stderr
+    fewer = run("train", "mlp", "--data", "iris", "--epochs", 2, "--seed", 3, "--checkpoint-dir", ckpt, "--quiet")
+    assert fewer.exit_code == 1, fewer.output
     assert "epochs 1 -> 2" in fewer.stderr and "seed 0 -> 3" in fewer.stderr
     assert fewer.stderr.count("\n") == 1
 
