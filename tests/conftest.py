@@ -58,6 +58,32 @@ def run_kzoo(*args: str, env: dict[str, str] | None = None, cwd: Path | None = N
     )
 
 
+_COMMANDS_PROBE = """
+import json, sys
+from click.testing import CliRunner
+from kzoo.cli import main
+results = []
+for args in json.loads(sys.argv[1]):
+    result = CliRunner().invoke(main, args)
+    sys.stderr.write(result.stderr)
+    results.append([result.exit_code, result.stdout])
+print(json.dumps(results))
+"""
+
+
+def run_kzoo_commands(*commands: list[str], env: dict[str, str] | None = None) -> dict:
+    """Several ``kzoo`` commands, one after another, in one fresh interpreter (one start of Keras):
+    ``{"results": [[exit code, stdout], ...], "stderr": everything they wrote to stderr}``."""
+    import json
+
+    full_env = {k: v for k, v in os.environ.items() if k not in PLUGIN_ENV_VARS}
+    full_env.update({"TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})})
+    done = subprocess.run([sys.executable, "-c", _COMMANDS_PROBE, json.dumps([list(map(str, c)) for c in commands])],
+                          capture_output=True, text=True, env=full_env, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return {"results": json.loads(done.stdout.strip().splitlines()[-1]), "stderr": done.stderr}
+
+
 def make_builder(name: str, tags: tuple[str, ...] = (), params: int = 0) -> kzoo.ModelBuilder:
     """A metadata-only builder for registry tests (it never builds)."""
     spec = kzoo.ModelSpec(

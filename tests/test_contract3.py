@@ -28,7 +28,8 @@ from kzoo.datasets.shaping import fit_to_input
 from kzoo.errors import ConformanceWarning
 from kzoo.testing import check_model, check_plugin, check_plugin_import
 
-from .conftest import ModelsPlugin, run_kzoo
+from ._cli import run
+from .conftest import ModelsPlugin, run_kzoo, run_kzoo_commands
 from .contract3_plugins import ENTRY_POINTS, FILES
 from .distributions import pip_install, write_project
 
@@ -77,20 +78,20 @@ TEXT_NEEDS_TENSORFLOW = pytest.mark.skipif(backend_name() != "tensorflow",
 
 
 @TEXT_NEEDS_TENSORFLOW
-def test_custom_layers_load_in_a_fresh_kzoo_predict_and_evaluate(site: Path, tmp_path: Path) -> None:
+def test_custom_layers_load_in_a_fresh_kzoo_predict_and_evaluate(installed: Path, tmp_path: Path) -> None:
     data = reviews(tmp_path / "reviews.csv")
-    env = {"PYTHONPATH": str(site)}
-    trained = run_kzoo("train", "c3_transformer", "--data", str(data), "--target", "label", "--epochs", "1",
-                       "--out", str(tmp_path / "t.keras"), "--quiet", env=env)
-    assert trained.returncode == 0, trained.stderr
-    predicted = run_kzoo("predict", str(tmp_path / "t.keras"), "--data", str(data), "--out", str(tmp_path / "p.csv"),
-                         env=env)
-    assert predicted.returncode == 0, predicted.stderr
+    trained = run("train", "c3_transformer", "--data", data, "--target", "label", "--epochs", "1",
+                  "--out", tmp_path / "t.keras", "--quiet")  # here; the point is the fresh process that loads it
+    assert trained.exit_code == 0, trained.output
+    fresh = run_kzoo_commands(["predict", str(tmp_path / "t.keras"), "--data", str(data), "--out", str(tmp_path / "p.csv")],
+                              ["evaluate", str(tmp_path / "t.keras"), "--data", str(data), "--json"],
+                              env={"PYTHONPATH": str(installed)})
+    (predicted, predict_output), (evaluated, evaluate_output) = fresh["results"]
+    assert predicted == 0, fresh["stderr"]
     assert (tmp_path / "p.csv").read_text().count("\n") == 61
-    assert "unbuilt state" not in predicted.stderr, "Keras's advice to a layer's author is not the user's warning"
-    evaluated = run_kzoo("evaluate", str(tmp_path / "t.keras"), "--data", str(data), "--json", env=env)
-    assert evaluated.returncode == 0, evaluated.stderr
-    assert "accuracy" in json.loads(evaluated.stdout)
+    assert "unbuilt state" not in fresh["stderr"], "Keras's advice to a layer's author is not the user's warning"
+    assert evaluated == 0, fresh["stderr"]
+    assert "accuracy" in json.loads(evaluate_output)
 
 
 def test_the_kit_reloads_in_a_fresh_process_and_names_a_class_it_cannot_find(installed: Path) -> None:
