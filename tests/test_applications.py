@@ -43,6 +43,7 @@ def test_every_keras_application_is_listed_with_its_parameters_without_importing
 
 
 @pytest.mark.parametrize("name", application_names())
+@pytest.mark.slow
 def test_each_architecture_builds_with_the_parameter_count_its_manifest_says(name):
     results = check_model(name, checks=("spec", "builds", "params", "manifest"))
     assert all(r.ok for r in results), "\n".join(map(str, results))

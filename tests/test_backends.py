@@ -44,6 +44,7 @@ def run_worker(out: Path, *args: str, env: dict[str, str]) -> dict:
 
 
 @pytest.mark.parametrize("other", installed("jax", "torch"))
+@pytest.mark.slow
 def test_a_backend_runs_everything_without_importing_tensorflow_and_models_cross_backends(tmp_path, other):
     x = kzoo.datasets.load("iris", "mlp").x
     tf_model = kzoo.train("mlp", "iris", epochs=2, out=tmp_path / "tf.keras").model
@@ -65,6 +66,7 @@ def test_a_backend_runs_everything_without_importing_tensorflow_and_models_cross
 
 
 @pytest.mark.parametrize("other", installed("jax", "torch"))
+@pytest.mark.slow
 def test_a_killed_run_resumes_and_ends_where_the_uninterrupted_run_ends(tmp_path, other):
     def command(name):
         return ["--backend", other, "train", "mlp", "--data", "digits", "--epochs", "4", "--batch-size", "256",
@@ -81,6 +83,7 @@ def test_a_killed_run_resumes_and_ends_where_the_uninterrupted_run_ends(tmp_path
 
 
 @needs_jax
+@pytest.mark.slow
 def test_the_backend_option_sets_keras_backend_before_keras_loads():
     probe = ("import json, sys\nfrom kzoo.cli import main\n"
              "try:\n    main(['--backend', 'jax', 'info', 'mlp', '--summary'])\nexcept SystemExit:\n    pass\n"
@@ -121,6 +124,7 @@ def test_text_columns_off_tensorflow_are_one_data_error(monkeypatch):
 
 
 @needs_jax
+@pytest.mark.slow
 def test_data_parallel_on_two_jax_devices_trains_and_one_device_warns(tmp_path):
     command = ["--backend", "jax", "train", "mlp", "--data", "digits", "--epochs", "2", "--val-split", "0.2",
                "--strategy", "data-parallel", "--out", str(tmp_path / "dp.keras"), "--metrics-out",

@@ -78,6 +78,7 @@ TEXT_NEEDS_TENSORFLOW = pytest.mark.skipif(backend_name() != "tensorflow",
 
 
 @TEXT_NEEDS_TENSORFLOW
+@pytest.mark.slow
 def test_custom_layers_load_in_a_fresh_kzoo_predict_and_evaluate(installed: Path, tmp_path: Path) -> None:
     data = reviews(tmp_path / "reviews.csv")
     trained = run("train", "c3_transformer", "--data", data, "--target", "label", "--epochs", "1",

@@ -211,6 +211,7 @@ def test_custom_loop_needs_the_model_built_in_the_strategy_scope(iris):
 
 
 # -- mirrored on one CPU split in two -----------------------------------------------------------
+@pytest.mark.slow
 def test_mirrored_on_two_logical_cpus_trains_saves_and_loads(tmp_path):
     finish([start("mirrored_worker.py", [str(tmp_path)])])
     result = json.loads((tmp_path / "result.json").read_text())

@@ -13,6 +13,8 @@ import pytest
 
 from ._processes import finish, free_ports, start
 
+pytestmark = pytest.mark.slow  # clusters of fresh TensorFlow processes
+
 # Both runs see the same global batches in the same order, so they differ only by float rounding
 # in the all-reduce: one test sample of 50 (0.02) is already a visible change; allow two.
 ACCURACY_TOLERANCE = 0.04

@@ -74,8 +74,9 @@ def compare(backend: str, model: str, monkeypatch: pytest.MonkeyPatch) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("backend, model, taken", [("tensorflow", "mlp", 1), ("tensorflow", "cnn", 1),
-                                                   ("jax", "mlp", 1), ("jax", "cnn", 0)])
+@pytest.mark.parametrize("backend, model, taken", [
+    ("tensorflow", "mlp", 1), ("tensorflow", "cnn", 1),
+    pytest.param("jax", "mlp", 1, marks=pytest.mark.slow), pytest.param("jax", "cnn", 0, marks=pytest.mark.slow)])
 def test_the_fast_path_trains_what_model_fit_trains(backend, model, taken, monkeypatch):
     """On JAX's CPU backend a convolutional model goes through model.fit by default (what
     benchmarks/families.py measures); forced onto the fast path, it still trains the same."""

@@ -259,6 +259,7 @@ class Fetched(Exception):
 
 
 @pytest.mark.parametrize("builder", keras_builders())
+@pytest.mark.slow
 def test_each_card_is_what_keras_own_code_downloads_and_checks(builder, monkeypatch):
     """Keras's application is built with ``weights="imagenet"`` and its call to ``get_file``
     caught: the URL, file name, cache folder and hash it asks for are the card's."""

@@ -78,6 +78,7 @@ def test_mixed_float16_trains_with_keras_loss_scaling_and_fine_tunes():
     assert result.network.dtype_policy.name == "mixed_float16" and result.metrics["accuracy"] > 0.8
 
 
+@pytest.mark.slow
 def test_a_killed_mixed_run_resumes_exactly_and_another_precision_is_refused(tmp_path):
     def command(name, precision="mixed_bfloat16"):
         return ["train", "mlp", "--data", "digits", "--epochs", "4", "--batch-size", "256", "--precision", precision,

@@ -275,6 +275,7 @@ def test_builtin_weights_and_their_exports_take_raw_values(tmp_path) -> None:
     assert card.task == "classification" and card.self_contained
 
 
+@pytest.mark.slow
 def test_a_table_model_trained_on_jax_predicts_the_same_on_tensorflow(penguins, tmp_path) -> None:
     """StringLookup needs tensorflow; off it, kzoo looks strings up in numpy and runs the core."""
     from .conftest import run_kzoo

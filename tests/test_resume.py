@@ -10,6 +10,8 @@ import signal
 import textwrap
 from pathlib import Path
 
+import pytest
+
 import kzoo
 from kzoo._store import resume
 
@@ -56,6 +58,7 @@ def kzoo_cli(args, env=None):
     return run_kzoo(*map(str, args), env=env)
 
 
+@pytest.mark.slow
 def test_killed_training_resumes_from_the_last_completed_epoch_and_matches_the_uninterrupted_run(tmp_path):
     ckpt, out, metrics = tmp_path / "ckpt", tmp_path / "m.keras", tmp_path / "m.json"
     command = ["train", "mlp", "--data", "digits", "--epochs", 4, "--batch-size", BATCH,

@@ -10,10 +10,13 @@ import sys
 import tempfile
 
 import numpy as np
+import pytest
 
 import kzoo
 
 from ._processes import finish, free_ports
+
+pytestmark = pytest.mark.slow  # a cluster of fresh TensorFlow processes
 
 
 def start_kzoo(args, env):
