@@ -5,7 +5,10 @@ A fenced block runs according to its language and an optional HTML comment on th
 - ``python``: executed in one namespace per page, in the page's working folder.
 - ``bash``: run by bash in the working folder (``cd`` carries over to later blocks), with the venv's
   ``kzoo``/``python`` first on PATH. ``pip install`` installs into a temporary folder (on
-  PYTHONPATH for later blocks and for this process) instead of the test environment.
+  PYTHONPATH for later blocks and for this process) instead of the test environment. A ``kzoo``
+  command runs in this process (:class:`InProcessKzoo`: the page's arguments, folder, ``KZOO_*``
+  variables, stdout, stderr and exit code; no start of TensorFlow per command), except one
+  naming another backend, which runs the real ``kzoo`` in a fresh interpreter.
 - ``<!-- file: PATH -->``: the block is written to PATH, relative to the working folder.
 - ``<!-- docs-test: output -->``: the block must equal what the previous python block printed.
 - ``<!-- docs-test: skip (why) -->``: not run; the reason says what it waits for.
@@ -15,12 +18,16 @@ A fenced block runs according to its language and an optional HTML comment on th
 from __future__ import annotations
 
 import contextlib
+import importlib
 import importlib.util
 import io
 import os
 import re
 import subprocess
 import sys
+import tempfile
+import threading
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +47,103 @@ pip() {
   fi
 }
 """
+
+
+# `kzoo` inside a bash block: the arguments, folder and environment go to InProcessKzoo through a
+# FIFO; its stdout, stderr and exit code come back as the command's own.
+KZOO = r"""
+kzoo() {
+  case " $* " in *" --backend "*) command kzoo "$@"; return;; esac  # another backend: a fresh interpreter
+  if [ "${KERAS_BACKEND:-tensorflow}" != tensorflow ]; then command kzoo "$@"; return; fi
+  local req code
+  req=$(mktemp -d)
+  printf '%s\0' "$@" > "$req/args"; pwd > "$req/cwd"; env -0 > "$req/env"
+  echo "$req" > "$KZOO_DOCS_SERVER/requests"
+  read -r _ < "$KZOO_DOCS_SERVER/replies"
+  cat "$req/out"; cat "$req/err" >&2
+  code=$(cat "$req/code"); rm -rf "$req"
+  return "$code"
+}
+"""
+
+
+class InProcessKzoo:
+    """Serves the ``kzoo`` commands of one bash block in this process, from a thread, while the
+    block runs (the test's own thread only waits for bash)."""
+
+    def __init__(self, *fresh: Path) -> None:
+        self.fresh = fresh  # folders whose modules each command imports anew, as a new process would
+        self.folder = Path(tempfile.mkdtemp(prefix="kzoo-docs-"))
+        for name in ("requests", "replies"):
+            os.mkfifo(self.folder / name)
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    def __enter__(self) -> InProcessKzoo:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        while self.thread.is_alive():  # the server waits for a request: an empty one stops it
+            try:
+                fd = os.open(self.folder / "requests", os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:  # no reader this instant
+                self.thread.join(timeout=0.05)
+                continue
+            os.write(fd, b"\n")
+            os.close(fd)
+            self.thread.join(timeout=60)
+        for name in ("requests", "replies"):
+            os.unlink(self.folder / name)
+        self.folder.rmdir()
+
+    def _serve(self) -> None:
+        while True:
+            with open(self.folder / "requests") as f:
+                request = f.readline().strip()
+            if not request:
+                return
+            self._answer(Path(request))
+            with open(self.folder / "replies", "w") as f:
+                f.write("done\n")
+
+    def _answer(self, request: Path) -> None:
+        from click.testing import CliRunner
+
+        from kzoo.cli import main
+
+        previous = os.getcwd()
+        try:
+            args = (request / "args").read_text().split("\0")[:-1]
+            page_env = dict(item.split("=", 1) for item in (request / "env").read_text().split("\0") if "=" in item)
+            env = {k: page_env.get(k) for k in {*os.environ, *page_env} if k.startswith("KZOO_")}
+            env.pop("KZOO_DOCS_SITE", None)
+            env.pop("KZOO_DOCS_SERVER", None)
+            os.chdir((request / "cwd").read_text().strip())
+            for folder in self.fresh:  # what pip installed or the page wrote, imported anew as by a fresh `kzoo`
+                forget_modules_under(folder)
+            importlib.invalidate_caches()
+            plugins.reset()  # a `pip install` earlier in the block may have added a plugin
+            result = CliRunner().invoke(main, args, prog_name="kzoo", env=env)
+            out, err, code = result.stdout, result.stderr, result.exit_code
+            if result.exception is not None and not isinstance(result.exception, SystemExit):
+                err += "".join(traceback.format_exception(result.exception))
+        except Exception:  # the page's command fails, with the reason, rather than bash waiting forever
+            out, err, code = "", traceback.format_exc(), 1
+        finally:
+            os.chdir(previous)
+            plugins.reset()
+        (request / "out").write_text(out)
+        (request / "err").write_text(err)
+        (request / "code").write_text(str(code))
+
+
+def forget_modules_under(folder: str | Path) -> None:
+    """Drop the modules imported from ``folder`` so the next import reads their files again."""
+    root = os.path.realpath(folder) + os.sep
+    for name, module in list(sys.modules.items()):
+        where = getattr(module, "__file__", None)
+        if where and os.path.realpath(where).startswith(root):
+            del sys.modules[name]
 
 
 @dataclass(frozen=True)
@@ -70,7 +174,7 @@ def blocks(text: str) -> list[Block]:
 
 class PageRunner:
     def __init__(self, page: Path, workdir: Path, site: Path) -> None:
-        self.page, self.cwd, self.site = page, workdir, site
+        self.page, self.cwd, self.site, self.root = page, workdir, site, workdir
         self.namespace: dict = {"__name__": "__docs__"}
         self.stdout = ""
 
@@ -118,12 +222,13 @@ class PageRunner:
     def run_bash(self, block: Block) -> None:
         state = self.site.parent / "cwd.txt"
         isolation = "--no-build-isolation" if importlib.util.find_spec("setuptools") else ""
-        script = "set -euo pipefail\n" + PIP.replace("{isolation}", isolation) + \
+        script = "set -euo pipefail\n" + PIP.replace("{isolation}", isolation) + KZOO + \
             f'cd "{self.cwd}"\n{block.code}\npwd > "{state}"\n'
         env = {k: v for k, v in os.environ.items() if not k.startswith("KZOO_")}
-        env.update(PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}", PYTHONPATH=str(self.site),
-                   KZOO_DOCS_SITE=str(self.site), TF_CPP_MIN_LOG_LEVEL="2")
-        out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env, timeout=600)
+        with InProcessKzoo(self.site, self.root) as server:
+            env.update(PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}", PYTHONPATH=str(self.site),
+                       KZOO_DOCS_SITE=str(self.site), KZOO_DOCS_SERVER=str(server.folder), TF_CPP_MIN_LOG_LEVEL="2")
+            out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env, timeout=600)
         assert out.returncode == 0, f"{self.where(block)} failed:\n{block.code}\n{out.stdout}\n{out.stderr}"
         self.stdout = out.stdout
         self.cwd = Path(state.read_text().strip())
