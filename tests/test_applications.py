@@ -55,13 +55,18 @@ ONE_PER_FAMILY = ["convnext_tiny", "densenet121", "efficientnet_b0", "efficientn
                   "xception"]
 
 
+# Compiled into a graph, one training step of these networks costs up to minutes (NASNetMobile: 200 s
+# under coverage); step by step, seconds. One family trains compiled, as kzoo train runs it.
+COMPILED = "mobilenet_v3_small"
+
+
 @pytest.mark.parametrize("name", ONE_PER_FAMILY)
 def test_one_architecture_of_each_family_passes_the_whole_kit_at_its_smallest_input(name):
     from kzoo_plugins.applications import ARCHITECTURES
 
     (architecture,) = [a for a in ARCHITECTURES if a.name == name]
     side = architecture.min_size
-    results = check_model(name, {"input_shape": (side, side, 3), "num_classes": 3})
+    results = check_model(name, {"input_shape": (side, side, 3), "num_classes": 3}, eager=name != COMPILED)
     assert [r.check for r in results] == list(MODEL_CHECKS)
     assert all(r.ok for r in results), "\n".join(map(str, results))
 

@@ -211,3 +211,13 @@ def test_cases_cover_each_plugin_and_model_and_can_be_narrowed() -> None:
     assert len(conformance_cases(["mlp", "two_input"])) == 2 + 2 * len(MODEL_CHECKS)
     with pytest.raises(ConformanceError, match=r"register no model named \['nope'\]"):
         conformance_cases(["mlp"], models=["nope"])
+
+
+def test_eager_checks_train_and_predict_step_by_step(monkeypatch) -> None:
+    """``eager=True`` compiles with run_eagerly, so model.fit (never the compiled fast path) trains."""
+    seen = []
+    real_fit = keras.Model.fit
+    monkeypatch.setattr(keras.Model, "fit", lambda self, *a, **k: seen.append(self.run_eagerly) or real_fit(self, *a, **k))
+    results = check_model("mlp", eager=True)
+    assert all(r.ok for r in results), "\n".join(map(str, results))
+    assert seen == [True]

@@ -60,6 +60,8 @@ def applies(net: Any, x: Any, y: Any, validation_data: Any, *, strategy: Any, ba
         return False  # a callback that wants per-batch or validation calls gets them from model.fit
     if not hasattr(net, "_symbolic_build") or getattr(net, "optimizer", None) is None:
         return False
+    if getattr(net, "run_eagerly", False):
+        return False  # compiled to run step by step: model.fit does, as asked
     if any(not getattr(type(net), method).__module__.startswith("keras.")
            for method in ("train_step", "test_step", "compute_metrics")):
         return False  # a model of its own steps: model.fit runs them as they are

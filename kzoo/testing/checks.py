@@ -75,10 +75,12 @@ class _Run:
     folder: str = ""  # where the round trip saves the model for a fresh process to load
     saved: str | None = None  # the saved file, while its reload in a fresh process is pending
     plugin: str | None = None  # the installed plugin a fresh process finds the model through
+    eager: bool = False  # train and predict step by step (run_eagerly), not as a compiled graph
 
 
 def check_model(model: str | ModelBuilder, config: Mapping[str, Any] | None = None,
-                precision: str = "float32", checks: Sequence[str] = MODEL_CHECKS) -> list[CheckResult]:
+                precision: str = "float32", checks: Sequence[str] = MODEL_CHECKS,
+                eager: bool = False) -> list[CheckResult]:
     """Run the per-model checks on a registered model name (or a builder), in order.
 
     ``config`` overrides defaults; then the ``params`` check is skipped, since ``spec.params``
@@ -86,13 +88,17 @@ def check_model(model: str | ModelBuilder, config: Mapping[str, Any] | None = No
     ``precision``: build the model under this Keras dtype policy, as ``kzoo train --precision``
     does (``mixed_bfloat16``, ``mixed_float16``). ``checks``: a leading part of
     :data:`MODEL_CHECKS` (or any of them in order) for models too large to train on every run,
-    e.g. ``("spec", "builds", "params", "manifest")``.
+    e.g. ``("spec", "builds", "params", "manifest")``. ``eager``: train and predict step by step
+    (Keras's ``run_eagerly``), in this process and in the round trip's, instead of compiling a
+    graph: a network of hundreds of layers is checked in seconds rather than minutes, while what
+    goes wrong only in a compiled graph goes unchecked.
     """
-    return check_models([model], config, precision, checks)[0]
+    return check_models([model], config, precision, checks, eager)[0]
 
 
 def check_models(models: Sequence[str | ModelBuilder], config: Mapping[str, Any] | None = None,
-                 precision: str = "float32", checks: Sequence[str] = MODEL_CHECKS) -> list[list[CheckResult]]:
+                 precision: str = "float32", checks: Sequence[str] = MODEL_CHECKS,
+                 eager: bool = False) -> list[list[CheckResult]]:
     """:func:`check_model` of each of ``models``, their round trips reloaded in one fresh
     interpreter (one start of Keras for a plugin's models, not one per model)."""
     if precision not in PRECISIONS:
@@ -105,7 +111,7 @@ def check_models(models: Sequence[str | ModelBuilder], config: Mapping[str, Any]
         if all(plugins):
             reloader.prestart(plugins)
     with tempfile.TemporaryDirectory(prefix="kzoo-conformance-") as folder:
-        runs = [_checked(model, config, precision, os.path.join(folder, str(i)), checks)
+        runs = [_checked(model, config, precision, os.path.join(folder, str(i)), checks, eager)
                 for i, model in enumerate(models)]
         pending = [(run, results) for run, results in runs if run.saved is not None]
         if pending:
@@ -114,12 +120,12 @@ def check_models(models: Sequence[str | ModelBuilder], config: Mapping[str, Any]
 
 
 def _checked(model: str | ModelBuilder, config: Mapping[str, Any] | None, precision: str,
-             folder: str, checks: Sequence[str] = MODEL_CHECKS) -> tuple[_Run, list[CheckResult]]:
+             folder: str, checks: Sequence[str] = MODEL_CHECKS, eager: bool = False) -> tuple[_Run, list[CheckResult]]:
     builder = get(model) if isinstance(model, str) else model
     name = getattr(getattr(builder, "spec", None), "name", repr(builder))
     subject = f"model {name!r}" + (f" with {dict(config)}" if config else "")
     subject += f" in {precision}" if precision != "float32" else ""
-    run = _Run(builder, dict(config or {}), precision=precision, folder=folder)
+    run = _Run(builder, dict(config or {}), precision=precision, folder=folder, eager=eager)
     results: list[CheckResult] = []
     unsupported = _unsupported_backend(builder)
     if unsupported is not None:  # the kit checks a model on the backends its plugin supports only
@@ -253,7 +259,8 @@ def _check_compiles(run: _Run) -> str | None:
 
     unknown = unknown_loss_message(run.builder.spec.name, run.builder.output_specs(run.config))
     _require(unknown is None, unknown or "")
-    run.builder.compile(run.model, config=run.config)  # the losses of this config (its class count), not the default's
+    eager = {"run_eagerly": True} if run.eager else {}
+    run.builder.compile(run.model, config=run.config, **eager)  # the losses of this config (its class count), not the default's
     _require(run.model.compiled, "compile() left the model uncompiled")
     return None
 
@@ -369,7 +376,7 @@ def _reload_fresh(pending: Sequence[tuple[_Run, list[CheckResult]]], folder: str
     import numpy as np
 
     jobs = [{"model": run.saved, "x": os.path.join(run.folder, "x.npz"), "out": os.path.join(run.folder, "y.npz"),
-             "error": os.path.join(run.folder, "error.txt")} for run, _ in pending]
+             "error": os.path.join(run.folder, "error.txt"), "eager": run.eager} for run, _ in pending]
     job_file = os.path.join(folder, "jobs.json")
     with open(job_file, "w", encoding="utf-8") as f:
         json.dump(jobs, f)
