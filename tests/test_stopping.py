@@ -95,6 +95,7 @@ def test_a_log_gets_one_plain_line_per_epoch_and_ends_with_why_it_stopped():
     assert ceiling.exit_code == 0 and ceiling.output.splitlines()[-1] == "trained all 2 epochs (the epochs limit)"
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes_with_its_patience_state_and_stops_where_the_whole_run_does(tmp_path):
     def command(name):
         return ["train", "mlp", "--data", "iris", "--epochs", 300, "--val-split", 0.2, "--patience", 3,
