@@ -50,12 +50,14 @@ def everyday_models() -> list[str]:
 
 def run_kzoo(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run the kzoo CLI in a fresh interpreter (for checks that need one: imports, entry points)."""
-    full_env = {k: v for k, v in os.environ.items() if k not in PLUGIN_ENV_VARS}
-    full_env["TF_CPP_MIN_LOG_LEVEL"] = "2"
-    full_env.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "kzoo", *args], capture_output=True, text=True, env=full_env, cwd=cwd, timeout=300
+        [sys.executable, "-m", "kzoo", *args], capture_output=True, text=True, env=fresh_env(env), cwd=cwd, timeout=300
     )
+
+
+def fresh_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """This environment without kzoo's plugin settings, TensorFlow's start-up logs silenced, plus ``env``."""
+    return {**{k: v for k, v in os.environ.items() if k not in PLUGIN_ENV_VARS}, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
 
 
 _COMMANDS_PROBE = """
@@ -76,10 +78,8 @@ def run_kzoo_commands(*commands: list[str], env: dict[str, str] | None = None) -
     ``{"results": [[exit code, stdout], ...], "stderr": everything they wrote to stderr}``."""
     import json
 
-    full_env = {k: v for k, v in os.environ.items() if k not in PLUGIN_ENV_VARS}
-    full_env.update({"TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})})
     done = subprocess.run([sys.executable, "-c", _COMMANDS_PROBE, json.dumps([list(map(str, c)) for c in commands])],
-                          capture_output=True, text=True, env=full_env, timeout=300)
+                          capture_output=True, text=True, env=fresh_env(env), timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     return {"results": json.loads(done.stdout.strip().splitlines()[-1]), "stderr": done.stderr}
 

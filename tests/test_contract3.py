@@ -483,3 +483,16 @@ def test_kzoo_info_shows_declared_descriptions_backends_and_unknown_losses() -> 
     assert "image: shape [4, 4, 3] float32: an RGB image" in shown.output
     shown = CliRunner().invoke(main, ["info", "c3_info_wrapped", "--summary"])
     assert "loss unknown (declare loss=... in the plugin)" in shown.output and "tensorflow, jax" in shown.output
+
+
+def test_a_plugin_edited_since_its_reloader_started_gets_a_new_one(installed: Path) -> None:
+    """The kit's reload process is reused only while the plugin's files are as they were."""
+    import os
+
+    from kzoo.testing import reloader
+
+    before = reloader._sources(["c3text"])
+    assert before and all(str(installed) in path for path, _ in before), before
+    path, mtime = before[0]
+    os.utime(path, ns=(mtime, mtime + 10**9))
+    assert reloader._sources(["c3text"]) != before

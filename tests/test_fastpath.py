@@ -15,6 +15,7 @@ import pytest
 
 import kzoo
 from kzoo._engine import fastpath
+from kzoo._system.backend import name as active_backend
 from kzoo._workflow import training
 
 # iris, batch 32: 120 training rows are 3 full batches and one of 24; validation in batches of 8:
@@ -55,9 +56,9 @@ json.dump({"fast": fast, "slow": slow, "used": len(used), "taken": taken}, sys.s
 
 
 def compare(backend: str, model: str, monkeypatch: pytest.MonkeyPatch) -> dict:
-    """COMPARE's verdict: run here on TensorFlow (this process's backend), else in a fresh
-    interpreter on ``backend``; what it patches in kzoo is restored after the test."""
-    if backend == "tensorflow":
+    """COMPARE's verdict: run here on this process's backend, else in a fresh interpreter on
+    ``backend``; what it patches in kzoo is restored after the test."""
+    if backend == active_backend():
         from kzoo._engine import fitting
 
         for module, name in ((fitting, "EVAL_BATCH_SIZE"), (fastpath, "EVAL_BATCH_SIZE"), (fastpath, "fit"),

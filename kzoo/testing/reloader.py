@@ -10,6 +10,7 @@ what it can find is still only what the plugin's installed package imports.
 from __future__ import annotations
 
 import atexit
+import importlib.util
 import os
 import queue
 import subprocess
@@ -82,17 +83,38 @@ _pool: OrderedDict[tuple, _Process] = OrderedDict()
 
 def _key(plugins: Sequence[str]) -> tuple[tuple, dict[str, str]]:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p), TF_CPP_MIN_LOG_LEVEL="2")
-    key = (tuple(sorted(set(plugins))), env["PYTHONPATH"],
+    key = (tuple(sorted(set(plugins))), _sources(plugins), env["PYTHONPATH"],
            tuple(sorted((k, v) for k, v in env.items() if k.startswith(_ENV_PREFIXES))))
     return key, env
+
+
+def _sources(plugins: Sequence[str]) -> tuple[tuple[str, int], ...]:
+    """Each plugin package's Python files with their modification times: a plugin edited or
+    reinstalled since its reloader started gets a new one, which imports it as it is now."""
+    from .._zoo.plugins import get_host
+
+    found = []
+    for plugin in sorted(set(plugins)):
+        info = get_host().infos.get(plugin)
+        spec = importlib.util.find_spec(info.module.partition(":")[0].split(".")[0]) if info else None
+        roots = list(spec.submodule_search_locations or []) if spec and spec.submodule_search_locations else (
+            [spec.origin] if spec and spec.origin else [])
+        for root in roots:
+            paths = [root] if os.path.isfile(root) else [os.path.join(d, f) for d, _, files in os.walk(root)
+                                                         for f in files if f.endswith(".py")]
+            found += [(path, os.stat(path).st_mtime_ns) for path in paths]
+    return tuple(sorted(found))
 
 
 def prestart(plugins: Sequence[str]) -> None:
     """Start the plugins' reloader now, so that its Keras starts while this process builds and trains."""
     key, env = _key(plugins)
-    if key not in _pool or _pool[key].popen.poll() is not None:
-        _pool[key] = _Process(env)
-        _trim()
+    if key in _pool and _pool[key].popen.poll() is None:
+        return
+    if key in _pool:
+        _pool.pop(key).close()  # it died: start another
+    _pool[key] = _Process(env)
+    _trim()
 
 
 def _trim() -> None:
@@ -108,8 +130,10 @@ def reload(job_file: str, plugins: Sequence[str], timeout: float) -> str | None:
     """
     key, env = _key(plugins)
     process = _pool.pop(key, None)
-    if process is None or process.popen.poll() is not None:
-        process = _Process(env)
+    if process is not None and process.popen.poll() is not None:
+        process.close()
+        process = None
+    process = process or _Process(env)
     why = _ask(process, job_file, timeout)
     if why is None:
         _pool[key] = process
