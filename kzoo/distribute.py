@@ -1,531 +1,58 @@
-"""Training past one device: ``tf.distribute`` strategies by name, and the loop that works under them.
+"""Training past one device, the public names: ``tf.distribute`` strategies by name, which process
+writes, and the fit that works under every strategy.
 
-Keras 3.15 facts this module is built around (see docs/distributed.md):
+A face, as ``keras/api/distribution`` is for ``keras/src/distribution``: the code lives in the
+engine (``kzoo._engine.strategies``, ``kzoo._engine.custom_loop``, ``kzoo._engine.loops``), and
+this module re-exports it under the names users import. Importing it does not import tensorflow.
 
-- ``MirroredStrategy`` works with ``model.fit`` but not with ``steps_per_execution`` > 1, so the
-  fast default must be switched off under it (:func:`steps_per_execution_for`); so must the
-  PyTorch backend, which refuses it with or without a strategy.
-- ``MultiWorkerMirroredStrategy`` does not work with ``model.fit`` (keras-team/keras#20585,
-  tensorflow/tensorflow#72388), while a Keras ``train_step`` run by ``strategy.run`` inside a
-  ``tf.function`` does: :func:`fit_custom_loop` is that loop.
-- Only the chief writes files; the other workers write to a temporary folder they then delete,
-  because saving may read synchronised variables, which is a collective op every worker must join
-  (:func:`is_chief`, :func:`write_target`).
+Example::
 
-Importing this module does not import tensorflow; each function does, when called.
+    from kzoo import distribute
+
+    strategy = distribute.resolve_strategy("mirrored")
+    with distribute.scope(strategy):
+        builder = kzoo.get("mlp")
+        model = builder.compile(builder.build())
+    distribute.fit(model, x, y, strategy=strategy, epochs=5)
+    with distribute.write_target("model.keras", strategy) as target:
+        model.save(target)
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-import logging
-import os
-import shutil
-import tempfile
-from collections.abc import Iterator, Mapping, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-from ._engine.arrays import unwrap
-from ._engine.options import DEFAULT_WORKER_TIMEOUT, STRATEGIES
-from ._system.backend import name as backend_name
-from .errors import ConfigError, option
-
-if TYPE_CHECKING:  # pragma: no cover
-    import keras
-    import tensorflow as tf
-
-logger = logging.getLogger(__name__)
-
-TF_CONFIG_EXAMPLE = (
-    '\'{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}\''
-)
-_TF_CONFIG_HINT = (
-    f"Set TF_CONFIG on each host, for example TF_CONFIG={TF_CONFIG_EXAMPLE} on the first host and "
-    '"index": 1 on the second; see docs/distributed.md.'
+from ._engine.arrays import split_tail
+from ._engine.custom_loop import CUSTOM_LOOP_FIT_ARGS, fit_custom_loop
+from ._engine.loops import fit
+from ._engine.strategies import (
+    TF_CONFIG_EXAMPLE,
+    check_strategy,
+    is_chief,
+    is_keras_distribution,
+    parse_tf_config,
+    resolve_strategy,
+    scope,
+    steps_per_execution_for,
+    supports_steps_per_execution,
+    uses_custom_loop,
+    wait_for_workers,
+    write_target,
 )
 
-
-# -- choosing a strategy ------------------------------------------------------------------------
-def resolve_strategy(name: str | None, worker_timeout: float = DEFAULT_WORKER_TIMEOUT) -> tf.distribute.Strategy | None:
-    """The ``tf.distribute`` strategy called ``name``, or ``None`` to train without one.
-
-    ``"mirrored"``: ``MirroredStrategy`` over this machine's visible devices; with only one device
-    (one replica) a warning and ``None``: one replica mirrors nothing and only slows every step.
-    ``"multi-worker"``: ``MultiWorkerMirroredStrategy`` over the cluster described by ``TF_CONFIG``;
-    call this before anything else touches TensorFlow (TF configures collectives at start-up).
-    It first waits, at most ``worker_timeout`` seconds, until every other worker is up, naming
-    those it waits for (TensorFlow itself would wait forever, deaf to SIGTERM and Ctrl-C).
-    """
-    if name is None or name == "default":
-        return None
-    check_strategy(name)
-    if not (worker_timeout > 0):
-        raise ConfigError(f"worker_timeout={worker_timeout} is not allowed; expected seconds > 0, such as 300.")
-    if name == "data-parallel":
-        return _data_parallel()
-    if name == "multi-worker":
-        wait_for_workers(parse_tf_config(os.environ.get("TF_CONFIG")), worker_timeout)
-    import tensorflow as tf
-
-    if name == "mirrored":
-        strategy = tf.distribute.MirroredStrategy()
-        if strategy.num_replicas_in_sync <= 1:
-            # One replica mirrors nothing and made each epoch about 21x slower on iris.
-            import warnings
-
-            warnings.warn("the mirrored strategy found one device here (it would make one replica, about 20x slower "
-                          "per epoch); training without a strategy.", stacklevel=2)
-            return None
-        return strategy
-    try:
-        with _keep_signal_handlers():
-            return tf.distribute.MultiWorkerMirroredStrategy()
-    except (RuntimeError, ValueError) as exc:
-        raise ConfigError(
-            f"could not start multi-worker training ({type(exc).__name__}: {exc}). Choose the strategy "
-            "before building models or running TensorFlow ops, and check TF_CONFIG."
-        ) from exc
-
-
-def check_strategy(name: str) -> None:
-    """Fail now, without importing tensorflow, when strategy ``name`` cannot run here: an unknown
-    name, a tf.distribute strategy off the TensorFlow backend, or a bad TF_CONFIG for multi-worker."""
-    if name not in STRATEGIES:
-        raise ConfigError(f"unknown strategy {name!r}; expected one of: {', '.join(STRATEGIES)}.")
-    if name in ("mirrored", "multi-worker") and backend_name() != "tensorflow":
-        raise ConfigError(f"strategy {name!r} is tf.distribute, which runs on the TensorFlow backend only (Keras runs "
-                          f"on {backend_name()!r}); on JAX use the data-parallel strategy.")
-    if name == "data-parallel" and backend_name() != "jax":
-        raise ConfigError(f"the data-parallel strategy is keras.distribution.DataParallel, which kzoo runs on the JAX "
-                          f"backend (Keras runs on {backend_name()!r}); use the jax backend, or the mirrored "
-                          f"strategy on TensorFlow.")
-    if name == "multi-worker":
-        parse_tf_config(os.environ.get("TF_CONFIG"))
-
-
-def _data_parallel() -> Any:
-    """Keras's own ``keras.distribution.DataParallel`` over every local device (JAX only), or
-    None with a warning when there is one device: one replica parallelises nothing."""
-    import keras
-
-    devices = keras.distribution.list_devices()
-    if len(devices) <= 1:
-        import warnings
-
-        warnings.warn("the data-parallel strategy found one device here; training without a strategy.", stacklevel=3)
-        return None
-    return keras.distribution.DataParallel(devices=devices)
-
-
-def is_keras_distribution(strategy: Any) -> bool:
-    """True for a ``keras.distribution`` object (JAX), which needs none of tf.distribute's special cases."""
-    return strategy is not None and type(strategy).__module__.startswith("keras.")
-
-
-@contextlib.contextmanager
-def _keep_signal_handlers() -> Iterator[None]:
-    """TensorFlow's multi-worker start-up installs its own SIGTERM handler (preemption notices),
-    after which SIGTERM no longer ends the run; put Python's handlers back afterwards."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in saved.items():
-            if handler is not None:
-                signal.signal(sig, handler)
-
-
-def wait_for_workers(config: Mapping[str, Any], timeout: float, poll: float = 0.5, report_every: float = 10.0) -> None:
-    """Block until every other task in ``config``'s cluster accepts TCP connections on its
-    address, or raise a ConfigError naming the missing ones after ``timeout`` seconds.
-
-    Meanwhile this task answers on its own address (a plain listener, closed before TensorFlow
-    binds the port), so the others see it too. The wait is in Python: Ctrl-C and SIGTERM work.
-    """
-    import socket
-    import sys
-    import threading
-    import time
-
-    task = config["task"]
-    mine = config["cluster"][task["type"]][task["index"]]
-    peers = {address: f"{kind} {i}" for kind, addresses in config["cluster"].items()
-             for i, address in enumerate(addresses) if address != mine}
-    if not peers:
-        return
-    host, _, port = mine.rpartition(":")
-    listener = socket.socket(socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        listener.bind(("", int(port)))
-        listener.listen(16)
-    except OSError as exc:
-        listener.close()
-        raise ConfigError(f"multi-worker start-up: cannot listen on this worker's address {mine} ({exc.strerror}); "
-                          f"is another process using port {port}? Check TF_CONFIG.") from None
-    stop = threading.Event()
-
-    def answer() -> None:  # accept and let the peer close first (no TIME_WAIT on our port)
-        listener.settimeout(poll)
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                continue
-            with conn:
-                conn.settimeout(2.0)
-                try:
-                    conn.recv(1)
-                except OSError:
-                    pass
-
-    thread = threading.Thread(target=answer, name="kzoo-worker-listener", daemon=True)
-    thread.start()
-    start = time.monotonic()
-    next_report = start
-    pending = dict(peers)
-    try:
-        while pending:
-            for address in list(pending):
-                peer_host, _, peer_port = address.rpartition(":")
-                try:
-                    with socket.create_connection((peer_host.strip("[]"), int(peer_port)), timeout=poll):
-                        pass
-                except OSError:
-                    continue
-                del pending[address]
-            if not pending:
-                break
-            now = time.monotonic()
-            waiting = ", ".join(f"{address} ({name})" for address, name in pending.items())
-            if now - start >= timeout:
-                raise ConfigError(
-                    f"multi-worker start-up: no answer from {waiting} within {timeout:g} s ({option('worker_timeout')}); "
-                    f"start the same command on every host with its own TF_CONFIG task, or raise {option('worker_timeout')}."
-                )
-            if now >= next_report:
-                print(f"kzoo: waiting for {waiting} to start ({now - start:.0f} s of {timeout:g} s)",
-                      file=sys.stderr, flush=True)
-                next_report = now + report_every
-            time.sleep(poll)
-    finally:
-        stop.set()
-        thread.join()
-        listener.close()
-
-
-def parse_tf_config(text: str | None) -> dict[str, Any]:
-    """``TF_CONFIG`` checked: JSON with a ``cluster`` of ``host:port`` lists and this process's ``task``.
-
-    Raises :class:`kzoo.ConfigError` saying what is missing and what to set.
-    """
-    if not text or not text.strip():
-        raise ConfigError(f"multi-worker training needs TF_CONFIG, which is not set. {_TF_CONFIG_HINT}")
-    try:
-        config = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"TF_CONFIG is not valid JSON ({exc}). {_TF_CONFIG_HINT}") from exc
-    cluster = config.get("cluster") if isinstance(config, dict) else None
-    if not isinstance(cluster, dict) or not cluster:
-        raise ConfigError(f'TF_CONFIG has no "cluster" mapping of task types to host:port lists. {_TF_CONFIG_HINT}')
-    for task_type, addresses in cluster.items():
-        if not isinstance(addresses, list) or not addresses or not all(
-            isinstance(a, str) and a.rpartition(":")[2].isdigit() for a in addresses
-        ):
-            raise ConfigError(
-                f'TF_CONFIG cluster "{task_type}" must be a non-empty list of "host:port" strings, '
-                f"got {addresses!r}. {_TF_CONFIG_HINT}"
-            )
-    task = config.get("task")
-    if not isinstance(task, dict) or "type" not in task or "index" not in task:
-        raise ConfigError(f'TF_CONFIG has no "task" with "type" and "index" for this process. {_TF_CONFIG_HINT}')
-    task_type, index = task["type"], task["index"]
-    if task_type not in cluster:
-        raise ConfigError(
-            f'TF_CONFIG task type {task_type!r} is not in the cluster ({", ".join(cluster)}). {_TF_CONFIG_HINT}'
-        )
-    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(cluster[task_type]):
-        raise ConfigError(
-            f'TF_CONFIG task index {index!r} is out of range: cluster "{task_type}" has '
-            f"{len(cluster[task_type])} address(es), so index must be 0..{len(cluster[task_type]) - 1}."
-        )
-    return config
-
-
-def supports_steps_per_execution(strategy: tf.distribute.Strategy | None) -> bool:
-    """Whether ``model.fit`` may run several steps per call under ``strategy``.
-
-    False for ``MirroredStrategy`` (fails in Keras 3.15) and ``MultiWorkerMirroredStrategy``
-    (trained by :func:`fit_custom_loop`, one step per call).
-    """
-    if strategy is None or is_keras_distribution(strategy):
-        return True
-    import tensorflow as tf
-
-    return not isinstance(strategy, (tf.distribute.MirroredStrategy, tf.distribute.MultiWorkerMirroredStrategy))
-
-
-def steps_per_execution_for(strategy: tf.distribute.Strategy | None, requested: int) -> int:
-    """``requested``, or 1 with a note in the log when ``strategy`` or the backend cannot run
-    several steps per call (Keras 3.15 refuses more than 1 on PyTorch, whose eager steps gain
-    nothing from grouping)."""
-    if requested > 1 and backend_name() == "torch":
-        return 1
-    if requested <= 1 or supports_steps_per_execution(strategy):
-        return requested
-    logger.info(
-        "steps_per_execution=%d switched off (1) under %s: Keras 3.15 cannot run several steps per "
-        "call with it; training is correct but slower per step.",
-        requested,
-        type(strategy).__name__,
-    )
-    return 1
-
-
-def uses_custom_loop(strategy: tf.distribute.Strategy | None) -> bool:
-    """True when ``model.fit`` does not work under ``strategy`` and :func:`fit_custom_loop` must train."""
-    if strategy is None or is_keras_distribution(strategy):
-        return False
-    import tensorflow as tf
-
-    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
-
-
-def scope(strategy: tf.distribute.Strategy | None) -> contextlib.AbstractContextManager:
-    """``strategy.scope()``, or a no-op without a strategy: build and compile models inside it (and,
-    for a ``keras.distribution``, fit inside it too: Keras reads it when it batches the data)."""
-    return strategy.scope() if strategy is not None else contextlib.nullcontext()
-
-
-# -- who writes ---------------------------------------------------------------------------------
-def is_chief(strategy: tf.distribute.Strategy | None) -> bool:
-    """True for the one process that writes the model, metrics and checkpoints.
-
-    Single-process training (no strategy, mirrored) is its own chief. In a cluster the chief is the
-    ``chief`` task, or worker 0 when the cluster has no ``chief``.
-    """
-    resolver = getattr(strategy, "cluster_resolver", None) if strategy is not None else None
-    if resolver is None:
-        return True
-    task_type, task_id = resolver.task_type, resolver.task_id
-    if task_type is None or task_type == "chief":
-        return True
-    return task_type == "worker" and task_id == 0 and "chief" not in resolver.cluster_spec().as_dict()
-
-
-@contextlib.contextmanager
-def write_target(path: str | os.PathLike[str], strategy: tf.distribute.Strategy | None) -> Iterator[Path]:
-    """Where this process writes ``path``: ``path`` itself on the chief, a throw-away copy elsewhere.
-
-    Every worker must run the same save (it may all-reduce synchronised variables); the non-chief
-    ones write under a temporary folder deleted on exit::
-
-        with write_target("model.keras", strategy) as target:
-            model.save(target)
-    """
-    path = Path(path)
-    if is_chief(strategy):
-        yield path
-        return
-    folder = tempfile.mkdtemp(prefix="kzoo-worker-")
-    try:
-        yield Path(folder) / path.name
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-# -- the loop that works under every strategy ---------------------------------------------------
-def fit_custom_loop(
-    model: keras.Model,
-    x: Any,
-    y: Any = None,
-    *,
-    strategy: tf.distribute.Strategy | None,
-    epochs: int = 1,
-    batch_size: int = 32,
-    validation_data: tuple[Any, Any] | None = None,
-    callbacks: Sequence[keras.callbacks.Callback] | None = None,
-    verbose: int = 0,
-    shuffle: bool = True,
-    seed: int = 0,
-) -> keras.callbacks.History:
-    """Train ``model`` one ``strategy.run(model.train_step)`` per batch, inside a ``tf.function``.
-
-    The loop for ``MultiWorkerMirroredStrategy``, where ``model.fit`` fails; it also runs under
-    ``MirroredStrategy`` or no strategy (``None``), so results can be compared. It reuses the
-    compiled model's own ``train_step`` / ``test_step`` (Keras loss, optimizer, metrics, loss
-    scaling across replicas), so ``model.compile`` must have run inside ``strategy.scope()``.
-
-    Args:
-        x, y: arrays, or dicts keyed by input / output name.
-        batch_size: the global batch, split across all replicas of all workers.
-        validation_data: ``(x_val, y_val)``; adds ``val_*`` entries per epoch.
-        callbacks: Keras callbacks; ``on_epoch_end`` gets the epoch's logs, ``model.stop_training``
-            ends training early (every worker must see the same logs, which they do).
-        shuffle, seed: shuffle each epoch, in the same order on every worker.
-
-    Returns:
-        ``keras.callbacks.History`` whose ``.history`` maps ``loss``, each metric and their
-        ``val_`` twins to one value per epoch, as ``model.fit`` returns.
-    """
-    import keras
-    import tensorflow as tf
-
-    strategy = strategy or tf.distribute.get_strategy()
-    _check_model(model, strategy)
-    train, first, steps = _pipeline(strategy, x, y, batch_size, shuffle=shuffle, seed=seed)
-    val = None
-    if validation_data is not None:
-        val_x, val_y = (validation_data, None) if isinstance(validation_data, tf.data.Dataset) else validation_data
-        val, _, _ = _pipeline(strategy, val_x, val_y, batch_size, shuffle=False, seed=seed)
-
-    with strategy.scope():
-        # Create optimizer and metric variables now, in cross-replica context: creating them on
-        # the first traced step, inside strategy.run, is not allowed under a strategy. Keras's
-        # fit does the same with this (private) method.
-        if hasattr(model, "_symbolic_build"):
-            model._symbolic_build(data_batch=first)
-        if not model.optimizer.built:
-            model.optimizer.build(model.trainable_variables)
-
-    @tf.function(reduce_retracing=True)
-    def train_step(batch):
-        strategy.run(model.train_step, args=(batch,))
-
-    @tf.function(reduce_retracing=True)
-    def test_step(batch):
-        strategy.run(model.test_step, args=(batch,))
-
-    callback_list = keras.callbacks.CallbackList(
-        callbacks,
-        add_history=True,
-        add_progbar=verbose != 0,
-        verbose=verbose,
-        epochs=epochs,
-        steps=steps,
-        model=model,
-    )
-    model.stop_training = False
-    callback_list.on_train_begin()
-    logs: dict[str, float] = {}
-    for epoch in range(epochs):
-        model.reset_metrics()
-        callback_list.on_epoch_begin(epoch)
-        for step, batch in enumerate(train):
-            callback_list.on_train_batch_begin(step)
-            train_step(batch)
-            callback_list.on_train_batch_end(step, {})
-        logs = _metric_values(model)
-        if val is not None:
-            model.reset_metrics()
-            for batch in val:
-                test_step(batch)
-            logs.update({f"val_{name}": value for name, value in _metric_values(model).items()})
-        callback_list.on_epoch_end(epoch, logs)
-        if model.stop_training:
-            break
-    model.optimizer.finalize_variable_values(model.trainable_weights)  # as fit does (EMA)
-    callback_list.on_train_end(logs)
-    return model.history
-
-
-CUSTOM_LOOP_FIT_ARGS = frozenset(
-    {"epochs", "batch_size", "validation_data", "validation_split", "callbacks", "verbose", "shuffle", "seed"}
-)
-"""The ``model.fit`` arguments :func:`fit` accepts when it trains with :func:`fit_custom_loop`."""
-
-
-def fit(model: keras.Model, x: Any, y: Any = None, *, strategy: tf.distribute.Strategy | None,
-        **fit_kwargs: Any) -> keras.callbacks.History:
-    """``model.fit(x, y, **fit_kwargs)``, or :func:`fit_custom_loop` where fit fails (multi-worker).
-
-    The one call ``kzoo train`` needs for every strategy. Under the custom loop only
-    :data:`CUSTOM_LOOP_FIT_ARGS` are accepted (``validation_split`` takes the last samples, as
-    Keras does); anything else is a :class:`kzoo.ConfigError` naming it.
-    """
-    fit_kwargs.setdefault("verbose", 0)
-    if not uses_custom_loop(strategy):
-        return model.fit(unwrap(x), unwrap(y), **fit_kwargs)
-    unsupported = sorted(set(fit_kwargs) - CUSTOM_LOOP_FIT_ARGS)
-    if unsupported:
-        raise ConfigError(
-            f"{', '.join(unsupported)} not supported with {type(strategy).__name__} (kzoo trains it with "
-            f"its own loop); supported: {', '.join(sorted(CUSTOM_LOOP_FIT_ARGS))}."
-        )
-    split = fit_kwargs.pop("validation_split", 0.0)
-    if split and fit_kwargs.get("validation_data") is None:
-        (x, x_val), (y, y_val) = split_tail(unwrap(x), split), split_tail(unwrap(y), split)
-        fit_kwargs["validation_data"] = (x_val, y_val)
-    return fit_custom_loop(model, x, y, strategy=strategy, **fit_kwargs)
-
-
-def split_tail(data: Any, fraction: float) -> tuple[Any, Any]:
-    """``(head, tail)`` of an array or dict of arrays, the tail holding ``fraction`` of the samples."""
-    if isinstance(data, Mapping):
-        parts = {k: split_tail(v, fraction) for k, v in data.items()}
-        return {k: p[0] for k, p in parts.items()}, {k: p[1] for k, p in parts.items()}
-    cut = int(len(data) * (1.0 - fraction))
-    if not 0 < cut < len(data):
-        raise ConfigError(f"validation_split={fraction} leaves no training or no validation samples "
-                          f"out of {len(data)}; use a value between 0 and 1 such as 0.2.")
-    return data[:cut], data[cut:]
-
-
-def _check_model(model: keras.Model, strategy: tf.distribute.Strategy) -> None:
-    if getattr(model, "optimizer", None) is None:
-        raise ConfigError(
-            "fit_custom_loop needs a compiled model; build and compile it inside "
-            "`with strategy.scope():` (kzoo.get(name).compile(model))."
-        )
-    if model.distribute_strategy is not strategy:
-        raise ConfigError(
-            f"the model was built outside the {type(strategy).__name__}'s scope; build and compile "
-            "it inside `with strategy.scope():` so its variables are mirrored."
-        )
-
-
-def _pipeline(strategy: tf.distribute.Strategy, x: Any, y: Any, batch_size: int, *, shuffle: bool, seed: int):
-    """``(distributed dataset, first local batch, steps per epoch or None)`` for ``x``/``y``.
-
-    Arrays (or dicts of arrays) become global batches of ``batch_size``; a ``tf.data.Dataset``
-    of ``(x, y)`` batches is taken as it is (already batched and shuffled by its maker).
-    """
-    import tensorflow as tf
-
-    if isinstance(x, tf.data.Dataset):
-        if y is not None:
-            raise ConfigError("with a tf.data.Dataset as x, pass y=None: the dataset yields (x, y) batches.")
-        dataset, first = x, next(iter(x))
-        cardinality = int(x.cardinality())
-        steps = cardinality if cardinality >= 0 else None
-    else:
-        x, y = unwrap(x), unwrap(y)
-        count = len(next(iter(x.values())) if isinstance(x, Mapping) else x)
-        dataset = tf.data.Dataset.from_tensor_slices((x, y))
-        if shuffle:
-            # The same seed on every worker: each takes its shard of the same global order.
-            dataset = dataset.shuffle(count, seed=seed, reshuffle_each_iteration=True)
-        dataset = dataset.batch(batch_size)
-        first = next(iter(dataset))
-        steps = -(-count // batch_size)
-    options = tf.data.Options()
-    # In-memory data has no files to shard by; say so instead of letting tf.data warn about it.
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    dataset = dataset.prefetch(tf.data.AUTOTUNE).with_options(options)
-    return strategy.experimental_distribute_dataset(dataset), first, steps
-
-
-def _metric_values(model: keras.Model) -> dict[str, float]:
-    """The epoch's loss and metrics, read in cross-replica context (aggregated over replicas)."""
-    values: dict[str, float] = {}
-    for name, value in model.get_metrics_result().items():
-        values[name] = float(value)
-    return values
+__all__ = [
+    "CUSTOM_LOOP_FIT_ARGS",
+    "TF_CONFIG_EXAMPLE",
+    "check_strategy",
+    "fit",
+    "fit_custom_loop",
+    "is_chief",
+    "is_keras_distribution",
+    "parse_tf_config",
+    "resolve_strategy",
+    "scope",
+    "split_tail",
+    "steps_per_execution_for",
+    "supports_steps_per_execution",
+    "uses_custom_loop",
+    "wait_for_workers",
+    "write_target",
+]

@@ -1,4 +1,5 @@
-"""kzoo.distribute: strategy names, TF_CONFIG checks, who writes, and the custom training loop.
+"""kzoo.distribute: strategy names, TF_CONFIG checks, who writes, the custom training loop, and
+the one function that chooses the loop.
 
 The mirrored test runs in a fresh interpreter: splitting the CPU into two logical devices must
 happen before TensorFlow initialises its devices.
@@ -246,15 +247,17 @@ def test_custom_loop_takes_a_batched_dataset_and_shows_progress(iris, capsys):
 
 
 def test_fit_uses_model_fit_unless_the_strategy_needs_the_loop(iris, monkeypatch):
+    from kzoo._engine import loops
+
     x, y, _, _ = iris
     history = distribute.fit(_compiled_mlp(), x, y, strategy=None, epochs=2, validation_split=0.2,
                              steps_per_epoch=2)  # a model.fit-only argument
     assert len(history.history["val_loss"]) == 2
 
-    monkeypatch.setattr(distribute, "uses_custom_loop", lambda strategy: True)
+    monkeypatch.setattr(loops, "uses_custom_loop", lambda strategy: True)
     looped = []
-    real_loop = distribute.fit_custom_loop
-    monkeypatch.setattr(distribute, "fit_custom_loop", lambda *a, **k: looped.append(k) or real_loop(*a, **k))
+    real_loop = loops.fit_custom_loop
+    monkeypatch.setattr(loops, "fit_custom_loop", lambda *a, **k: looped.append(k) or real_loop(*a, **k))
     history = distribute.fit(_compiled_mlp(), {"input": x}, y, strategy=None, epochs=2, validation_split=0.2)
     assert len(history.history["val_loss"]) == 2
     (kwargs,) = looped
@@ -265,6 +268,35 @@ def test_fit_uses_model_fit_unless_the_strategy_needs_the_loop(iris, monkeypatch
         distribute.fit(_compiled_mlp(), x, y, strategy=None, steps_per_epoch=2)
     with pytest.raises(kzoo.ConfigError, match="validation_split=1.0"):
         distribute.fit(_compiled_mlp(), x, y, strategy=None, validation_split=1.0)
+
+
+def test_one_function_chooses_the_loop_for_every_caller(iris, monkeypatch):
+    """kzoo.train, ModelBuilder.train and kzoo.distribute.fit all go through loops.fit, and
+    loops.choose_loop alone picks: the fast path only where the caller allows it and no extra
+    model.fit argument is given, the custom loop wherever the strategy needs it."""
+    from kzoo._engine import loops
+
+    x, y, _, _ = iris
+    net = _compiled_mlp()
+    common = dict(strategy=None, batch_size=128, callbacks=[], verbose=0)
+    assert loops.choose_loop(net, x, y, None, fit_kwargs={}, allow_fast_path=True, **common) == "fast"
+    assert loops.choose_loop(net, x, y, None, fit_kwargs={}, allow_fast_path=False, **common) == "model.fit"
+    assert loops.choose_loop(net, x, y, None, fit_kwargs={"class_weight": {0: 1.0}}, allow_fast_path=True,
+                             **common) == "model.fit"
+    monkeypatch.setattr(loops, "uses_custom_loop", lambda strategy: True)
+    assert loops.choose_loop(net, x, y, None, fit_kwargs={}, allow_fast_path=True, **common) == "custom"
+    monkeypatch.undo()
+
+    chosen = []
+    real_choose = loops.choose_loop
+    monkeypatch.setattr(loops, "choose_loop", lambda *a, **k: chosen.append(real_choose(*a, **k)) or chosen[-1])
+    kzoo.get("mlp").train(net, x, y, epochs=1)
+    distribute.fit(net, x, y, strategy=None, epochs=1)
+    kzoo.train("mlp", "iris", epochs=1, val_split=0.2)
+    assert chosen == ["model.fit", "model.fit", "fast"]
+    with pytest.raises(kzoo.ConfigError, match="resuming from checkpoint_dir is not supported"):
+        monkeypatch.setattr(loops, "uses_custom_loop", lambda strategy: True)
+        loops.fit(net, x, y, strategy=None, epochs=2, initial_epoch=1)
 
 
 def test_scope_enters_the_strategy_or_nothing():

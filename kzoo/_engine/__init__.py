@@ -1,3 +1,3 @@
-"""One ``keras.Model`` compiled and fit fast: options, the fit/evaluate/predict calls, the fast
-path, early stopping and per-epoch lines (``kzoo.distribute``, a public module, is this wing's
-too). Knows nothing of plugins, registries, data sources or saved models."""
+"""One ``keras.Model`` compiled and fit fast: options, strategies, the fit/evaluate/predict calls,
+the loops (``loops.choose_loop`` picks one), early stopping and per-epoch lines (``kzoo.distribute``
+is this wing's public face). Knows nothing of plugins, registries, data sources or saved models."""

@@ -1,9 +1,12 @@
-"""kzoo's data is always dicts of arrays keyed by input or output name; these two helpers read it
-for Keras, which wants plain arrays for a single input or output. No numpy import needed."""
+"""kzoo's data is always dicts of arrays keyed by input or output name; these helpers read it for
+Keras, which wants plain arrays for a single input or output. No numpy import needed."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+
+from ..errors import ConfigError
 
 
 def unwrap(data: Any) -> Any:
@@ -17,3 +20,15 @@ def unwrap(data: Any) -> Any:
 def count_rows(x: Any) -> int:
     """The number of samples in an array or a dict of equally long arrays."""
     return len(next(iter(x.values())) if isinstance(x, dict) else x)
+
+
+def split_tail(data: Any, fraction: float) -> tuple[Any, Any]:
+    """``(head, tail)`` of an array or dict of arrays, the tail holding ``fraction`` of the samples."""
+    if isinstance(data, Mapping):
+        parts = {k: split_tail(v, fraction) for k, v in data.items()}
+        return {k: p[0] for k, p in parts.items()}, {k: p[1] for k, p in parts.items()}
+    cut = int(len(data) * (1.0 - fraction))
+    if not 0 < cut < len(data):
+        raise ConfigError(f"validation_split={fraction} leaves no training or no validation samples "
+                          f"out of {len(data)}; use a value between 0 and 1 such as 0.2.")
+    return data[:cut], data[cut:]

@@ -1,5 +1,5 @@
 """Compile, fit, evaluate and predict one ``keras.Model`` with kzoo's fast defaults: what the
-:class:`~kzoo.ModelBuilder` methods run. Arrays in, Keras out; nothing here knows of plugins,
+:class:`~kzoo.ModelBuilder` methods run (fitting through :mod:`kzoo._engine.loops`, which picks the loop). Arrays in, Keras out; nothing here knows of plugins,
 data sources or saving (``kzoo._workflow.training`` puts those together).
 
 The fast defaults (see docs/performance.md): on TensorFlow a ``tf.data`` pipeline with prefetch,
@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 from .._meta.derive import unknown_loss_message
 from .._system.backend import is_tensorflow, keep_tensorflow_out
-from ..distribute import split_tail, steps_per_execution_for
 from ..errors import PluginError
 from .arrays import count_rows, unwrap
 from .options import (
@@ -23,6 +22,7 @@ from .options import (
     DEFAULT_STEPS_PER_EXECUTION,
     EVAL_BATCH_SIZE,
 )
+from .strategies import steps_per_execution_for
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -193,14 +193,11 @@ def fit(
     **fit_kwargs: Any,
 ) -> keras.callbacks.History:
     """``model.fit`` through a shuffled, prefetching ``tf.data`` pipeline (quiet unless ``verbose``);
-    off TensorFlow, through :func:`epoch_batches` (the same per-epoch orders idea, in numpy).
-    Arrays and dicts of arrays are accepted; a ``tf.data.Dataset`` is used as it is.
-    ``validation_split`` holds out the last samples, as Keras does."""
+    off TensorFlow, through :func:`epoch_batches` (the same per-epoch orders idea, in numpy); under
+    a ``tf.distribute`` strategy, Keras's own array adapter. This chooses how batches reach
+    ``model.fit``, not which loop runs: :func:`kzoo._engine.loops.fit` decides that, and calls this.
+    Arrays and dicts of arrays are accepted; a ``tf.data.Dataset`` is used as it is."""
     fit_kwargs.setdefault("verbose", 0)
-    fraction = fit_kwargs.pop("validation_split", 0.0)
-    if fraction and validation_data is None and not is_dataset(x):
-        (x, x_val), (y, y_val) = split_tail(x, fraction), split_tail(y, fraction)
-        validation_data = (x_val, y_val)
     if not is_tensorflow() and not is_dataset(x):
         devices = _devices_per_batch()
         if isinstance(validation_data, (tuple, list)) and devices > 1:

@@ -33,7 +33,7 @@ from .._system.limits import (
 from .._version import __version__
 from .._zoo.guard import check_backend, describe_failure
 from .._zoo.plugins import get_host
-from ..distribute import steps_per_execution_for, write_target
+from .._engine.strategies import steps_per_execution_for, write_target
 from ..errors import ConfigError, DataError, PluginError, PluginWarning, option
 from .schema import validate
 
@@ -133,7 +133,7 @@ def metadata_text(metadata: Mapping[str, Any], room: int = 0) -> str:
 def save_model(model: keras.Model, path: str | os.PathLike[str], metadata: Mapping[str, Any] | None,
                strategy: Any = None, entries: Mapping[str, bytes] | None = None) -> None:
     """:func:`save` from every process of a ``tf.distribute`` run (saving may be a collective op);
-    only the chief's file lands at ``path`` (``kzoo.distribute.write_target``)."""
+    only the chief's file lands at ``path`` (``kzoo._engine.strategies.write_target``)."""
     with write_target(path, strategy) as target:
         save(model, target, metadata, entries)
 

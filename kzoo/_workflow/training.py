@@ -3,7 +3,8 @@
 Every check comes first (:func:`check_run`: the options, the model name, the weights, the data
 source, the output paths, the strategy and TF_CONFIG) and imports no framework, so a mistake is
 reported in a fraction of a second; only then is data read, the model built and fitted
-(:mod:`kzoo._engine.fitting`) and the outputs written together. The defaults are :mod:`kzoo._engine.options`'s.
+(:func:`kzoo._engine.loops.fit`, which picks the loop) and the outputs written together. The
+defaults are :mod:`kzoo._engine.options`'s.
 """
 
 from __future__ import annotations
@@ -17,8 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .. import distribute
-from .._engine import fastpath, fitting, stopping, wrapping
+from .._engine import fitting, loops, stopping, strategies, wrapping
 from .._engine.arrays import count_rows
 from .._engine.options import DataOptions, TrainOptions, split_options
 from .._engine.precision import float32_outputs, policy as dtype_policy
@@ -101,7 +101,7 @@ def check_run(model: str | ModelBuilder, data: str | os.PathLike[str] | Data, op
                     option("plot"): options.plot, option("checkpoint_dir"): checkpoint},
                    {} if isinstance(data, Data) else {option("data"): data})
     if isinstance(options.strategy, str):
-        distribute.check_strategy(options.strategy)
+        strategies.check_strategy(options.strategy)
     return builder, start
 
 
@@ -136,12 +136,12 @@ def train(
     # build the model); otherwise the data is read first, so its mistakes come before any framework.
     early = strategy == "multi-worker"
     if early:
-        strategy = distribute.resolve_strategy(strategy, options.worker_timeout)
+        strategy = strategies.resolve_strategy(strategy, options.worker_timeout)
     if not isinstance(data, Data):
         data = load(data, builder, config, data_options, seed=options.seed, val_split=options.val_split,
                     base_config=start.config if start is not None else None)
     if not early and (isinstance(strategy, str) or strategy is None):
-        strategy = distribute.resolve_strategy(strategy, options.worker_timeout)
+        strategy = strategies.resolve_strategy(strategy, options.worker_timeout)
     return _fit_and_save(data.builder or builder, data, options, strategy, start)
 
 
@@ -169,7 +169,7 @@ def _fit_and_save(builder: ModelBuilder, data: Data, options: TrainOptions, stra
     net, initial_epoch, history = prepare_model(
         builder, data.config, metadata, o.checkpoint_dir, strategy, o.seed,
         optimizer=lambda: fitting.make_optimizer(o.learning_rate, o.epochs * steps if o.schedule == "cosine" else None),
-        steps_per_execution=min(steps, distribute.steps_per_execution_for(strategy, o.steps_per_execution)),
+        steps_per_execution=min(steps, strategies.steps_per_execution_for(strategy, o.steps_per_execution)),
         init=init, precision=o.precision,
     )
     if initial_epoch and o.verbose:  # say so now, not when training ends
@@ -181,9 +181,12 @@ def _fit_and_save(builder: ModelBuilder, data: Data, options: TrainOptions, stra
             resume.check_best_weights(o.checkpoint_dir, best, net)
         stopper = stopping.make_callback(o.patience, state, best)
     if stopper is None or stopper.state.stopped_epoch is None:  # a rerun of a finished run trains no more
-        fitted = run_fit(net, train_xy, val_xy, strategy=strategy, epochs=o.epochs, initial_epoch=initial_epoch,
-                         batch_size=o.batch_size, seed=o.seed, verbose=o.verbose,
-                         callbacks=make_callbacks(o.callbacks, o.checkpoint_dir, metadata, history, strategy, stopper))
+        callbacks, verbose = make_callbacks(o.callbacks, o.checkpoint_dir, metadata, history, strategy, stopper), o.verbose
+        if verbose == 2:  # one plain line per epoch instead of Keras's two
+            callbacks, verbose = [*callbacks, epoch_lines(o.epochs)], 0
+        fitted = loops.fit(net, *train_xy, strategy=strategy, epochs=o.epochs, initial_epoch=initial_epoch,
+                           batch_size=o.batch_size, seed=o.seed, validation_data=val_xy, callbacks=callbacks,
+                           verbose=verbose, allow_fast_path=True)
         for key, values in fitted.history.items():
             history.setdefault(key, []).extend(float(v) for v in values)
     metadata.update(epoch=max(initial_epoch, len(next(iter(history.values()), []))), history=history)
@@ -197,7 +200,7 @@ def _fit_and_save(builder: ModelBuilder, data: Data, options: TrainOptions, stra
         raise ConfigError(f"training diverged: the loss is {loss} after epoch {metadata['epoch']}, so the model would "
                           f"predict NaN; nothing was written. Lower {option('learning_rate')} (it was "
                           f"{o.learning_rate:g}) or look for extreme values in the data.")
-    chief = distribute.is_chief(strategy)  # only one process writes plain files
+    chief = strategies.is_chief(strategy)  # only one process writes plain files
     trained = self_contained(net, data, builder.output_specs(data.config))
     with all_or_nothing() if chief else contextlib.nullcontext():  # the run's outputs land together
         if o.out is not None:
@@ -238,33 +241,6 @@ def data_digest(data: Data) -> str:
     return digest.hexdigest()[:16]
 
 
-def run_fit(
-    net: Any, train_xy: tuple[Any, Any], val_xy: tuple[Any, Any] | None, *, strategy: Any, epochs: int,
-    initial_epoch: int, batch_size: int, seed: int, verbose: int | str, callbacks: list[Any],
-) -> Any:
-    """Fit ``net``: a small table's epochs as single compiled calls (:mod:`kzoo._engine.fastpath`), else
-    ``model.fit`` through :mod:`kzoo._engine.fitting`; under a strategy that ``model.fit`` cannot run
-    (multi-worker), ``kzoo.distribute``'s own loop."""
-    if verbose == 2:  # one plain line per epoch instead of Keras's two
-        callbacks, verbose = [*callbacks, epoch_lines(epochs)], 0
-    if distribute.is_keras_distribution(strategy):  # JAX's DataParallel: Keras shards each batch itself
-        with distribute.scope(strategy):
-            return fitting.fit(net, *train_xy, batch_size=batch_size, seed=seed, validation_data=val_xy,
-                               epochs=epochs, initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose)
-    if distribute.uses_custom_loop(strategy):
-        if initial_epoch:
-            raise ConfigError(f"resuming from {option('checkpoint_dir')} is not supported under {type(strategy).__name__}; "
-                              f"use a new checkpoint directory.")
-        return distribute.fit(net, *train_xy, strategy=strategy, epochs=epochs, batch_size=batch_size,
-                              validation_data=val_xy, callbacks=callbacks, verbose=verbose, shuffle=True, seed=seed)
-    if fastpath.applies(net, *train_xy, val_xy, strategy=strategy, batch_size=batch_size, callbacks=callbacks,
-                        verbose=verbose):  # an epoch is one execution: one compiled call, validation included
-        return fastpath.fit(net, *train_xy, val_xy, batch_size=batch_size, epochs=epochs, initial_epoch=initial_epoch,
-                            seed=seed, callbacks=callbacks)
-    return fitting.fit(net, *train_xy, batch_size=batch_size, seed=seed, validation_data=val_xy, epochs=epochs,
-                       initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose)
-
-
 def prepare_model(
     builder: ModelBuilder, config: Mapping[str, Any], metadata: Mapping[str, Any],
     checkpoint_dir: str | os.PathLike[str] | None, strategy: Any, seed: int, optimizer: Any,
@@ -275,7 +251,7 @@ def prepare_model(
     ``init(model)`` runs on a fresh model before compiling (loading pretrained weights, freezing).
     A fresh model's layers compute in ``precision`` (a Keras dtype policy), its outputs in float32."""
     set_random_seed(seed)
-    with distribute.scope(strategy):
+    with strategies.scope(strategy):
         restored = resume.restore(checkpoint_dir, metadata) if checkpoint_dir else None
         if restored is not None:
             return restored

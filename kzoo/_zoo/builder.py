@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from .._engine import fitting
+from .._engine import fitting, loops
 from .._engine.options import TrainOptions
 from .._meta.derive import ModelFacts, describe
 from .._meta.spec import SPARSE_LOSSES, ModelSpec, TensorSpec, jsonable
@@ -208,11 +208,12 @@ class ModelBuilder:
         """Fit ``model`` on ``x``/``y`` (arrays, dicts of arrays keyed by input/output name).
 
         ``options`` gives ``epochs``, ``batch_size`` and ``seed`` (the rest of a
-        :class:`~kzoo.TrainOptions` is for ``kzoo.train``); ``fit_kwargs`` go to ``model.fit``."""
+        :class:`~kzoo.TrainOptions` is for ``kzoo.train``); ``fit_kwargs`` go to ``model.fit``, or to
+        kzoo's own loop under ``MultiWorkerMirroredStrategy`` (:func:`kzoo._engine.loops.choose_loop`)."""
         if options is not None:
             fit_kwargs = {"epochs": options.epochs, "batch_size": options.batch_size, "seed": options.seed,
                           "verbose": options.verbose, **fit_kwargs}
-        return fitting.fit(model, x, y, **fit_kwargs)
+        return loops.fit(model, x, y, **fit_kwargs)
 
     def evaluate(self, model: keras.Model, x: Any, y: Any = None, **kwargs: Any) -> dict[str, float]:
         """Loss and metrics of ``model`` on ``x``/``y`` as a ``{name: value}`` dict."""
