@@ -1008,9 +1008,9 @@ def test_a_model_of_many_long_class_names_is_written_and_read_back(tmp_path) -> 
 
 
 def test_a_kzoo_json_too_big_to_read_back_is_refused_before_training(tmp_path, monkeypatch) -> None:
-    from kzoo._store import saving
+    from kzoo._store import writing
 
-    monkeypatch.setattr(saving, "METADATA_MAX_BYTES", 300_000)  # what 10,000 long class names exceed
+    monkeypatch.setattr(writing, "METADATA_MAX_BYTES", 300_000)  # what 10,000 long class names exceed
     path = tmp_path / "classes.csv"
     path.write_text("a,label\n" + "".join(f"{i},class number {i} of many\n" for i in range(10_000)))
     out = tmp_path / "m.keras"

@@ -17,9 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from .._engine.stopping import BEST_WEIGHTS_ENTRY, StopState, weights_from_bytes
+from .._meta.spec import jsonable
 from .._system.files import remove_stale_temps
 from ..errors import ConfigError, DataError, option
-from . import saving
+from .archive import read_entry, read_metadata
+from .opening import load
+from .writing import save_model
 
 CHECKPOINT_NAME = "checkpoint.keras"
 # What must be equal between the checkpoint and the rerun, as (metadata path, what to call it).
@@ -59,7 +62,7 @@ def epoch_checkpoint(directory: str | os.PathLike[str], metadata: Mapping[str, A
             if stopper is not None:
                 doc["stopping"] = stopper.state.to_dict()
                 entries = stopper.checkpoint_entries()
-            saving.save_model(self.model, self.path, doc, strategy, entries)
+            save_model(self.model, self.path, doc, strategy, entries)
 
     return EpochCheckpoint()
 
@@ -72,7 +75,7 @@ def _get(doc: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
 
 def differences(saved: Mapping[str, Any], metadata: Mapping[str, Any]) -> list[str]:
     """What differs between a checkpoint's metadata and this run's, as ``name: old -> new``."""
-    now = saving.jsonable(dict(metadata))
+    now = jsonable(dict(metadata))
     found = []
     for keys, label in SAME_RUN:
         old, new = _get(saved, keys), _get(now, keys)
@@ -91,7 +94,7 @@ def restore(directory: str | os.PathLike[str], metadata: Mapping[str, Any]) -> t
     remove_stale_temps(Path(path))  # what a run killed inside a checkpoint write left behind
     if not os.path.exists(path):
         return None
-    saved = saving.read_metadata(path)  # validated like any kzoo.json
+    saved = read_metadata(path)  # validated like any kzoo.json
     if saved is None:
         raise DataError(f"{path!r} is not a kzoo checkpoint (it has no kzoo.json); use a new {option('checkpoint_dir')}.")
     changed = differences(saved, metadata)
@@ -100,7 +103,7 @@ def restore(directory: str | os.PathLike[str], metadata: Mapping[str, Any]) -> t
             f"the checkpoint in {os.fspath(directory)!r} is from another run ({'; '.join(changed)}); rerun with the "
             f"same options to resume, or use a new {option('checkpoint_dir')} (or delete it) to start over."
         )
-    model = saving.load(path)
+    model = load(path)
     return model, int(saved.get("epoch", 0)), {k: list(v) for k, v in (saved.get("history") or {}).items()}
 
 
@@ -110,9 +113,9 @@ def read_stopping(directory: str | os.PathLike[str]) -> tuple[StopState, list[An
     path = checkpoint_path(directory)
     if not os.path.exists(path):
         return StopState(), None
-    saved = saving.read_metadata(path) or {}
+    saved = read_metadata(path) or {}
     state = StopState.from_dict(saved.get("stopping"))
-    raw = saving.read_entry(path, BEST_WEIGHTS_ENTRY) if state.best_epoch else None
+    raw = read_entry(path, BEST_WEIGHTS_ENTRY) if state.best_epoch else None
     try:
         weights = weights_from_bytes(raw) if raw is not None else None
     except (ValueError, OSError, KeyError) as exc:

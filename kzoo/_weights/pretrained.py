@@ -11,8 +11,8 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from .._meta.spec import jsonable
 from .._meta.weights_card import Weights
-from .._store.saving import jsonable
 from .._zoo.plugins import get_host
 from ..config import format_value
 from ..errors import WeightsError
