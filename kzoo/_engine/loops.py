@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from ..errors import ConfigError, option
 from . import fastpath, fitting
 from .arrays import split_tail, unwrap
-from .options import DEFAULT_BATCH_SIZE
 from .custom_loop import CUSTOM_LOOP_FIT_ARGS, fit_custom_loop
+from .options import DEFAULT_BATCH_SIZE
 from .strategies import is_keras_distribution, scope, uses_custom_loop
 
 if TYPE_CHECKING:  # pragma: no cover

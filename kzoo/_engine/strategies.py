@@ -33,7 +33,6 @@ from ..errors import ConfigError, option
 from .options import DEFAULT_WORKER_TIMEOUT, STRATEGIES
 
 if TYPE_CHECKING:  # pragma: no cover
-    import keras
     import tensorflow as tf
 
 logger = logging.getLogger(__name__)
