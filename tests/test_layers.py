@@ -246,6 +246,19 @@ def test_every_module_sits_in_its_folders_wing_and_imports_only_its_own_or_lower
     assert folders <= set(names), f"wings without a section in docs/architecture.md: {folders - set(names)}"
     assert misplaced(wings) == []
     assert upward_imports(import_graph(), wings) == []
+    assert root_modules_inside_wings(wings) == []
+
+
+def root_modules_inside_wings(wings: Wings, folder_of=folder_wing) -> list[str]:
+    """Modules at the package root listed in a wing between the ground floor and the public API:
+    a root module is a fact every wing may use (ground) or a public face above the wings
+    (``kzoo.distribute`` re-exports ``_engine``), never a wing's code out of its folder, which
+    its wing's modules would import from above."""
+    names = [wing for wing, _ in wings]
+    top = names.index("kzoo") if "kzoo" in names else len(names)
+    return [f"{module} sits at the package root but is listed under {wing}; move it into {wing}'s folder"
+            for i, (wing, modules) in enumerate(wings) if 0 < i < top
+            for module in modules if folder_of(module) is None]
 
 
 def test_the_wing_checks_can_fail():
@@ -265,6 +278,10 @@ def test_the_wing_checks_can_fail():
     graph = {"kzoo.errors": set(), "kzoo._low.a": {"kzoo._high.b", "kzoo.errors"}, "kzoo._high.b": {"kzoo._low.a"},
              "kzoo._low.c": set()}
     assert upward_imports(graph, wings) == ["kzoo._low.a (kzoo._low) imports kzoo._high.b (kzoo._high)"]
+    at_root = documented_wings(page.replace("| `kzoo._low.a` | a |", "| `kzoo._low.a` | a |\n| `kzoo.loose` | root |")
+                               + "## `kzoo`: the public API\n| `kzoo` | api |\n| `kzoo.face` | a face |\n")
+    assert root_modules_inside_wings(at_root, folder_of) == [
+        "kzoo.loose sits at the package root but is listed under kzoo._low; move it into kzoo._low's folder"]
 
 
 def test_every_package_folder_is_listed_for_the_wheel():
