@@ -1,6 +1,6 @@
 """Model names -> builders: registration with conflict checks, filtered listing, lookup.
 
-The registry is plain data; :mod:`kzoo._zoo.plugins` fills it from the loaded plugins.
+The registry is plain data; :mod:`kzoo._zoo.host` fills it from the loaded plugins.
 """
 
 from __future__ import annotations
