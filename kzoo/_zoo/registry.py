@@ -138,13 +138,6 @@ class Registry:
             builder = self._builders[alias.target]
         return builder.spec
 
-    def by_plugin(self) -> dict[str, list[str]]:
-        """Plugin name -> sorted names of the models it registered."""
-        out: dict[str, list[str]] = {}
-        for name, builder in self._builders.items():
-            out.setdefault(builder.spec.plugin or "", []).append(name)
-        return {plugin: sorted(names, key=natural_key) for plugin, names in out.items()}
-
 
 def check_builder(builder: object, plugin: str) -> None:
     """Reject registrations that are not usable builders, naming the plugin and what was wrong."""
