@@ -126,7 +126,7 @@ def test_a_slow_hook_is_named_while_it_runs(monkeypatch) -> None:
         messages.append(message)
         reported.set()
 
-    monkeypatch.setattr(plugins, "report_slow", report)
+    monkeypatch.setattr("kzoo._zoo.watchdog.report_slow", report)
     monkeypatch.setenv("KZOO_PLUGIN_TIMEOUT", "0.05")
 
     class Slow:

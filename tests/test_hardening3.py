@@ -1044,8 +1044,8 @@ def test_a_distribution_whose_entry_points_cannot_be_read_is_left_out_with_a_war
     def refuse(**kwargs):
         raise ValueError("one bad distribution spoils the scan")
 
-    monkeypatch.setattr(plugins.metadata, "entry_points", refuse)
-    monkeypatch.setattr(plugins.metadata, "distributions", lambda: [Broken(), Fine()])
+    monkeypatch.setattr(metadata, "entry_points", refuse)
+    monkeypatch.setattr(metadata, "distributions", lambda: [Broken(), Fine()])
     with pytest.warns(kzoo.PluginWarning, match=r"broken-1.0.dist-info cannot be read \(ValueError"):
         found = plugins.discover()
     assert {ep.name for ep in found} == {ep.name for ep in real}

@@ -215,7 +215,7 @@ def test_a_keras_file_for_another_config_is_one_line(routes, tiny, keras_home):
 ])
 def test_bad_digests_and_keras_files_fail_only_their_plugin(bad, why):
     weights = Weights(model="mobilenet_v3_small", name="bad", source="https://example.invalid/x.h5", **bad)
-    with pytest.warns(plugins.PluginWarning, match=why.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.warns(kzoo.PluginWarning, match=why.replace("(", r"\(").replace(")", r"\)")):
         kzoo.register_plugin(WeightsPlugin(weights), "bad_weights")
         names = kzoo.list_weights()
     assert "mobilenet_v3_small.bad" not in names and "resnet50.imagenet" in names

@@ -45,6 +45,15 @@ def test_disable_list(monkeypatch) -> None:
     assert "siamese_mlp" not in kzoo.list_models()
 
 
+def test_the_disable_list_is_blocked_in_pluggy_but_an_in_process_plugin_is_the_callers_choice(monkeypatch) -> None:
+    loaded(monkeypatch, KZOO_DISABLE_PLUGINS="shared_layers, chosen")
+    host = plugins.get_host()
+    assert host.pm.is_blocked("shared_layers") and host.pm.register(object(), name="shared_layers") is None
+    assert not host.is_allowed("shared_layers") and host.disabled_by("shared_layers") == "KZOO_DISABLE_PLUGINS names it"
+    info = kzoo.register_plugin(ModelsPlugin(make_builder("chosen_net")), "chosen")
+    assert info.status == "ok" and "chosen_net" in kzoo.list_models()
+
+
 class RaisingPlugin:
     @kzoo.hookimpl
     def kzoo_register_models(self, register):

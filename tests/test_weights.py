@@ -129,7 +129,7 @@ def test_weights_for_another_model_or_config_are_refused():
 # -- plugins ---------------------------------------------------------------------------------------
 def test_a_failing_weights_plugin_is_isolated(tiny_file):
     body, sha = tiny_file
-    with pytest.warns(plugins.PluginWarning, match="kzoo_register_weights raised RuntimeError: boom"):
+    with pytest.warns(kzoo.PluginWarning, match="kzoo_register_weights raised RuntimeError: boom"):
         kzoo.register_plugin(WeightsPlugin(tiny("x.weights.h5", sha), fail=True), "broken_weights")
         names = kzoo.list_weights()
     assert "mlp.tiny" not in names and BUILTIN <= set(names)
@@ -144,7 +144,7 @@ def test_a_failing_weights_plugin_is_isolated(tiny_file):
     (Weights(model="mlp", name="iris", source="x.weights.h5", sha256="0" * 64), "plugin 'weights' already registered"),
 ])
 def test_bad_registrations_fail_only_their_plugin(bad, why):
-    with pytest.warns(plugins.PluginWarning, match=why):
+    with pytest.warns(kzoo.PluginWarning, match=why):
         kzoo.register_plugin(WeightsPlugin(bad), "bad_weights")
         names = kzoo.list_weights()
     assert BUILTIN <= set(names) and kzoo.get_weights("mlp.iris").plugin == "weights"

@@ -154,7 +154,7 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
             yield tmp
             _fsync(tmp)
             # mkstemp makes the file private (0600); give it the mode a plain open() would have.
-            os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask())
+            os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~current_umask())
             if batch is None:
                 os.replace(tmp, path)
                 _fsync_folder(path.parent)
@@ -248,7 +248,8 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-def _umask() -> int:
+def current_umask() -> int:
+    """The process's umask (reading it means setting it: it is put straight back)."""
     mask = os.umask(0)
     os.umask(mask)
     return mask

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._meta.spec import ModelSpec
@@ -10,29 +9,14 @@ from .._weights import lookup, pretrained
 from .._zoo.builder import ModelBuilder
 from .._zoo.guard import build_checked
 from .._zoo.plugins import get_host
+from .._zoo.registry import Registry, on_registry
 from ..errors import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
 
 
-def list_models(
-    filter: str | Sequence[str] = "",
-    exclude: str | Sequence[str] = (),
-    tags: Iterable[str] = (),
-    plugin: str | None = None,
-    include_aliases: bool = False,
-) -> list[str]:
-    """Sorted names of the registered models.
-
-    Args:
-        filter: glob(s) a name must match, e.g. ``"*mlp*"``; empty matches all.
-        exclude: glob(s) that drop a name.
-        tags: tags a model must all carry, e.g. ``["multi-input"]``.
-        plugin: only models from this plugin.
-        include_aliases: also list deprecated alias names.
-    """
-    return get_host().registry.names(filter, exclude, tags, plugin, include_aliases)
+list_models = on_registry(Registry.names, lambda: get_host().registry, "list_models")
 
 
 def get(name: str) -> ModelBuilder:

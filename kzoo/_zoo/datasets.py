@@ -62,7 +62,7 @@ SYNTHETIC_INFO = Dataset(
 
 def datasets() -> dict[str, Dataset]:
     """Every registered data set by name, collected from the plugins on first use (all or none
-    per plugin, as weights are: :meth:`kzoo._zoo.plugins.PluginHost.collect`)."""
+    per plugin, as weights are: :meth:`kzoo._zoo.host.PluginHost.collect`)."""
     def check(item: object, plugin: str) -> tuple[str, Dataset]:
         if not isinstance(item, Dataset):
             raise PluginError(f"plugin {plugin!r} registered {type(item).__name__} {item!r}, not a "

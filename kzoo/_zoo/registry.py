@@ -1,19 +1,25 @@
 """Model names -> builders: registration with conflict checks, filtered listing, lookup.
 
-The registry is plain data; :mod:`kzoo._zoo.plugins` fills it from the loaded plugins.
+The registry is plain data; :mod:`kzoo._zoo.host` fills it from the loaded plugins.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import functools
+import inspect
 import re
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Concatenate, ParamSpec, TypeVar
 
 from .._meta.spec import ModelSpec
 from ..errors import DuplicateModelError, PluginError, UnknownModelError
 from .builder import ModelBuilder
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -108,7 +114,16 @@ class Registry:
         plugin: str | None = None,
         include_aliases: bool = False,
     ) -> list[str]:
-        """Sorted names matching any ``filter`` glob, no ``exclude`` glob, every tag, and ``plugin``."""
+        """Sorted names of the registered models: ``kzoo.list_models`` is this method, on the
+        loaded plugins' registry.
+
+        Args:
+            filter: glob(s) a name must match, e.g. ``"*mlp*"``; empty matches all.
+            exclude: glob(s) that drop a name.
+            tags: tags a model must all carry, e.g. ``["multi-input"]``.
+            plugin: only models from this plugin.
+            include_aliases: also list deprecated alias names.
+        """
         includes = _as_tuple(filter)
         excludes = _as_tuple(exclude)
         wanted_tags = set(tags)
@@ -138,12 +153,21 @@ class Registry:
             builder = self._builders[alias.target]
         return builder.spec
 
-    def by_plugin(self) -> dict[str, list[str]]:
-        """Plugin name -> sorted names of the models it registered."""
-        out: dict[str, list[str]] = {}
-        for name, builder in self._builders.items():
-            out.setdefault(builder.spec.plugin or "", []).append(name)
-        return {plugin: sorted(names, key=natural_key) for plugin, names in out.items()}
+
+def on_registry(method: Callable[Concatenate[Registry, P], R], find: Callable[[], Registry],
+                name: str) -> Callable[P, R]:
+    """``method`` as a function named ``name`` (in ``find``'s module) that calls it on the registry
+    ``find()`` returns at each call: a public function keeps the method's one signature and docstring."""
+
+    @functools.wraps(method)
+    def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        return method(find(), *args, **kwargs)
+
+    signature = inspect.signature(method)
+    call.__signature__ = signature.replace(parameters=list(signature.parameters.values())[1:])  # type: ignore[attr-defined]
+    call.__name__ = call.__qualname__ = name
+    call.__module__ = find.__module__
+    return call
 
 
 def check_builder(builder: object, plugin: str) -> None:

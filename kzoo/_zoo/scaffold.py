@@ -18,7 +18,7 @@ from importlib import metadata, resources
 from pathlib import Path
 from string import Template
 
-from .._system.files import output_error
+from .._system.files import current_umask, output_error
 from .._version import __version__
 from ..errors import KzooError
 
@@ -127,7 +127,7 @@ def new_plugin(name: str, directory: str | os.PathLike[str] | None = None) -> Pa
             path = staging / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
-        staging.chmod(0o777 & ~_umask())
+        staging.chmod(0o777 & ~current_umask())
         if target.exists():
             target.rmdir()
         staging.rename(target)
@@ -138,8 +138,3 @@ def new_plugin(name: str, directory: str | os.PathLike[str] | None = None) -> Pa
         raise
     return target
 
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
