@@ -32,7 +32,17 @@ from .._meta.weights_card import Weights, check_weights
 from .._version import __version__
 from ..errors import PluginError, PluginWarning
 from .builder import ModelBuilder
-from .discovery import PROJECT, allow_list, deny_list, discover, dist_field, dist_name, env_flag, load_order, required_kzoo
+from .discovery import (
+    PROJECT,
+    allow_list,
+    deny_list,
+    discover,
+    dist_field,
+    dist_name,
+    env_flag,
+    load_order,
+    required_kzoo,
+)
 from .guard import describe_failure
 from .manifest import complete
 from .registry import Registry, natural_key
