@@ -89,7 +89,7 @@ def locate(weights: Weights) -> Path | None:
 
     Example:
         >>> kzoo.weights_path(kzoo.get_weights("mlp.iris")).suffix
-        '.npz'
+        '.h5'
     """
     path = local_path(weights) or cached_path(weights)
     return path if path.is_file() else None
