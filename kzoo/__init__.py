@@ -8,12 +8,14 @@ from __future__ import annotations
 from ._engine.options import DataOptions, TrainOptions
 from ._meta.spec import ModelSpec, TensorSpec
 from ._meta.weights_card import Weights
-from ._system.quiet import quiet_tensorflow_start as _quiet_tensorflow_start
 from ._store.summary import saved_info
+from ._system.quiet import quiet_tensorflow_start as _quiet_tensorflow_start
 from ._version import __version__
-from ._weights.cache import fetch as fetch_weights
-from ._weights.cache import locate as weights_path
-from ._weights.cache import verify as verify_weights
+from ._weights.cache import (
+    fetch as fetch_weights,
+    locate as weights_path,
+    verify as verify_weights,
+)
 from ._weights.lookup import all_weights, get_weights, list_weights
 from ._workflow.api import build, get, get_spec, list_models
 from ._workflow.diagrams import plot_model

@@ -8,7 +8,15 @@ from typing import Any
 
 import click
 
-from .. import Weights, all_weights, fetch_weights, get_weights, list_weights, verify_weights, weights_path
+from .. import (
+    Weights,
+    all_weights,
+    fetch_weights,
+    get_weights,
+    list_weights,
+    verify_weights,
+    weights_path,
+)
 from ..errors import UnknownWeightsError, WeightsError
 from .output import echo_json, echo_table
 
