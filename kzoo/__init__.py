@@ -8,15 +8,22 @@ from __future__ import annotations
 from ._engine.options import DataOptions, TrainOptions
 from ._meta.spec import ModelSpec, TensorSpec
 from ._meta.weights_card import Weights
+from ._store.summary import saved_info
 from ._system.quiet import quiet_tensorflow_start as _quiet_tensorflow_start
 from ._version import __version__
-from ._weights.lookup import get_weights, list_weights
+from ._weights.cache import (
+    fetch as fetch_weights,
+    locate as weights_path,
+    verify as verify_weights,
+)
+from ._weights.lookup import all_weights, get_weights, list_weights
 from ._workflow.api import build, get, get_spec, list_models
 from ._workflow.diagrams import plot_model
 from ._zoo.builder import ModelBuilder
 from ._zoo.declare import DeclaredModel, model
+from ._zoo.manifest_writer import write_manifest
 from ._zoo.plugins import plugin_infos, register_plugin
-from ._zoo.scaffold import new_plugin
+from ._zoo.scaffold import new_plugin, new_plugin_names
 from .errors import (
     ConfigError,
     ConformanceError,
@@ -91,9 +98,11 @@ __all__ = [
     "Weights",
     "WeightsError",
     "__version__",
+    "all_weights",
     "build",
     "evaluate",
     "export_model",
+    "fetch_weights",
     "get",
     "get_spec",
     "get_weights",
@@ -103,9 +112,14 @@ __all__ = [
     "load",
     "model",
     "new_plugin",
+    "new_plugin_names",
     "plot_model",
     "plugin_infos",
     "predict",
     "register_plugin",
+    "saved_info",
     "train",
+    "verify_weights",
+    "weights_path",
+    "write_manifest",
 ]

@@ -52,7 +52,7 @@ def test_docs_build_strict(tmp_path: Path) -> None:
     weights_page = (site / "weights" / "index.html").read_text()
     assert "kzoo:weights-table" not in weights_page
     for name in kzoo.list_weights():
-        weights = kzoo._weights.lookup.all_weights()[name]
+        weights = kzoo.all_weights()[name]
         assert f"<code>{weights.hash_algorithm}:{weights.digest[:12]}</code>" in weights_page and f"<code>{name}</code>" in models
     assert not (site / "_tools").exists()
     if shutil.which("dot"):  # the build draws every model's diagram (Graphviz) up to a size

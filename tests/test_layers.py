@@ -284,6 +284,42 @@ def test_the_wing_checks_can_fail():
         "kzoo.loose sits at the package root but is listed under kzoo._low; move it into kzoo._low's folder"]
 
 
+CLI_PLUMBING = "kzoo.cli.plumbing"
+CLI_PLUMBING_MAY_IMPORT = ("kzoo._engine.options", "kzoo._engine.precision", "kzoo._meta.tables",
+                           "kzoo._system.backend", "kzoo._system.files", "kzoo._system.quiet")
+"""What has no meaning outside a command line (flag choices and limits, --backend, quiet start,
+output-file checks): the only private modules kzoo.cli may import, and only through its plumbing."""
+
+
+def is_private(module: str) -> bool:
+    return any(part.startswith("_") and not part.startswith("__") for part in module.split(".")[1:])
+
+
+def cli_private_imports(graph: dict[str, set[str]]) -> list[str]:
+    """kzoo.cli's imports below the public API: any private module from a command, and from the
+    plumbing any but :data:`CLI_PLUMBING_MAY_IMPORT` (and the wing packages they sit in)."""
+    allowed = set(CLI_PLUMBING_MAY_IMPORT) | {module.rsplit(".", 1)[0] for module in CLI_PLUMBING_MAY_IMPORT}
+    return sorted(f"{name} imports {other}" for name in graph if name == "kzoo.cli" or name.startswith("kzoo.cli.")
+                  for other in graph[name] if is_private(other) and not (name == CLI_PLUMBING and other in allowed))
+
+
+def test_the_cli_stands_on_the_public_api_and_its_plumbing_alone():
+    graph = import_graph()
+    assert CLI_PLUMBING in graph and graph["kzoo.cli.train"], "the graph must see the CLI's modules"
+    assert cli_private_imports(graph) == [], (
+        "a kzoo.cli command calls kzoo's public names (make what it needs public first); only "
+        "kzoo.cli.plumbing reaches below them, for flag choices, --backend and quiet start (docs/architecture.md)")
+
+
+def test_the_cli_check_can_fail():
+    graph = {"kzoo.cli.train": {"kzoo", "kzoo._workflow", "kzoo._workflow.training"},
+             "kzoo.cli.plumbing": {"kzoo._system", "kzoo._system.backend", "kzoo._store", "kzoo._store.saving"},
+             "kzoo.cli.app": {"kzoo.errors", "kzoo.cli.plumbing"}, "kzoo._zoo.registry": {"kzoo._zoo.builder"}}
+    assert cli_private_imports(graph) == [
+        "kzoo.cli.plumbing imports kzoo._store", "kzoo.cli.plumbing imports kzoo._store.saving",
+        "kzoo.cli.train imports kzoo._workflow", "kzoo.cli.train imports kzoo._workflow.training"]
+
+
 def test_every_package_folder_is_listed_for_the_wheel():
     """A wing missing from pyproject's package list would work in an editable install and be
     absent from the wheel users install."""

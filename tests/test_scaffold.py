@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 import kzoo
-from kzoo._zoo.scaffold import new_plugin, plugin_names, render, supported_range
+from kzoo._zoo.scaffold import new_plugin, new_plugin_names, render, supported_range
 from kzoo.cli import main
 
 from .conftest import run_kzoo
@@ -102,11 +102,11 @@ def test_empty_folder_is_used_and_default_folder_is_the_name(tmp_path: Path, mon
 
 
 def test_names_and_version_range() -> None:
-    assert plugin_names("kzoo-hello") | {"kzoo_range": ""} == {
+    assert new_plugin_names("kzoo-hello") | {"kzoo_range": ""} == {
         "dist": "kzoo-hello", "package": "kzoo_hello", "plugin": "hello", "model": "hello_mlp",
         "kzoo_range": "", "kzoo_version": kzoo.__version__,
     }
-    assert plugin_names("vision_nets")["model"] == "vision_nets_mlp"
+    assert new_plugin_names("vision_nets")["model"] == "vision_nets_mlp"
     assert supported_range("0.1.0") == ">=0.1,<0.2"
     assert supported_range("1.4.2") == ">=1.4,<2"
     assert "${" not in "".join(render("kzoo-hello").values()), "every placeholder is filled"

@@ -11,7 +11,6 @@ import tempfile
 from pathlib import Path
 
 import kzoo
-from kzoo._weights.lookup import all_weights
 from kzoo.config import format_value
 
 PAGE = "models.md"
@@ -96,7 +95,7 @@ def weights_table(names: list[str] | None = None) -> list[str]:
     names = kzoo.list_weights() if names is None else names
     lines = ["| weights | data set | metrics | size | digest | license |", "| --- | --- | --- | ---: | --- | --- |"]
     for full in names:
-        w = all_weights()[full]  # listing: no model check, no keras
+        w = kzoo.all_weights()[full]  # listing: no model check, no keras
         metrics = ", ".join(f"{k} {v:.4f}" for k, v in w.metrics.items() if "loss" not in k) or "-"
         size = "-" if w.size is None else f"{w.size / 1024:.1f} KiB"
         lines.append(f"| `{full}` | {w.dataset or '-'} | {metrics} | {size} | `{w.hash_algorithm}:{w.digest[:12]}` | {w.license or '-'} |")

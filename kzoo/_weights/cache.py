@@ -78,16 +78,43 @@ def local_path(weights: Weights) -> Path | None:
 
 
 def locate(weights: Weights) -> Path | None:
-    """Where the file is now (bundled, local or cached), or None if it still has to be downloaded."""
+    """Where the file of ``weights`` is now (bundled, local or cached), or None if it still has
+    to be downloaded; nothing is hashed or fetched.
+
+    Args:
+        weights: a card, such as ``kzoo.get_weights("mlp.iris")``.
+
+    Returns:
+        The file's path, or None.
+
+    Example:
+        >>> kzoo.weights_path(kzoo.get_weights("mlp.iris")).suffix
+        '.h5'
+    """
     path = local_path(weights) or cached_path(weights)
     return path if path.is_file() else None
 
 
 def fetch(weights: Weights, progress: bool | None = None) -> Path:
-    """The verified local file of ``weights``, downloading it into the cache first if needed.
+    """The verified local file of ``weights``, downloading it into the cache first if needed
+    (``kzoo weights fetch``: fetch ahead of time, e.g. while building an image for offline use).
 
     A cached file whose digest does not match is deleted; a bundled or local one is left alone
-    (it is not kzoo's to delete) but never used. ``progress`` draws a bar (default: on a terminal).
+    (it is not kzoo's to delete) but never used.
+
+    Args:
+        weights: a card, such as ``kzoo.get_weights("mlp.iris")``.
+        progress: draw a progress bar (default: when stderr is a terminal).
+
+    Returns:
+        The path of the verified file.
+
+    Raises:
+        kzoo.WeightsError: the file is missing, fails its digest, cannot be downloaded, or is not
+            cached while ``KZOO_OFFLINE`` is set.
+
+    Example:
+        >>> path = kzoo.fetch_weights(kzoo.get_weights("mlp.iris"))
     """
     local = local_path(weights)
     if local is not None:
@@ -226,8 +253,20 @@ class Verified:
 
 
 def verify(weights: Weights) -> Verified:
-    """Re-hash the file of ``weights`` if it is on disk; never downloads. A cached file that fails
-    is removed (as :func:`fetch` would)."""
+    """Re-hash the file of ``weights`` if it is on disk; never downloads (``kzoo weights verify``).
+    A cached file that fails is removed (as :func:`fetch` would).
+
+    Args:
+        weights: a card, such as ``kzoo.get_weights("mlp.iris")``.
+
+    Returns:
+        A :class:`Verified`: ``status`` ``ok``, ``missing`` (not downloaded) or ``failed``, the
+        file's ``path`` and, unless ok, a one-line ``message``.
+
+    Example:
+        >>> kzoo.verify_weights(kzoo.get_weights("mlp.iris")).status
+        'ok'
+    """
     path = local_path(weights) or cached_path(weights)
     if not path.is_file():
         where = "not downloaded yet" if weights.is_url else "file missing"

@@ -14,7 +14,16 @@ from ..errors import UnknownModelError, UnknownWeightsError, WeightsError
 
 
 def all_weights() -> dict[str, Weights]:
-    """Every registered set of weights, by full name."""
+    """Every registered set of weights, by full name, without importing keras: also those whose
+    model no loaded plugin registers, which :func:`get_weights` refuses.
+
+    Returns:
+        ``{"mlp.iris": Weights(...), ...}``: each card by its full name.
+
+    Example:
+        >>> kzoo.all_weights()["mlp.iris"].dataset
+        'iris'
+    """
     return get_host().weights()
 
 

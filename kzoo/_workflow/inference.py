@@ -6,8 +6,6 @@ its data was shaped (target, input columns, class names, scaling); nothing is as
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -17,7 +15,6 @@ from .._engine import wrapping
 from .._engine.options import DataOptions
 from .._meta.spec import BINARY_LOSSES, SPARSE_LOSSES, TensorSpec
 from .._store import saving
-from .._system.files import write_text
 from .._weights import lookup, pretrained
 from .._zoo.guard import estimate_params
 from .._zoo.tasks import for_task
@@ -361,17 +358,3 @@ def _cell(value: Any) -> Any:
     if isinstance(value, float) or kind == "f":
         return round(float(value), 6)
     return int(value) if kind in "iu" and kind else value
-
-
-def csv_text(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """Header and rows as CSV text, quoted where a cell needs it."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buffer.getvalue()
-
-
-def write_csv(path: str | os.PathLike[str], header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """A CSV file written atomically."""
-    write_text(path, csv_text(header, rows))

@@ -19,7 +19,7 @@ from .._version import __version__
 from ..errors import PluginError
 from .builder import ModelBuilder
 from .manifest import FORMAT, MANIFEST_NAME, read
-from .plugins import PluginHost
+from .plugins import PluginHost, discover
 
 
 def package_folder(package_dir: str | os.PathLike[str]) -> Path:
@@ -52,6 +52,31 @@ def write(package_dir: str | os.PathLike[str], installed: Iterable[str] = ()) ->
     write_text(path, text + "\n")
     read.cache_clear()
     return path, list(models)
+
+
+def write_manifest(package_dir: str | os.PathLike[str]) -> tuple[Path, list[str]]:
+    """Build every model of the plugin package in ``package_dir`` and write its
+    ``kzoo-manifest.json``: what ``kzoo manifest`` does, for a plugin's build script.
+
+    The manifest keeps what only a build can tell (inputs, outputs, api style, parameter count),
+    so listing models never imports keras. Rerun it after changing a model.
+
+    Args:
+        package_dir: the folder holding the package's ``__init__.py``.
+
+    Returns:
+        The manifest's path and the names of the models it describes.
+
+    Raises:
+        kzoo.PluginError: the folder is not a package (checked before anything is imported or
+            built), or its package registers no models.
+
+    Example:
+        >>> path, names = kzoo.write_manifest("src/kzoo_tiny")  # doctest: +SKIP
+    """
+    package_folder(package_dir)  # a wrong folder is reported before TensorFlow starts
+    installed = [ep.value.partition(":")[0].partition(".")[0] for ep in discover()]
+    return write(package_dir, installed)
 
 
 def import_package(folder: Path, installed: Iterable[str] = ()) -> str:

@@ -26,11 +26,26 @@ NAME_PATTERN = re.compile(r"[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*")
 NAME_RULE = "lowercase letters and digits, separated by single '-' or '_', starting with a letter, such as kzoo-hello"
 
 
-def plugin_names(name: str) -> dict[str, str]:
-    """Every name the project uses, derived from the distribution ``name`` (e.g. ``kzoo-hello``).
+def new_plugin_names(name: str) -> dict[str, str]:
+    """Every name the project :func:`new_plugin` writes for ``name`` uses, so its author knows
+    what to import and list afterwards.
 
     The plugin (entry-point) name drops a ``kzoo`` prefix: ``kzoo-hello`` -> plugin ``hello``,
     package ``kzoo_hello``, model ``hello_mlp``.
+
+    Args:
+        name: the distribution name, such as ``kzoo-hello``.
+
+    Returns:
+        ``dist``, ``package``, ``plugin`` and ``model`` names, ``kzoo_range`` (the kzoo versions
+        the project declares it supports) and ``kzoo_version``.
+
+    Raises:
+        kzoo.KzooError: ``name`` is not a valid plugin name.
+
+    Example:
+        >>> kzoo.new_plugin_names("kzoo-hello")["model"]
+        'hello_mlp'
     """
     if not NAME_PATTERN.fullmatch(name or ""):
         raise KzooError(f"invalid plugin name {name!r}: use {NAME_RULE}.")
@@ -51,7 +66,7 @@ def plugin_names(name: str) -> dict[str, str]:
 def check_unshadowed(name: str) -> None:
     """Refuse a name whose distribution is installed or whose package is importable: the
     scaffold's own ``pip install -e .`` would replace it (``numpy`` -> a stub "numpy 0.1.0")."""
-    names = plugin_names(name)
+    names = new_plugin_names(name)
     for dist in dict.fromkeys((names["dist"], names["package"])):
         try:
             found = metadata.distribution(dist)
@@ -83,7 +98,7 @@ def supported_range(version: str) -> str:
 
 def render(name: str) -> dict[str, str]:
     """The project's files, relative path -> text, without writing anything."""
-    names = plugin_names(name)
+    names = new_plugin_names(name)
     root = resources.files("kzoo") / "templates" / "plugin"
     files: dict[str, str] = {}
     for template, rel in _walk(root, ""):

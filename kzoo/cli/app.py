@@ -9,10 +9,9 @@ from typing import Any
 
 import click
 
-from .._system.backend import BACKENDS, choose
-from .._system.quiet import quiet_tensorflow_start
-from .._version import __version__
+from .. import __version__
 from ..errors import CsvNote, KzooError, KzooWarning
+from .plumbing import BACKENDS, choose, quiet_tensorflow_start
 
 #: Keras's advice to the author of a layer (a missing ``build()``), which the user of a saved model
 #: cannot act on: not shown as a ``kzoo: warning:``. pytest shows it to the plugin's author when

@@ -1,11 +1,11 @@
 """``kzoo export``: a model for deployment as SavedModel, LiteRT or ONNX, checked by running it
-(a thin shell over :func:`kzoo._workflow.export.export`)."""
+(a thin shell over :func:`kzoo.export_model`)."""
 
 from __future__ import annotations
 
 import click
 
-from .._engine.options import MAX_EXPORT_SAMPLES as MAX_SAMPLES
+from .plumbing import MAX_EXPORT_SAMPLES as MAX_SAMPLES
 
 
 @click.command("export")
@@ -33,17 +33,9 @@ def export_command(model: str, fmt: str, output: str, samples: int, unsafe: bool
       kzoo export ft.keras --format litert -o ft.tflite
       kzoo export two_input_mlp.digits --format saved_model -o two_input/
     """
-    from .._workflow.export import (
-        check_dependencies,
-        check_format,
-        check_target,
-        export,
-    )
+    from .. import export_model
 
-    check_format(fmt)
-    check_target(output, fmt)
-    check_dependencies(fmt)
-    result = export(model, fmt, output, samples=samples, safe_mode=not unsafe)
+    result = export_model(model, fmt, output, samples=samples, safe_mode=not unsafe)
     click.echo(f"exported {model} to {result.path} ({fmt}); largest difference from Keras on "
                f"{result.samples} {result.checked_on}: {result.max_abs_diff:.3g}")
     if result.inputs_file:

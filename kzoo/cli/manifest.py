@@ -1,5 +1,5 @@
 """``kzoo manifest PACKAGE_DIR``: write a plugin package's kzoo-manifest.json (a shell over
-kzoo._zoo.manifest_writer.write)."""
+:func:`kzoo.write_manifest`)."""
 
 from __future__ import annotations
 
@@ -21,12 +21,9 @@ def manifest_command(package_dir: str, as_json: bool) -> None:
       kzoo manifest src/kzoo_tiny
       kzoo manifest kzoo_tiny --json
     """
-    from .._zoo.manifest_writer import package_folder, write
-    from .._zoo.plugins import discover
+    from .. import write_manifest
 
-    package_folder(package_dir)  # a wrong folder is reported before TensorFlow starts
-    installed = [ep.value.partition(":")[0].partition(".")[0] for ep in discover()]
-    path, names = write(package_dir, installed)
+    path, names = write_manifest(package_dir)
     if as_json:
         from .output import echo_json
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import click
 
-from .._meta.spec import ModelSpec, TensorSpec
-from .._workflow import api
-from .._zoo import plugins
+from .. import ModelSpec, TensorSpec, get, get_spec, list_models, plugin_infos
 from ..config import format_value, parse_assignments
 from .output import echo_json, echo_table, listed
 from .saved import names_a_file, show_saved
@@ -41,27 +39,27 @@ def list_command(patterns, exclude, tags, plugin, include_aliases, as_json) -> N
       kzoo list '*mlp*' --exclude 'siamese*'
       kzoo list --tag multi-input --json
     """
-    names = api.list_models(patterns, exclude=exclude, tags=tags, plugin=plugin, include_aliases=include_aliases)
-    aliases = plugins.get_host().registry.aliases
+    names = list_models(patterns, exclude=exclude, tags=tags, plugin=plugin, include_aliases=include_aliases)
     if as_json:
-        echo_json([_spec_dict(name, aliases) for name in names])
+        echo_json([_spec_dict(name) for name in names])
         return
     if not names:
         click.echo("no models match; run `kzoo list` without filters, or `kzoo plugins` to see what loaded.", err=True)
         return
     rows = []
     for name in names:
-        spec = api.get_spec(name)
-        label = f"{name} (deprecated: use {aliases[name].target})" if name in aliases else name
+        spec = get_spec(name)  # a deprecated alias's spec is its target's
+        label = f"{name} (deprecated: use {spec.name})" if spec.name != name else name
         rows.append([label, "/".join(spec.apis) or UNKNOWN, format_tensors(spec.inputs), format_params(spec.params),
                      spec.plugin, spec.description])
     echo_table(["name", "api", "inputs", "params", "plugin", "description"], rows)
 
 
-def _spec_dict(name: str, aliases) -> dict:
-    data = api.get_spec(name).to_dict()
-    if name in aliases:
-        data.update(name=name, deprecated_alias_of=aliases[name].target)
+def _spec_dict(name: str) -> dict:
+    spec = get_spec(name)
+    data = spec.to_dict()
+    if spec.name != name:  # a deprecated alias
+        data.update(name=name, deprecated_alias_of=spec.name)
     return data
 
 
@@ -92,8 +90,9 @@ def info_command(name, assignments, summary, as_json) -> None:
                                    f"it was trained with: run `kzoo info {name}` alone.")
         show_saved(name, as_json)
         return
-    builder = api.get(name)
-    config = builder.config(**parse_assignments(assignments))
+    overrides = parse_assignments(assignments)
+    builder = get(name)
+    config = builder.config(**overrides)
     spec = builder.spec
     facts = None
     if summary or config != dict(spec.default_config):
@@ -113,9 +112,9 @@ def info_command(name, assignments, summary, as_json) -> None:
     else:
         _print_info(spec, api_styles, inputs, outputs, params, config)
     if summary:
-        from .._zoo.guard import build_checked
+        from .. import build
 
-        model = build_checked(builder, config)
+        model = build(name, **overrides)
         click.echo()
         model.summary(print_fn=lambda line, *args, **kwargs: click.echo(line))
 
@@ -160,7 +159,7 @@ def plugins_command(as_json) -> None:
       KZOO_PLUGIN_TIMEOUT=5     warn, naming it, about a plugin still running after 5 s (0: off)
       KZOO_PLUGIN_ABANDON=60    stop waiting for a plugin after 60 s: it is marked failed (0: wait forever)
     """
-    infos = plugins.plugin_infos()
+    infos = plugin_infos()
     if as_json:
         echo_json([info.to_dict() for info in infos])
         return

@@ -1,12 +1,17 @@
-"""How CLI commands print: aligned tables for people, JSON for scripts."""
+"""How CLI commands print: aligned tables for people, JSON for scripts, CSV for predictions."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import os
 from collections.abc import Sequence
 from typing import Any
 
 import click
+
+from .plumbing import write_text
 
 
 def echo_json(data: Any) -> None:
@@ -29,3 +34,17 @@ def echo_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], max_last: 
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     for row in cells:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
+def csv_text(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """Header and rows as CSV text, quoted where a cell needs it."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def write_csv(path: str | os.PathLike[str], header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """A CSV file written atomically."""
+    write_text(path, csv_text(header, rows))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .._workflow import diagrams
+from .. import plot_model
 from ..config import parse_assignments
 
 
@@ -26,5 +26,5 @@ def plot_command(name, assignments, output) -> None:
       kzoo plot siamese_mlp -o siamese.svg
       kzoo plot mlp --set api=functional --set hidden_units=64,64 -o mlp-wide.png
     """
-    path = diagrams.plot_model(name, output or f"{name}.png", **parse_assignments(assignments))
+    path = plot_model(name, output or f"{name}.png", **parse_assignments(assignments))
     click.echo(f"wrote {path}")

@@ -1,8 +1,5 @@
-"""``kzoo info FILE.keras``: what a saved model is, read from its kzoo.json without keras.
-
-A user holding ``m.keras`` wants to know what it predicts, from which columns, how it was trained
-and how well, before loading a framework; everything here is what training recorded.
-"""
+"""``kzoo info FILE.keras``: what a saved model is (:func:`kzoo.saved_info`, read without keras),
+for people or as JSON; everything shown is what training recorded."""
 
 from __future__ import annotations
 
@@ -12,8 +9,6 @@ from typing import Any
 
 import click
 
-from .._engine.stopping import StopState, kept_metrics
-from .._store.saving import read_metadata
 from ..config import format_value
 from .output import echo_json, listed
 
@@ -24,15 +19,16 @@ def names_a_file(name: str) -> bool:
 
 
 def show_saved(path: str, as_json: bool) -> None:
-    metadata = read_metadata(path)  # DataError (one line) for a missing or damaged file
+    from .. import saved_info
+
+    metadata = saved_info(path)  # DataError (one line) for a missing or damaged file
     if metadata is None:
         click.echo(f"{path}: a Keras file without kzoo's metadata (saved by Keras alone): kzoo.load({path!r}) and "
                    f"`kzoo evaluate`/`kzoo predict` read it as a plain Keras model.")
         return
-    epoch, metrics = _result(metadata)
+    epoch, metrics = metadata["metrics_epoch"], metadata["metrics"]
     if as_json:
-        summary = {key: value for key, value in metadata.items() if key != "history"}
-        echo_json({"file": path, **summary, "metrics": metrics, "metrics_epoch": epoch})
+        echo_json({"file": path, **{key: value for key, value in metadata.items() if key != "history"}})
         return
     data, training, config = metadata.get("data") or {}, metadata.get("training") or {}, metadata.get("config") or {}
     plugin = f" (plugin {metadata['plugin']})" if metadata.get("plugin") else ""
@@ -47,14 +43,6 @@ def show_saved(path: str, as_json: bool) -> None:
         for key, value in config.items():
             click.echo(f"    {key} = {format_value(value)}")
     click.echo(f"  use:      kzoo evaluate {path} --data DATA; kzoo predict {path} --data DATA --out p.csv")
-
-
-def _result(metadata: Mapping[str, Any]) -> tuple[int | None, dict[str, Any]]:
-    """The epoch whose weights the file holds and its metrics, as training reported them."""
-    if not metadata.get("epoch"):
-        return None, {}
-    state = StopState.from_dict(metadata["stopping"]) if metadata.get("stopping") else None
-    return kept_metrics(metadata.get("history") or {}, metadata["epoch"], state)
 
 
 def _metrics(epoch: int | None, metrics: Mapping[str, Any]) -> str:

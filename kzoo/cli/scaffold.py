@@ -1,10 +1,10 @@
-"""``kzoo new-plugin``: start a third-party plugin project (a thin shell over kzoo._zoo.scaffold)."""
+"""``kzoo new-plugin``: start a third-party plugin project (a thin shell over :func:`kzoo.new_plugin`)."""
 
 from __future__ import annotations
 
 import click
 
-from .._zoo.scaffold import new_plugin, plugin_names
+from .. import new_plugin, new_plugin_names
 
 
 @click.command("new-plugin")
@@ -26,7 +26,7 @@ def new_plugin_command(name: str, directory: str | None) -> None:
       cd kzoo-hello && pip install -e ".[test]" && kzoo list 'hello*' && python -m pytest -q
     """
     target = new_plugin(name, directory)
-    names = plugin_names(name)
+    names = new_plugin_names(name)
     click.echo(f"wrote plugin project {name!r} to {target}")
     click.echo(f"  plugin {names['plugin']!r}, package {names['package']!r}, example model {names['model']!r}")
     click.echo("next:")

@@ -1,5 +1,5 @@
 """``kzoo train``, ``kzoo evaluate``, ``kzoo predict`` and ``kzoo datasets``: thin shells over
-``kzoo._workflow.training.train``, ``kzoo._workflow.inference`` and ``kzoo.datasets``."""
+``kzoo.train``, ``kzoo.evaluate``, ``kzoo.predict`` and ``kzoo.datasets``."""
 
 from __future__ import annotations
 
@@ -8,23 +8,23 @@ import sys
 
 import click
 
-from .._engine.options import (
-    DEFAULT_BATCH_SIZE,
-    DEFAULT_EPOCHS,
-    DEFAULT_LEARNING_RATE,
-    DEFAULT_PATIENCE,
-    DEFAULT_STEPS_PER_EXECUTION,
-    DEFAULT_WORKER_TIMEOUT,
-    SCHEDULES,
-    STRATEGIES,
-    DataOptions,
-    TrainOptions,
-)
-from .._engine.precision import PRECISIONS
-from .._meta.tables import DEFAULT_NA_VALUES, MAX_INTEGER_CLASSES, TASKS
+from .. import DataOptions, TrainOptions
 from ..config import parse_assignments
 from ..errors import ConfigError, option
-from .output import echo_json, echo_table
+from .output import csv_text, echo_json, echo_table, write_csv
+from .plumbing import (
+    DEFAULT_NA_VALUES,
+    MAX_INTEGER_CLASSES,
+    PRECISIONS,
+    SCHEDULES,
+    STRATEGIES,
+    TASKS,
+    check_distinct,
+    check_writable,
+)
+
+DEFAULTS = TrainOptions()
+"""The flags' defaults: those of ``kzoo.train`` in Python."""
 
 DATA_HELP = ("A data set name (see `kzoo datasets`), 'synthetic', a .csv / .npz file, or an image folder "
              "(one sub-folder per class) or image file.")
@@ -77,20 +77,20 @@ def data_options(func):
               help="CSV target column; for several outputs OUTPUT=COL (repeatable).")
 @click.option("-s", "--set", "assignments", multiple=True, metavar="KEY=VALUE",
               help="Override a config value, e.g. --set num_classes=10 (repeatable).")
-@click.option("--epochs", type=int, default=DEFAULT_EPOCHS, show_default=True,
+@click.option("--epochs", type=int, default=DEFAULTS.epochs, show_default=True,
               help="Passes over the training data (a resumed run counts the epochs already done).")
-@click.option("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, show_default=True,
+@click.option("--batch-size", type=int, default=DEFAULTS.batch_size, show_default=True,
               help="Samples per training step.")
-@click.option("--learning-rate", type=float, default=DEFAULT_LEARNING_RATE, show_default=True,
+@click.option("--learning-rate", type=float, default=DEFAULTS.learning_rate, show_default=True,
               help="Adam's peak learning rate.")
-@click.option("--schedule", type=click.Choice(SCHEDULES), default="cosine", show_default=True,
+@click.option("--schedule", type=click.Choice(SCHEDULES), default=DEFAULTS.schedule, show_default=True,
               help="Learning-rate schedule: cosine decay to a tenth over the run, or constant.")
 @click.option("--val-split", type=float, default=0.0, show_default=True,
               help="Fraction held out for validation (stratified by class).")
-@click.option("--patience", type=int, default=DEFAULT_PATIENCE, show_default=True, metavar="N",
+@click.option("--patience", type=int, default=DEFAULTS.patience, show_default=True, metavar="N",
               help="With --val-split: stop once val_accuracy (else val_loss) has not improved for N epochs and "
                    "keep the best epoch's weights; 0 trains all --epochs.")
-@click.option("--steps-per-execution", type=int, default=DEFAULT_STEPS_PER_EXECUTION, show_default=True,
+@click.option("--steps-per-execution", type=int, default=DEFAULTS.steps_per_execution, show_default=True,
               help="Training steps per graph call; 1 to debug or for multi-device strategies.")
 @click.option("--standardize/--no-standardize", default=None,
               help="Z-score numeric features inside the saved model (default: on for files, the data set's "
@@ -102,7 +102,7 @@ def data_options(func):
               help="Cells that mean 'missing' (default: empty, " + ", ".join(v for v in DEFAULT_NA_VALUES if v)
                    + "). Missing numbers are imputed inside the model; rows with a missing target are left out.")
 @click.option("--drop", multiple=True, metavar="COL", help="Leave column COL out of the features (repeatable).")
-@click.option("--precision", type=click.Choice(PRECISIONS), default="float32", show_default=True,
+@click.option("--precision", type=click.Choice(PRECISIONS), default=DEFAULTS.precision, show_default=True,
               help="Layers compute in float32, or in 16 bits with float32 weights (Keras mixed precision: "
                    "faster on GPUs, bfloat16 on recent ones; see docs/performance.md).")
 @click.option("--seed", type=int, default=0, show_default=True,
@@ -116,7 +116,7 @@ def data_options(func):
 @click.option("--strategy", type=click.Choice(STRATEGIES), default="default", show_default=True,
               help="tf.distribute strategy on TensorFlow, or data-parallel (keras.distribution.DataParallel) on "
                    "JAX (see docs/distributed.md, docs/backends.md).")
-@click.option("--worker-timeout", type=float, default=DEFAULT_WORKER_TIMEOUT, show_default=True, metavar="SECONDS",
+@click.option("--worker-timeout", type=float, default=DEFAULTS.worker_timeout, show_default=True, metavar="SECONDS",
               help="Multi-worker start-up: give up when a worker of TF_CONFIG has not started by then.")
 @click.option("-w", "--weights", metavar="NAME|FILE",
               help="Fine-tune from trained weights (see `kzoo weights`), e.g. --weights iris, or from a model "
@@ -153,7 +153,7 @@ def train_command(model, data, inputs, samples, skip_bad_files, target, assignme
       kzoo train mobilenet_v3_small --data photos/ --set input_shape=96,96,3 --weights s1.keras --unfreeze-top 20 \\
           --learning-rate 1e-4 --out s2.keras                                (transfer learning, second stage)
     """
-    from .._workflow.training import train
+    from .. import train
 
     # Every flag is checked here; kzoo.train checks the rest before any data is read or TensorFlow starts.
     options = TrainOptions(
@@ -197,10 +197,10 @@ def evaluate_command(model_file, data, inputs, samples, skip_bad_files, target, 
       kzoo evaluate two_input_mlp.digits --data digits
       kzoo evaluate m.keras --data my.csv --target species --json
     """
-    from .._workflow.inference import evaluate_file
+    from .. import evaluate
 
-    metrics = evaluate_file(model_file, data, target, parse_inputs(inputs), safe_mode=not unsafe, samples=samples,
-                            skip_bad_files=skip_bad_files)
+    metrics = evaluate(model_file, data, target, parse_inputs(inputs), safe_mode=not unsafe, samples=samples,
+                       skip_bad_files=skip_bad_files)
     if as_json:
         echo_json(metrics)
     else:
@@ -225,14 +225,12 @@ def predict_command(model_file, data, inputs, samples, skip_bad_files, out, unsa
       kzoo predict m.keras --data digits | head
     """
     if out:
-        from .._system.files import check_distinct, check_writable
-
         check_writable(out, make_folders=False)
         check_distinct({option("out"): out}, {"model": model_file, option("data"): data})
-    from .._workflow.inference import csv_text, predict_file, write_csv
+    from .. import predict
 
-    header, rows = predict_file(model_file, data, parse_inputs(inputs), safe_mode=not unsafe, samples=samples,
-                                skip_bad_files=skip_bad_files)
+    header, rows = predict(model_file, data, parse_inputs(inputs), safe_mode=not unsafe, samples=samples,
+                           skip_bad_files=skip_bad_files)
     if out:
         write_csv(out, header, rows)
         click.echo(f"wrote {len(rows)} predictions to {out}", err=True)

@@ -1,5 +1,6 @@
 """``kzoo weights``: list, verify and fetch the trained weights plugins publish (listing and
-verifying never import keras; a thin shell over ``kzoo._weights.lookup`` and ``kzoo._weights.cache``)."""
+verifying never import keras; a thin shell over ``kzoo.all_weights``, ``kzoo.weights_path``,
+``kzoo.verify_weights`` and ``kzoo.fetch_weights``)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,15 @@ from typing import Any
 
 import click
 
-from .._meta.weights_card import Weights
-from .._weights import cache, lookup
+from .. import (
+    Weights,
+    all_weights,
+    fetch_weights,
+    get_weights,
+    list_weights,
+    verify_weights,
+    weights_path,
+)
 from ..errors import UnknownWeightsError, WeightsError
 from .output import echo_json, echo_table
 
@@ -22,7 +30,7 @@ def main_metric(weights: Weights) -> str:
 
 
 def size_of(weights: Weights) -> str:
-    path = cache.locate(weights)
+    path = weights_path(weights)
     size = path.stat().st_size if path is not None else weights.size
     return "-" if size is None else f"{size / 1024:.1f} KiB"
 
@@ -63,8 +71,8 @@ def weights_command(ctx: click.Context, model: str | None, as_json: bool) -> Non
     """
     if ctx.invoked_subcommand is not None:
         return
-    names = lookup.list_weights(model)
-    found = [lookup.all_weights()[n] for n in names]
+    names = list_weights(model)
+    found = [all_weights()[n] for n in names]
     if as_json:
         echo_json([w.to_dict() for w in found])
         return
@@ -83,9 +91,9 @@ def verify_command(names: tuple[str, ...]) -> None:
 
     A cached file that fails is removed from the cache. Exits 1 if any file fails.
     """
-    found = [lookup.all_weights()[n] if n in lookup.all_weights() else _unknown(n) for n in names] or \
-        [lookup.all_weights()[n] for n in lookup.list_weights()]
-    results = [cache.verify(w) for w in found]
+    found = [all_weights()[n] if n in all_weights() else _unknown(n) for n in names] or \
+        [all_weights()[n] for n in list_weights()]
+    results = [verify_weights(w) for w in found]
     echo_table(["name", "status", "path"], [[r.weights.full_name, r.status, r.path or "-"] for r in results], max_last=200)
     failed = [r for r in results if r.status == "failed"]
     if failed:
@@ -94,7 +102,7 @@ def verify_command(names: tuple[str, ...]) -> None:
 
 
 def _unknown(name: str) -> Any:
-    raise UnknownWeightsError(name, lookup.all_weights())
+    raise UnknownWeightsError(name, all_weights())
 
 
 @weights_command.command("fetch")
@@ -103,6 +111,6 @@ def fetch_command(names: tuple[str, ...]) -> None:
     """Download weights NAMES into the cache ahead of time (a progress bar on a terminal) and
     check their digest; bundled files are only checked. Keras's files go to Keras's cache."""
     for name in names:
-        weights = lookup.get_weights(name)
-        path = cache.fetch(weights)
+        weights = get_weights(name)
+        path = fetch_weights(weights)
         click.echo(f"{weights.full_name}: {path} ({weights.hash_algorithm} {weights.digest[:12]}… verified)")
