@@ -65,7 +65,7 @@ def export(model: str | os.PathLike[str], format: str, path: str | os.PathLike[s
     trained in mixed precision is exported computing in float32 (ONNX Runtime, for one, has no
     bfloat16 matrix product), and checked against itself loaded that way."""
     check_format(format)
-    check_backend(format)
+    check_format_backend(format)
     if not (isinstance(samples, int) and not isinstance(samples, bool) and 1 <= samples <= MAX_EXPORT_SAMPLES):
         raise ConfigError(f"samples={samples!r}: expected a whole number of generated samples in 1..{MAX_EXPORT_SAMPLES}.")
     target = check_target(path, format)
@@ -114,7 +114,7 @@ def export_keras(net: Any, inputs: Sequence[TensorSpec], outputs: Sequence[Tenso
     import numpy as np
 
     check_format(format)
-    check_backend(format)
+    check_format_backend(format)
     target = check_target(path, format)
     check_dependencies(format)
     if x is None:
@@ -154,7 +154,7 @@ def check_format(format: str) -> None:
         raise ConfigError(f"unknown export format {format!r}.{hint} Expected one of: {', '.join(FORMATS)}.")
 
 
-def check_backend(format: str) -> None:
+def check_format_backend(format: str) -> None:
     """Exports run on TensorFlow: Keras builds every format through ``tf.function`` signatures
     (``tf_saved_model`` and LiteRT directly, ONNX through tf2onnx) and kzoo checks SavedModels
     with TensorFlow. A ``.keras`` file is the same on every backend, so the fix is one flag."""
