@@ -121,7 +121,7 @@ def export_keras(net: Any, inputs: Sequence[TensorSpec], outputs: Sequence[Tenso
         x, _ = synthetic_data(inputs, outputs, n=samples, seed=seed)
     samples = len(next(iter(x.values())))
     if expected is None:
-        expected = _by_name(net.predict(_positional(net, x, inputs), verbose=0), [o.name for o in outputs])
+        expected = wrapping.by_name(net.predict(_positional(net, x, inputs), verbose=0), [o.name for o in outputs])
     keras_format, suffix, _ = FORMATS[format]
     staging = _staging_dir(target)
     try:
@@ -227,14 +227,6 @@ def _positional(net: Any, x: Mapping[str, Any], inputs: Sequence[TensorSpec]) ->
     if isinstance(getattr(net, "_inputs_struct", None), Mapping):
         return dict(x)
     return x[inputs[0].name] if len(inputs) == 1 else [x[t.name] for t in inputs]
-
-
-def _by_name(result: Any, names: Sequence[str]) -> dict[str, Any]:
-    if isinstance(result, Mapping):
-        return dict(result)
-    if isinstance(result, (list, tuple)):
-        return dict(zip(names, result))
-    return {names[0]: result}
 
 
 def _match_outputs(got: Mapping[str, Any], expected: Mapping[str, Any]) -> dict[str, Any]:
