@@ -363,7 +363,7 @@ def plan_for(table: Table, builder: ModelBuilder, options: DataOptions, val_spli
     raw training rows (:func:`~kzoo.datasets.preprocess.examples`)."""
     task, note = decide_task(table, options.task)
     if note:
-        warnings.warn(f"{table.source}: {note}", CsvNote, stacklevel=3)
+        warnings.warn(f"{table.source}: {note}", CsvNote, stacklevel=4)  # to whoever called load_data
     builder = for_task(builder, task)
     scale: dict[str, float] = {}
     labels = class_labels({"target": table.target}) if table.target is not None and task == "classification" else None
