@@ -331,6 +331,16 @@ def test_every_package_folder_is_listed_for_the_wheel():
     assert len(folders) >= 11 and folders - listed == set()
 
 
+def test_the_wheel_ships_the_typing_marker():
+    """``kzoo/py.typed`` (PEP 561) tells type checkers to read kzoo's own hints; it reaches the
+    wheel only as package data."""
+    import pytest
+
+    tomllib = pytest.importorskip("tomllib")
+    package_data = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["package-data"]
+    assert (PACKAGE / "py.typed").is_file() and "py.typed" in package_data["kzoo"]
+
+
 def test_every_public_name_resolves_through_the_lazy_re_exports():
     """``kzoo`` and ``kzoo.datasets`` load some names on first use from the wings that define
     them, by module path in a table: a module that moved must take its table entry along."""

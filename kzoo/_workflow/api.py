@@ -34,22 +34,17 @@ def build(name: str, weights: str | None = None, head: bool = True, **config: An
     ``weights`` (``build("mlp", weights="iris")``, or the full name ``build("mlp.iris")``) the
     model built with the weights' config and the verified trained weights loaded.
     ``head=False``: the model's backbone alone (its feature extractor), for models that declare one."""
-    if not head:
-        if weights is not None or lookup.split_name(name)[1] is not None:
-            raise ConfigError("head=False builds a fresh backbone; load weights into it through fine-tuning "
-                              "(`kzoo train MODEL --weights NAME`), or build the whole model with its weights.")
-        if name not in get_host().registry:
-            raise lookup.unknown(name)
-        builder = get(name)
-        return build_checked(builder, builder.config(**config), backbone=True)
-    model, short = lookup.split_name(name)
-    if short is not None:
-        if weights not in (None, short):
-            raise ConfigError(f"{name!r} already names weights {short!r}; drop weights={weights!r}.")
-        weights = short
+    model, named = lookup.split_name(name)  # the one parse: a model name, or a weights name and its model
+    if not head and (weights is not None or named is not None):
+        raise ConfigError("head=False builds a fresh backbone; load weights into it through fine-tuning "
+                          "(`kzoo train MODEL --weights NAME`), or build the whole model with its weights.")
+    if named is not None:
+        if weights not in (None, named):
+            raise ConfigError(f"{name!r} already names weights {named!r}; drop weights={weights!r}.")
+        weights = named
     if model not in get_host().registry:
         raise lookup.unknown(name)
-    if weights is None:
-        builder = get(model)
-        return build_checked(builder, builder.config(**config))
-    return pretrained.build(weights, model, **config)
+    if weights is not None:
+        return pretrained.build(weights, model, **config)
+    builder = get(model)
+    return build_checked(builder, builder.config(**config), backbone=not head)

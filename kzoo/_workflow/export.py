@@ -65,7 +65,7 @@ def export(model: str | os.PathLike[str], format: str, path: str | os.PathLike[s
     trained in mixed precision is exported computing in float32 (ONNX Runtime, for one, has no
     bfloat16 matrix product), and checked against itself loaded that way."""
     check_format(format)
-    check_backend(format)
+    check_format_backend(format)
     if not (isinstance(samples, int) and not isinstance(samples, bool) and 1 <= samples <= MAX_EXPORT_SAMPLES):
         raise ConfigError(f"samples={samples!r}: expected a whole number of generated samples in 1..{MAX_EXPORT_SAMPLES}.")
     target = check_target(path, format)
@@ -114,14 +114,14 @@ def export_keras(net: Any, inputs: Sequence[TensorSpec], outputs: Sequence[Tenso
     import numpy as np
 
     check_format(format)
-    check_backend(format)
+    check_format_backend(format)
     target = check_target(path, format)
     check_dependencies(format)
     if x is None:
         x, _ = synthetic_data(inputs, outputs, n=samples, seed=seed)
     samples = len(next(iter(x.values())))
     if expected is None:
-        expected = _by_name(net.predict(_positional(net, x, inputs), verbose=0), [o.name for o in outputs])
+        expected = wrapping.by_name(net.predict(_positional(net, x, inputs), verbose=0), [o.name for o in outputs])
     keras_format, suffix, _ = FORMATS[format]
     staging = _staging_dir(target)
     try:
@@ -154,7 +154,7 @@ def check_format(format: str) -> None:
         raise ConfigError(f"unknown export format {format!r}.{hint} Expected one of: {', '.join(FORMATS)}.")
 
 
-def check_backend(format: str) -> None:
+def check_format_backend(format: str) -> None:
     """Exports run on TensorFlow: Keras builds every format through ``tf.function`` signatures
     (``tf_saved_model`` and LiteRT directly, ONNX through tf2onnx) and kzoo checks SavedModels
     with TensorFlow. A ``.keras`` file is the same on every backend, so the fix is one flag."""
@@ -227,14 +227,6 @@ def _positional(net: Any, x: Mapping[str, Any], inputs: Sequence[TensorSpec]) ->
     if isinstance(getattr(net, "_inputs_struct", None), Mapping):
         return dict(x)
     return x[inputs[0].name] if len(inputs) == 1 else [x[t.name] for t in inputs]
-
-
-def _by_name(result: Any, names: Sequence[str]) -> dict[str, Any]:
-    if isinstance(result, Mapping):
-        return dict(result)
-    if isinstance(result, (list, tuple)):
-        return dict(zip(names, result))
-    return {names[0]: result}
 
 
 def _match_outputs(got: Mapping[str, Any], expected: Mapping[str, Any]) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from ..datasets.preprocess import Plan
 from ..datasets.table import DEFAULT_NA_VALUES, Table
 from ..errors import DataError, option
 from . import api
-from .loading import load, load_table, source_kind
+from .loading import load_data, load_table, source_kind
 
 
 @dataclass
@@ -145,11 +145,12 @@ def open_weights(name: str) -> SavedModel:
     return SavedModel(net, metadata, builder)
 
 
-def load_data(saved: SavedModel, data: str | os.PathLike[str], target: Sequence[str] = (),
-              inputs: Mapping[str, Sequence[str]] | None = None, require_target: bool = True,
-              samples: int | None = None, seed: int = 0, skip_bad_files: bool = False) -> Any:
+def data_for_saved(saved: SavedModel, data: str | os.PathLike[str], target: Sequence[str] = (),
+                   inputs: Mapping[str, Sequence[str]] | None = None, require_target: bool = True,
+                   samples: int | None = None, seed: int = 0, skip_bad_files: bool = False) -> Any:
+    """``data`` shaped as the saved model's own data was (its metadata's config, columns, scaling)."""
     options = DataOptions(target=tuple(target), inputs=inputs, samples=samples, skip_bad_files=skip_bad_files)
-    return load(data, saved.builder, options=options, metadata=saved.metadata, require_target=require_target, seed=seed)
+    return load_data(data, saved.builder, options=options, metadata=saved.metadata, require_target=require_target, seed=seed)
 
 
 def evaluate_file(path: str | os.PathLike[str], data: Any, target: Sequence[str] = (),
@@ -173,7 +174,7 @@ def evaluate_saved(saved: SavedModel, data: Any, target: Sequence[str] = (),
     plan = saved.plan
     if plan is not None:
         return evaluate_raw(saved, plan, read_raw(saved.metadata, plan, data, target, require_target=True))
-    shaped = load_data(saved, data, target, inputs, samples=samples, skip_bad_files=skip_bad_files)
+    shaped = data_for_saved(saved, data, target, inputs, samples=samples, skip_bad_files=skip_bad_files)
     return saved.builder.evaluate(saved.model, shaped.x, shaped.y)
 
 
@@ -192,7 +193,7 @@ def predict_file(path: str | os.PathLike[str], data: Any,
         data_meta = metadata.get("data") or {}
         return prediction_table(result, outputs, data_meta.get("class_names"), data_meta.get("target_classes"))
     saved = open_model(path, safe_mode)
-    shaped = load_data(saved, data, inputs=inputs, require_target=False, samples=samples, skip_bad_files=skip_bad_files)
+    shaped = data_for_saved(saved, data, inputs=inputs, require_target=False, samples=samples, skip_bad_files=skip_bad_files)
     result = saved.builder.predict(saved.model, shaped.x)
     outputs = saved.builder.output_specs(saved.config)
     if not isinstance(result, dict):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -41,7 +41,7 @@ from ..datasets.table import DEFAULT_NA_VALUES, Table
 from ..errors import ConfigError, CsvNote, DataError, option
 from .api import get
 
-__all__ = ["DEFAULT_SYNTHETIC_SAMPLES", "Data", "load", "load_table", "source_kind"]
+__all__ = ["DEFAULT_SYNTHETIC_SAMPLES", "Data", "READERS", "load_data", "load_table", "source_kind"]
 
 
 @dataclass
@@ -67,7 +67,49 @@ class Data:
         return self.meta.get("class_names")
 
 
-def load(
+@dataclass
+class Request:
+    """What every reader is given: the source as passed (``given``) and as named in messages
+    (``source``), its kind, the builder, the reading options, and what a saved model recorded."""
+
+    given: Any
+    source: str
+    kind: str
+    builder: ModelBuilder
+    options: DataOptions
+    target: list[str]
+    inputs: Mapping[str, Sequence[str]] | None
+    base: dict[str, Any]  # the config to start from (pretrained weights' config)
+    overrides: dict[str, Any]  # the saved model's config updated with the user's
+    metadata: Mapping[str, Any] | None
+    seed: int
+    val_split: float
+    require_target: bool
+
+    @property
+    def saved(self) -> dict[str, Any]:
+        """How a saved model's data was read (its metadata's ``data``); empty for a new model."""
+        return dict((self.metadata or {}).get("data", {}))
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The config before the data fixes any sizes."""
+        return {**self.base, **self.overrides}
+
+
+@dataclass
+class Shaped:
+    """Arrays already keyed by the model's inputs and outputs (synthetic data, an NPZ file), or a
+    table shaped by :func:`shape_table`, with the builder and config they were shaped for."""
+
+    builder: ModelBuilder
+    config: dict[str, Any]
+    x: dict[str, np.ndarray]
+    y: dict[str, np.ndarray] | None
+    paths: list[str] | None = None
+
+
+def load_data(
     source: str | os.PathLike[str],
     model: str | ModelBuilder,
     config: Mapping[str, Any] | None = None,
@@ -80,7 +122,7 @@ def load(
     base_config: Mapping[str, Any] | None = None,
     **option_fields: Any,
 ) -> Data:
-    """Data from ``source`` shaped and checked for ``model``.
+    """Data from ``source`` shaped and checked for ``model`` (public as ``kzoo.datasets.load``).
 
     Args:
         source: a data set name (``kzoo datasets``), ``"synthetic"``, a ``.csv``/``.npz`` path,
@@ -103,78 +145,135 @@ def load(
                           f"options as options=DataOptions(...).")
     if option_fields or options is None:
         options = replace(options, **option_fields) if options is not None else DataOptions(**option_fields)
-    target, inputs, standardize = options.target, options.inputs, options.standardize
-    samples, skip_bad_files = options.samples, options.skip_bad_files
     builder = get(model) if isinstance(model, str) else model
-    given = source
     kind = source_kind(source)
-    source = f"in-memory data ({type(given).__name__})" if kind == "memory" else os.fspath(source)
-    meta = dict(metadata or {})
-    saved = dict(meta.get("data", {}))
-    asked_target = list(target)
-    target = asked_target or list(saved.get("target", []))
-    inputs = inputs or saved.get("inputs") or None
-    base = dict(base_config or {})
-    overrides = dict(meta.get("config") or {})
-    overrides.update(config or {})
-    info: dict[str, Any] = {"source": source, "target": target, "inputs": inputs}
-
-    paths: list[str] | None = None
-    if asked_target and kind not in ("csv", "memory"):
+    name = f"in-memory data ({type(source).__name__})" if kind == "memory" else os.fspath(source)
+    saved = dict((metadata or {}).get("data", {}))
+    overrides = {**dict((metadata or {}).get("config") or {}), **(config or {})}
+    request = Request(source, name, kind, builder, options, list(options.target) or list(saved.get("target", [])),
+                      options.inputs or saved.get("inputs") or None, dict(base_config or {}), overrides, metadata,
+                      seed, val_split, require_target)
+    if options.target and kind not in ("csv", "memory"):
         raise DataError(
-            f"a target column only applies to CSV files; {source!r} is a {'data set' if kind == 'dataset' else kind + ' source'} "
+            f"a target column only applies to CSV files; {name!r} is a {'data set' if kind == 'dataset' else kind + ' source'} "
             f"whose targets are fixed (see `kzoo datasets` and docs/data.md); leave the target out."
         )
-    if kind in ("synthetic", "npz"):
-        cfg = builder.config(**{**base, **overrides})
-        input_specs, output_specs = builder.input_specs(cfg), builder.output_specs(cfg)
-        if kind == "synthetic":
-            check_synthetic_size(samples, [*input_specs, *output_specs])
-            x, y = synthetic_data(input_specs, output_specs, n=samples, seed=seed)
-        else:
-            names = [t.name for t in (*input_specs, *output_specs)]
-            x, y = split_npz(source, read_npz(source, names), [t.name for t in input_specs],
-                             [t.name for t in output_specs], require_target)
-    else:
-        plan = None
-        if kind == "images":
-            spec = image_input(builder.input_specs(builder.config(**{**base, **overrides})), builder.spec.name)
-            table = read_images(source, spec, saved.get("class_names"), require_target, skip_bad_files)
-        else:
-            table = read_table(given, kind, inputs, options, target, saved, require_target)
-        if kind == "dataset" and standardize is None:
-            standardize = get_dataset(source).standardize
-        if metadata is None and self_contained(builder, kind, {**base, **overrides}):
-            leave_out_unusable(table)
-            info["na_values"] = list(DEFAULT_NA_VALUES if options.na_values is None else options.na_values)
-            plan, builder, info["examples"] = plan_for(table, builder, options, val_split, seed,
-                                                       standardize=True if standardize is None else bool(standardize))
-        else:
-            info["preprocess"] = _preprocess(table, saved.get("preprocess"), bool(standardize))
-        info["class_names"] = table.class_names or saved.get("class_names")
-        info["target_classes"] = table.target_classes or saved.get("target_classes") or {}
-        if kind != "images":
-            info["columns"] = (plan.raw_columns if plan else table.feature_names) + list(table.text)
-        inferred = {} if meta.get("config") else builder.infer_config(table)
-        cfg = builder.config(**{**base, **inferred, **overrides})
-        x, y = builder.shape_data(table, cfg)
-        if plan is not None:
-            plan.feeds = feeds(builder, table, cfg)
-            plan.outputs = [spec.to_dict() for spec in builder.output_specs(cfg)]
-            info["plan"] = plan.to_dict()
-        if not require_target:
-            y = None  # prediction never reads targets (placeholders kept the training layout)
-        if table.text:
-            train_rows = split_rows(len(next(iter(x.values()))), class_labels(y), val_split, seed)[0] if val_split else None
-            info["text"] = text.vectorize(x, builder.input_specs(cfg), train_rows, saved.get("text"))
-        paths = table.paths
+    info: dict[str, Any] = {"source": name, "target": request.target, "inputs": request.inputs}
+    read = read_source(request)
+    shaped = read if isinstance(read, Shaped) else shape_table(read, request, info)
+    builder, cfg, x, y = shaped.builder, shaped.config, shaped.x, shaped.y
     if require_target and y is None:
-        raise DataError(f"{source}: no targets to train or evaluate on; pass {option('target')} COLUMN.")
-    check_data(source, x, y, builder.input_specs(cfg), builder.output_specs(cfg), saved=bool(metadata),
+        raise DataError(f"{name}: no targets to train or evaluate on; pass {option('target')} COLUMN.")
+    check_data(name, x, y, builder.input_specs(cfg), builder.output_specs(cfg), saved=bool(metadata),
                config_keys=tuple(builder.spec.default_config))
     if require_target and not metadata and kind != "synthetic":
-        require_two_classes(source, y, builder.output_specs(cfg), target)
-    return Data(model=builder.spec.name, config=cfg, x=x, y=y, meta=info, paths=paths, builder=builder)
+        require_two_classes(name, y, builder.output_specs(cfg), request.target)
+    return Data(model=builder.spec.name, config=cfg, x=x, y=y, meta=info, paths=shaped.paths, builder=builder)
+
+
+def read_source(request: Request) -> Table | Shaped:
+    """The source read by the reader of its kind (:data:`READERS`, as :func:`source_kind` names it)."""
+    return READERS[request.kind](request)
+
+
+def read_synthetic(request: Request) -> Shaped:
+    """Random arrays of the model's input and output shapes (``--data synthetic``)."""
+    builder, samples = request.builder, request.options.samples
+    cfg = builder.config(**request.config)
+    inputs, outputs = builder.input_specs(cfg), builder.output_specs(cfg)
+    check_synthetic_size(samples, [*inputs, *outputs])
+    return Shaped(builder, cfg, *synthetic_data(inputs, outputs, n=samples, seed=request.seed))
+
+
+def read_npz_file(request: Request) -> Shaped:
+    """An ``.npz`` file's arrays, named after the model's inputs and outputs."""
+    builder = request.builder
+    cfg = builder.config(**request.config)
+    inputs, outputs = [t.name for t in builder.input_specs(cfg)], [t.name for t in builder.output_specs(cfg)]
+    x, y = split_npz(request.source, read_npz(request.source, [*inputs, *outputs]), inputs, outputs,
+                     request.require_target)
+    return Shaped(builder, cfg, x, y)
+
+
+def read_image_source(request: Request) -> Table:
+    """An image folder (a subfolder per class) or image file, sized for the model's image input."""
+    builder = request.builder
+    spec = image_input(builder.input_specs(builder.config(**request.config)), builder.spec.name)
+    return read_images(request.source, spec, request.saved.get("class_names"), request.require_target,
+                       request.options.skip_bad_files)
+
+
+def read_csv_file(request: Request) -> Table:
+    """A CSV file's columns: the target, inputs, dropped columns and missing values asked for."""
+    options, saved = request.options, request.saved
+    table = read_csv(request.given, target=request.target, inputs=request.inputs, class_names=saved.get("class_names"),
+                     require_target=request.require_target, features=saved.get("columns"),
+                     target_classes=saved.get("target_classes"), drop=options.drop,
+                     na_values=DEFAULT_NA_VALUES if options.na_values is None else options.na_values)
+    return checked_table(table, request)
+
+
+def read_dataset(request: Request) -> Table:
+    """A registered data set's table (``kzoo datasets``)."""
+    return checked_table(_dropped(_dataset_table(request.given, request.inputs), request.options), request)
+
+
+def read_memory(request: Request) -> Table:
+    """Arrays, a dict of columns or a DataFrame (:func:`~kzoo.datasets.memory.table_from_memory`)."""
+    plain = [t for t in request.target if "=" not in t]
+    table = table_from_memory(request.given, plain[0] if plain else None,
+                              source=f"in-memory {type(request.given).__name__}")
+    if request.inputs:
+        table.select_inputs(request.inputs)
+    return checked_table(_dropped(table, request.options), request)
+
+
+#: The reader of each kind of source :func:`source_kind` names: one that returns a
+#: :class:`Shaped` fills the model's arrays itself, one that returns a table is shaped by
+#: :func:`shape_table`.
+READERS: dict[str, Callable[[Request], Table | Shaped]] = {
+    "synthetic": read_synthetic,
+    "npz": read_npz_file,
+    "images": read_image_source,
+    "csv": read_csv_file,
+    "dataset": read_dataset,
+    "memory": read_memory,
+}
+
+
+def shape_table(table: Table, request: Request, info: dict[str, Any]) -> Shaped:
+    """``table`` preprocessed (a plan the model will carry, or z-scores) and shaped for the
+    model's inputs; how it was shaped is added to ``info``."""
+    builder, kind, saved, options = request.builder, request.kind, request.saved, request.options
+    standardize = options.standardize
+    plan = None
+    if kind == "dataset" and standardize is None:
+        standardize = get_dataset(request.source).standardize
+    if request.metadata is None and self_contained(builder, kind, request.config):
+        leave_out_unusable(table)
+        info["na_values"] = list(DEFAULT_NA_VALUES if options.na_values is None else options.na_values)
+        plan, builder, info["examples"] = plan_for(table, builder, options, request.val_split, request.seed,
+                                                   standardize=True if standardize is None else bool(standardize))
+    else:
+        info["preprocess"] = _preprocess(table, saved.get("preprocess"), bool(standardize))
+    info["class_names"] = table.class_names or saved.get("class_names")
+    info["target_classes"] = table.target_classes or saved.get("target_classes") or {}
+    if kind != "images":
+        info["columns"] = (plan.raw_columns if plan else table.feature_names) + list(table.text)
+    inferred = {} if (request.metadata or {}).get("config") else builder.infer_config(table)
+    cfg = builder.config(**{**request.base, **inferred, **request.overrides})
+    x, y = builder.shape_data(table, cfg)
+    if plan is not None:
+        plan.feeds = feeds(builder, table, cfg)
+        plan.outputs = [spec.to_dict() for spec in builder.output_specs(cfg)]
+        info["plan"] = plan.to_dict()
+    if not request.require_target:
+        y = None  # prediction never reads targets (placeholders kept the training layout)
+    if table.text:
+        val_split, seed = request.val_split, request.seed
+        train_rows = split_rows(len(next(iter(x.values()))), class_labels(y), val_split, seed)[0] if val_split else None
+        info["text"] = text.vectorize(x, builder.input_specs(cfg), train_rows, saved.get("text"))
+    return Shaped(builder, cfg, x, y, table.paths)
 
 
 def source_kind(source: Any) -> str:
@@ -204,6 +303,10 @@ def load_table(source: str, inputs: Mapping[str, Sequence[str]] | None = None, *
     ``csv_options`` go to :func:`~kzoo.datasets.files.read_csv` (target, class_names, ...)."""
     if source_kind(source) == "csv":
         return read_csv(source, inputs=inputs, **csv_options)
+    return _dataset_table(source, inputs)
+
+
+def _dataset_table(source: str, inputs: Mapping[str, Sequence[str]] | None) -> Table:
     table = load_dataset(source)
     table.source = source
     if inputs:
@@ -211,28 +314,18 @@ def load_table(source: str, inputs: Mapping[str, Sequence[str]] | None = None, *
     return table
 
 
-def read_table(source: Any, kind: str, inputs: Mapping[str, Sequence[str]] | None, options: DataOptions,
-               target: Sequence[str], saved: Mapping[str, Any], require_target: bool) -> Table:
-    """The raw table of a CSV file, a data set or in-memory data; numpy only, so every mistake in
-    the data is reported before any framework starts."""
-    if kind == "memory":
-        plain = [t for t in target if "=" not in t]
-        table = table_from_memory(source, plain[0] if plain else None, source=f"in-memory {type(source).__name__}")
-        if inputs:
-            table.select_inputs(inputs)
-    elif kind == "csv":
-        table = read_csv(source, target=target, inputs=inputs, class_names=saved.get("class_names"),
-                         require_target=require_target, features=saved.get("columns"),
-                         target_classes=saved.get("target_classes"), drop=options.drop,
-                         na_values=DEFAULT_NA_VALUES if options.na_values is None else options.na_values)
-    else:
-        table = load_table(source, inputs)
-    if options.drop and kind != "csv":
-        table = drop_columns(table, options.drop)
-    if require_target and table.target is not None and not saved:
-        require_two_classes(table.source or str(source), {"target": table.target} if _is_labels(table) else None,
-                            [TensorSpec("target", (2,), loss="sparse_categorical_crossentropy")], target)
-        check_class_count(table, options.task)
+def _dropped(table: Table, options: DataOptions) -> Table:
+    return drop_columns(table, options.drop) if options.drop else table
+
+
+def checked_table(table: Table, request: Request) -> Table:
+    """``table`` after the checks a CSV file, a data set or in-memory data all pass; numpy only,
+    so every mistake in the data is reported before any framework starts."""
+    if request.require_target and table.target is not None and not request.saved:
+        require_two_classes(table.source or str(request.given),
+                            {"target": table.target} if _is_labels(table) else None,
+                            [TensorSpec("target", (2,), loss="sparse_categorical_crossentropy")], request.target)
+        check_class_count(table, request.options.task)
     return table
 
 
@@ -270,7 +363,7 @@ def plan_for(table: Table, builder: ModelBuilder, options: DataOptions, val_spli
     raw training rows (:func:`~kzoo.datasets.preprocess.examples`)."""
     task, note = decide_task(table, options.task)
     if note:
-        warnings.warn(f"{table.source}: {note}", CsvNote, stacklevel=3)
+        warnings.warn(f"{table.source}: {note}", CsvNote, stacklevel=4)  # to whoever called load_data
     builder = for_task(builder, task)
     scale: dict[str, float] = {}
     labels = class_labels({"target": table.target}) if table.target is not None and task == "classification" else None

@@ -41,7 +41,7 @@ from ..errors import ConfigError, DataError, PluginError, option
 from . import api
 from .curves import plot_history
 from .inference import shape_fits
-from .loading import Data, load, source_kind
+from .loading import Data, load_data, source_kind
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -138,8 +138,8 @@ def train(
     if early:
         strategy = strategies.resolve_strategy(strategy, options.worker_timeout)
     if not isinstance(data, Data):
-        data = load(data, builder, config, data_options, seed=options.seed, val_split=options.val_split,
-                    base_config=start.config if start is not None else None)
+        data = load_data(data, builder, config, data_options, seed=options.seed, val_split=options.val_split,
+                         base_config=start.config if start is not None else None)
     if not early and (isinstance(strategy, str) or strategy is None):
         strategy = strategies.resolve_strategy(strategy, options.worker_timeout)
     return _fit_and_save(data.builder or builder, data, options, strategy, start)

@@ -13,10 +13,11 @@ from typing import Any
 __all__ = ["SYNTHETIC", "Data", "Dataset", "Table", "datasets", "get_dataset", "list_datasets", "load", "load_table"]
 
 # Each public name, by the module that defines it (absolute: the data-set registry lives with the
-# plugin host in kzoo._zoo, and loading for one model in kzoo._workflow).
+# plugin host in kzoo._zoo, and loading for one model in kzoo._workflow), as "module" or, for a
+# name defined there under another one, "module:name".
 _LAZY = {"SYNTHETIC": "kzoo._zoo.datasets", "Dataset": "kzoo._zoo.datasets", "datasets": "kzoo._zoo.datasets",
          "get_dataset": "kzoo._zoo.datasets", "list_datasets": "kzoo._zoo.datasets", "Data": "kzoo._workflow.loading",
-         "load": "kzoo._workflow.loading", "load_table": "kzoo._workflow.loading",
+         "load": "kzoo._workflow.loading:load_data", "load_table": "kzoo._workflow.loading",
          "source_kind": "kzoo._workflow.loading", "Table": "kzoo.datasets.table"}
 
 
@@ -27,5 +28,6 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY:
         import importlib
 
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        module, _, defined = _LAZY[name].partition(":")
+        return getattr(importlib.import_module(module), defined or name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

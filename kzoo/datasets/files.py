@@ -140,7 +140,7 @@ def leave_out_unusable(table: Table) -> None:
         del table.text[name]
         table.text_where.pop(name, None)
         warnings.warn(f"{table.source!r}: column {name!r} left out: {reason}; to keep it, list it in "
-                      f"{option('inputs')} NAME=COLS.", CsvNote, stacklevel=3)
+                      f"{option('inputs')} NAME=COLS.", CsvNote, stacklevel=4)  # to the caller of load_data
     if not table.feature_names and not table.text:
         raise DataError(f"{table.source!r} has no usable feature columns besides the target: "
                         f"{', '.join(map(repr, unusable))} left out. List a column in {option('inputs')} NAME=COLS "

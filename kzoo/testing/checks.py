@@ -399,13 +399,10 @@ def _reload_fresh(pending: Sequence[tuple[_Run, list[CheckResult]]], folder: str
 
 
 def _by_output(run: _Run, predictions: Any) -> dict[str, Any]:
-    """Predictions keyed by output name, whether the model returned an array or a dict."""
-    outputs = run.builder.output_specs(run.config)
-    if isinstance(predictions, Mapping):
-        return dict(predictions)
-    if isinstance(predictions, (list, tuple)):
-        return {t.name: p for t, p in zip(outputs, predictions)}
-    return {outputs[0].name: predictions}
+    """Predictions keyed by output name, whether the model returned an array, a list or a dict."""
+    from .._engine.wrapping import by_name  # imports numpy, which importing kzoo.testing does not
+
+    return by_name(predictions, [t.name for t in run.builder.output_specs(run.config)])
 
 
 _CHECKS = {
