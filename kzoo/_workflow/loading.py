@@ -41,7 +41,7 @@ from ..datasets.table import DEFAULT_NA_VALUES, Table
 from ..errors import ConfigError, CsvNote, DataError, option
 from .api import get
 
-__all__ = ["DEFAULT_SYNTHETIC_SAMPLES", "Data", "READERS", "load_data", "load_table", "source_kind"]
+__all__ = ["DEFAULT_SYNTHETIC_SAMPLES", "READERS", "Data", "load_data", "load_table", "source_kind"]
 
 
 @dataclass

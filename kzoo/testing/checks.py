@@ -23,8 +23,8 @@ from .._zoo import manifest
 from .._zoo.builder import ModelBuilder
 from .._zoo.plugins import get_host
 from .._zoo.registry import check_builder
-from . import reloader
 from ..errors import ConfigError, ConformanceError, ConformanceWarning
+from . import reloader
 
 #: Per-model checks, in the order they run.
 MODEL_CHECKS = ("spec", "builds", "params", "manifest", "compiles", "trains", "predicts", "round_trip")
@@ -400,7 +400,9 @@ def _reload_fresh(pending: Sequence[tuple[_Run, list[CheckResult]]], folder: str
 
 def _by_output(run: _Run, predictions: Any) -> dict[str, Any]:
     """Predictions keyed by output name, whether the model returned an array, a list or a dict."""
-    from .._engine.wrapping import by_name  # imports numpy, which importing kzoo.testing does not
+    from .._engine.wrapping import (
+        by_name,  # imports numpy, which importing kzoo.testing does not
+    )
 
     return by_name(predictions, [t.name for t in run.builder.output_specs(run.config)])
 
