@@ -63,7 +63,33 @@ def export(model: str | os.PathLike[str], format: str, path: str | os.PathLike[s
     ``mlp.iris``) to ``path`` in ``format``, run the artifact on ``samples`` generated inputs and
     return the largest absolute difference from Keras; above ``tolerance`` it is an error. A model
     trained in mixed precision is exported computing in float32 (ONNX Runtime, for one, has no
-    bfloat16 matrix product), and checked against itself loaded that way."""
+    bfloat16 matrix product), and checked against itself loaded that way.
+
+    Args:
+        model: a ``.keras`` file saved by kzoo, or a registered weights name (``kzoo.list_weights()``).
+        format: ``"saved_model"`` (a folder), ``"litert"`` (``.tflite``) or ``"onnx"`` (``.onnx``).
+        path: where the artifact goes; written all or nothing, never over a folder of other files.
+        samples: generated inputs the check runs on (a model trained on a table is checked on the
+            raw training rows its file recorded instead).
+        seed: the generated inputs' seed.
+        tolerance: the largest absolute difference from Keras accepted.
+        safe_mode: Keras's safe mode for loading the file (no arbitrary code from lambdas).
+
+    Returns:
+        An :class:`ExportResult`: ``path``, ``format``, ``max_abs_diff``, ``samples``, and for a
+        model trained on a table ``inputs_file`` (how to feed the artifact) and ``encode``.
+
+    Raises:
+        kzoo.ConfigError: an unknown format, one this backend cannot export, or bad ``samples``;
+        kzoo.MissingToolError: the format's libraries are not installed (``pip install "kzoo[export]"``);
+        kzoo.KzooError: Keras cannot export the model, or the artifact's outputs are further than
+            ``tolerance`` from Keras's (nothing is written).
+
+    Example::
+
+        result = kzoo.export_model("iris.keras", "onnx", "iris.onnx")
+        print(result.max_abs_diff)
+    """
     check_format(format)
     check_format_backend(format)
     if not (isinstance(samples, int) and not isinstance(samples, bool) and 1 <= samples <= MAX_EXPORT_SAMPLES):

@@ -125,6 +125,21 @@ def train(
         option_fields: any field of either, by name, applied on top:
             ``kzoo.train("mlp", "iris", epochs=20, val_split=0.2, target="species")``;
             ``quiet=True`` is the CLI's ``--quiet`` (``verbose=0``, Python's default).
+
+    Returns:
+        A :class:`TrainResult`: ``model`` (for a table, self-contained: it takes the raw
+        columns), ``history`` (per epoch, resumed epochs included), ``metrics`` (of the weights
+        kept), ``metadata`` (what the saved file records) and ``stop_reason``.
+
+    Raises:
+        kzoo.OptionError, kzoo.ConfigError, kzoo.DataError: a bad option, model, strategy or data
+        source, reported before any data is read or any framework starts; kzoo.ConfigError also
+        when training diverges (nothing is written).
+
+    Example::
+
+        result = kzoo.train("mlp", "iris", epochs=50, val_split=0.2, out="iris.keras")
+        print(result.metrics["val_accuracy"], result.stop_reason)
     """
     if config is not None and not isinstance(config, Mapping):
         raise ConfigError(f"config must be a mapping of build values, not {type(config).__name__}; pass "
