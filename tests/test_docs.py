@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import inspect
+import re
 import shutil
 import subprocess
 import sys
@@ -14,6 +16,7 @@ from pathlib import Path
 import pytest
 
 import kzoo
+import kzoo.distribute
 
 from ._images import assert_png
 from .conftest import ModelsPlugin, make_builder
@@ -102,6 +105,32 @@ def test_every_hook_is_documented_with_its_exact_signature() -> None:
 def test_hooks_reference_documents_no_removed_hook() -> None:
     documented = {line[3:].strip() for line in (DOCS / "hooks.md").read_text().splitlines() if line.startswith("## ")}
     assert documented == set(hookspecs())
+
+
+# documented by the api/training/export change; remove from this list when done
+DOCSTRING_SECTIONS_PENDING = {"build", "get", "get_spec", "train", "export_model"}
+
+
+def test_public_functions_document_args_returns_and_example() -> None:
+    """Every public function says its arguments, what it gives back and how to call it (Google
+    style, as ``keras.saving.load_model``): ``Args:`` unless it takes none, ``Returns:`` or
+    ``Yields:``, and ``Example:`` / ``Example::``. Classes and exceptions are not checked."""
+    assert DOCSTRING_SECTIONS_PENDING <= set(kzoo.__all__), "a pending name is no longer public"
+    sections = {"Args": r"^Args:$", "Returns": r"^(Returns|Yields):$", "Example": r"^Examples?::?$"}
+    missing = []
+    for module in (kzoo, kzoo.distribute):
+        for name in module.__all__:
+            function = getattr(module, name)
+            if not inspect.isroutine(function) or (module is kzoo and name in DOCSTRING_SECTIONS_PENDING):
+                continue
+            doc = inspect.getdoc(function) or ""
+            wanted = dict(sections)
+            if not inspect.signature(function).parameters:
+                del wanted["Args"]
+            lacks = [section for section, pattern in wanted.items() if not re.search(pattern, doc, re.MULTILINE)]
+            if lacks:
+                missing.append(f"{module.__name__}.{name}: {', '.join(lacks)}")
+    assert not missing, "public functions whose docstring lacks sections:\n" + "\n".join(missing)
 
 
 @pytest.mark.parametrize("page", RUNNABLE)

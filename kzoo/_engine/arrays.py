@@ -23,7 +23,23 @@ def count_rows(x: Any) -> int:
 
 
 def split_tail(data: Any, fraction: float) -> tuple[Any, Any]:
-    """``(head, tail)`` of an array or dict of arrays, the tail holding ``fraction`` of the samples."""
+    """``(head, tail)`` of an array or dict of arrays, the tail holding ``fraction`` of the samples:
+    ``validation_split`` as Keras takes it (the last samples, unshuffled).
+
+    Args:
+        data: an array (anything with ``len`` and slicing) or a dict of equally long arrays.
+        fraction: the share of samples in the tail, between 0 and 1.
+
+    Returns:
+        ``(head, tail)``, each of the same kind as ``data``.
+
+    Raises:
+        kzoo.ConfigError: ``fraction`` leaves the head or the tail empty.
+
+    Example:
+        >>> distribute.split_tail(list(range(10)), 0.2)
+        ([0, 1, 2, 3, 4, 5, 6, 7], [8, 9])
+    """
     if isinstance(data, Mapping):
         parts = {k: split_tail(v, fraction) for k, v in data.items()}
         return {k: p[0] for k, p in parts.items()}, {k: p[1] for k, p in parts.items()}

@@ -50,6 +50,16 @@ def fit_custom_loop(
     Returns:
         ``keras.callbacks.History`` whose ``.history`` maps ``loss``, each metric and their
         ``val_`` twins to one value per epoch, as ``model.fit`` returns.
+    Raises:
+        kzoo.ConfigError: the model was not compiled, or not under ``strategy``'s scope.
+
+    Example::
+
+        strategy = distribute.resolve_strategy("multi-worker")  # TF_CONFIG set on every host
+        with distribute.scope(strategy):
+            builder = kzoo.get("mlp")
+            model = builder.compile(builder.build(input_dim=4, num_classes=3))
+        history = distribute.fit_custom_loop(model, x, y, strategy=strategy, epochs=2, batch_size=64)
     """
     import keras
     import tensorflow as tf

@@ -91,6 +91,15 @@ def fit(
 
     Returns:
         The history: ``.history`` maps each log name to one value per epoch.
+
+    Example::
+
+        strategy = distribute.resolve_strategy("mirrored")
+        with distribute.scope(strategy):
+            builder = kzoo.get("mlp")
+            model = builder.compile(builder.build(input_dim=4, num_classes=3))
+        history = distribute.fit(model, x, y, strategy=strategy, epochs=2, validation_split=0.2)
+        sorted(history.history)  # ['accuracy', 'loss', 'val_accuracy', 'val_loss']
     """
     if strategy is _MODEL_STRATEGY:
         strategy = fitting.strategy_of(model)

@@ -56,6 +56,26 @@ def resolve_strategy(name: str | None, worker_timeout: float = DEFAULT_WORKER_TI
     call this before anything else touches TensorFlow (TF configures collectives at start-up).
     It first waits, at most ``worker_timeout`` seconds, until every other worker is up, naming
     those it waits for (TensorFlow itself would wait forever, deaf to SIGTERM and Ctrl-C).
+    ``"data-parallel"``: ``keras.distribution.DataParallel`` over every local device (JAX only;
+    one device: a warning and ``None``).
+
+    Args:
+        name: ``"default"`` (or None), ``"mirrored"``, ``"multi-worker"`` or ``"data-parallel"``.
+        worker_timeout: seconds a multi-worker start waits for the other workers.
+
+    Returns:
+        The strategy (a ``keras.distribution`` for data-parallel), or None to train without one.
+
+    Raises:
+        kzoo.ConfigError: what :func:`check_strategy` refuses, ``worker_timeout`` <= 0, workers
+            that do not answer in time, or TensorFlow already started when multi-worker begins.
+
+    Example::
+
+        strategy = distribute.resolve_strategy("mirrored")  # None on a one-device machine
+        with distribute.scope(strategy):
+            builder = kzoo.get("mlp")
+            model = builder.compile(builder.build(input_dim=4, num_classes=3))
     """
     if name is None or name == "default":
         return None
@@ -90,7 +110,23 @@ def resolve_strategy(name: str | None, worker_timeout: float = DEFAULT_WORKER_TI
 
 def check_strategy(name: str) -> None:
     """Fail now, without importing tensorflow, when strategy ``name`` cannot run here: an unknown
-    name, a tf.distribute strategy off the TensorFlow backend, or a bad TF_CONFIG for multi-worker."""
+    name, a tf.distribute strategy off the TensorFlow backend, or a bad TF_CONFIG for multi-worker.
+
+    Args:
+        name: a strategy name, as for :func:`resolve_strategy` (``"default"`` always passes).
+
+    Returns:
+        None: passing is the answer.
+
+    Raises:
+        kzoo.ConfigError: saying what is wrong and what to use instead.
+
+    Example:
+        >>> distribute.check_strategy("default")
+        >>> distribute.check_strategy("mirorred")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        kzoo.errors.ConfigError: unknown strategy 'mirorred'; expected one of: default, mirrored, ...
+    """
     if name not in STRATEGIES:
         raise ConfigError(f"unknown strategy {name!r}; expected one of: {', '.join(STRATEGIES)}.")
     if name in ("mirrored", "multi-worker") and backend_name() != "tensorflow":
@@ -119,7 +155,18 @@ def _data_parallel() -> Any:
 
 
 def is_keras_distribution(strategy: Any) -> bool:
-    """True for a ``keras.distribution`` object (JAX), which needs none of tf.distribute's special cases."""
+    """True for a ``keras.distribution`` object (JAX), which needs none of tf.distribute's special cases.
+
+    Args:
+        strategy: what :func:`resolve_strategy` returned, or None.
+
+    Returns:
+        Whether ``strategy`` comes from ``keras.distribution`` (False for None and ``tf.distribute``).
+
+    Example:
+        >>> distribute.is_keras_distribution(None)
+        False
+    """
     return strategy is not None and type(strategy).__module__.startswith("keras.")
 
 
@@ -148,6 +195,24 @@ def wait_for_workers(config: Mapping[str, Any], timeout: float, poll: float = 0.
 
     Meanwhile this task answers on its own address (a plain listener, closed before TensorFlow
     binds the port), so the others see it too. The wait is in Python: Ctrl-C and SIGTERM work.
+    :func:`resolve_strategy` calls it for ``"multi-worker"``; call it yourself only to build the
+    strategy another way.
+
+    Args:
+        config: a checked ``TF_CONFIG`` (:func:`parse_tf_config`).
+        timeout: seconds to wait for the last worker.
+        poll: seconds between connection attempts.
+        report_every: seconds between the "waiting for ..." lines on stderr.
+
+    Returns:
+        None, once every other task answers (at once when this is the only task).
+
+    Raises:
+        kzoo.ConfigError: this task's port is taken, or some task did not answer within ``timeout``.
+
+    Example::
+
+        distribute.wait_for_workers(distribute.parse_tf_config(os.environ["TF_CONFIG"]), timeout=300)
     """
     import socket
     import sys
@@ -224,7 +289,21 @@ def wait_for_workers(config: Mapping[str, Any], timeout: float, poll: float = 0.
 def parse_tf_config(text: str | None) -> dict[str, Any]:
     """``TF_CONFIG`` checked: JSON with a ``cluster`` of ``host:port`` lists and this process's ``task``.
 
-    Raises :class:`kzoo.ConfigError` saying what is missing and what to set.
+    Args:
+        text: the ``TF_CONFIG`` value, such as ``os.environ.get("TF_CONFIG")``.
+
+    Returns:
+        The parsed config.
+
+    Raises:
+        kzoo.ConfigError: ``text`` is empty or not JSON, or its cluster or task is missing or
+            wrong; the message says what to set.
+
+    Example:
+        >>> config = distribute.parse_tf_config(
+        ...     '{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 1}}')
+        >>> config["task"]
+        {'type': 'worker', 'index': 1}
     """
     if not text or not text.strip():
         raise ConfigError(f"multi-worker training needs TF_CONFIG, which is not set. {_TF_CONFIG_HINT}")
@@ -264,6 +343,16 @@ def supports_steps_per_execution(strategy: tf.distribute.Strategy | None) -> boo
 
     False for ``MirroredStrategy`` (fails in Keras 3.15) and ``MultiWorkerMirroredStrategy``
     (trained by the custom loop, one step per call).
+
+    Args:
+        strategy: a ``tf.distribute`` strategy, a ``keras.distribution``, or None.
+
+    Returns:
+        True without a strategy and for a ``keras.distribution``.
+
+    Example:
+        >>> distribute.supports_steps_per_execution(None)
+        True
     """
     if strategy is None or is_keras_distribution(strategy):
         return True
@@ -275,7 +364,20 @@ def supports_steps_per_execution(strategy: tf.distribute.Strategy | None) -> boo
 def steps_per_execution_for(strategy: tf.distribute.Strategy | None, requested: int) -> int:
     """``requested``, or 1 with a note in the log when ``strategy`` or the backend cannot run
     several steps per call (Keras 3.15 refuses more than 1 on PyTorch, whose eager steps gain
-    nothing from grouping)."""
+    nothing from grouping).
+
+    Args:
+        strategy: a ``tf.distribute`` strategy, a ``keras.distribution``, or None.
+        requested: the ``steps_per_execution`` asked for.
+
+    Returns:
+        The ``steps_per_execution`` to compile with.
+
+    Example::
+
+        spe = distribute.steps_per_execution_for(strategy, 32)  # 1 under MirroredStrategy
+        model.compile(optimizer="adam", loss="mse", steps_per_execution=spe)
+    """
     if requested > 1 and backend_name() == "torch":
         return 1
     if requested <= 1 or supports_steps_per_execution(strategy):
@@ -291,7 +393,18 @@ def steps_per_execution_for(strategy: tf.distribute.Strategy | None, requested: 
 
 def uses_custom_loop(strategy: tf.distribute.Strategy | None) -> bool:
     """True when ``model.fit`` does not work under ``strategy`` and the custom loop must train
-    (:mod:`kzoo._engine.custom_loop`; :func:`kzoo._engine.loops.choose_loop` asks)."""
+    (:mod:`kzoo._engine.custom_loop`; :func:`kzoo._engine.loops.choose_loop` asks).
+
+    Args:
+        strategy: a ``tf.distribute`` strategy, a ``keras.distribution``, or None.
+
+    Returns:
+        True for ``MultiWorkerMirroredStrategy`` only.
+
+    Example:
+        >>> distribute.uses_custom_loop(None)
+        False
+    """
     if strategy is None or is_keras_distribution(strategy):
         return False
     import tensorflow as tf
@@ -301,7 +414,20 @@ def uses_custom_loop(strategy: tf.distribute.Strategy | None) -> bool:
 
 def scope(strategy: tf.distribute.Strategy | None) -> contextlib.AbstractContextManager:
     """``strategy.scope()``, or a no-op without a strategy: build and compile models inside it (and,
-    for a ``keras.distribution``, fit inside it too: Keras reads it when it batches the data)."""
+    for a ``keras.distribution``, fit inside it too: Keras reads it when it batches the data).
+
+    Args:
+        strategy: what :func:`resolve_strategy` returned, or None.
+
+    Returns:
+        A context manager.
+
+    Example::
+
+        with distribute.scope(strategy):
+            builder = kzoo.get("mlp")
+            model = builder.compile(builder.build(input_dim=4, num_classes=3))
+    """
     return strategy.scope() if strategy is not None else contextlib.nullcontext()
 
 
@@ -311,6 +437,16 @@ def is_chief(strategy: tf.distribute.Strategy | None) -> bool:
 
     Single-process training (no strategy, mirrored) is its own chief. In a cluster the chief is the
     ``chief`` task, or worker 0 when the cluster has no ``chief``.
+
+    Args:
+        strategy: what :func:`resolve_strategy` returned, or None.
+
+    Returns:
+        Whether this process writes.
+
+    Example:
+        >>> distribute.is_chief(None)
+        True
     """
     resolver = getattr(strategy, "cluster_resolver", None) if strategy is not None else None
     if resolver is None:
@@ -326,9 +462,19 @@ def write_target(path: str | os.PathLike[str], strategy: tf.distribute.Strategy 
     """Where this process writes ``path``: ``path`` itself on the chief, a throw-away copy elsewhere.
 
     Every worker must run the same save (it may all-reduce synchronised variables); the non-chief
-    ones write under a temporary folder deleted on exit::
+    ones write under a temporary folder deleted on exit.
 
-        with write_target("model.keras", strategy) as target:
+    Args:
+        path: the file the chief writes.
+        strategy: what :func:`resolve_strategy` returned, or None (then ``path`` itself).
+
+    Yields:
+        The path to write: ``path`` on the chief, a file of the same name in a temporary folder
+        on the other workers.
+
+    Example::
+
+        with distribute.write_target("model.keras", strategy) as target:
             model.save(target)
     """
     path = Path(path)

@@ -28,7 +28,19 @@ def all_weights() -> dict[str, Weights]:
 
 
 def list_weights(model: str | None = None) -> list[str]:
-    """Sorted full names of the registered weights (only ``model``'s, if given)."""
+    """Sorted full names of the registered weights (only ``model``'s, if given); no keras import.
+
+    Args:
+        model: a model name such as ``"mlp"``; None lists the weights of every model. A name
+            without weights gives ``[]``, not an error.
+
+    Returns:
+        Full names (``MODEL.NAME``) in natural order, so ``resnet50`` comes before ``resnet101``.
+
+    Example:
+        >>> kzoo.list_weights("mlp")
+        ['mlp.digits', 'mlp.iris']
+    """
     return sorted((n for n, w in all_weights().items() if model is None or w.model == model), key=natural_key)
 
 
@@ -39,8 +51,25 @@ def weights_for(model: str) -> dict[str, Weights]:
 
 def get_weights(name: str | Weights, model: str | None = None) -> Weights:
     """The weights called ``name``: a full name (``mlp.iris``) or, with ``model``, a short one
-    (``iris``). Raises :class:`~kzoo.UnknownWeightsError` with did-you-mean suggestions, or a
-    WeightsError when they are for another model or their model is not installed."""
+    (``iris``). Only the card is read: nothing is downloaded and keras is not imported.
+
+    Args:
+        name: a full or short weights name, or a :class:`~kzoo.Weights` card (checked, then
+            returned as it is).
+        model: the model the weights must be for; lets ``name`` be short.
+
+    Returns:
+        The :class:`~kzoo.Weights` card.
+
+    Raises:
+        kzoo.UnknownWeightsError: no weights are called ``name``, with did-you-mean suggestions.
+        kzoo.WeightsError: the weights are for another model than ``model``, or no loaded plugin
+            registers their model.
+
+    Example:
+        >>> kzoo.get_weights("iris", model="mlp").full_name
+        'mlp.iris'
+    """
     found = all_weights()
     if isinstance(name, Weights):
         weights = name

@@ -51,6 +51,24 @@ def plot_model(name_or_builder: str | ModelBuilder, path: str | os.PathLike[str]
     Shows each layer's name and shapes, with nested models (shared towers) expanded. A subclassed
     model is one node to Keras: a :class:`DiagramWarning` says so and names the functional twin
     (``api="functional"``) when the model has one. The file is written atomically.
+
+    Args:
+        name_or_builder: a registered model name, such as ``"mlp"``, or a builder.
+        path: the file to write; its suffix (``.png`` or ``.svg``) picks the format.
+        config: the model's config values (its defaults for the rest), checked as for training.
+
+    Returns:
+        ``path``, as a :class:`~pathlib.Path`.
+
+    Raises:
+        kzoo.ConfigError: another suffix, or a config value the model does not take.
+        kzoo.UnknownModelError: no model is called ``name_or_builder``.
+        kzoo.MissingToolError: pydot or Graphviz's ``dot`` is not installed (checked after the
+            name and config, before building).
+
+    Example:
+        >>> kzoo.plot_model("mlp", "mlp.png", hidden_units=[32])  # doctest: +SKIP
+        PosixPath('mlp.png')
     """
     path = Path(path)
     image_format(path, DIAGRAM_FORMATS, what="a model diagram")

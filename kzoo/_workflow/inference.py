@@ -70,8 +70,27 @@ def read_model_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
 def load_model(path: str | os.PathLike[str], safe_mode: bool = True, precision: str | None = None) -> Any:
     """The ``keras.Model`` in a ``.keras`` file (its plugin loaded first), or built from registered
     weights such as ``"mlp.iris"``: what ``kzoo.load`` returns. A model kzoo trained on a table
-    takes raw columns (see docs/data.md). ``precision="float32"`` loads a model trained in mixed
-    precision computing in float32 throughout."""
+    takes raw columns (see docs/data.md).
+
+    Args:
+        path: a ``.keras`` file, or registered weights (``MODEL.NAME``) when no such file exists.
+        safe_mode: False lets Keras run Python code stored in the file (Lambda layers); only for
+            files you trust.
+        precision: ``"float32"`` loads a model trained in mixed precision computing in float32
+            throughout; None keeps each layer's saved policy. Registered weights ignore both.
+
+    Returns:
+        The compiled ``keras.Model``.
+
+    Raises:
+        kzoo.DataError: no file at ``path``, or one Keras cannot load (the message says why).
+        kzoo.UnknownWeightsError: ``path`` looks like a mistyped weights name (``mlp.irs``).
+        kzoo.ConfigError: a ``precision`` other than None or ``"float32"``.
+
+    Example:
+        >>> kzoo.load("mlp.iris").count_params()  # doctest: +SKIP
+        827
+    """
     name = os.fspath(path)
     if not os.path.exists(name) and lookup.is_weights_name(name):
         return pretrained.build(name)
@@ -157,7 +176,35 @@ def evaluate_file(path: str | os.PathLike[str], data: Any, target: Sequence[str]
                   inputs: Mapping[str, Sequence[str]] | None = None, safe_mode: bool = True,
                   samples: int | None = None, skip_bad_files: bool = False) -> dict[str, float]:
     """Loss and metrics of the saved model at ``path`` on ``data`` (a path, a data set name, or
-    in-memory data for a model trained on a table). The data is read and checked before keras."""
+    in-memory data for a model trained on a table). The data is read and checked before keras.
+
+    The data is shaped as the model was trained (its ``kzoo.json``: target, columns, classes,
+    scaling), so nothing about it is asked again.
+
+    Args:
+        path: a ``.keras`` file kzoo saved, or registered weights such as ``"mlp.iris"``.
+        data: a ``.csv`` / ``.npz`` file or image folder, a data set name (``"iris"``), or, for a
+            model trained on a table, arrays, a dict of columns or a DataFrame.
+        target: the CSV target column, or ``OUTPUT=COLUMN`` items for several outputs; empty:
+            the column(s) the model was trained on.
+        inputs: CSV columns (or one text column) per input name, for multi-input models.
+        safe_mode: as for :func:`load_model`.
+        samples: rows of synthetic data (``data="synthetic"``).
+        skip_bad_files: leave out unreadable files of an image folder (with a count).
+
+    Returns:
+        ``{"loss": ..., "accuracy": ...}``: the loss and each metric the model was compiled
+        with (several outputs: prefixed with the output's name).
+
+    Raises:
+        kzoo.DataError: a file without kzoo metadata, data that does not fit the model, or an
+            unknown data set.
+        kzoo.UnknownWeightsError: a mistyped weights name.
+
+    Example:
+        >>> kzoo.evaluate("mlp.iris", "iris")["accuracy"]  # doctest: +SKIP
+        0.9866666666666667
+    """
     plan = plan_of(read_model_metadata(path))
     if plan is not None:
         metadata = read_model_metadata(path)
@@ -182,7 +229,26 @@ def predict_file(path: str | os.PathLike[str], data: Any,
                  inputs: Mapping[str, Sequence[str]] | None = None, safe_mode: bool = True,
                  samples: int | None = None, skip_bad_files: bool = False) -> tuple[list[str], list[list[Any]]]:
     """Predictions of the saved model at ``path`` on ``data`` as CSV ``(header, rows)``: what
-    ``kzoo predict`` writes. Images read from a folder get a ``path`` column naming each file."""
+    ``kzoo predict`` writes. Images read from a folder get a ``path`` column naming each file.
+
+    Args:
+        path: a ``.keras`` file kzoo saved, or registered weights such as ``"mlp.iris"``.
+        data: as for :func:`evaluate_file`; a target column in it is ignored.
+        inputs, safe_mode, samples, skip_bad_files: as for :func:`evaluate_file`.
+
+    Returns:
+        ``(header, rows)``: a ``row`` column, then per output the predicted class and one
+        probability per class (classifiers), 0/1 and its probability (binary), or the values
+        (regression); floats rounded to 6 digits.
+
+    Raises:
+        kzoo.DataError: a file without kzoo metadata, or data that does not fit the model.
+
+    Example:
+        >>> header, rows = kzoo.predict("mlp.iris", "iris")  # doctest: +SKIP
+        >>> header[:3], rows[0][:2]  # doctest: +SKIP
+        (['row', 'output', 'output_p_setosa'], [0, 'setosa'])
+    """
     metadata = read_model_metadata(path)
     plan = plan_of(metadata)
     if plan is not None:

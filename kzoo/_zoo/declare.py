@@ -236,6 +236,28 @@ def model(function: BuildFunction | None = None, /, **options: Any) -> Any:
             data the default shaping does not fit (grey tables for an RGB model).
         backends: the Keras backends the model runs on (default: all); others are refused in one
             line, and the kit checks only these.
+
+    Returns:
+        A :class:`~kzoo.ModelBuilder` (bare use), or the decorator that makes one (with options).
+        It still builds when called: ``tiny(units=8)`` is the ``keras.Model``.
+
+    Raises:
+        kzoo.PluginError: an ``api=`` the function has no ``api`` parameter for, or an unknown
+            backend in ``backends=``.
+
+    Example::
+
+        @kzoo.model(tags=("classification",))
+        def tiny(input_dim=4, units=16, num_classes=3):
+            '''A one-layer classifier.'''
+            import keras  # here, not at the top: listing models stays fast
+
+            inputs = keras.Input((input_dim,), name="x")
+            hidden = keras.layers.Dense(units, activation="relu")(inputs)
+            outputs = keras.layers.Dense(num_classes, activation="softmax", name="label")(hidden)
+            return keras.Model(inputs, outputs)
+
+        tiny.spec.description  # 'A one-layer classifier.'
     """
     if function is not None:
         return DeclaredModel(function, **options)

@@ -65,10 +65,42 @@ def reset() -> None:
 
 
 def register_plugin(plugin: object, name: str) -> PluginInfo:
-    """Load a plugin object in-process, without an entry point (handy in tests and notebooks)."""
+    """Load a plugin object in-process, without an entry point (handy in tests and notebooks).
+
+    Args:
+        plugin: a module or object with hook implementations (``kzoo_register_models`` and the
+            other ``@kzoo.hookimpl`` functions).
+        name: the plugin's name, as ``kzoo plugins`` shows it; it must not be loaded already.
+
+    Returns:
+        Its ``PluginInfo``: ``status`` is ``"failed"`` (with a warning and ``error``)
+        when a hook is invalid or registering its models fails.
+
+    Raises:
+        kzoo.PluginError: a plugin called ``name`` is already loaded, or it fails while
+            ``KZOO_STRICT_PLUGINS`` is set.
+
+    Example::
+
+        class Tiny:
+            @kzoo.hookimpl
+            def kzoo_register_models(self, register):
+                register(tiny)  # a @kzoo.model builder
+
+        kzoo.register_plugin(Tiny(), "tiny").models  # ['tiny']
+    """
     return get_host().add(plugin, name)
 
 
 def plugin_infos() -> list[PluginInfo]:
-    """Every plugin kzoo tried to load, in load order."""
+    """Every plugin kzoo tried to load, in load order, failed ones included (``kzoo plugins``).
+
+    Returns:
+        One ``PluginInfo`` per plugin: its name, module, distribution and version,
+        the models it registered, and ``status`` (``"ok"`` or ``"failed"``, with ``error``).
+
+    Example:
+        >>> [info.name for info in kzoo.plugin_infos() if info.status == "failed"]
+        []
+    """
     return list(get_host().infos.values())

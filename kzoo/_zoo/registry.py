@@ -123,6 +123,14 @@ class Registry:
             tags: tags a model must all carry, e.g. ``["multi-input"]``.
             plugin: only models from this plugin.
             include_aliases: also list deprecated alias names.
+
+        Returns:
+            The matching names in natural order (``resnet50`` before ``resnet101``); ``[]`` when
+            none match.
+
+        Example:
+            >>> kzoo.list_models("*mlp*", tags=["multi-input"])
+            ['siamese_mlp', 'two_input_mlp']
         """
         includes = _as_tuple(filter)
         excludes = _as_tuple(exclude)

@@ -125,7 +125,25 @@ def new_plugin(name: str, directory: str | os.PathLike[str] | None = None) -> Pa
     """Write the plugin project ``name`` into ``directory`` (default ``./name``); return its path.
 
     Refuses an invalid name, a name that would shadow an installed distribution or an importable
-    module, or a folder that exists and is not empty, writing nothing.
+    module, or a folder that exists and is not empty, writing nothing. The files are written to a
+    hidden sibling folder and renamed into place, so a failure leaves nothing half-written.
+
+    Args:
+        name: the distribution name, such as ``kzoo-hello`` (see :func:`new_plugin_names` for the
+            package, plugin and model names it gives).
+        directory: the project folder to create; it may exist if it is empty.
+
+    Returns:
+        The project folder, resolved to an absolute path.
+
+    Raises:
+        kzoo.KzooError: an invalid or shadowing name, or a folder that is not empty.
+        kzoo.OutputError: the folder cannot be written (permissions, disk space).
+
+    Example:
+        >>> path = kzoo.new_plugin("kzoo-hello", "plugins/kzoo-hello")  # doctest: +SKIP
+        >>> sorted(p.name for p in path.iterdir())  # doctest: +SKIP
+        ['.gitignore', 'README.md', 'kzoo_hello', 'pyproject.toml', 'tests']
     """
     check_unshadowed(name)
     files = render(name)
