@@ -107,21 +107,16 @@ def test_hooks_reference_documents_no_removed_hook() -> None:
     assert documented == set(hookspecs())
 
 
-# documented by the api/training/export change; remove from this list when done
-DOCSTRING_SECTIONS_PENDING = {"build", "get", "get_spec", "train", "export_model"}
-
-
 def test_public_functions_document_args_returns_and_example() -> None:
     """Every public function says its arguments, what it gives back and how to call it (Google
     style, as ``keras.saving.load_model``): ``Args:`` unless it takes none, ``Returns:`` or
     ``Yields:``, and ``Example:`` / ``Example::``. Classes and exceptions are not checked."""
-    assert DOCSTRING_SECTIONS_PENDING <= set(kzoo.__all__), "a pending name is no longer public"
     sections = {"Args": r"^Args:$", "Returns": r"^(Returns|Yields):$", "Example": r"^Examples?::?$"}
     missing = []
     for module in (kzoo, kzoo.distribute):
         for name in module.__all__:
             function = getattr(module, name)
-            if not inspect.isroutine(function) or (module is kzoo and name in DOCSTRING_SECTIONS_PENDING):
+            if not inspect.isroutine(function):
                 continue
             doc = inspect.getdoc(function) or ""
             wanted = dict(sections)
