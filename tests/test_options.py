@@ -99,3 +99,57 @@ def test_a_builder_is_told_where_its_weights_are():
     assert set(kzoo.get("mlp").weights) >= {"iris", "digits"}
     unregistered = type(kzoo.get("mlp"))()
     assert unregistered.weights == {}
+
+
+# -- the recipe and the table-size rule -----------------------------------------------------------
+def test_unset_options_take_the_models_recipe_then_kzoos_defaults_and_a_users_value_wins():
+    from kzoo._engine.options import RECIPE_DEFAULTS
+
+    recipe = {"epochs": 7, "learning_rate": 0.001, "schedule": "constant"}
+    chosen = TrainOptions(epochs=3).resolved(recipe, rows=100_000)
+    assert (chosen.epochs, chosen.learning_rate, chosen.schedule) == (3, 0.001, "constant")
+    assert (chosen.batch_size, chosen.patience) == (RECIPE_DEFAULTS["batch_size"], RECIPE_DEFAULTS["patience"])
+    assert TrainOptions(batch_size=500).resolved(recipe, rows=10).batch_size == 500  # the user's, even if large
+    assert TrainOptions().epochs is None and TrainOptions().resolved().epochs == RECIPE_DEFAULTS["epochs"]
+
+
+def test_an_unset_batch_size_gives_small_tables_eight_steps_an_epoch():
+    from kzoo._engine.options import batch_size_for
+
+    assert [batch_size_for(rows) for rows in (10, 120, 455, 1_000, 1_024, 50_000)] == [16, 16, 64, 128, 128, 128]
+    assert batch_size_for(120, largest=256) == 16 and batch_size_for(10_000, largest=256) == 256
+    assert batch_size_for(40, largest=8) == 8  # a recipe asking for less than 16 gets it
+    assert TrainOptions().resolved({"batch_size": 512}, rows=120).batch_size == 16
+
+
+def test_the_readme_iris_example_reaches_095_with_the_table_size_rule():
+    result = kzoo.train("mlp", "iris", options=TrainOptions(epochs=30, val_split=0.2))
+    assert result.metadata["training"]["batch_size"] == 16  # 120 training rows: 8 steps an epoch
+    assert result.metrics["val_accuracy"] >= 0.95, result.metrics
+
+
+def test_a_declared_recipe_is_checked_at_registration_and_trains_the_model():
+    @kzoo.model(name="recipe_mlp", training={"epochs": 2, "batch_size": 32})
+    def recipe_mlp(input_dim: int = 4, num_classes: int = 3):
+        import keras
+
+        inputs = keras.Input((input_dim,), name="x")
+        return keras.Model(inputs, keras.layers.Dense(num_classes, activation="softmax", name="label")(inputs))
+
+    from kzoo._zoo.registry import Registry
+
+    Registry().add(recipe_mlp, "recipes")
+    builder = recipe_mlp
+    result = kzoo.train(builder, "iris", val_split=0.2)
+    assert result.epochs == 2 and result.metadata["training"]["batch_size"] == 16  # the recipe's 32, halved: 120 rows
+    assert kzoo.train(builder, "iris", epochs=1).epochs == 1
+
+    @kzoo.model(name="bad_recipe", training={"epochs": 0, "optimizer": "sgd"})
+    def bad_recipe(input_dim: int = 4):
+        import keras
+
+        inputs = keras.Input((input_dim,))
+        return keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(inputs))
+
+    with pytest.raises(kzoo.PluginError, match=r"bad_recipe.*epochs=0 \(expected an integer.*optimizer='sgd'"):
+        Registry().add(bad_recipe, "recipes")

@@ -138,6 +138,10 @@ class ModelSpec:
     license: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
     backends: tuple[str, ...] = ()  # the Keras backends the model runs on; empty: every one
+    training: Mapping[str, Any] = field(default_factory=dict)
+    """The recipe the model trains best with: defaults for ``epochs``, ``batch_size``,
+    ``learning_rate``, ``schedule`` and ``patience`` that a user's own values override
+    (``kzoo.TrainOptions.resolved``); checked when the model is registered."""
 
     def __post_init__(self) -> None:
         if self.api is not None:
@@ -149,6 +153,7 @@ class ModelSpec:
         object.__setattr__(self, "tags", tuple(self.tags))
         object.__setattr__(self, "backends", (self.backends,) if isinstance(self.backends, str) else tuple(self.backends))
         object.__setattr__(self, "default_config", MappingProxyType(dict(self.default_config)))
+        object.__setattr__(self, "training", MappingProxyType(dict(self.training)))
 
     @property
     def apis(self) -> tuple[str, ...]:
@@ -188,6 +193,7 @@ class ModelSpec:
             "paper": self.paper,
             "license": self.license,
             "backends": list(self.backends) or None,
+            "training": jsonable(dict(self.training)) or None,
         }
 
 

@@ -163,8 +163,8 @@ def train(
 def _fit_and_save(builder: ModelBuilder, data: Data, options: TrainOptions, strategy: Any,
                   start: Weights | None) -> TrainResult:
     """The run itself, once everything is checked and the data shaped."""
-    o = options
-    train_xy, val_xy = split(data, o.val_split, o.seed)
+    train_xy, val_xy = split(data, options.val_split, options.seed)
+    o = options.resolved(builder.spec.training, count_rows(train_xy[0]))  # the user's, the model's recipe, kzoo's
     steps = -(-count_rows(train_xy[0]) // o.batch_size)
     recorded = {"epochs": o.epochs, "batch_size": o.batch_size, "learning_rate": o.learning_rate,
                 "schedule": o.schedule, "val_split": o.val_split, "seed": o.seed, "precision": o.precision}
@@ -183,7 +183,8 @@ def _fit_and_save(builder: ModelBuilder, data: Data, options: TrainOptions, stra
 
     net, initial_epoch, history = prepare_model(
         builder, data.config, metadata, o.checkpoint_dir, strategy, o.seed,
-        optimizer=lambda: fitting.make_optimizer(o.learning_rate, o.epochs * steps if o.schedule == "cosine" else None),
+        optimizer=lambda: builder.make_optimizer(data.config, o.learning_rate,
+                                                 o.epochs * steps if o.schedule == "cosine" else None),
         steps_per_execution=min(steps, strategies.steps_per_execution_for(strategy, o.steps_per_execution)),
         init=init, precision=o.precision,
     )
@@ -275,8 +276,7 @@ def prepare_model(
         check_built(builder, config, net)
         if init is not None:
             init(net)
-        fitting.compile_model(net, builder.output_specs(config), optimizer=optimizer(),
-                              steps_per_execution=steps_per_execution)
+        builder.compile(net, optimizer=optimizer(), config=config, steps_per_execution=steps_per_execution)
     return net, 0, {}
 
 

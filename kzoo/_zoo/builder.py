@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .._engine import fitting, loops
+from .._engine.arrays import count_rows, unwrap
 from .._engine.options import TrainOptions
 from .._meta.derive import ModelFacts, describe
 from .._meta.spec import SPARSE_LOSSES, ModelSpec, TensorSpec, jsonable
@@ -203,14 +204,22 @@ class ModelBuilder:
         return fitting.compile_model(model, self.output_specs(config), optimizer=optimizer, loss=loss,
                                      metrics=metrics, **compile_kwargs)
 
+    def make_optimizer(self, config: Mapping[str, Any], learning_rate: float, decay_steps: int | None) -> Any:
+        """The optimizer ``kzoo.train`` compiles this model with: Adam at ``learning_rate``, with
+        ``decay_steps`` a cosine decay to a tenth. Override it for a model whose recipe needs
+        another (weight decay, other betas); ``config`` is the model's build config."""
+        return fitting.make_optimizer(learning_rate, decay_steps)
+
     def train(self, model: keras.Model, x: Any, y: Any = None, options: TrainOptions | None = None,
               **fit_kwargs: Any) -> keras.callbacks.History:
         """Fit ``model`` on ``x``/``y`` (arrays, dicts of arrays keyed by input/output name).
 
         ``options`` gives ``epochs``, ``batch_size`` and ``seed`` (the rest of a
-        :class:`~kzoo.TrainOptions` is for ``kzoo.train``); ``fit_kwargs`` go to ``model.fit``, or to
-        kzoo's own loop under ``MultiWorkerMirroredStrategy`` (:func:`kzoo._engine.loops.choose_loop`)."""
+        :class:`~kzoo.TrainOptions` is for ``kzoo.train``; those left unset take the model's
+        recipe, ``spec.training``); ``fit_kwargs`` go to ``model.fit``, or to kzoo's own loop under
+        ``MultiWorkerMirroredStrategy`` (:func:`kzoo._engine.loops.choose_loop`)."""
         if options is not None:
+            options = options.resolved(self.spec.training, count_rows(unwrap(x)) if y is not None else None)
             fit_kwargs = {"epochs": options.epochs, "batch_size": options.batch_size, "seed": options.seed,
                           "verbose": options.verbose, **fit_kwargs}
         return loops.fit(model, x, y, **fit_kwargs)

@@ -55,6 +55,7 @@ class DeclaredModel(ModelBuilder):
         infer_config: Callable[[Table], Mapping[str, Any]] | None = None,
         shape_data: Callable[[Table, Mapping[str, Any]], tuple[dict[str, Any], dict[str, Any] | None]] | None = None,
         backends: str | Sequence[str] = (),
+        training: Mapping[str, Any] | None = None,
     ) -> None:
         self.function = function
         self.__wrapped__ = function
@@ -84,6 +85,7 @@ class DeclaredModel(ModelBuilder):
             paper=paper,
             license=license,
             backends=backends,
+            training=dict(training or {}),
         )
 
     @property
@@ -207,7 +209,8 @@ def model(*, name: str | None = ..., description: str | None = ..., tags: Sequen
           inputs: Mapping[str, str | Mapping[str, Any]] | None = ..., api: str | Sequence[str] | None = ...,
           infer_config: Callable[[Table], Mapping[str, Any]] | None = ...,
           shape_data: Callable[[Table, Mapping[str, Any]], tuple[dict[str, Any], dict[str, Any] | None]] | None = ...,
-          backends: str | Sequence[str] = ...) -> Callable[[BuildFunction], DeclaredModel]: ...
+          backends: str | Sequence[str] = ...,
+          training: Mapping[str, Any] | None = ...) -> Callable[[BuildFunction], DeclaredModel]: ...
 
 
 def model(function: BuildFunction | None = None, /, **options: Any) -> Any:
@@ -236,6 +239,9 @@ def model(function: BuildFunction | None = None, /, **options: Any) -> Any:
             data the default shaping does not fit (grey tables for an RGB model).
         backends: the Keras backends the model runs on (default: all); others are refused in one
             line, and the kit checks only these.
+        training: the recipe the model trains best with (``epochs``, ``batch_size``,
+            ``learning_rate``, ``schedule``, ``patience``): ``kzoo.train``'s defaults for this
+            model, which a user's own values override; shown by ``kzoo info``.
 
     Returns:
         A :class:`~kzoo.ModelBuilder` (bare use), or the decorator that makes one (with options).

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Concatenate, ParamSpec, TypeVar
 
+from .._engine.options import recipe_problems
 from .._meta.spec import ModelSpec
 from ..errors import DuplicateModelError, PluginError, UnknownModelError
 from .builder import ModelBuilder
@@ -194,6 +195,10 @@ def check_builder(builder: object, plugin: str) -> None:
             f"plugin {plugin!r}: model name {spec.name!r} is not valid; use letters, digits, '_', '-' "
             f"or '.', starting with a letter."
         )
+    bad_recipe = recipe_problems(spec.training)
+    if bad_recipe:
+        said = "; ".join(f"{name}={value!r} (expected {expected})" for name, value, expected in bad_recipe)
+        raise PluginError(f"plugin {plugin!r}: model {spec.name!r} declares a training recipe kzoo cannot use: {said}.")
 
 
 def _as_tuple(value: str | Sequence[str]) -> tuple[str, ...]:

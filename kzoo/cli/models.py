@@ -128,6 +128,9 @@ def _print_info(spec: ModelSpec, api_styles, inputs, outputs, params, config) ->
     for label, value in (("paper", spec.paper), ("license", spec.license), ("backends", ", ".join(spec.backends))):
         if value:
             click.echo(f"  {label}:{' ' * (8 - len(label))}{value}")
+    if spec.training:
+        recipe = ", ".join(f"{k}={format_value(v)}" for k, v in spec.training.items())
+        click.echo(f"  recipe:   {recipe} (kzoo train's defaults for it; flags override)")
     scope = "with the default config" if config == dict(spec.default_config) else "with this config"
     click.echo(f"  params:   {unknown if params is None else f'{params:,} ({scope})'}")
     click.echo("  inputs:" + ("" if inputs is not None else f" {unknown}"))

@@ -6,7 +6,7 @@ code would; ``tests/test_layers.py`` holds ``kzoo.cli`` to that."""
 
 from __future__ import annotations
 
-from .._engine.options import MAX_EXPORT_SAMPLES, SCHEDULES, STRATEGIES
+from .._engine.options import MAX_EXPORT_SAMPLES, RECIPE_DEFAULTS, SCHEDULES, STRATEGIES
 from .._engine.precision import PRECISIONS
 from .._meta.tables import DEFAULT_NA_VALUES, MAX_INTEGER_CLASSES, TASKS
 from .._system.backend import BACKENDS, choose
@@ -19,6 +19,7 @@ __all__ = [
     "MAX_EXPORT_SAMPLES",
     "MAX_INTEGER_CLASSES",
     "PRECISIONS",
+    "RECIPE_DEFAULTS",
     "SCHEDULES",
     "STRATEGIES",
     "TASKS",

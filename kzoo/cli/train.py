@@ -16,6 +16,7 @@ from .plumbing import (
     DEFAULT_NA_VALUES,
     MAX_INTEGER_CLASSES,
     PRECISIONS,
+    RECIPE_DEFAULTS,
     SCHEDULES,
     STRATEGIES,
     TASKS,
@@ -77,19 +78,23 @@ def data_options(func):
               help="CSV target column; for several outputs OUTPUT=COL (repeatable).")
 @click.option("-s", "--set", "assignments", multiple=True, metavar="KEY=VALUE",
               help="Override a config value, e.g. --set num_classes=10 (repeatable).")
-@click.option("--epochs", type=int, default=DEFAULTS.epochs, show_default=True,
-              help="Passes over the training data (a resumed run counts the epochs already done).")
-@click.option("--batch-size", type=int, default=DEFAULTS.batch_size, show_default=True,
-              help="Samples per training step.")
-@click.option("--learning-rate", type=float, default=DEFAULTS.learning_rate, show_default=True,
-              help="Adam's peak learning rate.")
-@click.option("--schedule", type=click.Choice(SCHEDULES), default=DEFAULTS.schedule, show_default=True,
-              help="Learning-rate schedule: cosine decay to a tenth over the run, or constant.")
+@click.option("--epochs", type=int, default=None,
+              help="Passes over the training data (a resumed run counts the epochs already done). "
+                   f"Default: the model's recipe (kzoo info MODEL), else {RECIPE_DEFAULTS['epochs']}.")
+@click.option("--batch-size", type=int, default=None,
+              help="Samples per training step. Default: the model's recipe, else "
+                   f"{RECIPE_DEFAULTS['batch_size']}, halved (to 16 at least) until an epoch is 8 steps or more.")
+@click.option("--learning-rate", type=float, default=None,
+              help=f"The optimizer's peak learning rate. Default: the model's recipe, else {RECIPE_DEFAULTS['learning_rate']}.")
+@click.option("--schedule", type=click.Choice(SCHEDULES), default=None,
+              help="Learning-rate schedule: cosine decay to a tenth over the run, or constant. Default: the "
+                   f"model's recipe, else {RECIPE_DEFAULTS['schedule']}.")
 @click.option("--val-split", type=float, default=0.0, show_default=True,
               help="Fraction held out for validation (stratified by class).")
-@click.option("--patience", type=int, default=DEFAULTS.patience, show_default=True, metavar="N",
+@click.option("--patience", type=int, default=None, metavar="N",
               help="With --val-split: stop once val_accuracy (else val_loss) has not improved for N epochs and "
-                   "keep the best epoch's weights; 0 trains all --epochs.")
+                   "keep the best epoch's weights; 0 trains all --epochs. Default: the model's recipe, else "
+                   f"{RECIPE_DEFAULTS['patience']}.")
 @click.option("--steps-per-execution", type=int, default=DEFAULTS.steps_per_execution, show_default=True,
               help="Training steps per graph call; 1 to debug or for multi-device strategies.")
 @click.option("--standardize/--no-standardize", default=None,
