@@ -47,6 +47,11 @@ class RegressionBuilder(ModelBuilder):
     def has_backbone(self) -> bool:
         return self.base.has_backbone
 
+    def make_optimizer(self, config: Mapping[str, Any], learning_rate: float, decay_steps: int | None) -> Any:
+        """base's optimizer: a recipe's weight decay or betas hold for either task (its
+        :meth:`compile` does not: a classifier's loss means nothing for one linear unit)."""
+        return self.base.make_optimizer(config, learning_rate, decay_steps)
+
     def custom_objects(self) -> dict[str, Any]:
         return self.base.custom_objects()
 
