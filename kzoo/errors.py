@@ -123,9 +123,18 @@ class DiagramWarning(KzooWarning):
     """A diagram was drawn but shows less than the user may expect (a subclassed model)."""
 
 
-class CsvNote(KzooWarning):
+class Note(KzooWarning):
+    """Something kzoo chose or noticed that the user should know, not a problem (the CLI prints
+    ``kzoo: note:``)."""
+
+
+class CsvNote(Note):
     """Something about how a table was read that the user should know (not an error): a column
     left out, rows without a target, the task chosen for the target."""
+
+
+class ChoiceNote(Note):
+    """A choice kzoo made where the user left it open: the model for a table when none was named."""
 
 
 def close_matches(word: str, candidates: Iterable[str], n: int = 3) -> list[str]:

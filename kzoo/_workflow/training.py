@@ -14,6 +14,7 @@ import hashlib
 import json
 import math
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -35,9 +36,10 @@ from .._weights.finetune import (
 )
 from .._zoo.datasets import get_dataset
 from .._zoo.guard import build_checked, check_backend
+from .._zoo.plugins import get_host
 from ..datasets.preprocess import Plan
 from ..datasets.splits import class_labels, split_rows
-from ..errors import ConfigError, DataError, PluginError, option
+from ..errors import ChoiceNote, ConfigError, DataError, PluginError, option
 from . import api
 from .curves import plot_history
 from .inference import shape_fits
@@ -105,8 +107,31 @@ def check_run(model: str | ModelBuilder, data: str | os.PathLike[str] | Data, op
     return builder, start
 
 
+TABLE_MODEL = "realmlp"
+"""kzoo's model for a table when none is named: the one ``benchmarks/real_tables.py`` measured
+best against HistGradientBoosting (docs/performance.md, "Real tables")."""
+TABLE_ALIAS = "tabular"
+"""The name that means :data:`TABLE_MODEL` (``kzoo train tabular --data t.csv``)."""
+TABLE_SOURCES = ("csv", "dataset", "memory")
+
+
+def model_for(model: str | ModelBuilder | None, data: Any) -> str | ModelBuilder:
+    """``model``, or :data:`TABLE_MODEL` where none is named (None, or :data:`TABLE_ALIAS` that no
+    plugin registered) and ``data`` is a table, with a note saying which model trains; for other
+    data a ConfigError asks for a name."""
+    if model is not None and (model != TABLE_ALIAS or model in get_host().registry):
+        return model
+    kind = "memory" if isinstance(data, Data) else source_kind(data)
+    if kind not in TABLE_SOURCES:
+        raise ConfigError(f"name the model to train on {kind} data (`kzoo list` shows them); only a table "
+                          f"(a CSV file, a named data set, arrays or a DataFrame) has a default model, {TABLE_MODEL}.")
+    warnings.warn(f"no model named: training {TABLE_MODEL}, kzoo's default for tables (name another, such as mlp, "
+                  f"to choose)", ChoiceNote, stacklevel=3)
+    return TABLE_MODEL
+
+
 def train(
-    model: str | ModelBuilder,
+    model: str | ModelBuilder | None,
     data: str | os.PathLike[str] | Data,
     config: Mapping[str, Any] | None = None,
     options: TrainOptions | None = None,
@@ -116,7 +141,8 @@ def train(
     """Train model ``model`` on ``data`` with kzoo's fast defaults; optionally save it.
 
     Args:
-        model: a model name or builder.
+        model: a model name or builder; None or ``"tabular"`` for a table trains kzoo's default
+            table model (:data:`TABLE_MODEL`) and says so with a :class:`kzoo.errors.ChoiceNote`.
         data: a data set name, ``"synthetic"``, a .csv/.npz path, an image folder, or a
             ``kzoo.datasets.Data``.
         config: build config overrides (``--set``); sizes the data fixes are inferred.
@@ -145,7 +171,7 @@ def train(
         raise ConfigError(f"config must be a mapping of build values, not {type(config).__name__}; pass "
                           f"options=TrainOptions(...) and data_options=DataOptions(...) by name.")
     options, data_options = split_options(option_fields, options, data_options)
-    builder, start = check_run(model, data, options, data_options)
+    builder, start = check_run(model_for(model, data), data, options, data_options)
     strategy = options.strategy
     # Multi-worker collective ops must be configured before any TensorFlow op (shaping data may
     # build the model); otherwise the data is read first, so its mistakes come before any framework.

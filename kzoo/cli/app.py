@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from .. import __version__
-from ..errors import CsvNote, KzooError, KzooWarning
+from ..errors import KzooError, KzooWarning, Note
 from .plumbing import BACKENDS, choose, quiet_tensorflow_start
 
 #: Keras's advice to the author of a layer (a missing ``build()``), which the user of a saved model
@@ -79,7 +79,7 @@ def _watch_ctrl_c() -> threading.Event:
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     text = message.render(flag_of) if isinstance(message, KzooWarning) else str(message)
-    click.echo(f"kzoo: {'note' if isinstance(message, CsvNote) else 'warning'}: {text}", err=True)
+    click.echo(f"kzoo: {'note' if isinstance(message, Note) else 'warning'}: {text}", err=True)
 
 
 @click.group(cls=KzooGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -72,7 +72,7 @@ def data_options(func):
 
 
 @click.command("train")
-@click.argument("model")
+@click.argument("model", required=False)
 @data_options
 @click.option("--target", multiple=True, metavar="COL",
               help="CSV target column; for several outputs OUTPUT=COL (repeatable).")
@@ -139,6 +139,8 @@ def train_command(model, data, inputs, samples, skip_bad_files, target, assignme
                   strategy, worker_timeout, weights, freeze, unfreeze_top, freeze_until, quiet) -> None:
     """Train MODEL on data; with --out, save the trained model.
 
+    Without MODEL (or with MODEL tabular), a table trains kzoo's default table model, named in a note.
+
     Input sizes and the class count are inferred from the data unless set with --set.
     Nothing is saved without --out. Output files (--out, --metrics-out, --plot) are written
     atomically and together: a failed or killed run leaves none half-written.
@@ -147,6 +149,7 @@ def train_command(model, data, inputs, samples, skip_bad_files, target, assignme
     Examples:
       kzoo train mlp --data digits --epochs 30 --out mlp.keras
       kzoo train two_input_mlp --data digits --set num_classes=10 --out two.keras --metrics-out m.json
+      kzoo train --data my.csv --target species --val-split 0.2 --out m.keras   (kzoo's default table model)
       kzoo train mlp --data my.csv --target species --val-split 0.2 --checkpoint-dir ckpt/ --out m.keras
       kzoo train mlp --data penguins.csv --target body_mass_g --val-split 0.2 --out mass.keras  (regression)
       kzoo train siamese_mlp --data synthetic --epochs 2 --quiet
@@ -175,6 +178,7 @@ def train_command(model, data, inputs, samples, skip_bad_files, target, assignme
     if not quiet:
         show_log()
     result = train(model, data, config, options, reading)
+    model = result.metadata.get("model", model)
     if quiet:
         return
     metrics = " ".join(f"{k}={v:.4f}" for k, v in sorted(result.metrics.items()))
