@@ -324,3 +324,17 @@ def test_custom_loop_logs_what_model_fit_logs_for_every_built_in_model(name):
                                          validation_data=(x, y)).history
     assert sorted(history) == sorted(expected)
     assert all(len(v) == 2 and np.isfinite(v).all() for v in history.values())
+
+
+def test_kzoo_distribute_keeps_every_public_name_it_had_before_it_became_a_face():
+    """kzoo.distribute re-exports the engine's strategies and loops; a user's import of any name the
+    module had when its code lived there must still work, and each name is the engine's object."""
+    from kzoo._engine import arrays, custom_loop, loops, strategies
+
+    before = {"resolve_strategy", "check_strategy", "is_keras_distribution", "wait_for_workers", "parse_tf_config",
+              "supports_steps_per_execution", "steps_per_execution_for", "uses_custom_loop", "scope", "is_chief",
+              "write_target", "fit_custom_loop", "CUSTOM_LOOP_FIT_ARGS", "fit", "split_tail", "TF_CONFIG_EXAMPLE"}
+    assert before <= set(distribute.__all__)
+    homes = (strategies, custom_loop, loops, arrays)
+    for name in distribute.__all__:
+        assert any(getattr(home, name, None) is getattr(distribute, name) for home in homes), name
