@@ -270,3 +270,18 @@ def test_saved_model_refuses_a_csv_without_its_training_columns(digits_model, tm
     result = run("evaluate", out, "--data", other, "--target", "target")
     assert result.exit_code == 1
     assert "lacks column(s) 'pixel_0_0'" in result.stderr and "--input NAME=COLS" in result.stderr
+
+
+def test_a_table_without_a_model_name_trains_the_default_table_model_and_says_so(iris_csv, monkeypatch):
+    assert kzoo.get_spec(training.TABLE_MODEL).name == training.TABLE_MODEL  # registered, built in
+    monkeypatch.setattr(training, "TABLE_MODEL", "mlp")  # the mechanism, on a model that trains fast
+    with pytest.warns(kzoo.errors.ChoiceNote, match="no model named: training mlp"):
+        result = kzoo.train(None, iris_csv, target="species", epochs=1)
+    assert result.metadata["model"] == "mlp"
+    done = run("train", "--data", iris_csv, "--target", "species", "--epochs", 1)
+    assert done.exit_code == 0 and "note: no model named: training mlp" in done.output, done.output
+    assert "\nmlp: 1 epochs" in done.output
+    with pytest.warns(kzoo.errors.ChoiceNote):
+        assert kzoo.train("tabular", "iris", epochs=1).metadata["model"] == "mlp"
+    with pytest.raises(ConfigError, match="name the model to train on synthetic data"):
+        kzoo.train(None, "synthetic", epochs=1)
