@@ -21,12 +21,13 @@ list of columns every contender leaves out: IDs and leaks (columns computed from
   columns as pandas ``category`` (their 255 most frequent training values, HGB's limit; other
   values count as missing), numeric columns with their NaNs as they are.
 - ``lightgbm``: ``LGBMClassifier`` / ``LGBMRegressor(random_state=0, verbose=-1)``, defaults
-  otherwise, on the same frame (category columns found from the dtype).
+  otherwise (but ``n_jobs``, see ``--threads``), on the same frame (category columns found from
+  the dtype).
 - ``realmlp_td``: pytabkit's ``RealMLP_TD_Classifier`` / ``Regressor(random_state=0,
   n_threads=2)``, the PyTorch reference of RealMLP, defaults otherwise, on the same frame, except
   that it refuses NaN in numeric columns: those get the training rows' median.
-  Timed: fit + predict, wall seconds. ``--threads`` (default 2) sets the OpenMP threads of HGB and
-  LightGBM and RealMLP-TD's ``n_threads``; on a loaded machine 1 gives steadier ratios.
+  Timed: fit + predict, wall seconds. ``--threads`` (default 2) sets HGB's OpenMP threads, LightGBM's
+  ``n_jobs`` and RealMLP-TD's ``n_threads``; on a loaded machine 1 gives steadier ratios.
 
 Scores: accuracy (classification), R^2 (regression). Printed per table: each contender's score,
 its gap to HGB and its wall time as a multiple of HGB's; then per task each contender's mean,
@@ -79,8 +80,8 @@ NA_VALUES = ("", "NA", "N/A", "NaN", "nan", "null", "NULL", "None", "?", "-")
 TASKS = ("classification", "regression")
 METRIC = {"classification": "accuracy", "regression": "R^2"}
 MAX_CATEGORIES = 255  # HistGradientBoosting's limit on a categorical feature's distinct values
-#: Threads of the reference models (``--threads``): OpenMP's for HGB and LightGBM, RealMLP-TD's
-#: ``n_threads``. On 2 cores shared with other jobs, 2 OpenMP threads made HGB up to 9x slower than 1
+#: Threads of the reference models (``--threads``): OpenMP's for HGB, LightGBM's ``n_jobs``,
+#: RealMLP-TD's ``n_threads``. On 2 cores shared with other jobs, 2 OpenMP threads made HGB up to 9x slower than 1
 #: (digits: 19 s against 2.1 s), which turns every time ratio into noise; kzoo's CLI is left alone.
 THREADS = 2
 MODELS = ("realmlp", "tabm", "mlp")  # kzoo's table models, by default
@@ -290,7 +291,7 @@ def _lightgbm(task: str):
     import lightgbm
 
     kind = lightgbm.LGBMClassifier if task == "classification" else lightgbm.LGBMRegressor
-    return kind(random_state=SEED, verbose=-1)
+    return kind(random_state=SEED, verbose=-1, n_jobs=THREADS)  # threadpoolctl does not reach its OpenMP
 
 
 def _realmlp_td(task: str):
