@@ -367,6 +367,7 @@ def self_contained(model_path: Path, csv_path: Path, pred_csv: Path) -> str:
     import onnxruntime
     import tensorflow as tf
 
+    tf.get_logger().setLevel("ERROR")  # one predict per table retraces: its warning is no finding
     with open(pred_csv, newline="", encoding="utf-8") as f:
         rows = list(csv.reader(f))
     first = 2 if len(rows[0]) > 2 else 1  # classifiers: skip the class name; regressors: the value
@@ -386,7 +387,7 @@ def self_contained(model_path: Path, csv_path: Path, pred_csv: Path) -> str:
     onnx_path = model_path.with_suffix(".onnx")
     _, done = kzoo("export", str(model_path), "--format", "onnx", "-o", str(onnx_path))
     if done.returncode:
-        return f"NO (export: {last_line(done)[:60]})"
+        return f"NO (export: {last_line(done)[:200]})"
     side = json.loads(Path(f"{onnx_path}.inputs.json").read_text())["inputs"]
     feed = {"numeric": numeric} if plan["numeric"] else {}
     for name, spec in side.items():
