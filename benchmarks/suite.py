@@ -27,10 +27,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
+from docs_block import write_block  # noqa: E402
 from suite_profile import CAUSES, OUT_ENV  # noqa: E402
 
 DOCS = ROOT / "docs" / "testing.md"
-START, END = "<!-- suite-costs:start -->", "<!-- suite-costs:end -->"
+BLOCK = "suite-costs"  # <!-- suite-costs:start --> ... <!-- suite-costs:end --> in DOCS
 
 
 def run_suite(pytest_args: list[str], profile: Path, cov: bool) -> tuple[float, str, float | None]:
@@ -92,15 +93,6 @@ def slowest(records: list[dict], n: int) -> str:
     return "\n".join(out)
 
 
-def write_docs(block: str) -> None:
-    text = DOCS.read_text()
-    if START not in text or END not in text:
-        raise SystemExit(f"{DOCS} has no {START} ... {END} block to fill")
-    head, _, rest = text.partition(START)
-    _, _, tail = rest.partition(END)
-    DOCS.write_text(f"{head}{START}\n{block}\n{END}{tail}")
-
-
 def main() -> None:
     argv = sys.argv[1:]
     pytest_args = argv[argv.index("--") + 1:] if "--" in argv else []
@@ -136,8 +128,8 @@ def main() -> None:
     print(slowest(records, args.top))
     if args.docs:
         when = time.strftime("%Y-%m-%d")
-        write_docs(f"Measured {when} with `python benchmarks/suite.py{' --cov' if args.cov else ''}` on 2 cores"
-                   f"{': ' + summary if summary else ''}.\n\n{block}")
+        write_block(DOCS, BLOCK, f"Measured {when} with `python benchmarks/suite.py{' --cov' if args.cov else ''}` "
+                                 f"on 2 cores{': ' + summary if summary else ''}.\n\n{block}")
 
 
 if __name__ == "__main__":

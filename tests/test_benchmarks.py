@@ -1,8 +1,10 @@
 """The GPU benchmark says "no GPU" and exits 0 where there is none (CI, this machine), without
-importing keras or tensorflow."""
+importing keras or tensorflow; the real-tables benchmark finds each table in its package."""
 
 from __future__ import annotations
 
+import csv
+import importlib.util
 import os
 import subprocess
 import sys
@@ -10,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-GPU_BENCHMARK = Path(__file__).parents[1] / "benchmarks" / "gpu.py"
+BENCHMARKS = Path(__file__).parents[1] / "benchmarks"
+GPU_BENCHMARK = BENCHMARKS / "gpu.py"
 
 
 def test_the_gpu_benchmark_says_no_gpu_and_exits_0_without_one():
@@ -21,3 +24,30 @@ def test_the_gpu_benchmark_says_no_gpu_and_exits_0_without_one():
                           env={**os.environ, "KERAS_BACKEND": "jax"})
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("no GPU: jax sees none here")
+
+
+def _real_tables():
+    """benchmarks/real_tables.py as a module (it imports nothing heavy at the top)."""
+    spec = importlib.util.spec_from_file_location("real_tables", BENCHMARKS / "real_tables.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+REAL_TABLES = _real_tables()
+
+
+@pytest.mark.parametrize("table", REAL_TABLES.TABLES, ids=lambda t: t.name)
+def test_each_real_table_is_shipped_where_its_package_is_installed(table, tmp_path):
+    """The benchmark's tables come from installed wheels, never the network: the file is where the
+    table says, and written as CSV it has the target and every column the table drops."""
+    if importlib.util.find_spec(table.package) is None:
+        pytest.skip(f"{table.package} is not installed (the bench extra; ISLP: pip install --no-deps ISLP)")
+    shipped = table.shipped()
+    assert shipped.is_file(), f"{table.package} {table.version()} ships no {table.path}"
+    table.read(shipped, tmp_path / "t.csv")
+    with open(tmp_path / "t.csv", newline="", encoding="utf-8") as f:
+        header = next(csv.reader(f))
+    assert {table.target, *table.drop} <= set(header), header
+    assert table.task in REAL_TABLES.TASKS
