@@ -6,7 +6,7 @@ import pytest
 
 from kzoo.testing import MODEL_CHECKS, check_model, conformance_tests
 
-test_builtin_conformance = conformance_tests(["mlp", "two_input", "shared_layers", "weights"])
+test_builtin_conformance = conformance_tests(["mlp", "two_input", "shared_layers", "weights", "tabular"])
 
 
 @pytest.mark.parametrize("api", ["functional", "subclass"])

@@ -1,0 +1,116 @@
+"""The ``tabular`` plugin's models, ``realmlp`` and ``tabm``, on a real table (palmerpenguins: a
+categorical column and missing cells): they train through ``kzoo.train`` with their recipes, the
+saved file answers on raw rows as ``kzoo.predict`` does, they regress, and their pieces do what
+the papers describe (label smoothing; TabM's independent members, averaged)."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import kzoo
+from kzoo._engine.options import batch_size_for
+from kzoo.datasets.preprocess import Plan
+
+palmerpenguins = pytest.importorskip("palmerpenguins")
+PENGUINS = Path(os.path.dirname(palmerpenguins.__file__)) / "data" / "penguins.csv"
+TINY = {"realmlp": {"hidden_units": (16, 16), "embedding_frequencies": 4},
+        "tabm": {"hidden_units": (16, 16), "members": 4}}
+EPOCHS = 3
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> dict[str, tuple[Path, kzoo.TrainResult]]:
+    root = tmp_path_factory.mktemp("tabular")
+    runs = {}
+    for name, config in TINY.items():
+        out = root / f"{name}.keras"
+        runs[name] = out, kzoo.train(name, PENGUINS, config=config, target="species", epochs=EPOCHS, val_split=0.2,
+                                     out=out)
+    return runs
+
+
+@pytest.mark.parametrize("name", list(TINY))
+def test_reload_and_kzoo_predict_agree_on_raw_rows(trained, name: str) -> None:
+    import keras
+
+    from kzoo._engine import wrapping
+    from kzoo._workflow.inference import read_model_metadata
+
+    path, _ = trained[name]
+    plan = Plan.from_dict(read_model_metadata(path)["data"]["plan"])
+    header, rows = kzoo.predict(path, PENGUINS)
+    expected = np.array([r[2:] for r in rows], dtype=float)
+    raw = list(csv.DictReader(PENGUINS.open()))
+    numeric = np.array([[np.nan if r[c] == "NA" else float(r[c]) for c in plan.numeric] for r in raw], "float32")
+    categorical = {c["column"]: np.array([r[c["column"]] for r in raw]) for c in plan.categorical}
+    assert np.isnan(numeric).any() and (categorical["sex"] == "NA").any()  # missing cells in the raw rows
+    reloaded = wrapping.predict(keras.saving.load_model(path), plan, numeric, categorical)["output"]
+    np.testing.assert_allclose(reloaded, expected, atol=1e-4)
+    assert header[2:] == ["output_p_Adelie", "output_p_Chinstrap", "output_p_Gentoo"]
+
+
+@pytest.mark.parametrize("name", list(TINY))
+def test_the_recipe_is_applied_and_binary_features_are_read_from_the_table(trained, name: str) -> None:
+    _, result = trained[name]
+    recipe, training = kzoo.get(name).spec.training, result.metadata["training"]
+    assert training["epochs"] == EPOCHS  # the user's value wins over the recipe's
+    rows = round(0.8 * 342)  # penguins' rows with a species, less the validation split
+    assert training["learning_rate"] == recipe["learning_rate"] and training["schedule"] == recipe["schedule"]
+    assert training["patience"] == recipe["patience"] and training["batch_size"] == batch_size_for(rows, 256)
+    config = result.metadata["config"]
+    plan = Plan.from_dict(result.metadata["data"]["plan"])
+    # missing flags and one-hot categories follow the numeric columns; none of those is binary here
+    assert config["binary_features"] == list(range(len(plan.numeric), config["input_dim"]))
+    optimizer = result.network.optimizer
+    assert type(optimizer).__name__ == "AdamW"
+    assert float(optimizer.beta_2) == kzoo.get(name).spec.default_config["beta_2"]
+    assert result.metrics["val_accuracy"] > 0.5
+
+
+def test_realmlp_trains_with_label_smoothing(trained) -> None:
+    from kzoo_plugins._tabular_layers import SmoothedSparseCrossentropy
+
+    loss = trained["realmlp"][1].network.loss
+    assert isinstance(loss, SmoothedSparseCrossentropy) and loss.label_smoothing == 0.1
+
+
+def test_the_smoothed_loss_is_keras_categorical_crossentropy_with_label_smoothing() -> None:
+    import keras
+
+    from kzoo_plugins._tabular_layers import SmoothedSparseCrossentropy
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 4, 16)
+    probabilities = rng.dirichlet(np.ones(4), 16).astype("float32")
+    expected = keras.losses.CategoricalCrossentropy(label_smoothing=0.1)(np.eye(4, dtype="float32")[labels], probabilities)
+    for shaped in (labels, labels.reshape(-1, 1)):
+        got = SmoothedSparseCrossentropy(0.1)(shaped, probabilities)
+        np.testing.assert_allclose(float(got), float(expected), rtol=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore:.*left out 2 row")  # penguins without a body mass
+@pytest.mark.parametrize("name", list(TINY))
+def test_a_numeric_target_trains_a_regressor(name: str) -> None:
+    result = kzoo.train(name, PENGUINS, config=TINY[name], target="body_mass_g", task="regression", epochs=EPOCHS,
+                        val_split=0.2)
+    assert result.model.output_shape == (None, 1) and "val_mae" in result.metrics
+    assert np.isfinite(result.metrics["loss"])
+    assert type(result.network.loss).__name__ != "SmoothedSparseCrossentropy"  # a regressor's loss is kzoo's
+
+
+def test_tabm_members_are_independent_and_the_output_is_their_mean() -> None:
+    import keras
+
+    model = kzoo.build("tabm", input_dim=5, num_classes=3, hidden_units=(8,), members=4)
+    adapters = keras.ops.convert_to_numpy(model.get_layer("adapters").r)
+    assert adapters.shape == (4, 5) and set(np.unique(adapters)) <= {-1.0, 1.0}
+    assert len({tuple(row) for row in adapters}) > 1  # the members start apart
+    x = np.random.default_rng(0).normal(size=(6, 5)).astype("float32")
+    members = keras.Model(model.inputs, model.get_layer("member_probabilities").output).predict(x, verbose=0)
+    assert members.shape == (6, 4, 3) and not np.allclose(members[:, 0], members[:, 1])
+    np.testing.assert_allclose(model.predict(x, verbose=0), members.mean(axis=1), atol=1e-6)
