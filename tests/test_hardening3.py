@@ -175,7 +175,7 @@ def test_every_public_name_is_in_dir_of_kzoo() -> None:
 
 @pytest.mark.parametrize("args, words", [
     (["evaluate", "m.keras"], "missing option '-d' / '--data'"),
-    (["train"], "missing argument 'MODEL'"),
+    (["train"], "missing option '-d' / '--data'"),
     (["train", "mlp", "--data", "iris", "--epoch", "3"], "no such option '--epoch'"),
 ])
 def test_usage_errors_are_one_line_and_exit_2(args, words) -> None:
