@@ -10,7 +10,7 @@ from kzoo._zoo.plugins import PluginHost
 
 from .conftest import ModelsPlugin, make_builder
 
-BUILTINS = {"mlp", "two_input", "shared_layers"}
+BUILTINS = {"mlp", "two_input", "shared_layers", "tabular"}
 
 
 def loaded(monkeypatch: pytest.MonkeyPatch, **env: str) -> dict[str, plugins.PluginInfo]:
@@ -27,6 +27,7 @@ def test_builtins_load_through_entry_points(monkeypatch) -> None:
         assert infos[name].status == "ok" and infos[name].distribution == "kzoo"
         assert infos[name].version == kzoo.__version__
     assert infos["shared_layers"].models == ["siamese_mlp", "multi_output_mlp"]
+    assert infos["tabular"].models == ["realmlp", "tabm"]
 
 
 def test_empty_allow_list_loads_nothing(monkeypatch) -> None:
