@@ -122,3 +122,25 @@ def test_export_off_tensorflow_says_to_rerun_on_tensorflow(tmp_path, monkeypatch
     one_line_error(run("export", "mlp.iris", "--format", "litert", "-o", tmp_path / "m.tflite"),
                    "kzoo --backend tensorflow export")
     assert not list(tmp_path.iterdir())
+
+
+def test_the_tolerance_grows_with_outputs_larger_than_one(tmp_path, monkeypatch):
+    """A regressor answering in grams (about 4,000) differs from its export by 2e-4 from float32
+    round-off alone: that passes, while the same relative error as a 1e-3 shift on outputs of 1 fails."""
+    import keras
+    import numpy as np
+
+    from kzoo import TensorSpec
+
+    inputs = keras.Input((2,), name="x")
+    net = keras.Model(inputs, keras.layers.Dense(1, name="y", kernel_initializer="ones",
+                                                 bias_initializer=keras.initializers.Constant(4000.0))(inputs))
+    specs = ([TensorSpec("x", (2,))], [TensorSpec("y", (1,))])
+    real = kexport.RUNNERS["onnx"]
+    monkeypatch.setitem(kexport.RUNNERS, "onnx", lambda path, x: {k: v + 2.4e-4 for k, v in real(path, x).items()})
+    x = {"x": np.zeros((4, 2), "float32")}
+    result = kexport.export_keras(net, *specs, "onnx", tmp_path / "grams.onnx", x=x)
+    assert 2e-4 < result.max_abs_diff < 3e-4
+    monkeypatch.setitem(kexport.RUNNERS, "onnx", lambda path, x: {k: v + 4.0 for k, v in real(path, x).items()})
+    with pytest.raises(kzoo.KzooError, match=r"differs from the Keras model by 4 \(more than 0.4"):
+        kexport.export_keras(net, *specs, "onnx", tmp_path / "off.onnx", x=x)
