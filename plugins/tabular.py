@@ -121,12 +121,12 @@ class RealMLPBuilder(TabularBuilder):
     def build_model(self, config: Mapping[str, Any]):
         import keras
 
-        from ._tabular_layers import DiagonalScale, numeric_front
+        from ._tabular_layers import diagonal_scale, numeric_front
 
         inputs = keras.Input(shape=(config["input_dim"],), name="input")
         x = numeric_front(inputs, config["input_dim"], config["binary_features"], config["embedding"],
                           config["embedding_frequencies"], config["embedding_dim"], config["embedding_sigma"])
-        x = DiagonalScale(name="scale")(x)
+        x = diagonal_scale(x, name="scale")
         for i, units in enumerate(config["hidden_units"], start=1):
             x = keras.layers.Dense(units, activation=config["activation"], name=f"hidden_{i}")(x)
             if config["dropout"]:
@@ -191,7 +191,7 @@ class TabMBuilder(TabularBuilder):
     def build_model(self, config: Mapping[str, Any]):
         import keras
 
-        from ._tabular_layers import MemberMean
+        from ._tabular_layers import member_mean
 
         backbone = self.build_backbone(config)
         k, classes = config["members"], config["num_classes"]
@@ -199,7 +199,7 @@ class TabMBuilder(TabularBuilder):
         logits = keras.layers.EinsumDense("bkh,khc->bkc", output_shape=(k, classes), bias_axes="kc",
                                           name="heads")(members)
         probabilities = keras.layers.Softmax(name="member_probabilities")(logits)
-        output = MemberMean(name="output")(probabilities)
+        output = member_mean(probabilities, name="output")
         return keras.Model(backbone.inputs[0], output, name="tabm")
 
     def build_backbone(self, config: Mapping[str, Any]):
@@ -207,18 +207,20 @@ class TabMBuilder(TabularBuilder):
         Dense unit on it is the sum of k per-member linear heads, i.e. (up to scale) their mean."""
         import keras
 
-        from ._tabular_layers import MemberAdapter, numeric_front
+        from ._tabular_layers import member_adapters, numeric_front, random_signs
 
         inputs = keras.Input(shape=(config["input_dim"],), name="input")
         x = numeric_front(inputs, config["input_dim"], config["binary_features"], config["embedding"],
                           config["embedding_frequencies"], config["embedding_dim"], config["embedding_sigma"])
-        x = MemberAdapter(config["members"], name="adapters")(x)  # (batch, k, d)
+        x = member_adapters(x, config["members"], name="adapters")  # (batch, k, d)
         for i, units in enumerate(config["hidden_units"], start=1):
             x = keras.layers.Dense(units, activation="relu", name=f"hidden_{i}")(x)  # shared by all members
             if config["dropout"]:
                 x = keras.layers.Dropout(config["dropout"], name=f"dropout_{i}")(x)
         x = keras.layers.Flatten(name="member_features")(x)
-        return keras.Model(inputs, x, name="tabm_backbone")
+        backbone = keras.Model(inputs, x, name="tabm_backbone")
+        random_signs(backbone.get_layer("adapters"))
+        return backbone
 
     def loss_overrides(self) -> dict[str, dict[str, Any]]:
         """The classifier's output is a mean of softmaxes, which kzoo cannot read an activation

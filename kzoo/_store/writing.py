@@ -8,10 +8,11 @@ The file is written under a temporary name and renamed: never half-written.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .._engine.strategies import write_target
@@ -72,7 +73,7 @@ def save(model: keras.Model, path: str | os.PathLike[str], metadata: Mapping[str
         raise ConfigError(f"model files must end in .keras, got {path!r}; e.g. {option('out')} model.keras.")
     keep_tensorflow_out()
     text = None if metadata is None else metadata_text(metadata)
-    with atomic_output(path) as tmp:
+    with atomic_output(path) as tmp, top_compile_state_only(model):
         model.save(tmp)
         if text is not None:
             with zipfile.ZipFile(tmp, "a") as archive:
@@ -82,6 +83,32 @@ def save(model: keras.Model, path: str | os.PathLike[str], metadata: Mapping[str
                 for name, data in entries.items():
                     archive.writestr(name, data)
     return path
+
+
+@contextlib.contextmanager
+def top_compile_state_only(model: keras.Model) -> Iterator[None]:
+    """While saving, the models nested in ``model`` (a trained table model's network) write no
+    compile state: theirs served training only (the file keeps ``model``'s own), and it may name a
+    plugin's loss class, which would make the file unreadable to a plain ``keras.saving.load_model``."""
+    import keras
+
+    nested, todo = [], list(getattr(model, "layers", []))
+    while todo:
+        layer = todo.pop()
+        if isinstance(layer, keras.Model):
+            nested.append(layer)
+            todo.extend(layer.layers)
+    for inner in nested:
+        inner.get_compile_config = _no_compile_config  # an instance attribute, shadowing the method
+    try:
+        yield
+    finally:
+        for inner in nested:
+            del inner.get_compile_config
+
+
+def _no_compile_config() -> None:
+    return None
 
 
 def save_model(model: keras.Model, path: str | os.PathLike[str], metadata: Mapping[str, Any] | None,
