@@ -10,10 +10,13 @@ list of columns every contender leaves out: IDs and leaks (columns computed from
 - the split is kzoo's: rows whose target cell is missing are left out, then
   ``kzoo.datasets.splits.split_rows(n, labels, 0.2, 0)`` over the rest (labels: the class
   values in natural order for classification, None for regression).
-- kzoo (each model of ``--models`` that is registered): ``python -m kzoo train MODEL --data T.csv
-  --target C --task TASK --drop COL... --val-split 0.2 --seed 0 --out T.keras --quiet`` in a
-  subprocess (timed: the seconds include starting Python and importing TensorFlow), then
-  ``python -m kzoo predict``; scored on the validation rows only. Its saved model is checked to be
+- kzoo (each model of ``--models`` that is registered): the training rows written to
+  ``T.train.csv`` (the scored rows are never seen in training, not even for early stopping), then
+  ``python -m kzoo train MODEL --data T.train.csv --target C --task TASK --drop COL... --val-split
+  0.2 --seed 0 --out T.keras --quiet`` in a subprocess (kzoo's own validation split of the
+  training rows picks the best epoch; timed: the seconds include starting Python and importing
+  TensorFlow, which the summary reports apart), then ``python -m kzoo predict`` on the whole file;
+  scored on the held-out rows only. Its saved model is checked to be
   self-contained: ``keras.saving.load_model`` and the ONNX export reproduce ``kzoo predict`` on
   every raw row.
 - ``hgb`` (the reference, always run): ``HistGradientBoostingClassifier`` / ``Regressor``
@@ -338,6 +341,15 @@ def kzoo(*args: str) -> tuple[float, subprocess.CompletedProcess]:
     return time.perf_counter() - start, done
 
 
+def start_seconds() -> float:
+    """Seconds a fresh ``python -c "import kzoo, keras"`` takes: the part of a kzoo time that is
+    starting Python and TensorFlow, before any training (measured next to each kzoo run, so a
+    busy machine slows both alike)."""
+    begin = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import kzoo, keras"], check=True, capture_output=True)
+    return time.perf_counter() - begin
+
+
 def last_line(done: subprocess.CompletedProcess) -> str:
     lines = [line.strip() for line in (done.stderr + "\n" + done.stdout).splitlines() if line.strip()]
     return lines[-1] if lines else f"exit status {done.returncode}"
@@ -403,10 +415,11 @@ def self_contained(model_path: Path, csv_path: Path, pred_csv: Path) -> str:
 
 def run_kzoo(model: str, table: Table, csv_path: Path, num_rows: int, val, truth,
              epochs: int | None) -> tuple[float | None, float | None, str, str | None]:
-    """``(score, train seconds, self-contained, error)`` of one kzoo model on one table."""
+    """``(score, train seconds, self-contained, error)`` of one kzoo model on one table, trained
+    on ``T.train.csv`` (:func:`run_table` writes it: the training rows alone)."""
     stem = csv_path.with_name(f"{table.name}.{model}")
     model_path, pred_csv = stem.with_suffix(".keras"), stem.with_suffix(".pred.csv")
-    args = ["train", model, "--data", str(csv_path), "--target", table.target, "--task", table.task,
+    args = ["train", model, "--data", str(csv_path.with_suffix(".train.csv")), "--target", table.target, "--task", table.task,
             "--val-split", str(VAL_SPLIT), "--seed", str(SEED), "--out", str(model_path), "--quiet"]
     args += [arg for column in table.drop for arg in ("--drop", column)]
     args += ["--epochs", str(epochs)] if epochs is not None else []
@@ -432,7 +445,7 @@ def run_table(table: Table, folder: Path, contenders: list[str], epochs: int | N
     row = {"table": table.name, "task": table.task, "metric": METRIC[table.task], "package": table.package,
            "version": None, "path": table.path, "target": table.target, "drop": list(table.drop), "rows": None,
            "train_rows": None, "val_rows": None, "scores": {}, "seconds": {}, "gap": {}, "time_ratio": {},
-           "self_contained": {}, "errors": []}
+           "self_contained": {}, "start_seconds": {}, "errors": []}
     if shipped is None or not shipped.is_file():
         row["errors"].append(f"skipped: {table.package} is not installed" if shipped is None
                              else f"skipped: {table.package} ships no {table.path}")
@@ -444,6 +457,7 @@ def run_table(table: Table, folder: Path, contenders: list[str], epochs: int | N
     train, val = kzoo_split(raw, table)
     truth = raw[table.target].to_numpy()[val]
     row.update(rows=len(raw), train_rows=len(train), val_rows=len(val))
+    raw.iloc[train].to_csv(csv_path.with_suffix(".train.csv"), index=False)  # what kzoo trains on
 
     x, y = frame(csv_path, table, train)
     for name in contenders:
@@ -452,6 +466,7 @@ def run_table(table: Table, folder: Path, contenders: list[str], epochs: int | N
                 predicted, row["seconds"][name] = fit_reference(name, table, x, y, train, val)
                 row["scores"][name] = score(table.task, truth, predicted)
             else:
+                row["start_seconds"][name] = start_seconds()
                 result, seconds, row["self_contained"][name], error = run_kzoo(
                     name, table, csv_path, len(raw), val, truth, epochs)
                 row["scores"][name], row["seconds"][name] = result, seconds
@@ -504,7 +519,8 @@ def summarize(rows: list[dict], contenders: list[str]) -> dict:
 
 
 def goals(summary: dict, rows: list[dict], models: list[str]) -> list[str]:
-    """Issue 31's goals for each kzoo model that ran: 'met' / 'NOT met' with the figures."""
+    """Issue 31's goals for each kzoo model that ran: 'met' / 'NOT met' with the figures (the
+    time goal twice: as measured, and less kzoo's start-up seconds)."""
     lines = []
     for model in models:
         checks = []
@@ -528,6 +544,11 @@ def goals(summary: dict, rows: list[dict], models: list[str]) -> list[str]:
         if ratios:
             checks.append((f"wall time <= {GOAL_TIME:g}x HGB's on every table: largest {max(ratios):.1f}x",
                            max(ratios) <= GOAL_TIME))
+            less = [max(0.0, r["seconds"][model] - r["start_seconds"][model]) / r["seconds"]["hgb"] for r in rows
+                    if r["seconds"].get(model) is not None and r["seconds"].get("hgb")]
+            starts = [r["start_seconds"][model] for r in rows if r["start_seconds"].get(model) is not None]
+            checks.append((f"the same less kzoo's start (median {statistics.median(starts):.1f} s): largest "
+                           f"{max(less):.1f}x, median {statistics.median(less):.1f}x", max(less) <= GOAL_TIME))
         lines += [f"  {model}: {text} ({'met' if ok else 'NOT met'})" for text, ok in checks]
     return lines
 

@@ -10,7 +10,8 @@ imported first), and it runs on TensorFlow, JAX and PyTorch.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import keras
 from keras import layers, ops
@@ -105,16 +106,21 @@ def split_features(x, input_dim: int, binary: Sequence[int]):
     return ops.take(x, numeric, axis=1), ops.take(x, chosen, axis=1)
 
 
-def numeric_front(x, input_dim: int, binary: Sequence[int], embedding: bool, frequencies: int, dim: int,
-                  sigma: float):
-    """Both models' first stage: numeric features smoothly clipped and (``embedding``) PBLD-
-    embedded, then put back next to the binary features, as one flat vector."""
-    numeric, flags = split_features(x, input_dim, binary)
+def numeric_front(x, config: Mapping[str, Any]):
+    """Both models' first stage: numeric features robustly scaled (the config's ``robust_center``
+    and ``robust_scale``, read from the training rows), smoothly clipped and (``embedding``)
+    PBLD-embedded, then put back next to the binary features, as one flat vector."""
+    numeric, flags = split_features(x, config["input_dim"], config["binary_features"])
     parts = []
     if numeric is not None:
+        if config["robust_scale"]:
+            scale = [float(v) for v in config["robust_scale"]]
+            offset = [-float(c) * v for c, v in zip(config["robust_center"], scale)]
+            numeric = layers.Rescaling(scale, offset=offset, name="robust_scale")(numeric)
         numeric = smooth_clip(numeric)
-        if embedding:
-            numeric = periodic_embedding(numeric, frequencies, dim, sigma, name="periodic_embedding")
+        if config["embedding"]:
+            numeric = periodic_embedding(numeric, config["embedding_frequencies"], config["embedding_dim"],
+                                         config["embedding_sigma"], name="periodic_embedding")
         parts.append(numeric)
     if flags is not None:
         parts.append(flags)

@@ -44,6 +44,19 @@ def test_training_stops_after_patience_epochs_and_keeps_the_best_weights():
     assert restored["accuracy"] == pytest.approx(val[best - 1])
 
 
+def test_a_run_that_uses_every_epoch_keeps_the_best_epochs_weights_too():
+    # a learning rate this high makes validation accuracy move about, so the best epoch is not the last
+    result = training.train("mlp", "iris", epochs=12, val_split=0.2, patience=100, learning_rate=0.3)
+    val, best = result.history["val_accuracy"], result.metadata["stopping"]["best_epoch"]
+    assert result.epochs == 12 and len(val) == 12 and best < 12 and val[best - 1] == max(val)
+    assert result.stop_reason == ("trained all 12 epochs (the epochs limit); restored the best weights from epoch "
+                                  f"{best} (val_accuracy)")
+    assert result.metrics == {k: v[best - 1] for k, v in result.history.items()}
+    data = kzoo.datasets.load("iris", "mlp", val_split=0.2)
+    _, (x_val, y_val) = training.split(data, 0.2, 0)
+    assert kzoo.get("mlp").evaluate(result.network, x_val, y_val)["accuracy"] == pytest.approx(val[best - 1])
+
+
 def test_patience_zero_or_no_validation_trains_every_epoch():
     for kwargs in ({"val_split": 0.2, "patience": 0}, {"patience": 1}):
         result = training.train("mlp", "iris", epochs=4, **kwargs)

@@ -78,9 +78,10 @@ def improved(monitor: str, value: float, best: float | None, loss: float | None 
 
 def kept_metrics(history: Mapping[str, list[Any]], epochs: int,
                  state: StopState | None) -> tuple[int, dict[str, Any]]:
-    """``(epoch, metrics)`` of the weights a finished run keeps: the best epoch's when early
-    stopping ended it (its weights were restored), else the last of ``epochs``."""
-    if state is None or state.stopped_epoch is None:
+    """``(epoch, metrics)`` of the weights a finished run keeps: the best epoch's whenever early
+    stopping watched the run (its weights were restored, at the stop or after the last epoch),
+    else the last of ``epochs``."""
+    if state is None or not state.best_epoch:
         return epochs, {key: values[-1] for key, values in history.items() if values}
     best = state.best_epoch
     return best, {key: values[best - 1] for key, values in history.items() if 0 < best <= len(values)}
@@ -91,6 +92,9 @@ def reason(state: StopState | None, patience: int, epochs: int) -> str:
     if state is not None and state.stopped_epoch is not None:
         return (f"stopped at epoch {state.stopped_epoch}: {state.monitor} has not improved for {patience} epochs; "
                 f"restored the best weights from epoch {state.best_epoch}")
+    if state is not None and 0 < state.best_epoch < epochs:
+        return (f"trained all {epochs} epochs (the epochs limit); restored the best weights from epoch "
+                f"{state.best_epoch} ({state.monitor})")
     return f"trained all {epochs} epochs (the epochs limit)"
 
 
@@ -142,6 +146,12 @@ def make_callback(patience: int, state: StopState, best_weights: list[Any] | Non
                 self.model.stop_training = True
                 if self.best_weights is not None:
                     self.model.set_weights(self.best_weights)
+
+        def on_train_end(self, logs: Mapping[str, Any] | None = None) -> None:
+            """A run that used all its epochs keeps the best epoch's weights too, as one that
+            stopped does: with a decaying learning rate the best epoch is often not the last."""
+            if self.state.stopped_epoch is None and self.best_weights is not None:
+                self.model.set_weights(self.best_weights)
 
         def checkpoint_entries(self) -> dict[str, bytes]:
             """Extra zip entries for the checkpoint: the best weights so far."""
