@@ -115,8 +115,8 @@ def tune(
         study: the study's name (default ``kzoo-MODEL``); an existing one resumes.
         timeout: seconds after which this worker starts no new trial.
         out: write the best trial's model here (``.keras``, with its parameters and metric).
-        pruner, sampler: Optuna's (default: ``MedianPruner(n_startup_trials=3)`` and
-            ``TPESampler(constant_liar=True)``, seeded with ``seed`` for an in-memory study).
+        pruner, sampler: Optuna's (default: ``MedianPruner(n_startup_trials=3)``, ``"none"`` for
+            none, and ``TPESampler(constant_liar=True)``, seeded with ``seed`` for an in-memory study).
         progress: called with one line per finished trial (``print`` to watch); None is silent.
 
     Returns:
@@ -305,6 +305,8 @@ def _study(optuna: Any, plan: _Plan, storage: Any, pruner: Any, sampler: Any) ->
         sampler = optuna.samplers.TPESampler(constant_liar=True, seed=plan.options.seed if storage is None else None)
     if pruner is None:
         pruner = optuna.pruners.MedianPruner(n_startup_trials=3)
+    elif pruner == "none":
+        pruner = optuna.pruners.NopPruner()
     study = optuna.create_study(study_name=plan.study, storage=storage, load_if_exists=True, sampler=sampler,
                                 pruner=pruner, direction=direction_of(plan.metric))
     wanted = {"model": plan.builder.spec.name, "metric": plan.metric}

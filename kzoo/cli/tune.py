@@ -65,8 +65,11 @@ def parse_space(items: tuple[str, ...]) -> dict[str, str]:
 @click.option("--space", "space_items", multiple=True, metavar="KEY=RANGE",
               help="Search KEY (a config key or learning_rate, batch_size, epochs, patience, schedule): LOW:HIGH, "
                    "log:LOW:HIGH or A|B|C, on top of the model's space (kzoo info MODEL). Repeatable.")
+@click.option("--no-prune", is_flag=True,
+              help="Train every trial to its end (default: Optuna's median pruner stops a trial whose metric, after "
+                   "an epoch, is worse than the median of earlier trials at that epoch).")
 @click.option("--json", "as_json", is_flag=True, help="Print the study's result as JSON (progress lines go to stderr).")
-def tune_command(model, trials, storage, study, timeout, space_items, as_json, **flags) -> None:
+def tune_command(model, trials, storage, study, timeout, space_items, no_prune, as_json, **flags) -> None:
     """Search MODEL's hyperparameters on data with Optuna; with --out, save the best model.
 
     Each trial is a kzoo train run with its own seed on the same validation rows, reporting its
@@ -88,7 +91,7 @@ def tune_command(model, trials, storage, study, timeout, space_items, as_json, *
     progress = None if quiet else (lambda line: click.echo(line, err=as_json))
     try:
         result = tune(model, flags["data"], trials, parse_space(space_items), config, options, reading, storage=storage,
-                      study=study, timeout=timeout, progress=progress)
+                      study=study, timeout=timeout, progress=progress, pruner="none" if no_prune else None)
     except SearchError as exc:  # a bad --space, --storage or --study: a usage error, before anything trains
         raise click.UsageError(exc.render(flag_of)) from None
     if as_json:
