@@ -80,7 +80,7 @@ def tune_command(model, trials, storage, study, timeout, space_items, no_prune, 
     \b
     Examples:
       kzoo tune mlp --data wine --trials 20 --out best.keras
-      kzoo tune mlp --data my.csv --target label --space learning_rate=log:1e-4:1e-2 --space dropout=0:0.5
+      kzoo tune mlp --data my.csv --target label --space learning_rate=log:1e-4:1e-2 --space 'hidden_units=64|128,64'
       kzoo tune realmlp --data my.csv --target y --storage sqlite:///tune.db --trials 50   (in N shells)
       kzoo tune mlp --data iris --trials 8 --storage journal:tune.log --study iris-mlp --json
     """
