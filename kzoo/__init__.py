@@ -38,6 +38,7 @@ from .errors import (
     OutputError,
     PluginError,
     PluginWarning,
+    SearchError,
     UnknownModelError,
     UnknownWeightsError,
     WeightsError,
@@ -53,6 +54,7 @@ _LAZY_ATTRIBUTES = {  # they need numpy
     "load": ("_workflow.inference", "load_model"),
     "predict": ("_workflow.inference", "predict_file"),
     "evaluate": ("_workflow.inference", "evaluate_file"),
+    "tune": ("_workflow.tuning", "tune"),  # Optuna and keras load when a search runs
 }
 
 
@@ -91,6 +93,7 @@ __all__ = [
     "OutputError",
     "PluginError",
     "PluginWarning",
+    "SearchError",
     "TensorSpec",
     "TrainOptions",
     "UnknownModelError",
@@ -119,6 +122,7 @@ __all__ = [
     "register_plugin",
     "saved_info",
     "train",
+    "tune",
     "verify_weights",
     "weights_path",
     "write_manifest",

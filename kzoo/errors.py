@@ -65,6 +65,11 @@ class OptionError(ConfigError):
             f"{part} (expected {expected})" for part, (_, _, expected) in zip(parts, self.problems)) + "."
 
 
+class SearchError(ConfigError):
+    """A hyperparameter search that cannot start: a bad search space, storage URL or study
+    (``kzoo tune`` exits 2 for it, as for a bad flag)."""
+
+
 class PluginError(KzooError):
     """A plugin that failed to load, or broke a rule of the registry (strict mode raises it)."""
 

@@ -28,6 +28,12 @@ class MLPBuilder(ModelBuilder):
             "num_classes": 10,
             "api": "sequential",
         },
+        # kzoo tune's default search: the layers' widths and depth, the activation and the peak rate.
+        search_space={
+            "hidden_units": ["32", "64", "128", "64,32", "128,64", "8,16,32", "64,64,64"],
+            "activation": ["relu", "gelu", "tanh"],
+            "learning_rate": ("log", 1e-3, 5e-2),
+        },
     )
 
     def validate_config(self, config: Mapping[str, Any]) -> None:

@@ -139,6 +139,14 @@ class RealMLPBuilder(TabularBuilder):
             "beta_2": 0.95,
         },
         training={"epochs": 256, "batch_size": 256, "learning_rate": 2e-3, "schedule": "cosine", "patience": 40},
+        # Around the tuned defaults (kzoo tune): width and depth, dropout, smoothing, the peak rate.
+        search_space={
+            "hidden_units": ["256,256,256", "512,512,512", "128,128", "256,256"],
+            "dropout": (0.0, 0.4),
+            "label_smoothing": (0.0, 0.2),
+            "weight_decay": [0.0, 1e-4, 1e-3, 1e-2],
+            "learning_rate": ("log", 5e-4, 1e-2),
+        },
     )
 
     def validate_config(self, config: Mapping[str, Any]) -> None:
@@ -211,6 +219,14 @@ class TabMBuilder(TabularBuilder):
             "beta_2": 0.999,
         },
         training={"epochs": 100, "batch_size": 256, "learning_rate": 2e-3, "schedule": "constant", "patience": 16},
+        # The paper's tuning space, scaled to the defaults (kzoo tune): members, width, depth, dropout, rates.
+        search_space={
+            "members": [8, 16, 32],
+            "hidden_units": ["256,256,256", "512,512", "256,256", "128,128,128"],
+            "dropout": (0.0, 0.4),
+            "weight_decay": ("log", 1e-5, 1e-2),
+            "learning_rate": ("log", 5e-4, 5e-3),
+        },
     )
 
     def validate_config(self, config: Mapping[str, Any]) -> None:

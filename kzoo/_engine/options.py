@@ -116,6 +116,8 @@ class TrainOptions:
         table's size (:func:`batch_size_for`). :meth:`resolved` fills them in before training.
         steps_per_execution: training steps per graph call.
         seed: seed of weights, shuffling, the validation split and synthetic data.
+        data_seed: when set, the seed of the validation split and synthetic data instead of
+            ``seed``: ``kzoo tune`` gives every trial its own ``seed`` and the same split.
         verbose: 0 silent, 1 Keras's progress bar, 2 one plain line per epoch (for logs).
         checkpoint_dir: save model + optimizer after every epoch; a rerun resumes from there.
         out, metrics_out, plot: the trained .keras model, final metrics (JSON) and training
@@ -143,6 +145,7 @@ class TrainOptions:
     patience: int | None = None
     steps_per_execution: int = DEFAULT_STEPS_PER_EXECUTION
     seed: int = 0
+    data_seed: int | None = None
     verbose: int | str = 0
     checkpoint_dir: str | None = None
     out: str | None = None
@@ -184,6 +187,8 @@ class TrainOptions:
             problems.append(("unfreeze_top", self.unfreeze_top, "a number of layers >= 1, such as 20"))
         if not _whole(self.seed, 0, MAX_SEED):
             problems.append(("seed", self.seed, f"an integer in 0..{MAX_SEED}"))
+        if self.data_seed is not None and not _whole(self.data_seed, 0, MAX_SEED):
+            problems.append(("data_seed", self.data_seed, f"an integer in 0..{MAX_SEED}"))
         if self.precision not in PRECISIONS:
             problems.append(("precision", self.precision, " or ".join(PRECISIONS)))
         if not (isinstance(self.val_split, (int, float)) and not isinstance(self.val_split, bool)
@@ -201,6 +206,11 @@ class TrainOptions:
             problems.append(("plot", self.plot, "a file name ending in "
                              + " or ".join([", ".join(f".{f}" for f in PLOT_FORMATS[:-1]), f".{PLOT_FORMATS[-1]}"])))
         return problems
+
+    @property
+    def split_seed(self) -> int:
+        """The seed of the validation split and synthetic data: ``data_seed``, else ``seed``."""
+        return self.seed if self.data_seed is None else self.data_seed
 
     @property
     def outputs(self) -> tuple[str, ...]:

@@ -8,12 +8,14 @@ model (:func:`kzoo.model`) reads them from its plugin's manifest, or from a buil
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from ..errors import PluginError
+from ..config import coerce, describe_type, format_value, parse_value
+from ..errors import ConfigError, PluginError, close_matches
 
 API_STYLES = ("sequential", "functional", "subclass")
 SPARSE_LOSSES = frozenset({"sparse_categorical_crossentropy", "SparseCategoricalCrossentropy"})
@@ -142,6 +144,9 @@ class ModelSpec:
     """The recipe the model trains best with: defaults for ``epochs``, ``batch_size``,
     ``learning_rate``, ``schedule`` and ``patience`` that a user's own values override
     (``kzoo.TrainOptions.resolved``); checked when the model is registered."""
+    search_space: Mapping[str, Choice | Range] = field(default_factory=dict)
+    """Where ``kzoo tune`` looks: per config key or training option, a :class:`Choice` or a
+    :class:`Range`, written in :func:`search_space`'s short form; checked when registered."""
 
     def __post_init__(self) -> None:
         if self.api is not None:
@@ -154,6 +159,11 @@ class ModelSpec:
         object.__setattr__(self, "backends", (self.backends,) if isinstance(self.backends, str) else tuple(self.backends))
         object.__setattr__(self, "default_config", MappingProxyType(dict(self.default_config)))
         object.__setattr__(self, "training", MappingProxyType(dict(self.training)))
+        try:
+            space = search_space(self.search_space, self.name) if self.search_space else {}
+        except ConfigError as exc:  # a plugin's own declaration: its loading fails, naming the plugin
+            raise PluginError(f"model {exc}") from None
+        object.__setattr__(self, "search_space", MappingProxyType(space))
 
     @property
     def apis(self) -> tuple[str, ...]:
@@ -194,7 +204,164 @@ class ModelSpec:
             "license": self.license,
             "backends": list(self.backends) or None,
             "training": jsonable(dict(self.training)) or None,
+            "search_space": space_to_dict(self.search_space) or None,
         }
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A search over ``values``, tried as they are (a string is read as ``--set`` reads it, so
+    ``"128,64"`` is ``(128, 64)`` for a tuple key)."""
+
+    values: tuple[Any, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "values", tuple(self.values))
+        if not self.values:
+            raise ValueError("has no choices; list at least one value")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"choices": jsonable(list(self.values))}
+
+    def __str__(self) -> str:
+        return " | ".join(format_value(v) for v in self.values)
+
+
+@dataclass(frozen=True)
+class Range:
+    """A search over the numbers from ``low`` to ``high`` (both included): whole numbers when both
+    ends are integers, on a log scale with ``log`` (for rates and sizes that span decades)."""
+
+    low: float
+    high: float
+    log: bool = False
+
+    def __post_init__(self) -> None:
+        ends = (self.low, self.high)
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in ends):
+            raise ValueError("needs two finite numbers, low and high")
+        if not self.low < self.high:
+            raise ValueError(f"is an empty range ({format_value(self.low)} is not below {format_value(self.high)}); "
+                             f"expected low < high")
+        if self.log and self.low <= 0:
+            raise ValueError("is on a log scale, which needs low > 0")
+
+    @property
+    def is_int(self) -> bool:
+        """Whether it searches whole numbers (both ends are integers)."""
+        return isinstance(self.low, int) and isinstance(self.high, int)
+
+    @property
+    def values(self) -> tuple[float, float]:
+        """The two ends: what is checked against the model's config rules."""
+        return self.low, self.high
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"low": self.low, "high": self.high, "log": self.log}
+
+    def __str__(self) -> str:
+        return f"{'log ' if self.log else ''}{format_value(self.low)}..{format_value(self.high)}"
+
+
+SPACE_FORMS = ("a list of choices [a, b]", "(low, high)", "('log', low, high)", "'LOW:HIGH'", "'log:LOW:HIGH'",
+               "'A|B|C'")
+"""How one entry of a search space may be written (:func:`search_space`)."""
+
+
+def search_space(declared: Mapping[str, Any], model: str) -> dict[str, Choice | Range]:
+    """A search space in its short form, as :class:`Choice` and :class:`Range` entries.
+
+    Per key: a list is a choice (``["64", "128,64"]``), a pair a range (``(0.0, 0.5)``; whole
+    numbers for two ints), ``("log", 1e-4, 1e-2)`` a log-scale range; the text ``"LOW:HIGH"``,
+    ``"log:LOW:HIGH"`` or ``"A|B|C"`` (``kzoo tune --space``) and the manifest's dicts too.
+
+    Args:
+        declared: key -> entry, in any of the forms above (or :class:`Choice` / :class:`Range`).
+        model: the model's name, for messages.
+
+    Returns:
+        key -> :class:`Choice` or :class:`Range`.
+
+    Raises:
+        kzoo.ConfigError: an entry in no known form, an empty range or choice, a log range from 0.
+
+    Example:
+        >>> search_space({"dropout": (0.0, 0.5), "learning_rate": ("log", 1e-4, 1e-2)}, "mlp")["dropout"]
+        Range(low=0.0, high=0.5, log=False)
+    """
+    if not isinstance(declared, Mapping):
+        raise ConfigError(f"{model}: a search space is a mapping of key to entry, not {type(declared).__name__}.")
+    space: dict[str, Choice | Range] = {}
+    for key, entry in declared.items():
+        try:
+            space[str(key)] = _entry(entry)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{model}: search space {key}={_shown(entry)} {exc}.") from None
+    return space
+
+
+def _entry(entry: Any) -> Choice | Range:
+    if isinstance(entry, (Choice, Range)):
+        return entry
+    if isinstance(entry, str):
+        return _text_entry(entry)
+    if isinstance(entry, list):
+        return Choice(tuple(entry))
+    if isinstance(entry, Mapping):
+        if set(entry) == {"choices"}:
+            return Choice(tuple(entry["choices"]))
+        if set(entry) in ({"low", "high"}, {"low", "high", "log"}):
+            return Range(entry["low"], entry["high"], bool(entry.get("log", False)))
+    if isinstance(entry, tuple) and len(entry) == 3 and entry[0] == "log":
+        return Range(entry[1], entry[2], log=True)
+    if isinstance(entry, tuple) and len(entry) == 2:
+        return Range(*entry)
+    raise ValueError(f"is in no known form; write it as one of {', '.join(SPACE_FORMS)}")
+
+
+def _text_entry(text: str) -> Choice | Range:
+    """``"LOW:HIGH"``, ``"log:LOW:HIGH"`` or ``"A|B|C"`` (a lone value is a choice of one)."""
+    if "|" in text or ":" not in text:
+        return Choice(tuple(part.strip() for part in text.split("|")))
+    parts = [part.strip() for part in text.split(":")]
+    log = parts[0].lower() == "log"
+    ends = [parse_value(part) for part in parts[1:] if log] if log else [parse_value(part) for part in parts]
+    if len(ends) != 2:
+        raise ValueError(f"is in no known form; write it as one of {', '.join(SPACE_FORMS)}")
+    return Range(ends[0], ends[1], log=log)
+
+
+def _shown(entry: Any) -> str:
+    return entry if isinstance(entry, str) else repr(entry)
+
+
+def fit_space(model: str, space: Mapping[str, Choice | Range], keys: Mapping[str, Any]) -> dict[str, Choice | Range]:
+    """``space`` checked against ``keys`` (every searchable key and its default value: the config
+    keys and the training options), each choice read as its key's type (``"128,64"`` -> ``(128, 64)``)
+    and each range made of its key's kind of number; a ConfigError names the key and what it takes."""
+    fitted: dict[str, Choice | Range] = {}
+    for key, entry in space.items():
+        if key not in keys:
+            hint = close_matches(key, keys)
+            raise ConfigError(f"{model}: search space key {key!r} is neither a config key nor a training option."
+                              f"{f' Did you mean {hint[0]!r}?' if hint else ''} Searchable: {', '.join(sorted(keys))}.")
+        default = keys[key]
+        if isinstance(entry, Choice):
+            fitted[key] = Choice(tuple(coerce(model, key, value, default) for value in entry.values))
+        elif default is not None and (isinstance(default, bool) or not isinstance(default, (int, float))):
+            raise ConfigError(f"{model}: search space {key}={entry} is a range, but {key} takes {describe_type(default)}; "
+                              f"list its choices instead, such as {key}={format_value(default)}|...")
+        elif isinstance(default, int) and not entry.is_int:
+            raise ConfigError(f"{model}: search space {key}={entry} has fractional ends, but {key} takes an integer; "
+                              f"give whole numbers, such as {key}=1:8.")
+        else:
+            fitted[key] = Range(float(entry.low), float(entry.high), entry.log) if isinstance(default, float) else entry
+    return fitted
+
+
+def space_to_dict(space: Mapping[str, Choice | Range]) -> dict[str, Any]:
+    """A search space as plain JSON (manifests, ``kzoo info --json``); :func:`search_space` reads it back."""
+    return {key: entry.to_dict() for key, entry in space.items()}
 
 
 def jsonable(value: Any) -> Any:

@@ -179,7 +179,7 @@ def train(
     if early:
         strategy = strategies.resolve_strategy(strategy, options.worker_timeout)
     if not isinstance(data, Data):
-        data = load_data(data, builder, config, data_options, seed=options.seed, val_split=options.val_split,
+        data = load_data(data, builder, config, data_options, seed=options.split_seed, val_split=options.val_split,
                          base_config=start.config if start is not None else None)
     if not early and (isinstance(strategy, str) or strategy is None):
         strategy = strategies.resolve_strategy(strategy, options.worker_timeout)
@@ -189,13 +189,15 @@ def train(
 def _fit_and_save(builder: ModelBuilder, data: Data, options: TrainOptions, strategy: Any,
                   start: Weights | None) -> TrainResult:
     """The run itself, once everything is checked and the data shaped."""
-    train_xy, val_xy = split(data, options.val_split, options.seed)
+    train_xy, val_xy = split(data, options.val_split, options.split_seed)
     o = options.resolved(builder.spec.training, count_rows(train_xy[0]))  # the user's, the model's recipe, kzoo's
     steps = -(-count_rows(train_xy[0]) // o.batch_size)
     recorded = {"epochs": o.epochs, "batch_size": o.batch_size, "learning_rate": o.learning_rate,
                 "schedule": o.schedule, "val_split": o.val_split, "seed": o.seed, "precision": o.precision}
     if val_xy is not None:  # patience means nothing without validation data
         recorded["patience"] = o.patience
+    if o.data_seed is not None:
+        recorded["data_seed"] = o.data_seed
     metadata = saving.model_metadata(data.model, data.config, plugin=builder.spec.plugin, data=data.meta,
                                      training=recorded, data_digest=data_digest(data))
     saving.metadata_text(metadata, room=HISTORY_ROOM)  # refused now, not after training

@@ -56,6 +56,7 @@ class DeclaredModel(ModelBuilder):
         shape_data: Callable[[Table, Mapping[str, Any]], tuple[dict[str, Any], dict[str, Any] | None]] | None = None,
         backends: str | Sequence[str] = (),
         training: Mapping[str, Any] | None = None,
+        search_space: Mapping[str, Any] | None = None,
     ) -> None:
         self.function = function
         self.__wrapped__ = function
@@ -86,6 +87,7 @@ class DeclaredModel(ModelBuilder):
             license=license,
             backends=backends,
             training=dict(training or {}),
+            search_space=dict(search_space or {}),
         )
 
     @property
@@ -210,7 +212,8 @@ def model(*, name: str | None = ..., description: str | None = ..., tags: Sequen
           infer_config: Callable[[Table], Mapping[str, Any]] | None = ...,
           shape_data: Callable[[Table, Mapping[str, Any]], tuple[dict[str, Any], dict[str, Any] | None]] | None = ...,
           backends: str | Sequence[str] = ...,
-          training: Mapping[str, Any] | None = ...) -> Callable[[BuildFunction], DeclaredModel]: ...
+          training: Mapping[str, Any] | None = ...,
+          search_space: Mapping[str, Any] | None = ...) -> Callable[[BuildFunction], DeclaredModel]: ...
 
 
 def model(function: BuildFunction | None = None, /, **options: Any) -> Any:
@@ -242,14 +245,17 @@ def model(function: BuildFunction | None = None, /, **options: Any) -> Any:
         training: the recipe the model trains best with (``epochs``, ``batch_size``,
             ``learning_rate``, ``schedule``, ``patience``): ``kzoo.train``'s defaults for this
             model, which a user's own values override; shown by ``kzoo info``.
+        search_space: where ``kzoo tune`` searches, per config key or training option: a list of
+            choices (``["64", "128,64"]``), ``(low, high)``, or ``("log", low, high)``
+            (see :func:`kzoo._meta.spec.search_space`); checked when registered, shown by ``kzoo info``.
 
     Returns:
         A :class:`~kzoo.ModelBuilder` (bare use), or the decorator that makes one (with options).
         It still builds when called: ``tiny(units=8)`` is the ``keras.Model``.
 
     Raises:
-        kzoo.PluginError: an ``api=`` the function has no ``api`` parameter for, or an unknown
-            backend in ``backends=``.
+        kzoo.PluginError: an ``api=`` the function has no ``api`` parameter for, an unknown
+            backend in ``backends=``, or a ``search_space`` entry in no known form.
 
     Example::
 

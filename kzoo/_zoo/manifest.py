@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .._meta.derive import ModelFacts
-from .._meta.spec import ModelSpec, jsonable
+from .._meta.spec import ModelSpec, jsonable, space_to_dict
 from ..errors import KzooError
 from .builder import ModelBuilder
 
@@ -107,6 +107,8 @@ def stale_reason(builder: ModelBuilder, facts: ModelFacts) -> str | None:
     if entry.get("default_config") != jsonable(dict(builder.spec.default_config)):
         return f"{where}: the default config of {builder.spec.name!r} changed since it was written"
     fresh = facts.to_dict()
+    if "search_space" in entry:  # optional (older manifests lack it), but never stale
+        fresh["search_space"] = space_to_dict(builder.spec.search_space)
     changed = sorted(k for k in fresh if entry.get(k) != fresh[k])
     if changed:
         return f"{where}: {', '.join(changed)} of {builder.spec.name!r} differ from a build"

@@ -10,13 +10,13 @@ import functools
 import inspect
 import re
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from .._engine.options import recipe_problems
-from .._meta.spec import ModelSpec
-from ..errors import DuplicateModelError, PluginError, UnknownModelError
+from .._engine.options import RECIPE_DEFAULTS, RECIPE_FIELDS, recipe_problems
+from .._meta.spec import Choice, ModelSpec, Range, fit_space
+from ..errors import ConfigError, DuplicateModelError, PluginError, UnknownModelError
 from .builder import ModelBuilder
 
 P = ParamSpec("P")
@@ -48,7 +48,7 @@ class Registry:
         aliases = tuple(aliases)
         for alias in aliases:
             self._check_free(alias, plugin)
-        builder.spec = builder.spec.with_plugin(plugin)
+        builder.spec = builder.spec.with_facts(plugin=plugin, search_space=checked_space(builder.spec))
         self._builders[name] = builder
         for alias in aliases:
             self._aliases[alias] = Alias(alias, name, plugin)
@@ -199,6 +199,25 @@ def check_builder(builder: object, plugin: str) -> None:
     if bad_recipe:
         said = "; ".join(f"{name}={value!r} (expected {expected})" for name, value, expected in bad_recipe)
         raise PluginError(f"plugin {plugin!r}: model {spec.name!r} declares a training recipe kzoo cannot use: {said}.")
+    try:
+        checked_space(spec)
+    except ConfigError as exc:
+        raise PluginError(f"plugin {plugin!r}: model {exc}") from None
+
+
+def checked_space(spec: ModelSpec, space: Mapping[str, Choice | Range] | None = None,
+                  config: Mapping[str, Any] | None = None) -> dict[str, Choice | Range]:
+    """``space`` (default: the spec's) fitted to the model (:func:`kzoo._meta.spec.fit_space`): its
+    keys are config keys (of ``config``, default the spec's defaults) or training options, each
+    choice read as its key's type, and the training options' choices and ends values kzoo trains with."""
+    space = spec.search_space if space is None else space
+    fitted = fit_space(spec.name, space, {**RECIPE_DEFAULTS, **(spec.default_config if config is None else config)})
+    training = {key: entry for key, entry in fitted.items() if key in RECIPE_FIELDS and key not in spec.default_config}
+    bad = [problem for key, entry in training.items() for v in entry.values for problem in recipe_problems({key: v})]
+    if bad:
+        name, value, expected = bad[0]
+        raise ConfigError(f"{spec.name}: search space {name}={training[name]} reaches {value!r}; expected {expected}.")
+    return fitted
 
 
 def _as_tuple(value: str | Sequence[str]) -> tuple[str, ...]:

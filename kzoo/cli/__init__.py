@@ -18,6 +18,7 @@ from .models import info_command, list_command, plugins_command
 from .plot import plot_command
 from .scaffold import new_plugin_command
 from .train import datasets_command, evaluate_command, predict_command, train_command
+from .tune import tune_command
 from .weights import weights_command
 
 main.add_command(list_command)
@@ -25,6 +26,7 @@ main.add_command(info_command)
 main.add_command(plugins_command)
 main.add_command(plot_command)
 main.add_command(train_command)
+main.add_command(tune_command)
 main.add_command(evaluate_command)
 main.add_command(predict_command)
 main.add_command(datasets_command)

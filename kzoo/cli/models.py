@@ -131,6 +131,9 @@ def _print_info(spec: ModelSpec, api_styles, inputs, outputs, params, config) ->
     if spec.training:
         recipe = ", ".join(f"{k}={format_value(v)}" for k, v in spec.training.items())
         click.echo(f"  recipe:   {recipe} (kzoo train's defaults for it; flags override)")
+    if spec.search_space:
+        space = "; ".join(f"{k}={v}" for k, v in spec.search_space.items())
+        click.echo(f"  search:   {space} (kzoo tune's space; --space overrides)")
     scope = "with the default config" if config == dict(spec.default_config) else "with this config"
     click.echo(f"  params:   {unknown if params is None else f'{params:,} ({scope})'}")
     click.echo("  inputs:" + ("" if inputs is not None else f" {unknown}"))

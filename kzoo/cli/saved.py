@@ -35,7 +35,7 @@ def show_saved(path: str, as_json: bool) -> None:
     click.echo(f"{path}: a trained {metadata['model']}{plugin}, saved by kzoo {metadata.get('kzoo_version', '?')}")
     for label, value in (("target", _target(data)), ("inputs", _inputs(data)), ("trained", _trained(metadata)),
                          ("stopped", _stopped(metadata.get("stopping"))), ("from", _start(metadata.get("weights"))),
-                         ("metrics", _metrics(epoch, metrics))):
+                         ("metrics", _metrics(epoch, metrics)), ("tuned", _tuned(metadata.get("tuning")))):
         if value:
             click.echo(f"  {label + ':':<10}{value}")
     if config:
@@ -93,6 +93,16 @@ def _stopped(stopping: Mapping[str, Any] | None) -> str:
         return ""
     return (f"early at epoch {stopping['stopped_epoch']}, keeping epoch {stopping.get('best_epoch')}'s weights "
             f"(best {stopping.get('monitor')} {_number(stopping.get('best'))})")
+
+
+def _tuned(tuning: Mapping[str, Any] | None) -> str:
+    if not tuning:
+        return ""
+    params = " ".join(f"{k}={format_value(v) if not isinstance(v, float) else _number(v)}"
+                      for k, v in (tuning.get("params") or {}).items())
+    again = ", trained again from them" if tuning.get("retrained") else ""
+    return (f"the best of {tuning.get('trials', '?')} trials of study {tuning.get('study')!r} (trial "
+            f"{tuning.get('trial')}, {tuning.get('metric')} {_number(tuning.get('value'))}{again}): {params}")
 
 
 def _start(weights: Mapping[str, Any] | None) -> str:

@@ -161,20 +161,10 @@ def train_command(model, data, inputs, samples, skip_bad_files, target, assignme
       kzoo train mobilenet_v3_small --data photos/ --set input_shape=96,96,3 --weights s1.keras --unfreeze-top 20 \\
           --learning-rate 1e-4 --out s2.keras                                (transfer learning, second stage)
     """
+    flags = {name: value for name, value in locals().items() if name != "model"}  # every flag, by name
     from .. import train
 
-    # Every flag is checked here; kzoo.train checks the rest before any data is read or TensorFlow starts.
-    options = TrainOptions(
-        epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, schedule=schedule,
-        val_split=val_split, patience=patience, steps_per_execution=steps_per_execution, seed=seed,
-        verbose=0 if quiet else (1 if sys.stdout.isatty() else 2),  # a log gets one plain line per epoch
-        checkpoint_dir=checkpoint_dir, out=out, metrics_out=metrics_out, plot=plot, strategy=strategy,
-        worker_timeout=worker_timeout, weights=weights, freeze=freeze, freeze_until=freeze_until, unfreeze_top=unfreeze_top,
-        precision=precision)
-    reading = DataOptions(target=target, inputs=parse_inputs(inputs), standardize=standardize, samples=samples,
-                          skip_bad_files=skip_bad_files, task=task, drop=drop,
-                          na_values=None if na_values is None else tuple(v.strip() for v in na_values.split(",")))
-    config = parse_assignments(assignments)
+    options, reading, config = options_from_flags(**flags)
     if not quiet:
         show_log()
     result = train(model, data, config, options, reading)
@@ -189,6 +179,18 @@ def train_command(model, data, inputs, samples, skip_bad_files, target, assignme
     if not result.chief and (out or metrics_out or plot):
         click.echo("not the chief worker: the chief writes the output files")
     click.echo(result.stop_reason)  # the log's last line says why training ended
+
+
+def options_from_flags(*, inputs, samples, skip_bad_files, target, assignments, standardize, task, na_values, drop,
+                       quiet, data=None, **train_flags) -> tuple[TrainOptions, DataOptions, dict]:
+    """``(TrainOptions, DataOptions, config)`` from ``kzoo train``'s flags (and ``kzoo tune``'s, which
+    reuses them): every flag checked here; kzoo checks the rest before any data is read."""
+    options = TrainOptions(**train_flags,
+                           verbose=0 if quiet else (1 if sys.stdout.isatty() else 2))  # a log gets one plain line per epoch
+    reading = DataOptions(target=target, inputs=parse_inputs(inputs), standardize=standardize, samples=samples,
+                          skip_bad_files=skip_bad_files, task=task, drop=drop,
+                          na_values=None if na_values is None else tuple(v.strip() for v in na_values.split(",")))
+    return options, reading, parse_assignments(assignments)
 
 
 @click.command("evaluate")
