@@ -107,16 +107,11 @@ def split_features(x, input_dim: int, binary: Sequence[int]):
 
 
 def numeric_front(x, config: Mapping[str, Any]):
-    """Both models' first stage: numeric features robustly scaled (the config's ``robust_center``
-    and ``robust_scale``, read from the training rows), smoothly clipped and (``embedding``)
-    PBLD-embedded, then put back next to the binary features, as one flat vector."""
+    """Both models' first stage: numeric features (kzoo's z-scores) smoothly clipped and
+    (``embedding``) PBLD-embedded, then put back next to the binary features, as one flat vector."""
     numeric, flags = split_features(x, config["input_dim"], config["binary_features"])
     parts = []
     if numeric is not None:
-        if config["robust_scale"]:
-            scale = [float(v) for v in config["robust_scale"]]
-            offset = [-float(c) * v for c, v in zip(config["robust_center"], scale)]
-            numeric = layers.Rescaling(scale, offset=offset, name="robust_scale")(numeric)
         numeric = smooth_clip(numeric)
         if config["embedding"]:
             numeric = periodic_embedding(numeric, config["embedding_frequencies"], config["embedding_dim"],
