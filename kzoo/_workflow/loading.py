@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from .._engine.options import DEFAULT_SYNTHETIC_SAMPLES, DataOptions
+from .._engine.wrapping import free_names
 from .._meta.spec import BINARY_LOSSES, SPARSE_LOSSES, TensorSpec
 from .._system.limits import check_allocation
 from .._zoo.builder import ModelBuilder
@@ -266,6 +267,7 @@ def shape_table(table: Table, request: Request, info: dict[str, Any]) -> Shaped:
     if plan is not None:
         plan.feeds = feeds(builder, table, cfg)
         plan.outputs = [spec.to_dict() for spec in builder.output_specs(cfg)]
+        free_names(plan, builder.spec.name)  # a column called "output" keeps its values, under another input name
         info["plan"] = plan.to_dict()
     if not request.require_target:
         y = None  # prediction never reads targets (placeholders kept the training layout)

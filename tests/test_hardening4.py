@@ -1,0 +1,49 @@
+"""Hardening round 4 (issue 35): tables whose columns take kzoo's own names, bad cells at
+predict time, saved files whose metadata lies, more file types, and one-line messages. Each case
+ends in a correct result or one ``kzoo: error:`` line."""
+
+from __future__ import annotations
+
+import csv
+import random
+from pathlib import Path
+
+import pytest
+
+from tests._cli import one_line_error, run
+
+
+def write_table(path: Path, columns: dict[str, list[object]]) -> Path:
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(list(columns))
+        writer.writerows(zip(*columns.values()))
+    return path
+
+
+def mixed_table(path: Path, rows: int = 40, **named: str) -> Path:
+    """A numeric column ``a``, categorical columns (each named key holds letters ``p``/``q``/``r``)
+    and a 0/1 target ``y`` that follows ``a``."""
+    rng = random.Random(0)
+    a = [round(rng.random(), 3) for _ in range(rows)]
+    columns: dict[str, list[object]] = {"a": a}
+    for column in named.values():
+        columns[column] = [rng.choice("pqr") for _ in range(rows)]
+    columns["y"] = [int(v > 0.5) for v in a]
+    return write_table(path, columns)
+
+
+# -- 1. a column may take the name of one of kzoo's layers ------------------------------------------
+def test_columns_named_like_kzoos_layers_train_and_predict(tmp_path) -> None:
+    data = mixed_table(tmp_path / "t.csv", c1="output", c2="input", c3="core", c4="features", c5="mlp", c6="cast")
+    model = tmp_path / "m.keras"
+    trained = run("train", "mlp", "--data", data, "--target", "y", "--epochs", "1", "--quiet", "--out", model)
+    assert trained.exit_code == 0, trained.output
+    predicted = run("predict", model, "--data", data)
+    assert predicted.exit_code == 0, predicted.output
+    assert len(predicted.stdout.strip().splitlines()) == 41
+    from kzoo._store.saving import read_metadata
+
+    inputs = {cat["column"]: cat["input"] for cat in read_metadata(model)["data"]["plan"]["categorical"]}
+    assert inputs == {"output": "output_column", "input": "input", "core": "core_column",
+                      "features": "features_column", "mlp": "mlp_column", "cast": "cast_column"}
