@@ -47,3 +47,47 @@ def test_columns_named_like_kzoos_layers_train_and_predict(tmp_path) -> None:
     inputs = {cat["column"]: cat["input"] for cat in read_metadata(model)["data"]["plan"]["categorical"]}
     assert inputs == {"output": "output_column", "input": "input", "core": "core_column",
                       "features": "features_column", "mlp": "mlp_column", "cast": "cast_column"}
+
+
+@pytest.fixture(scope="module")
+def penguins(tmp_path_factory) -> tuple[Path, Path]:
+    """``(table, model)``: a small table with a numeric ``body_mass_g`` and a categorical
+    ``island``, and an mlp trained on it for one epoch."""
+    folder = tmp_path_factory.mktemp("penguins")
+    rng = random.Random(1)
+    mass = [rng.randint(3000, 5000) for _ in range(40)]
+    table = write_table(folder / "penguins.csv", {
+        "bill": [round(rng.random() * 20 + 30, 1) for _ in mass], "body_mass_g": mass,
+        "island": [rng.choice(["Biscoe", "Dream"]) for _ in mass],
+        "species": ["Gentoo" if m > 4000 else "Adelie" for m in mass]})
+    model = folder / "m.keras"
+    trained = run("train", "mlp", "--data", table, "--target", "species", "--epochs", "1", "--quiet", "--out", model)
+    assert trained.exit_code == 0, trained.output
+    return table, model
+
+
+# -- 2. a numeric column with text in one row, at predict time ----------------------------------------
+def test_text_in_a_numeric_column_at_predict_names_column_line_and_value(tmp_path, penguins) -> None:
+    table, model = penguins
+    lines = table.read_text().splitlines()
+    cells = lines[3].split(",")
+    cells[1] = "heavy"
+    lines[3] = ",".join(cells)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join(lines) + "\n")
+    for command in ("predict", "evaluate"):
+        one_line_error(run(command, model, "--data", bad), "'body_mass_g'", "line 4", "'heavy'", "not numeric")
+
+
+def test_text_in_a_numeric_dataframe_column_names_the_row_of_the_bad_value(penguins) -> None:
+    import pandas as pd
+
+    import kzoo
+    from kzoo.errors import DataError
+
+    table, model = penguins
+    frame = pd.read_csv(table)
+    frame["body_mass_g"] = frame["body_mass_g"].astype(str)
+    frame.loc[2, "body_mass_g"] = "heavy"
+    with pytest.raises(DataError, match=r"'body_mass_g' is not numeric \(row 2 holds 'heavy'\)"):
+        kzoo.predict(model, frame.drop(columns=["species"]))
