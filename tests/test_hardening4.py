@@ -91,3 +91,38 @@ def test_text_in_a_numeric_dataframe_column_names_the_row_of_the_bad_value(pengu
     frame.loc[2, "body_mass_g"] = "heavy"
     with pytest.raises(DataError, match=r"'body_mass_g' is not numeric \(row 2 holds 'heavy'\)"):
         kzoo.predict(model, frame.drop(columns=["species"]))
+
+
+# -- 3. a kzoo.json that does not describe its network -----------------------------------------------
+def edited_copy(model: Path, out: Path, edit) -> Path:
+    """``model`` with its kzoo.json changed by ``edit`` (a function of the parsed document)."""
+    import json
+    import zipfile
+
+    with zipfile.ZipFile(model) as zin, zipfile.ZipFile(out, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "kzoo.json":
+                doc = json.loads(data)
+                edit(doc)
+                data = json.dumps(doc).encode()
+            zout.writestr(item, data)
+    return out
+
+
+def test_a_kzoo_json_without_its_data_section_is_refused_not_shaped_twice(tmp_path, penguins) -> None:
+    table, model = penguins
+    bare = edited_copy(model, tmp_path / "bare.keras", lambda doc: doc.pop("data"))
+    for extra in ((), ("--target", "species")):
+        command = "evaluate" if extra else "predict"
+        one_line_error(run(command, bare, "--data", table, *extra), "bare.keras", "no data.plan")
+
+
+def test_a_plan_naming_an_input_the_network_lacks_is_one_line(tmp_path, penguins) -> None:
+    table, model = penguins
+
+    def rename(doc) -> None:
+        doc["data"]["plan"]["categorical"][0]["input"] = "atoll"
+
+    edited = edited_copy(model, tmp_path / "edited.keras", rename)
+    one_line_error(run("predict", edited, "--data", table), "input 'atoll'", "which the network lacks")

@@ -145,6 +145,33 @@ def by_name(result: Any, names: Sequence[str]) -> dict[str, Any]:
     return {names[0]: result}
 
 
+def carries_plan(model: keras.Model) -> bool:
+    """True when ``model`` is a trained model this module made (its input ``numeric`` runs into
+    ``impute``, or it holds a ``core``): one whose raw columns a plan describes."""
+    names = {layer.name for layer in getattr(model, "layers", [])}
+    return CORE in names or {NUMERIC_INPUT, "impute", "standardize"} <= names
+
+
+def plan_mismatch(model: keras.Model, plan: Plan) -> str | None:
+    """What ``plan`` expects of the trained ``model`` that it lacks (None: they fit): the inputs
+    it feeds, the width of ``numeric``, the ``core`` that runs without strings."""
+    found = {getattr(t, "name", None): tuple(t.shape) for t in getattr(model, "inputs", None) or []}
+    wanted = ([NUMERIC_INPUT] if plan.numeric else []) + [cat["input"] for cat in plan.categorical]
+    missing = [name for name in wanted if name not in found]
+    if missing:
+        return (f"its plan feeds input {missing[0]!r}, which the network lacks (its inputs: "
+                f"{', '.join(map(repr, found)) or 'none'})")
+    extra = [name for name in found if name not in wanted]
+    if extra:
+        return f"the network's input {extra[0]!r} is not in its plan (the plan feeds {', '.join(map(repr, wanted))})"
+    width = found.get(NUMERIC_INPUT, (None, len(plan.numeric)))[-1]
+    if width is not None and width != len(plan.numeric):
+        return f"its plan has {len(plan.numeric)} numeric columns, but the network's input 'numeric' takes {width}"
+    if plan.categorical and not any(layer.name == CORE for layer in model.layers):
+        return f"its plan has categorical columns, but the network has no {CORE!r} model inside"
+    return None
+
+
 def core_of(model: keras.Model, plan: Plan) -> keras.Model:
     """The part of a trained model that takes categorical columns as vocabulary indices."""
     return model.get_layer(CORE) if plan.categorical else model
