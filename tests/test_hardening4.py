@@ -126,3 +126,61 @@ def test_a_plan_naming_an_input_the_network_lacks_is_one_line(tmp_path, penguins
 
     edited = edited_copy(model, tmp_path / "edited.keras", rename)
     one_line_error(run("predict", edited, "--data", table), "input 'atoll'", "which the network lacks")
+
+
+# -- 4. .tsv and compressed tables, wherever a .csv is read -----------------------------------------
+def packed(table: Path, folder: Path) -> dict[str, Path]:
+    """``table`` as a .tsv and compressed as pandas reads it: suffix -> file."""
+    import gzip
+    import zipfile
+
+    text = table.read_text()
+    tsv = text.replace(",", "\t")
+    files = {".tsv": folder / "t.tsv", ".csv.gz": folder / "t.csv.gz", ".tsv.gz": folder / "t.tsv.gz",
+             ".csv.zip": folder / "t.csv.zip"}
+    files[".tsv"].write_text(tsv)
+    files[".csv.gz"].write_bytes(gzip.compress(text.encode()))
+    files[".tsv.gz"].write_bytes(gzip.compress(tsv.encode()))
+    with zipfile.ZipFile(files[".csv.zip"], "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("penguins.csv", text)
+    return files
+
+
+def test_tsv_and_compressed_tables_read_as_their_csv(tmp_path, penguins) -> None:
+    import warnings
+
+    from kzoo.datasets.files import read_csv
+
+    table, model = penguins
+    expected = run("predict", model, "--data", table)
+    assert expected.exit_code == 0, expected.output
+    plain = read_csv(str(table), target=["species"])
+    for suffix, path in packed(table, tmp_path).items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a .tsv is tab-separated without a note
+            read = read_csv(str(path), target=["species"])
+        assert read.feature_names == plain.feature_names and (read.features == plain.features).all(), suffix
+        assert list(read.text["island"]) == list(plain.text["island"]) and read.class_names == plain.class_names
+        predicted = run("predict", model, "--data", path)
+        assert predicted.exit_code == 0 and predicted.stdout == expected.stdout, (suffix, predicted.output)
+
+
+def test_a_compression_bomb_and_a_zip_of_two_tables_are_one_line(tmp_path, monkeypatch, penguins) -> None:
+    import gzip
+    import zipfile
+
+    table, model = penguins
+    bomb = tmp_path / "bomb.csv.gz"
+    bomb.write_bytes(gzip.compress(b"a,y\n" + b"1,0\n" * 100_000))  # 400 KB unpacked
+    monkeypatch.setenv("KZOO_MAX_ARRAY_BYTES", "100k")
+    one_line_error(run("train", "mlp", "--data", bomb, "--target", "y", "--epochs", "1"),
+                   "decompresses to more than 100.0 KiB", "KZOO_MAX_ARRAY_BYTES")
+    monkeypatch.delenv("KZOO_MAX_ARRAY_BYTES")
+    two = tmp_path / "two.csv.zip"
+    with zipfile.ZipFile(two, "w") as archive:
+        archive.writestr("a.csv", table.read_text())
+        archive.writestr("b.csv", table.read_text())
+    one_line_error(run("predict", model, "--data", two), "holds 2 files", "exactly one")
+    broken = tmp_path / "broken.csv.gz"
+    broken.write_bytes(b"not gzip")
+    one_line_error(run("predict", model, "--data", broken), "could not read", "broken.csv.gz")

@@ -12,3 +12,17 @@ TASKS: tuple[str, ...] = ("classification", "regression")
 MAX_INTEGER_CLASSES = 20
 #: One-hot width of a categorical column, its "missing or other" slot included.
 MAX_CATEGORIES = 32
+#: Table files by name: comma- (or semicolon-) and tab-separated text ...
+TABLE_SUFFIXES: tuple[str, ...] = (".csv", ".tsv")
+#: ... as is or compressed, as packages ship them and pandas reads them (a .zip of one table).
+COMPRESSED_SUFFIXES: tuple[str, ...] = (".gz", ".bz2", ".xz", ".zip")
+
+
+def table_suffix(name: str) -> str | None:
+    """``.csv`` or ``.tsv`` for a table file's name (``data.tsv.gz`` -> ``.tsv``), else None."""
+    lowered = name.lower()
+    for compressed in ("", *COMPRESSED_SUFFIXES):
+        for suffix in TABLE_SUFFIXES:
+            if lowered.endswith(suffix + compressed):
+                return suffix
+    return None
