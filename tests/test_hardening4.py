@@ -184,3 +184,101 @@ def test_a_compression_bomb_and_a_zip_of_two_tables_are_one_line(tmp_path, monke
     broken = tmp_path / "broken.csv.gz"
     broken.write_bytes(b"not gzip")
     one_line_error(run("predict", model, "--data", broken), "could not read", "broken.csv.gz")
+
+
+# -- 5. messages --------------------------------------------------------------------------------------
+_NO_TORCH = """
+import sys
+sys.modules["torch"] = None  # torch made unimportable, as on a machine without it
+from click.testing import CliRunner
+from kzoo.cli import main
+result = CliRunner().invoke(main, ["--backend", "torch", "train", "mlp", "--data", "iris", "--epochs", "1"])
+sys.stderr.write(result.stderr)
+print(result.exit_code, "keras" in sys.modules)
+"""
+
+
+def test_backend_torch_without_torch_says_how_to_install_it_before_keras() -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import fresh_env
+
+    done = subprocess.run([sys.executable, "-c", _NO_TORCH], capture_output=True, text=True, env=fresh_env(), timeout=300)
+    assert done.stdout.split() == ["1", "False"], done.stdout + done.stderr  # refused, keras never imported
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and 'pip install "kzoo[torch]"' in lines[0] and "'torch'" in lines[0], done.stderr
+
+
+def test_manifest_of_a_package_with_a_syntax_error_is_one_line(tmp_path) -> None:
+    package = tmp_path / "kzoo_h4_broken"
+    package.mkdir()
+    (package / "__init__.py").write_text("from . import models\n")
+    (package / "models.py").write_text("def build(:\n    pass\n")
+    one_line_error(run("manifest", package), "kzoo_h4_broken", "SyntaxError", "models.py, line 1")
+
+
+@pytest.fixture
+def odd_model():
+    """A model whose plugin wrote a description with a right-to-left override and a newline, and
+    a default config with NaN and infinity."""
+    import kzoo
+    from tests.conftest import ModelsPlugin
+
+    spec = kzoo.ModelSpec(
+        name="odd_net", description="harmless\u202egpj.exe\nsecond line", api="functional",
+        inputs=(kzoo.TensorSpec("input", (3,), description="cells\u2066 hidden\u2069"),),
+        outputs=(kzoo.TensorSpec("output", (2,), loss="sparse_categorical_crossentropy"),),
+        default_config={"eps": float("nan"), "clip": float("inf"), "floor": float("-inf")}, params=8)
+    builder = type("OddBuilder", (kzoo.ModelBuilder,), {"spec": spec})()
+    kzoo.register_plugin(ModelsPlugin(builder), "odd")
+    return "odd_net"
+
+
+def test_info_json_is_strict_json(odd_model) -> None:
+    import json
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"{constant} is not JSON")
+
+    result = run("info", odd_model, "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout, parse_constant=refuse)
+    assert data["default_config"] == {"eps": None, "clip": "Infinity", "floor": "-Infinity"}
+
+
+def test_info_and_list_escape_control_and_bidi_characters(odd_model) -> None:
+    for args in (("info", odd_model), ("list", odd_model)):
+        result = run(*args)
+        assert result.exit_code == 0, result.output
+        for char in ("\u202e", "\u2066", "\u2069"):
+            assert char not in result.stdout, args
+        assert "harmless\\u202egpj.exe\\nsecond line" in result.stdout and "second line" not in result.stdout.replace(
+            "\\nsecond line", ""), result.stdout
+    assert "cells\\u2066 hidden\\u2069" in run("info", odd_model).stdout
+
+
+def test_an_allow_list_naming_a_plugin_that_does_not_exist_warns_once(monkeypatch) -> None:
+    monkeypatch.setenv("KZOO_LOAD_PLUGINS", "mlp,no_such_plugin")
+    result = run("list")
+    assert result.exit_code == 0, result.output
+    warned = [line for line in result.stderr.splitlines() if "no_such_plugin" in line]
+    assert len(warned) == 1 and "KZOO_LOAD_PLUGINS" in warned[0] and "mlp" in result.stdout, result.stderr
+
+
+def test_info_of_a_regressor_shows_one_output_unit_not_ten_classes(tmp_path, penguins) -> None:
+    table, _ = penguins
+    model = tmp_path / "mass.keras"
+    trained = run("train", "mlp", "--data", table, "--target", "body_mass_g", "--drop", "species", "--epochs", "1",
+                  "--quiet", "--out", model)
+    assert trained.exit_code == 0, trained.output
+    shown = run("info", model).stdout
+    assert "regression" in shown and "num_classes =" not in shown and "one output unit" in shown, shown
+
+
+def test_the_weights_table_fits_in_100_columns() -> None:
+    result = run("weights")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("mlp.iris ") for line in lines) and "LICENSE" in lines[0]
+    assert max(len(line) for line in lines) <= 100, max(lines, key=len)
