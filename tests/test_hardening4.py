@@ -282,3 +282,31 @@ def test_the_weights_table_fits_in_100_columns() -> None:
     lines = result.stdout.splitlines()
     assert any(line.startswith("mlp.iris ") for line in lines) and "LICENSE" in lines[0]
     assert max(len(line) for line in lines) <= 100, max(lines, key=len)
+
+
+# -- 6. files that cross backends ---------------------------------------------------------------------
+def test_a_file_naming_another_backends_optimizer_loads_without_importing_that_backend(tmp_path, penguins) -> None:
+    """PyTorch saves its optimizer as keras.src.backend.torch.optimizers.torch_adam.Adam; loading
+    that under TensorFlow imported torch into the process (a segmentation fault with CUDA builds).
+    tests/test_backends.py trains on torch itself (slow); here the file says what torch writes."""
+    import json
+    import sys
+    import zipfile
+
+    import kzoo
+
+    table, model = penguins
+    if "keras.src.backend.torch" in sys.modules:
+        pytest.skip("this process imported Keras's torch backend already")
+    torch_made = tmp_path / "torch_made.keras"
+    with zipfile.ZipFile(model) as zin, zipfile.ZipFile(torch_made, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "config.json":
+                config = json.loads(data)
+                config["compile_config"]["optimizer"]["module"] = "keras.src.backend.torch.optimizers.torch_adam"
+                data = json.dumps(config).encode()
+            zout.writestr(item, data)
+    assert kzoo.predict(torch_made, table) == kzoo.predict(model, table)
+    assert kzoo.evaluate(torch_made, table) == pytest.approx(kzoo.evaluate(model, table))
+    assert "keras.src.backend.torch" not in sys.modules and kzoo.load(torch_made).optimizer is not None
