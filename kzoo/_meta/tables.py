@@ -3,6 +3,8 @@ readers all quote them from here, and importing them costs no numpy."""
 
 from __future__ import annotations
 
+import os
+
 #: Cells read as a missing value, in CSV files and in-memory text columns (R's, pandas' and
 #: spreadsheets' markers); ``--na-values`` replaces the set. Compared after stripping spaces.
 DEFAULT_NA_VALUES: tuple[str, ...] = ("", "NA", "N/A", "NaN", "nan", "null", "NULL", "None", "?", "-")
@@ -18,9 +20,9 @@ TABLE_SUFFIXES: tuple[str, ...] = (".csv", ".tsv")
 COMPRESSED_SUFFIXES: tuple[str, ...] = (".gz", ".bz2", ".xz", ".zip")
 
 
-def table_suffix(name: str) -> str | None:
+def table_suffix(name: str | os.PathLike[str]) -> str | None:
     """``.csv`` or ``.tsv`` for a table file's name (``data.tsv.gz`` -> ``.tsv``), else None."""
-    lowered = name.lower()
+    lowered = os.fspath(name).lower()
     for compressed in ("", *COMPRESSED_SUFFIXES):
         for suffix in TABLE_SUFFIXES:
             if lowered.endswith(suffix + compressed):

@@ -21,6 +21,7 @@ import gzip
 import io
 import lzma
 import math
+import os
 import warnings
 import zipfile
 from array import array
@@ -198,11 +199,11 @@ def sniff_delimiter(sample: str) -> str:
 
 
 @contextlib.contextmanager
-def open_text(path: str) -> Iterator[io.TextIOBase]:
+def open_text(path: str | os.PathLike[str]) -> Iterator[io.TextIOBase]:
     """The text of the table file at ``path``, decompressed by its suffix (``.gz``, ``.bz2``,
     ``.xz``; a ``.zip`` holding one file), at most ``KZOO_MAX_ARRAY_BYTES`` of it: a few
     megabytes that unpack to terabytes are refused as they unpack."""
-    lowered = path.lower()
+    lowered = os.fspath(path).lower()
     with contextlib.ExitStack() as stack:
         if lowered.endswith(".zip"):
             archive = stack.enter_context(zipfile.ZipFile(path))
