@@ -60,9 +60,10 @@ def test_a_backend_runs_everything_without_importing_tensorflow_and_models_cross
     assert "cli_exits" not in result and result["cli_rows"] == 151 and result["plotted"]
     # saved on TensorFlow, loaded on the other backend: the same predictions
     np.testing.assert_allclose(np.load(tmp_path / "other_predictions.npy"), builder.predict(tf_model, x), atol=1e-5)
-    # saved on the other backend, loaded on TensorFlow
+    # saved on the other backend, loaded on TensorFlow, without importing that backend here
     np.testing.assert_allclose(builder.predict(kzoo.load(tmp_path / "model.keras"), x),
                                np.load(tmp_path / "predictions.npy"), atol=1e-5)
+    assert f"keras.src.backend.{other}" not in sys.modules
 
 
 @pytest.mark.parametrize("other", installed("jax", "torch"))

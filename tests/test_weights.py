@@ -270,7 +270,7 @@ def test_weights_table_and_json():
     for name in BUILTIN:
         weights = kzoo.get_weights(name)
         row = next(r for r in rows if r.startswith(name + " "))
-        assert weights.sha256[:12] in row and weights.dataset in row and "KiB" in row and "Apache-2.0" in row
+        assert weights.dataset in row and "KiB" in row and "Apache-2.0" in row  # the digest: --json (100 columns)
     cards = {c["name"]: c for c in json.loads(run("weights", "--json").output)}
     assert BUILTIN <= set(cards) and cards["mlp.iris"]["sha256"] == kzoo.get_weights("mlp.iris").sha256
     only = run("weights", "--model", "mlp").output

@@ -17,6 +17,7 @@ that both agree.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -28,12 +29,46 @@ if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
 CORE = "core"
+# The layers this module names, and the Keras ops it calls (Keras names those by class, with a
+# ``_N`` count): a categorical column's input cannot take one of these names (see free_names).
+OWN_LAYERS = (NUMERIC_INPUT, "impute", "median", "standardize", "features", CORE)
+_OPS = re.compile(r"(is_nan|cast|where|zeros_like|take|reshape)(_\d+)?")
+
+
+def clashing_inputs(plan: Plan, net_name: str) -> dict[str, str]:
+    """``{input: free name}`` for each categorical input whose name a layer of the trained model
+    takes (kzoo's own, the network's, an output's, another column's lookup): a table's column may
+    be called ``output`` or ``features``, and Keras refuses a model with one name used twice."""
+    used = {*OWN_LAYERS, net_name, *(spec["name"] for spec in plan.outputs)}
+    renamed = {}
+    for cat in plan.categorical:
+        key = base = cat["input"]
+        n = 1
+        while key in used or _OPS.fullmatch(key) or f"{key}_lookup" in used or f"{key}_onehot" in used:
+            key, n = f"{base}_column" + (f"_{n}" if n > 1 else ""), n + 1
+        if key != base:
+            renamed[base] = key
+        used |= {key, f"{key}_lookup", f"{key}_onehot"}
+    return renamed
+
+
+def free_names(plan: Plan, net_name: str) -> None:
+    """Rename in place the categorical inputs of ``plan`` that :func:`clashing_inputs` finds."""
+    renamed = clashing_inputs(plan, net_name)
+    for cat in plan.categorical:
+        cat["input"] = renamed.get(cat["input"], cat["input"])
 
 
 def wrap(net: keras.Model, plan: Plan) -> keras.Model:
     """``net`` behind the plan's preprocessing (and, for regression, the target's units)."""
     import keras
 
+    from ..errors import ConfigError
+
+    clash = clashing_inputs(plan, net.name)
+    if clash:  # a plan made by kzoo has none (free_names); one written by hand may
+        raise ConfigError(f"the preprocessing plan's input {next(iter(clash))!r} has the name of a layer of the "
+                          f"trained model {net.name!r}; rename it (say, to {next(iter(clash.values()))!r}).")
     name = f"{net.name}_trained"
     core = _core(net, plan, CORE if plan.categorical else name)
     if not plan.categorical:
@@ -108,6 +143,33 @@ def by_name(result: Any, names: Sequence[str]) -> dict[str, Any]:
     if isinstance(result, (list, tuple)):
         return dict(zip(names, result))
     return {names[0]: result}
+
+
+def carries_plan(model: keras.Model) -> bool:
+    """True when ``model`` is a trained model this module made (its input ``numeric`` runs into
+    ``impute``, or it holds a ``core``): one whose raw columns a plan describes."""
+    names = {layer.name for layer in getattr(model, "layers", [])}
+    return CORE in names or {NUMERIC_INPUT, "impute", "standardize"} <= names
+
+
+def plan_mismatch(model: keras.Model, plan: Plan) -> str | None:
+    """What ``plan`` expects of the trained ``model`` that it lacks (None: they fit): the inputs
+    it feeds, the width of ``numeric``, the ``core`` that runs without strings."""
+    found = {getattr(t, "name", None): tuple(t.shape) for t in getattr(model, "inputs", None) or []}
+    wanted = ([NUMERIC_INPUT] if plan.numeric else []) + [cat["input"] for cat in plan.categorical]
+    missing = [name for name in wanted if name not in found]
+    if missing:
+        return (f"its plan feeds input {missing[0]!r}, which the network lacks (its inputs: "
+                f"{', '.join(map(repr, found)) or 'none'})")
+    extra = [name for name in found if name not in wanted]
+    if extra:
+        return f"the network's input {extra[0]!r} is not in its plan (the plan feeds {', '.join(map(repr, wanted))})"
+    width = found.get(NUMERIC_INPUT, (None, len(plan.numeric)))[-1]
+    if width is not None and width != len(plan.numeric):
+        return f"its plan has {len(plan.numeric)} numeric columns, but the network's input 'numeric' takes {width}"
+    if plan.categorical and not any(layer.name == CORE for layer in model.layers):
+        return f"its plan has categorical columns, but the network has no {CORE!r} model inside"
+    return None
 
 
 def core_of(model: keras.Model, plan: Plan) -> keras.Model:

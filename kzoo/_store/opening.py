@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from .._engine.precision import float32_config
 from .._engine.strategies import steps_per_execution_for
 from .._system.backend import allow_tensorflow, keep_tensorflow_out
+from .._system.backend import name as backend_name
 from ..errors import ConfigError, DataError
 from .archive import CONFIG_ENTRY, check_network_size, read_entry, read_metadata
 from .plugin_code import (
@@ -48,31 +49,64 @@ def load(path: str | os.PathLike[str], safe_mode: bool = True, compile: bool = T
         raise ConfigError(f"a model loads in its saved precision (None) or in 'float32', not {precision!r}.")
     metadata = read_metadata(path)
     check_network_size(path)
-    if precision == "float32":
-        with _in_float32(path) as converted:
-            return _load(converted, metadata, safe_mode, compile, shown=path)
-    return _load(path, metadata, safe_mode, compile)
+    with _converted(path, precision == "float32") as converted:
+        return _load(converted, metadata, safe_mode, compile, shown=path)
 
 
 @contextlib.contextmanager
-def _in_float32(path: str) -> Iterator[str]:
+def _converted(path: str, in_float32: bool) -> Iterator[str]:
     """``path``, or a temporary copy of it whose ``config.json`` names float32 where it named a
-    mixed policy (:func:`kzoo._engine.precision.float32_config`)."""
-    raw = read_entry(path, CONFIG_ENTRY)
+    mixed policy (``in_float32``: :func:`kzoo._engine.precision.float32_config`) and a portable
+    optimizer where it named another backend's (:func:`portable_config`)."""
+    raw = read_entry(path, CONFIG_ENTRY) or b"null"
+    if not in_float32 and _BACKEND_MODULE.encode() not in raw:  # the common case: nothing to read
+        yield path
+        return
     try:
-        config, changed = float32_config(json.loads(raw or b"null"))
+        config, changed = portable_config(json.loads(raw), backend_name())
+        if in_float32:
+            config, mixed = float32_config(config)
+            changed += mixed
     except ValueError as exc:
         raise DataError(f"{path!r}: its {CONFIG_ENTRY} is not JSON ({exc}); the file may be corrupted.") from None
     if not changed:
         yield path
         return
-    with tempfile.TemporaryDirectory(prefix="kzoo-float32-") as folder:
+    with tempfile.TemporaryDirectory(prefix="kzoo-load-") as folder:
         copy = os.path.join(folder, os.path.basename(path))
         with zipfile.ZipFile(path) as source, zipfile.ZipFile(copy, "w", zipfile.ZIP_DEFLATED) as target:
             for info in source.infolist():
                 data = json.dumps(config).encode() if info.filename == CONFIG_ENTRY else source.read(info)
                 target.writestr(info.filename, data)
         yield copy
+
+
+_BACKEND_MODULE = "keras.src.backend."
+
+
+def portable_config(config: Any, backend: str) -> tuple[Any, int]:
+    """``(config, changed)``: a Keras model config (parsed JSON) whose classes from another
+    backend's modules (PyTorch saves its optimizer as
+    ``keras.src.backend.torch.optimizers.torch_adam.Adam``) are named by their public module
+    (``keras.optimizers.Adam``), so that a file trained on one backend never imports another
+    framework into the process that loads it (torch inside TensorFlow can crash it)."""
+    changed = 0
+    own = f"{_BACKEND_MODULE}{backend}."
+
+    def walk(node: Any) -> Any:
+        nonlocal changed
+        if isinstance(node, dict):
+            module = node.get("module")
+            if isinstance(module, str) and module.startswith(_BACKEND_MODULE) and not module.startswith(own):
+                if ".optimizers" in module or ".optimizer" in module:
+                    changed += 1
+                    node = {**node, "module": "keras.optimizers"}
+            return {key: walk(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [walk(value) for value in node]
+        return node
+
+    return walk(config), changed
 
 
 def _load(path: str, metadata: Mapping[str, Any] | None, safe_mode: bool, compile: bool,

@@ -46,7 +46,25 @@ def choose(backend: str) -> None:
     if "keras" in sys.modules and name() != backend:
         raise ConfigError(f"Keras is already running on {name()!r} in this process; the backend must be chosen "
                           f"before Keras loads (set KERAS_BACKEND={backend} in the environment).")
+    module = _MODULES[backend]
+    if sys.modules.get(module) is None and not _installed(module):
+        extra = f'pip install "kzoo[{backend}]"' if backend != "tensorflow" else "pip install tensorflow"
+        raise ConfigError(f"the {backend} backend needs {module!r}, which is not installed; {extra} (see "
+                          f"docs/backends.md), or choose another --backend.")
     os.environ["KERAS_BACKEND"] = backend
+
+
+# The package each backend imports (checked without importing it: torch alone takes seconds).
+_MODULES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
+
+
+def _installed(module: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a broken install, or sys.modules[module] = None (made unimportable)
+        return False
 
 
 def keep_tensorflow_out() -> None:

@@ -109,8 +109,24 @@ def open_model(path: str | os.PathLike[str], safe_mode: bool = True, precision: 
     plan = plan_of(metadata)
     saved = SavedModel(model, metadata, for_task(api.get(metadata["model"]), plan.task if plan else None))
     if plan is None:  # a self-contained model takes raw columns, not the network's inputs
+        check_plan(name, saved.model, None)
         check_network(name, saved)
+    else:
+        check_plan(name, saved.model, plan)
     return saved
+
+
+def check_plan(path: str, model: Any, plan: Plan | None) -> None:
+    """Refuse a file whose ``kzoo.json`` does not describe the trained model in it: a plan the
+    network does not fit (a Keras traceback at predict time), or no plan beside a network that
+    preprocesses raw columns itself (shaped twice, it would answer other classes with no word)."""
+    if plan is None and wrapping.carries_plan(model):
+        problem = ("its kzoo.json has no data.plan, but the network was trained on a table and takes its raw "
+                   "columns (shaping them again would change its answers)")
+    else:
+        problem = wrapping.plan_mismatch(model, plan) if plan is not None else None
+    if problem:
+        raise DataError(f"{path!r}: {problem}; the kzoo.json was damaged or edited. Train the model again.")
 
 
 def check_network(path: str, saved: SavedModel) -> None:

@@ -11,7 +11,9 @@ from typing import Any
 import numpy as np
 
 from .._engine.options import DEFAULT_SYNTHETIC_SAMPLES, DataOptions
+from .._engine.wrapping import free_names
 from .._meta.spec import BINARY_LOSSES, SPARSE_LOSSES, TensorSpec
+from .._meta.tables import table_suffix
 from .._system.limits import check_allocation
 from .._zoo.builder import ModelBuilder
 from .._zoo.datasets import SYNTHETIC, get_dataset, load_dataset
@@ -266,6 +268,7 @@ def shape_table(table: Table, request: Request, info: dict[str, Any]) -> Shaped:
     if plan is not None:
         plan.feeds = feeds(builder, table, cfg)
         plan.outputs = [spec.to_dict() for spec in builder.output_specs(cfg)]
+        free_names(plan, builder.spec.name)  # a column called "output" keeps its values, under another input name
         info["plan"] = plan.to_dict()
     if not request.require_target:
         y = None  # prediction never reads targets (placeholders kept the training layout)
@@ -289,9 +292,10 @@ def source_kind(source: Any) -> str:
     lowered = source.lower()
     if lowered.endswith(".npz"):
         return "npz"
-    if lowered.endswith(".csv") or os.path.isfile(source):
-        if not lowered.endswith(".csv"):
-            raise DataError(f"{source!r}: unknown file type; expected a .csv or .npz file.")
+    if table_suffix(source) or os.path.isfile(source):
+        if not table_suffix(source):
+            raise DataError(f"{source!r}: unknown file type; expected a .csv or .tsv file (or one compressed as "
+                            f".gz, .bz2, .xz or .zip) or a .npz file.")
         return "csv"
     if os.sep in source or "/" in source:
         require_file(source)

@@ -103,8 +103,15 @@ class PluginHost:
         return "KZOO_DISABLE_PLUGINS names it" if self.pm.is_blocked(name) else "KZOO_LOAD_PLUGINS does not list it"
 
     def load_entry_points(self) -> None:
-        """Load every allowed plugin of the ``kzoo`` entry-point group, built-ins first."""
-        for ep in sorted(discover(), key=load_order):
+        """Load every allowed plugin of the ``kzoo`` entry-point group, built-ins first; an
+        allow-list name that no entry point has (a typo) is warned about, once."""
+        found = sorted(discover(), key=load_order)
+        unknown = sorted((self.allowed or set()) - {ep.name for ep in found})
+        if unknown:
+            warnings.warn(f"KZOO_LOAD_PLUGINS names {', '.join(map(repr, unknown))}, but no installed plugin has "
+                          f"that name (installed: {', '.join(sorted({ep.name for ep in found})) or 'none'}); "
+                          f"check the spelling (`kzoo plugins` lists them).", PluginWarning, stacklevel=3)
+        for ep in found:
             if not self.is_allowed(ep.name):
                 continue
             if ep.name in self.infos:

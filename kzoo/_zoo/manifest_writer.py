@@ -18,6 +18,7 @@ from .._system.files import write_text
 from .._version import __version__
 from ..errors import PluginError
 from .builder import ModelBuilder
+from .guard import describe_failure
 from .manifest import FORMAT, MANIFEST_NAME, read
 from .plugins import PluginHost, discover
 
@@ -39,7 +40,7 @@ def write(package_dir: str | os.PathLike[str], installed: Iterable[str] = ()) ->
     manifest atomically. ``installed`` names installed plugin packages (from the entry points),
     which may map another import name onto the folder. Returns the manifest's path and the names."""
     folder = package_folder(package_dir)
-    builders = registered_builders(import_package(folder, installed))
+    builders = imported_builders(folder, installed)
     if not builders:
         raise PluginError(f"the package in {str(folder)!r} registers no models (no kzoo_register_models hook found).")
     models = {}
@@ -118,3 +119,15 @@ def registered_builders(package: str) -> list[ModelBuilder]:
         if callable(hook) and hasattr(hook, "kzoo_impl"):
             host.add(module, module.__name__)
     return [host.registry.get(name) for name in host.registry.names()]
+
+
+def imported_builders(folder: Path, installed: Iterable[str] = ()) -> list[ModelBuilder]:
+    """:func:`registered_builders` of the package in ``folder``; a package that cannot be imported
+    (a syntax error, a missing dependency, an exception at import time) is one PluginError."""
+    try:
+        return registered_builders(import_package(folder, installed))
+    except (PluginError, KeyboardInterrupt, MemoryError):
+        raise
+    except BaseException as exc:  # the package's own code: SystemExit included
+        raise PluginError(f"importing the package in {str(folder)!r} failed: {describe_failure(exc)}; fix it and "
+                          f"rerun `kzoo manifest`.") from exc

@@ -7,7 +7,7 @@ import click
 
 from .. import ModelSpec, TensorSpec, get, get_spec, list_models, plugin_infos
 from ..config import format_value, parse_assignments
-from .output import echo_json, echo_table, listed
+from .output import echo_json, echo_line, echo_table, listed
 from .saved import names_a_file, show_saved
 
 UNKNOWN = "?"  # a fact only a build can tell, with no manifest to read it from
@@ -121,34 +121,34 @@ def info_command(name, assignments, summary, as_json) -> None:
 
 def _print_info(spec: ModelSpec, api_styles, inputs, outputs, params, config) -> None:
     unknown = f"{UNKNOWN} (no manifest; `kzoo info {spec.name} --summary` builds it)"
-    click.echo(f"{spec.name}: {spec.description}")
-    click.echo(f"  api:      {' / '.join(api_styles) or unknown}")
-    click.echo(f"  plugin:   {spec.plugin}")
-    click.echo(f"  tags:     {', '.join(spec.tags) or '-'}")
+    echo_line(f"{spec.name}: {spec.description}")
+    echo_line(f"  api:      {' / '.join(api_styles) or unknown}")
+    echo_line(f"  plugin:   {spec.plugin}")
+    echo_line(f"  tags:     {', '.join(spec.tags) or '-'}")
     for label, value in (("paper", spec.paper), ("license", spec.license), ("backends", ", ".join(spec.backends))):
         if value:
-            click.echo(f"  {label}:{' ' * (8 - len(label))}{value}")
+            echo_line(f"  {label}:{' ' * (8 - len(label))}{value}")
     if spec.training:
         recipe = ", ".join(f"{k}={format_value(v)}" for k, v in spec.training.items())
-        click.echo(f"  recipe:   {recipe} (kzoo train's defaults for it; flags override)")
+        echo_line(f"  recipe:   {recipe} (kzoo train's defaults for it; flags override)")
     if spec.search_space:
         space = "; ".join(f"{k}={v}" for k, v in spec.search_space.items())
-        click.echo(f"  search:   {space} (kzoo tune's space; --space overrides)")
+        echo_line(f"  search:   {space} (kzoo tune's space; --space overrides)")
     scope = "with the default config" if config == dict(spec.default_config) else "with this config"
-    click.echo(f"  params:   {unknown if params is None else f'{params:,} ({scope})'}")
-    click.echo("  inputs:" + ("" if inputs is not None else f" {unknown}"))
+    echo_line(f"  params:   {unknown if params is None else f'{params:,} ({scope})'}")
+    echo_line("  inputs:" + ("" if inputs is not None else f" {unknown}"))
     for t in inputs or ():
         bounds = f", values in [{t.range[0]}, {t.range[1]})" if t.range else ""
         about = f": {t.description}" if t.description else ""
-        click.echo(f"    {t.name}: shape {list(t.shape)} {t.dtype}{bounds}{about}")
-    click.echo("  outputs:" + ("" if outputs is not None else f" {unknown}"))
+        echo_line(f"    {t.name}: shape {list(t.shape)} {t.dtype}{bounds}{about}")
+    echo_line("  outputs:" + ("" if outputs is not None else f" {unknown}"))
     for t in outputs or ():
         loss = t.loss or "unknown (declare loss=... in the plugin)"
-        click.echo(f"    {t.name}: shape {list(t.shape)}, loss {loss}, metrics {', '.join(t.metrics) or '-'}")
-    click.echo("  config:")
+        echo_line(f"    {t.name}: shape {list(t.shape)}, loss {loss}, metrics {', '.join(t.metrics) or '-'}")
+    echo_line("  config:")
     for key, value in config.items():
         changed = "" if spec.default_config.get(key) == value else f"   (default {format_value(spec.default_config[key])})"
-        click.echo(f"    {key} = {format_value(value)}{changed}")
+        echo_line(f"    {key} = {format_value(value)}{changed}")
 
 
 @click.command("plugins")

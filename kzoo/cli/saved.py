@@ -7,10 +7,8 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-import click
-
 from ..config import format_value
-from .output import echo_json, listed
+from .output import echo_json, echo_line, listed
 
 
 def names_a_file(name: str) -> bool:
@@ -23,7 +21,7 @@ def show_saved(path: str, as_json: bool) -> None:
 
     metadata = saved_info(path)  # DataError (one line) for a missing or damaged file
     if metadata is None:
-        click.echo(f"{path}: a Keras file without kzoo's metadata (saved by Keras alone): kzoo.load({path!r}) and "
+        echo_line(f"{path}: a Keras file without kzoo's metadata (saved by Keras alone): kzoo.load({path!r}) and "
                    f"`kzoo evaluate`/`kzoo predict` read it as a plain Keras model.")
         return
     epoch, metrics = metadata["metrics_epoch"], metadata["metrics"]
@@ -32,17 +30,21 @@ def show_saved(path: str, as_json: bool) -> None:
         return
     data, training, config = metadata.get("data") or {}, metadata.get("training") or {}, metadata.get("config") or {}
     plugin = f" (plugin {metadata['plugin']})" if metadata.get("plugin") else ""
-    click.echo(f"{path}: a trained {metadata['model']}{plugin}, saved by kzoo {metadata.get('kzoo_version', '?')}")
+    echo_line(f"{path}: a trained {metadata['model']}{plugin}, saved by kzoo {metadata.get('kzoo_version', '?')}")
     for label, value in (("target", _target(data)), ("inputs", _inputs(data)), ("trained", _trained(metadata)),
                          ("stopped", _stopped(metadata.get("stopping"))), ("from", _start(metadata.get("weights"))),
                          ("metrics", _metrics(epoch, metrics)), ("tuned", _tuned(metadata.get("tuning")))):
         if value:
-            click.echo(f"  {label + ':':<10}{value}")
+            echo_line(f"  {label + ':':<10}{value}")
     if config:
-        click.echo("  config:")
+        echo_line("  config:")
+        regression = (data.get("plan") or {}).get("task") == "regression"
         for key, value in config.items():
-            click.echo(f"    {key} = {format_value(value)}")
-    click.echo(f"  use:      kzoo evaluate {path} --data DATA; kzoo predict {path} --data DATA --out p.csv")
+            if regression and key == "num_classes":  # the build's default, unused: the head was replaced
+                echo_line("    num_classes: none, a regressor (one output unit)")
+                continue
+            echo_line(f"    {key} = {format_value(value)}")
+    echo_line(f"  use:      kzoo evaluate {path} --data DATA; kzoo predict {path} --data DATA --out p.csv")
 
 
 def _metrics(epoch: int | None, metrics: Mapping[str, Any]) -> str:

@@ -27,7 +27,8 @@ from .plumbing import (
 DEFAULTS = TrainOptions()
 """The flags' defaults: those of ``kzoo.train`` in Python."""
 
-DATA_HELP = ("A data set name (see `kzoo datasets`), 'synthetic', a .csv / .npz file, or an image folder "
+DATA_HELP = ("A data set name (see `kzoo datasets`), 'synthetic', a .csv / .tsv file (also .gz, .zip...), a .npz "
+             "file, or an image folder "
              "(one sub-folder per class) or image file.")
 
 

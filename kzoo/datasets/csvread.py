@@ -6,16 +6,24 @@ into a float array, so peak memory is a small multiple of the result. Text colum
 label such as ``species``) are stored as integer codes of their distinct values.
 
 Also here: a UTF-8 byte-order mark is dropped; the delimiter (comma, semicolon or tab) is
-detected with the standard library's sniffer; row numbers in messages are the lines an editor
-shows (the header is line 1).
+detected with the standard library's sniffer (a ``.tsv`` file is tab-separated); a file
+compressed as ``.gz``, ``.bz2``, ``.xz`` or ``.zip`` (one table inside) is read as it
+decompresses, at most ``KZOO_MAX_ARRAY_BYTES`` of it; row numbers in messages are the lines an
+editor shows (the header is line 1).
 """
 
 from __future__ import annotations
 
+import bz2
+import contextlib
 import csv
+import gzip
 import io
+import lzma
 import math
+import os
 import warnings
+import zipfile
 from array import array
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -24,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from .._meta.tables import table_suffix
+from .._system.limits import format_bytes, max_array_bytes
 from ..errors import CsvNote, DataError, option
 from .table import DEFAULT_NA_VALUES, _natural_key
 
@@ -146,7 +156,7 @@ class CsvColumns:
             return
         j = self.header.index(name)
         codes, values = array("i"), {}
-        with open(self.path, newline="", encoding="utf-8-sig") as f:
+        with open_text(self.path) as f:
             for row in _data_rows(f, self.delimiter, self.path):
                 cell = row[j].strip()
                 if cell in self.missing:
@@ -186,6 +196,48 @@ def sniff_delimiter(sample: str) -> str:
     if found != "," and header.count(found) > header.count(","):
         return found
     return ","
+
+
+@contextlib.contextmanager
+def open_text(path: str | os.PathLike[str]) -> Iterator[io.TextIOBase]:
+    """The text of the table file at ``path``, decompressed by its suffix (``.gz``, ``.bz2``,
+    ``.xz``; a ``.zip`` holding one file), at most ``KZOO_MAX_ARRAY_BYTES`` of it: a few
+    megabytes that unpack to terabytes are refused as they unpack."""
+    lowered = os.fspath(path).lower()
+    with contextlib.ExitStack() as stack:
+        if lowered.endswith(".zip"):
+            archive = stack.enter_context(zipfile.ZipFile(path))
+            members = [i for i in archive.infolist() if not i.is_dir() and not i.filename.startswith("__MACOSX/")]
+            if len(members) != 1:
+                raise DataError(f"{path!r} holds {len(members)} files; a zipped table holds exactly one "
+                                f"(.csv or .tsv). Unzip it and pass the table's own file.")
+            raw: Any = stack.enter_context(archive.open(members[0]))
+        elif lowered.endswith((".gz", ".bz2", ".xz")):
+            opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}[lowered[lowered.rindex("."):]]
+            raw = stack.enter_context(opener(path, "rb"))
+        else:
+            yield stack.enter_context(open(path, newline="", encoding="utf-8-sig"))
+            return
+        capped = io.BufferedReader(_Capped(raw, path, max_array_bytes()))
+        yield stack.enter_context(io.TextIOWrapper(capped, encoding="utf-8-sig", newline=""))
+
+
+class _Capped(io.RawIOBase):
+    """A decompressing stream that stops with a DataError past ``cap`` bytes."""
+
+    def __init__(self, raw: Any, path: str, cap: int) -> None:
+        self.raw, self.path, self.cap, self.count = raw, path, cap, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = self.raw.readinto(buffer)
+        self.count += n
+        if self.count > self.cap:
+            raise DataError(f"{self.path!r} decompresses to more than {format_bytes(self.cap)}; refusing a likely "
+                            f"compression bomb (raise KZOO_MAX_ARRAY_BYTES if the file is genuine).")
+        return n
 
 
 class _Lines:
@@ -259,9 +311,11 @@ def read_columns(path: str, wide: Sequence[str] = (), na_values: Sequence[str] =
     stripping spaces) are missing: NaN in a numeric column, "" in a text one."""
     missing = frozenset(v.strip() for v in na_values) | {""}
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            delimiter = sniff_delimiter(f.read(SNIFF_BYTES))
-            f.seek(0)
+        tabs, delimiter = table_suffix(path) == ".tsv", "\t"
+        if not tabs:
+            with open_text(path) as f:
+                delimiter = sniff_delimiter(f.read(SNIFF_BYTES))
+        with open_text(path) as f:
             records = _records(_reader(f, delimiter, path), path)
             header = None
             for _, _, row in records:
@@ -306,11 +360,11 @@ def read_columns(path: str, wide: Sequence[str] = (), na_values: Sequence[str] =
                             dropped = True
                 if dropped:
                     active = [j for j in active if slots[j].floats is not None]
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+    except (OSError, EOFError, UnicodeDecodeError, csv.Error, zipfile.BadZipFile, lzma.LZMAError) as exc:
         raise DataError(f"could not read {path!r} as CSV ({type(exc).__name__}: {exc}).") from exc
     if not lines:
         raise DataError(f"{path!r} has a header but no data rows; expected at least one sample.")
-    if delimiter != ",":
+    if delimiter != ("\t" if tabs else ","):
         warnings.warn(f"{path!r}: read as {_NAMES[delimiter]}-separated (detected from its first lines).",
                       CsvNote, stacklevel=3)
     return CsvColumns(path, header, delimiter, np.frombuffer(lines, dtype="int32"), columns, missing)

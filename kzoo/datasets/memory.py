@@ -148,7 +148,8 @@ def _from_columns(data: Mapping[Any, Any], target: str | None, source: str,
             filled = np.nonzero(cells != "")[0]
             if len(filled):
                 text[name] = cells
-                where[name] = f"row {int(filled[0])} holds {str(cells[filled[0]])!r}"
+                first = next((i for i in filled if not _reads_as_number(str(cells[i]))), filled[0])  # the culprit
+                where[name] = f"row {int(first)} holds {str(cells[first])!r}"
                 continue
             floats = np.full(rows, np.nan)  # nothing but missing cells: a numeric column, as in a CSV file
         feature_names.append(name)
@@ -222,6 +223,14 @@ def _numbers(values: np.ndarray) -> np.ndarray | None:
     if not all(_is_number(v) or _is_missing(v) for v in cells):
         return None
     return np.array([math.nan if _is_missing(v) else float(v) for v in cells], dtype="float64").reshape(values.shape)
+
+
+def _reads_as_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _texts(values: np.ndarray) -> np.ndarray:

@@ -72,6 +72,13 @@ class Table:
         """The feature columns ``names``, in that order."""
         index = {name: i for i, name in enumerate(self.feature_names)}
         missing = [n for n in names if n not in index]
+        texts = [n for n in missing if n in self.text]
+        if texts:  # there, but a cell is not a number (a numeric column when the model was trained)
+            name = texts[0]
+            sample = next((str(v) for v in self.text[name] if str(v).strip()), "")
+            where = self.text_where.get(name) or f"it holds text such as {sample[:40]!r}"
+            raise DataError(f"{self.source or 'data'}: column {name!r} is not numeric ({where}), but the model "
+                            f"reads it as numbers; correct that cell, or leave it empty for a missing value.")
         if missing:
             raise DataError(
                 f"{self.source or 'data'}: no feature column {', '.join(map(repr, missing))}; "
