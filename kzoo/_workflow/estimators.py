@@ -317,7 +317,7 @@ class KzooClassifier(ClassifierMixin, KzooEstimator):
         self.classes_, encoded = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
             raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes to learn from; got 1 class "
-                             f"({self.classes_[0]!r}).")
+                             f"({self.classes_.tolist()[0]!r}).")
         if weights is not None and len(np.unique(encoded[weights > 0])) < 2:
             raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes with a positive sample_weight; "
                              f"only 1 class has one.")
