@@ -17,10 +17,12 @@ searches any of them. Importing this module imports scikit-learn, not keras:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from numbers import Integral, Real
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -67,10 +69,8 @@ class _Trained:
     @property
     def model(self) -> Any:
         if self._model is None:
-            with tempfile.TemporaryDirectory() as folder:
-                path = os.path.join(folder, "model.keras")
-                with open(path, "wb") as file:
-                    file.write(self._bytes)
+            with _scratch_file() as path:
+                path.write_bytes(self._bytes)
                 self._model = saving.load(path)
         return self._model
 
@@ -79,11 +79,9 @@ class _Trained:
 
     def file_bytes(self) -> bytes:
         if self._bytes is None:
-            with tempfile.TemporaryDirectory() as folder:
-                path = os.path.join(folder, "model.keras")
+            with _scratch_file() as path:
                 self.save(path)
-                with open(path, "rb") as file:
-                    self._bytes = file.read()
+                self._bytes = path.read_bytes()
         return self._bytes
 
     def __getstate__(self) -> dict[str, Any]:
@@ -91,6 +89,13 @@ class _Trained:
 
     def __setstate__(self, state: Mapping[str, Any]) -> None:
         self._model, self.metadata, self._bytes = None, dict(state["metadata"]), state["bytes"]
+
+
+@contextlib.contextmanager
+def _scratch_file() -> Iterator[Path]:
+    """A ``.keras`` path in a temporary folder, removed with the folder on leaving."""
+    with tempfile.TemporaryDirectory(prefix="kzoo-sklearn-") as folder:
+        yield Path(folder) / "model.keras"
 
 
 class KzooEstimator(BaseEstimator):
@@ -375,21 +380,13 @@ def _free_name(name: str, taken: Mapping[str, Any]) -> str:
     return name
 
 
-class _warm_start:
+@contextlib.contextmanager
+def _warm_start(estimator: KzooEstimator, options: TrainOptions) -> Iterator[TrainOptions]:
     """The training options of one ``fit``: with ``warm_start`` and a previous fit, they start
-    from its model, written to a temporary ``.keras`` file for as long as training reads it."""
-
-    def __init__(self, estimator: KzooEstimator, options: TrainOptions) -> None:
-        self.estimator, self.options, self.folder = estimator, options, None
-
-    def __enter__(self) -> TrainOptions:
-        if not (self.estimator.warm_start and "_trained" in vars(self.estimator)):
-            return self.options
-        self.folder = tempfile.TemporaryDirectory()
-        path = os.path.join(self.folder.name, "previous.keras")
-        self.estimator._trained.save(path)
-        return self.options.replace(weights=path)
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.folder is not None:
-            self.folder.cleanup()
+    from its model (kzoo's fine-tuning from a saved file), written for as long as training reads it."""
+    if not (estimator.warm_start and "_trained" in vars(estimator)):
+        yield options
+        return
+    with _scratch_file() as path:
+        estimator._trained.save(path)
+        yield options.replace(weights=str(path))
