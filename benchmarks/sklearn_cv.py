@@ -14,10 +14,12 @@ it is; ``MLPClassifier`` gets a ``StandardScaler`` in a pipeline, as its docs as
 Printed per table: each contender's seconds and mean accuracy, kzoo's time as a multiple of each
 reference's and its accuracy gap; then the geometric means of the time ratios. ``--json``
 prints the same as JSON. ``--quick`` is a smoke run: wine only, two folds, a tiny ``mlp``.
+``--threads`` (default 1) caps the OpenMP and BLAS threads of the references (threadpoolctl):
+on a loaded machine HGB's OpenMP threads wait for each other and its time says nothing.
 
 Run:  python benchmarks/sklearn_cv.py                  python benchmarks/sklearn_cv.py --json
       python benchmarks/sklearn_cv.py --model mlp --epochs 50
-      python benchmarks/sklearn_cv.py --quick
+      python benchmarks/sklearn_cv.py --quick          python benchmarks/sklearn_cv.py --threads 2
 """
 
 from __future__ import annotations
@@ -109,7 +111,12 @@ def main() -> None:
                         help=f"run this table only (repeatable): {', '.join(TABLES)}")
     parser.add_argument("--quick", action="store_true", help="a smoke run: wine, two folds, a tiny mlp")
     parser.add_argument("--json", action="store_true", help="print the rows and the summary as JSON")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="OpenMP and BLAS threads of HGB and MLPClassifier (default: %(default)s)")
     args = parser.parse_args()
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(args.threads)
     tables = ["wine"] if args.quick else [t for t in TABLES if not args.only or t in args.only]
     folds = 2 if args.quick else args.folds
     import keras
@@ -117,7 +124,7 @@ def main() -> None:
     estimators = contenders(args.model, args.epochs, args.quick)
     if not args.json:
         print(f"cross_val_score, {folds} stratified folds, serial; kzoo {estimators['kzoo']!r} on backend "
-              f"{keras.config.backend()}; CPU threads: {os.cpu_count()}", flush=True)
+              f"{keras.config.backend()}; CPU threads: {os.cpu_count()}, references' threads: {args.threads}", flush=True)
     rows = []
     for name in tables:
         rows.append(run_table(name, estimators, folds))
@@ -126,7 +133,8 @@ def main() -> None:
     summary = {key: geometric_mean([r[key] for r in rows]) for key in ("time_vs_mlp_sklearn", "time_vs_hgb")}
     summary.update({key: sum(r[key] for r in rows) / len(rows) for key in ("accuracy_vs_mlp_sklearn", "accuracy_vs_hgb")})
     if args.json:
-        print(json.dumps({"folds": folds, "kzoo": repr(estimators["kzoo"]), "tables": rows, "summary": summary}, indent=2))
+        print(json.dumps({"folds": folds, "threads": args.threads, "kzoo": repr(estimators["kzoo"]), "tables": rows,
+                          "summary": summary}, indent=2))
     else:
         print(summary_line(summary))
 
