@@ -47,7 +47,7 @@ from .hookspecs import hookimpl
 
 _quiet_tensorflow_start()  # TensorFlow starts without its C++ chatter once something imports it
 
-_LAZY_MODULES = {"datasets"}  # imported on first use: they need numpy
+_LAZY_MODULES = {"datasets", "sklearn"}  # imported on first use: they need numpy (and scikit-learn)
 _LAZY_ATTRIBUTES = {  # they need numpy
     "train": ("_workflow.training", "train"),
     "export_model": ("_workflow.export", "export"),

@@ -24,7 +24,7 @@ from .docs_runner import PageRunner, blocks
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-RUNNABLE = ["quickstart.md", "api-styles.md", "write-a-plugin.md", "data.md", "weights.md"]
+RUNNABLE = ["quickstart.md", "api-styles.md", "write-a-plugin.md", "data.md", "weights.md", "sklearn.md"]
 # Blocks not run, and what each waits for.
 NOT_RUN = {
     "quickstart.md": ["skip (installs packages)"],
@@ -32,6 +32,7 @@ NOT_RUN = {
     "write-a-plugin.md": [],
     "data.md": [],
     "weights.md": [],
+    "sklearn.md": [],
 }
 
 

@@ -93,6 +93,25 @@ def test_the_fast_path_trains_what_model_fit_trains(backend, model, taken, monke
         np.testing.assert_allclose(fast, slow, rtol=1e-4, atol=1e-5)
 
 
+def test_sample_weights_train_the_same_on_the_fast_path_and_through_model_fit(monkeypatch):
+    """Weights (kzoo.sklearn's sample_weight) follow the validation split and scale each row's
+    loss on both loops alike; and they do change the run."""
+    data = kzoo.datasets.load("iris", "mlp", val_split=0.2, seed=3)
+    weights = np.linspace(0.1, 3.0, data.num_samples).astype("float32")
+
+    def run(sample_weight):
+        data.sample_weight = sample_weight
+        return training.train("mlp", data, epochs=3, batch_size=32, val_split=0.2, seed=3, patience=0).history
+
+    fast, plain = run(weights), run(None)
+    monkeypatch.setattr(fastpath, "applies", lambda *a, **k: False)
+    slow = run(weights)
+    assert set(fast) == set(slow) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    for key in slow:
+        np.testing.assert_allclose(fast[key], slow[key], rtol=1e-4, atol=1e-5, err_msg=key)
+    assert not np.allclose(fast["loss"], plain["loss"], rtol=1e-3)
+
+
 def test_early_stopping_on_the_fast_path_restores_the_best_epoch(monkeypatch):
     calls = []
     real_fit = fastpath.fit

@@ -52,3 +52,23 @@ def test_console_entry_point_runs() -> None:
     result = run_kzoo("list", "--json")
     assert result.returncode == 0, result.stderr
     assert '"two_input_mlp"' in result.stdout
+
+
+SKLEARN_PROBE = """
+import sys
+from kzoo.sklearn import KzooClassifier, KzooRegressor
+from sklearn.base import clone
+clf = clone(KzooClassifier("mlp", model_params={{"hidden_units": (8,)}}, epochs=2)).set_params(model__hidden_units=(4,))
+print(repr(clf), KzooRegressor().get_params()["model"])
+print("HEAVY:", [m for m in {heavy!r} if m in sys.modules])
+"""
+
+
+def test_the_scikit_learn_estimators_import_and_clone_without_keras() -> None:
+    """``kzoo.sklearn`` is imported where pipelines are defined (and by every loky worker of a
+    grid search): only ``fit`` and ``predict`` start keras."""
+    out = subprocess.run([sys.executable, "-c", SKLEARN_PROBE.format(heavy=HEAVY)], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "model__hidden_units" not in out.stdout and "'hidden_units': (4,)" in out.stdout
+    assert out.stdout.strip().endswith("HEAVY: []")

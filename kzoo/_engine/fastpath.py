@@ -28,7 +28,7 @@ from typing import Any
 
 from .._system.backend import is_tensorflow, name
 from .arrays import count_rows, unwrap
-from .fitting import is_dataset, strategy_of
+from .fitting import is_dataset, strategy_of, with_weights
 from .options import EVAL_BATCH_SIZE
 
 BACKENDS = ("tensorflow", "jax")
@@ -48,7 +48,7 @@ def applies(net: Any, x: Any, y: Any, validation_data: Any, *, strategy: Any, ba
         return False
     if is_dataset(x) or not isinstance(validation_data, (tuple, type(None))):
         return False
-    if validation_data is not None and (len(validation_data) != 2 or is_dataset(validation_data[0])):
+    if validation_data is not None and (len(validation_data) not in (2, 3) or is_dataset(validation_data[0])):
         return False
     import numpy as np
 
@@ -140,15 +140,17 @@ def _epoch_level(callback: Any) -> bool:
 
 
 def fit(net: Any, x: Any, y: Any, validation_data: Any, *, batch_size: int, epochs: int, initial_epoch: int,
-        seed: int, callbacks: Sequence[Any]) -> History:
+        seed: int, callbacks: Sequence[Any], sample_weight: Any = None) -> History:
     """Train ``net`` from ``initial_epoch`` to ``epochs`` (or until a callback stops it), one
-    compiled call per epoch; returns a :class:`History`."""
+    compiled call per epoch; returns a :class:`History`. ``sample_weight`` (one per sample) and
+    ``(x, y, weights)`` validation data weight each sample's loss, as in ``model.fit``."""
     import keras
     import numpy as np
 
     x, y = unwrap(x), unwrap(y)
     as_array = lambda t: keras.tree.map_structure(np.asarray, t)
     x, y = as_array(x), as_array(y)
+    train = with_weights(x, y, None if sample_weight is None else np.asarray(sample_weight, "float32"))
     val = None if validation_data is None else tuple(as_array(unwrap(v)) for v in validation_data)
     n = count_rows(x)
     first = keras.tree.map_structure(lambda a: a[:batch_size], (x, y))
@@ -156,7 +158,7 @@ def fit(net: Any, x: Any, y: Any, validation_data: Any, *, batch_size: int, epoc
     history = History()
     callback_list = keras.callbacks.CallbackList(list(callbacks), add_history=False, add_progbar=False, model=net,
                                                  epochs=epochs, steps=-(-n // batch_size), verbose=0)
-    run = (_tensorflow_epochs if is_tensorflow() else _jax_epochs)(net, x, y, val, n, batch_size, EVAL_BATCH_SIZE,
+    run = (_tensorflow_epochs if is_tensorflow() else _jax_epochs)(net, train, val, n, batch_size, EVAL_BATCH_SIZE,
                                                                     seed)
     net.stop_training = False
     callback_list.on_train_begin()
@@ -190,11 +192,12 @@ def _floats(logs: Any) -> dict[str, float]:
     return {key: float(np.asarray(value)) for key, value in logs.items()}
 
 
-def _tensorflow_epochs(net: Any, x: Any, y: Any, val: Any, n: int, batch_size: int, eval_batch_size: int,
+def _tensorflow_epochs(net: Any, train: Any, val: Any, n: int, batch_size: int, eval_batch_size: int,
                        seed: int) -> Any:
+    """``train`` and ``val`` are ``(x, y)`` or ``(x, y, sample_weight)``."""
     import tensorflow as tf
 
-    tensors = tf.nest.map_structure(tf.convert_to_tensor, (x, y))
+    tensors = tf.nest.map_structure(tf.convert_to_tensor, train)
     val_tensors = None if val is None else tf.nest.map_structure(tf.convert_to_tensor, val)
     key = tf.constant(int(seed), dtype=tf.int64)
 
@@ -281,8 +284,9 @@ def _jax_compile(fn: Any, args: Sequence[Any], options: dict[str, Any] | None) -
             del options[unknown[0]]
 
 
-def _jax_epochs(net: Any, x: Any, y: Any, val: Any, n: int, batch_size: int, eval_batch_size: int,
+def _jax_epochs(net: Any, train: Any, val: Any, n: int, batch_size: int, eval_batch_size: int,
                 seed: int) -> Any:
+    """``train`` and ``val`` are ``(x, y)`` or ``(x, y, sample_weight)``."""
     import jax
     import keras
     import numpy as np
@@ -316,7 +320,7 @@ def _jax_epochs(net: Any, x: Any, y: Any, val: Any, n: int, batch_size: int, eva
         return ([v.value for v in net.trainable_variables], [v.value for v in net.non_trainable_variables],
                 [v.value for v in net.optimizer.variables], fresh_metrics)
 
-    data = tree.map_structure(jax.numpy.asarray, (x, y))
+    data = tree.map_structure(jax.numpy.asarray, train)
     val_data = None if val is None else tree.map_structure(jax.numpy.asarray, val)
     compiled = _jax_compile(epoch_step, (current_state(), np.arange(n), data, val_data), _jax_compiler_options(net, n))
 

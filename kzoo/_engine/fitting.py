@@ -82,27 +82,36 @@ def _per_output(values: dict[str, Any]) -> Any:
     return next(iter(values.values())) if len(values) == 1 else values
 
 
-def to_dataset(x: Any, y: Any = None, batch_size: int = DEFAULT_BATCH_SIZE, shuffle: bool = False, seed: int = 0) -> Any:
-    """A batched, prefetching ``tf.data.Dataset`` of ``(x, y)`` (or ``x``), shuffled each epoch
-    by a seeded buffer as large as the data (in the pipeline, not in numpy: cheaper)."""
+def with_weights(x: Any, y: Any = None, sample_weight: Any = None) -> Any:
+    """What Keras's steps take as one element: ``x``, ``(x, y)``, or ``(x, y, sample_weight)``."""
+    if y is None:
+        return x
+    return (x, y) if sample_weight is None else (x, y, sample_weight)
+
+
+def to_dataset(x: Any, y: Any = None, batch_size: int = DEFAULT_BATCH_SIZE, shuffle: bool = False, seed: int = 0,
+               sample_weight: Any = None) -> Any:
+    """A batched, prefetching ``tf.data.Dataset`` of ``(x, y)`` (or ``x``; with ``sample_weight``,
+    ``(x, y, sample_weight)``), shuffled each epoch by a seeded buffer as large as the data (in
+    the pipeline, not in numpy: cheaper)."""
     import tensorflow as tf
 
     x, y = unwrap(x), unwrap(y)
-    ds = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
+    ds = tf.data.Dataset.from_tensor_slices(with_weights(x, y, sample_weight))
     if shuffle:
         ds = ds.shuffle(count_rows(x), seed=seed, reshuffle_each_iteration=True)
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-def epoch_shuffled(x: Any, y: Any, batch_size: int, seed: int) -> tuple[Any, Any]:
-    """``(dataset, callback)``: batches of ``(x, y)`` in an order that is a function of ``seed`` and
-    the epoch alone, so a run resumed at epoch k sees the same batches as the uninterrupted run
-    (a ``shuffle`` buffer would replay epoch 0's order). The callback tells the pipeline which
-    epoch starts; pass it to ``model.fit``."""
+def epoch_shuffled(x: Any, y: Any, batch_size: int, seed: int, sample_weight: Any = None) -> tuple[Any, Any]:
+    """``(dataset, callback)``: batches of ``(x, y)`` (with ``sample_weight``, ``(x, y, weights)``) in
+    an order that is a function of ``seed`` and the epoch alone, so a run resumed at epoch k sees
+    the same batches as the uninterrupted run (a ``shuffle`` buffer would replay epoch 0's order).
+    The callback tells the pipeline which epoch starts; pass it to ``model.fit``."""
     import keras
     import tensorflow as tf
 
-    data = unwrap(x) if y is None else (unwrap(x), unwrap(y))
+    data = with_weights(unwrap(x), unwrap(y), sample_weight)
     n = count_rows(unwrap(x))
     tensors = tf.nest.map_structure(tf.convert_to_tensor, data)
     epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
@@ -124,12 +133,13 @@ def epoch_shuffled(x: Any, y: Any, batch_size: int, seed: int) -> tuple[Any, Any
 
 
 def epoch_batches(x: Any, y: Any, batch_size: int, seed: int, shuffle: bool = True,
-                  multiple: int = 1) -> tuple[Any, Any]:
+                  multiple: int = 1, sample_weight: Any = None) -> tuple[Any, Any]:
     """``(keras.utils.PyDataset, callback)``: :func:`epoch_shuffled` for backends without
     ``tf.data``. Each epoch's order is a numpy permutation drawn from ``(seed, epoch)`` alone, so a
     resumed run sees the batches the uninterrupted run saw; pass the callback to ``model.fit``.
     ``multiple``: the last batch is filled up to a multiple of it with samples from the start of
-    the order (``keras.distribution.DataParallel`` splits every batch evenly across devices)."""
+    the order (``keras.distribution.DataParallel`` splits every batch evenly across devices).
+    With ``sample_weight`` each batch is ``(x, y, weights)``."""
     import keras
     import numpy as np
 
@@ -158,7 +168,9 @@ def epoch_batches(x: Any, y: Any, batch_size: int, seed: int, shuffle: bool = Tr
             short = -len(rows) % multiple
             if short:
                 rows = np.concatenate([rows, np.resize(self.order(), short)])
-            return take(x, rows) if y is None else (take(x, rows), take(y, rows))
+            if y is None:
+                return take(x, rows)
+            return with_weights(take(x, rows), take(y, rows), None if sample_weight is None else sample_weight[rows])
 
     batches = Batches()
 
@@ -190,18 +202,22 @@ def fit(
     shuffle: bool = True,
     seed: int = 0,
     validation_data: Any = None,
+    sample_weight: Any = None,
     **fit_kwargs: Any,
 ) -> keras.callbacks.History:
     """``model.fit`` through a shuffled, prefetching ``tf.data`` pipeline (quiet unless ``verbose``);
     off TensorFlow, through :func:`epoch_batches` (the same per-epoch orders idea, in numpy); under
     a ``tf.distribute`` strategy, Keras's own array adapter. This chooses how batches reach
     ``model.fit``, not which loop runs: :func:`kzoo._engine.loops.fit` decides that, and calls this.
-    Arrays and dicts of arrays are accepted; a ``tf.data.Dataset`` is used as it is."""
+    Arrays and dicts of arrays are accepted; a ``tf.data.Dataset`` is used as it is.
+    ``sample_weight`` (one weight per sample) scales each sample's loss; validation data may be
+    ``(x, y, weights)`` likewise."""
     fit_kwargs.setdefault("verbose", 0)
     if not is_tensorflow() and not is_dataset(x):
         devices = _devices_per_batch()
         if isinstance(validation_data, (tuple, list)) and devices > 1:
-            validation_data, _ = epoch_batches(*validation_data, EVAL_BATCH_SIZE, seed, shuffle=False, multiple=devices)
+            validation_data, _ = epoch_batches(*validation_data[:2], EVAL_BATCH_SIZE, seed, shuffle=False,
+                                               multiple=devices, sample_weight=_weights_of(validation_data))
         elif isinstance(validation_data, (tuple, list)):
             validation_data = tuple(unwrap(v) for v in validation_data)
             fit_kwargs.setdefault("validation_batch_size", EVAL_BATCH_SIZE)
@@ -209,8 +225,9 @@ def fit(
             shuffle = True  # batches must come through epoch_batches to be split evenly
         if not shuffle:
             return model.fit(unwrap(x), unwrap(y), batch_size=batch_size or DEFAULT_BATCH_SIZE, shuffle=False,
-                             validation_data=validation_data, **fit_kwargs)
-        batches, order = epoch_batches(x, y, batch_size or DEFAULT_BATCH_SIZE, seed, multiple=devices)
+                             validation_data=validation_data, sample_weight=sample_weight, **fit_kwargs)
+        batches, order = epoch_batches(x, y, batch_size or DEFAULT_BATCH_SIZE, seed, multiple=devices,
+                                       sample_weight=sample_weight)
         fit_kwargs["callbacks"] = [order, *(fit_kwargs.get("callbacks") or [])]
         fit_kwargs["shuffle"] = False  # the batches are in the epoch's order; Keras would reshuffle them unseeded
         return model.fit(batches, validation_data=validation_data, **fit_kwargs)
@@ -219,18 +236,24 @@ def fit(
         if isinstance(validation_data, (tuple, list)):
             validation_data = tuple(unwrap(v) for v in validation_data)
         return model.fit(unwrap(x), unwrap(y), batch_size=batch_size or DEFAULT_BATCH_SIZE, shuffle=shuffle,
-                         validation_data=validation_data, **fit_kwargs)
+                         validation_data=validation_data, sample_weight=sample_weight, **fit_kwargs)
     if not is_dataset(x):
         if shuffle:
-            x, order = epoch_shuffled(x, y, batch_size or DEFAULT_BATCH_SIZE, seed)
+            x, order = epoch_shuffled(x, y, batch_size or DEFAULT_BATCH_SIZE, seed, sample_weight)
             fit_kwargs["callbacks"] = [order, *(fit_kwargs.get("callbacks") or [])]
         else:
-            x = to_dataset(x, y, batch_size or DEFAULT_BATCH_SIZE, False, seed)
+            x = to_dataset(x, y, batch_size or DEFAULT_BATCH_SIZE, False, seed, sample_weight)
         y = None
     if isinstance(validation_data, (tuple, list)):
-        validation_data = to_dataset(*validation_data, batch_size=EVAL_BATCH_SIZE)
+        validation_data = to_dataset(*validation_data[:2], batch_size=EVAL_BATCH_SIZE,
+                                     sample_weight=_weights_of(validation_data))
     fit_kwargs["shuffle"] = False  # a tf.data pipeline shuffles itself
     return model.fit(x, y, validation_data=validation_data, **fit_kwargs)
+
+
+def _weights_of(validation_data: Sequence[Any]) -> Any:
+    """The weights of ``(x, y, weights)`` validation data; None for ``(x, y)``."""
+    return validation_data[2] if len(validation_data) > 2 else None
 
 
 def evaluate(model: keras.Model, x: Any, y: Any = None, **kwargs: Any) -> dict[str, float]:

@@ -70,6 +70,7 @@ def fit(
     callbacks: Sequence[Any] | None = None,
     verbose: Any = 0,
     allow_fast_path: bool = False,
+    sample_weight: Any = None,
     **fit_kwargs: Any,
 ) -> Any:
     """Fit ``model`` on ``x``/``y`` with the loop :func:`choose_loop` picks; the training history.
@@ -86,6 +87,8 @@ def fit(
             ``validation_data`` is given).
         allow_fast_path: let a small table train one compiled call per epoch; its history has
             ``.history`` only (``kzoo.train`` reads nothing else).
+        sample_weight: one weight per sample of ``x``, scaling its loss (``validation_data`` may
+            be ``(x, y, weights)`` likewise); not under the multi-worker loop.
         fit_kwargs: further ``model.fit`` arguments; under the custom loop, one it does not take
             is a :class:`kzoo.ConfigError` naming it.
 
@@ -106,12 +109,15 @@ def fit(
     if validation_split and validation_data is None and not fitting.is_dataset(x):
         (x, x_val), (y, y_val) = split_tail(unwrap(x), validation_split), split_tail(unwrap(y), validation_split)
         validation_data = (x_val, y_val)
+        if sample_weight is not None:
+            sample_weight, w_val = split_tail(sample_weight, validation_split)
+            validation_data = (x_val, y_val, w_val)
     callbacks = list(callbacks or [])
     size = batch_size or DEFAULT_BATCH_SIZE
     loop = choose_loop(model, x, y, validation_data, strategy=strategy, batch_size=size, callbacks=callbacks,
                        verbose=verbose, fit_kwargs=fit_kwargs, allow_fast_path=allow_fast_path)
     if loop == "custom":
-        unsupported = sorted(set(fit_kwargs) - CUSTOM_LOOP_FIT_ARGS)
+        unsupported = sorted(set(fit_kwargs) - CUSTOM_LOOP_FIT_ARGS) + (["sample_weight"] if sample_weight is not None else [])
         if unsupported:
             raise ConfigError(
                 f"{', '.join(unsupported)} not supported with {type(strategy).__name__} (kzoo trains it with "
@@ -125,8 +131,8 @@ def fit(
                                shuffle=shuffle, seed=seed)
     if loop == "fast":
         return fastpath.fit(model, x, y, validation_data, batch_size=size, epochs=epochs, initial_epoch=initial_epoch,
-                            seed=seed, callbacks=callbacks)
+                            seed=seed, callbacks=callbacks, sample_weight=sample_weight)
     with scope(strategy if is_keras_distribution(strategy) else None):
         return fitting.fit(model, x, y, batch_size=batch_size, shuffle=shuffle, seed=seed,
                            validation_data=validation_data, epochs=epochs, initial_epoch=initial_epoch,
-                           callbacks=callbacks, verbose=verbose, **fit_kwargs)
+                           callbacks=callbacks, verbose=verbose, sample_weight=sample_weight, **fit_kwargs)

@@ -178,26 +178,62 @@ def core_of(model: keras.Model, plan: Plan) -> keras.Model:
 
 
 def predict(model: keras.Model, plan: Plan, numeric: np.ndarray, categorical: Mapping[str, np.ndarray],
-            batch_size: int = 1024) -> dict[str, np.ndarray]:
+            batch_size: int = 1024, eager: bool = False) -> dict[str, np.ndarray]:
     """The trained model's outputs on raw rows, keyed by output name. Under TensorFlow the
     strings go through the model's own ``StringLookup`` layers; other backends cannot run them
-    compiled, so the same lookup is done in numpy and the ``core`` runs."""
+    compiled, so the same lookup is done in numpy and the ``core`` runs.
+
+    ``eager`` calls the model on batches of exactly ``batch_size`` rows (the last one padded)
+    instead of ``model.predict``. Why: ``model.predict`` traces a function for each new model
+    (about 0.3 s on two cores), more than a small table's answer costs, which a model refitted
+    many times (a scikit-learn estimator in a grid search) pays on every fit; and with every
+    call of one shape a row's answer does not depend on how many rows came with it (a matrix
+    product of another shape may round differently)."""
     import numpy as np
 
     from .._system.backend import is_tensorflow
 
     names = [spec["name"] for spec in plan.outputs]
     x: dict[str, Any] = {NUMERIC_INPUT: np.asarray(numeric, "float32")} if plan.numeric else {}
-    if plan.categorical and is_tensorflow():
+    strings = bool(plan.categorical) and is_tensorflow()
+    if strings:
+        for cat in plan.categorical:
+            x[cat["input"]] = np.asarray(categorical[cat["column"]], dtype=str).reshape(-1, 1)
+        runner = model
+    else:
+        x.update(lookup(plan, categorical))
+        runner = core_of(model, plan)
+    if eager:
+        return by_name(_call_in_batches(runner, x, batch_size, strings), names)
+    if strings:
         import tensorflow as tf
 
-        for cat in plan.categorical:
-            x[cat["input"]] = tf.constant(np.asarray(categorical[cat["column"]], dtype=str).reshape(-1, 1))
-        return by_name(model.predict(x, batch_size=batch_size, verbose=0), names)
-    x.update(lookup(plan, categorical))
-    runner = core_of(model, plan)
+        x = {k: tf.constant(v) if v.dtype.kind == "U" else v for k, v in x.items()}
     feed = x[NUMERIC_INPUT] if len(x) == 1 and plan.numeric else x
     return by_name(runner.predict(feed, batch_size=batch_size, verbose=0), names)
+
+
+def _call_in_batches(runner: keras.Model, x: Mapping[str, np.ndarray], batch_size: int, strings: bool) -> Any:
+    """``runner`` called on ``x`` (keyed by input name) in batches of ``batch_size`` rows, the last
+    one padded with copies of its last row; the outputs (one array, or a list or dict of them)."""
+    import keras
+    import numpy as np
+
+    rows = len(next(iter(x.values())))
+    pieces = []
+    for start in range(0, rows, batch_size):
+        chunk = {k: v[start:start + batch_size] for k, v in x.items()}
+        size = len(next(iter(chunk.values())))
+        if size < batch_size:
+            chunk = {k: np.concatenate([v, np.repeat(v[-1:], batch_size - size, axis=0)]) for k, v in chunk.items()}
+        if strings:
+            import tensorflow as tf
+
+            chunk = {k: tf.constant(v) for k, v in chunk.items()}  # a call takes tensors or arrays, not both
+        feed = chunk[NUMERIC_INPUT] if len(chunk) == 1 and NUMERIC_INPUT in chunk else chunk
+        out = runner(feed, training=False)
+        pieces.append(keras.tree.map_structure(lambda t: keras.ops.convert_to_numpy(t)[:size], out))
+    return keras.tree.map_structure(lambda *parts: np.concatenate(parts), *pieces)
 
 
 def as_regressor(net: keras.Model) -> keras.Model:

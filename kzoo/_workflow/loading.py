@@ -59,6 +59,7 @@ class Data:
     meta: dict[str, Any] = field(default_factory=dict)
     paths: list[str] | None = None  # the file of each sample, for data read from image folders
     builder: Any = field(default=None, repr=False)  # the builder for the task (a regressor's, say)
+    sample_weight: np.ndarray | None = field(default=None, repr=False)  # one per sample: scales its loss
 
     @property
     def num_samples(self) -> int:
@@ -325,7 +326,7 @@ def _dropped(table: Table, options: DataOptions) -> Table:
 def checked_table(table: Table, request: Request) -> Table:
     """``table`` after the checks a CSV file, a data set or in-memory data all pass; numpy only,
     so every mistake in the data is reported before any framework starts."""
-    if request.require_target and table.target is not None and not request.saved:
+    if request.require_target and table.target is not None and not request.saved and request.options.task != "regression":
         require_two_classes(table.source or str(request.given),
                             {"target": table.target} if _is_labels(table) else None,
                             [TensorSpec("target", (2,), loss="sparse_categorical_crossentropy")], request.target)

@@ -190,6 +190,7 @@ def _fit_and_save(builder: ModelBuilder, data: Data, options: TrainOptions, stra
                   start: Weights | None) -> TrainResult:
     """The run itself, once everything is checked and the data shaped."""
     train_xy, val_xy = split(data, options.val_split, options.split_seed)
+    x_train, y_train, *weights = train_xy
     o = options.resolved(builder.spec.training, count_rows(train_xy[0]))  # the user's, the model's recipe, kzoo's
     steps = -(-count_rows(train_xy[0]) // o.batch_size)
     recorded = {"epochs": o.epochs, "batch_size": o.batch_size, "learning_rate": o.learning_rate,
@@ -228,7 +229,7 @@ def _fit_and_save(builder: ModelBuilder, data: Data, options: TrainOptions, stra
         callbacks, verbose = make_callbacks(o.callbacks, o.checkpoint_dir, metadata, history, strategy, stopper), o.verbose
         if verbose == 2:  # one plain line per epoch instead of Keras's two
             callbacks, verbose = [*callbacks, epoch_lines(o.epochs)], 0
-        fitted = loops.fit(net, *train_xy, strategy=strategy, epochs=o.epochs, initial_epoch=initial_epoch,
+        fitted = loops.fit(net, x_train, y_train, sample_weight=weights[0] if weights else None, strategy=strategy, epochs=o.epochs, initial_epoch=initial_epoch,
                            batch_size=o.batch_size, seed=o.seed, validation_data=val_xy, callbacks=callbacks,
                            verbose=verbose, allow_fast_path=True)
         for key, values in fitted.history.items():
@@ -277,7 +278,7 @@ def data_digest(data: Data) -> str:
     import numpy as np
 
     digest = hashlib.sha256()
-    for part in (data.x, data.y or {}):
+    for part in (data.x, data.y or {}, {} if data.sample_weight is None else {"sample_weight": data.sample_weight}):
         for name in sorted(part):
             array = np.ascontiguousarray(part[name])
             digest.update(f"{name}:{array.dtype}:{array.shape}".encode())
@@ -338,18 +339,21 @@ def make_callbacks(
     return callbacks
 
 
-def split(data: Data, val_split: float, seed: int) -> tuple[tuple[Any, Any], tuple[Any, Any] | None]:
-    """``(train, validation)`` pairs of ``(x, y)``; stratified by the class target when possible."""
+def split(data: Data, val_split: float, seed: int) -> tuple[tuple[Any, ...], tuple[Any, ...] | None]:
+    """``(train, validation)``, each ``(x, y)``, or ``(x, y, sample_weight)`` for data that carries
+    weights (``Data.sample_weight``); stratified by the class target when possible."""
+    weighted = data.sample_weight is not None
     if not val_split:
-        return (data.x, data.y), None
+        return ((data.x, data.y, data.sample_weight) if weighted else (data.x, data.y)), None
     import numpy as np
 
     train_idx, val_idx = split_rows(data.num_samples, class_labels(data.y), val_split, seed)
 
-    def take(arrays: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarray]:
-        return {k: np.asarray(v)[rows] for k, v in arrays.items()}
+    def take(rows: np.ndarray) -> tuple[Any, ...]:
+        x, y = ({k: np.asarray(v)[rows] for k, v in part.items()} for part in (data.x, data.y))
+        return (x, y, np.asarray(data.sample_weight)[rows]) if weighted else (x, y)
 
-    return (take(data.x, train_idx), take(data.y, train_idx)), (take(data.x, val_idx), take(data.y, val_idx))
+    return take(train_idx), take(val_idx)
 
 
 def write_metrics(path: str | os.PathLike[str], metrics: Mapping[str, Any]) -> None:

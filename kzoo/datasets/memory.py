@@ -41,8 +41,8 @@ def table_from_memory(data: Any, target: str | None = None, source: str = "data"
             raise DataError(f"{source}: target={target!r} does not apply to (X, y) arrays, whose target is y; "
                             f"pass target=None, or pass a dict of columns to choose the target by name.")
         table, dropped = _from_arrays(data[0], data[1], source)
-    elif _is_frame(data):
-        table, dropped = _from_columns(_frame_columns(data, source), target, source, require_target)
+    elif is_frame(data):
+        table, dropped = _from_columns(frame_columns(data, source), target, source, require_target)
     elif isinstance(data, Mapping):
         table, dropped = _from_columns(data, target, source, require_target)
     else:
@@ -63,12 +63,14 @@ def _describe(data: Any) -> str:
     return f"a {name}"
 
 
-def _is_frame(data: Any) -> bool:
+def is_frame(data: Any) -> bool:
+    """True for a DataFrame (pandas, or anything with ``columns`` read by label), without importing pandas."""
     return (hasattr(data, "columns") and hasattr(data, "__getitem__")
             and not isinstance(data, (Mapping, str, bytes, np.ndarray)))
 
 
-def _frame_columns(frame: Any, source: str) -> dict[str, np.ndarray]:
+def frame_columns(frame: Any, source: str) -> dict[str, np.ndarray]:
+    """A DataFrame's columns as 1-D arrays keyed by name (``str`` of each label; duplicates refused)."""
     labels = list(frame.columns)
     names = [str(label) for label in labels]
     _refuse_duplicates(names, source)
