@@ -44,7 +44,10 @@ def periodic_embedding(x, frequencies: int = 16, dim: int = 4, sigma: float = 0.
     linear = layers.EinsumDense("bnm,nme->bne", output_shape=(n, dim - 1), bias_axes="ne", name=f"{name}_linear",
                                 kernel_initializer=keras.initializers.RandomUniform(-limit, limit),
                                 bias_initializer=keras.initializers.RandomUniform(-limit, limit))(waves)
-    embedded = layers.Concatenate(axis=-1, name=f"{name}_features")([column, linear])  # (batch, n, dim)
+    # The feature itself from its own expand_dims node: one node feeding both the frequencies and
+    # this concatenation makes Graphviz's dot abort ("Trapezoid-table overflow") on kzoo plot.
+    itself = ops.expand_dims(x, -1)
+    embedded = layers.Concatenate(axis=-1, name=f"{name}_features")([itself, linear])  # (batch, n, dim)
     return layers.Flatten(name=name)(embedded)
 
 
