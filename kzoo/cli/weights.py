@@ -18,7 +18,7 @@ from .. import (
     weights_path,
 )
 from ..errors import UnknownWeightsError, WeightsError
-from .output import echo_json, echo_table
+from .output import echo_json, echo_table, printable
 
 
 TABLE_WIDTH = 100
@@ -58,7 +58,7 @@ def weights_command(ctx: click.Context, model: str | None, as_json: bool) -> Non
       kzoo weights
       kzoo weights verify
       kzoo weights fetch mlp.iris
-      kzoo weights --model resnet50
+      kzoo weights --model resnet50      (each card in full: digest, source)
       kzoo evaluate two_input_mlp.digits --data digits
       kzoo train mlp --weights iris --data my.csv --target species --freeze --out ft.keras
       kzoo export mlp.iris --format onnx -o mlp.onnx
@@ -73,10 +73,22 @@ def weights_command(ctx: click.Context, model: str | None, as_json: bool) -> Non
     if not found:
         click.echo("no weights registered" + (f" for model {model!r}" if model else "") + "; see `kzoo plugins`.", err=True)
         return
+    if model:
+        # One model's weights in full: what a user checks before trusting a file.
+        click.echo("\n\n".join(card_text(w) for w in found))
+        return
     # What tells weights apart, in 100 columns; the source and digest (URLs of 140 characters)
-    # are in --json, and `kzoo weights verify` checks every digest.
+    # are in --model NAME and --json, and `kzoo weights verify` checks every digest.
     rows = [[w.full_name, w.dataset or "-", main_metric(w), size_of(w), w.license or "-"] for w in found]
     echo_table(["name", "data set", "metric", "size", "license"], rows, width=TABLE_WIDTH)
+
+
+def card_text(weights: Weights) -> str:
+    """One weights card, a field a line, nothing cut (long sources and digests included)."""
+    fields = [("name", weights.full_name), ("data set", weights.dataset or "-"), ("metric", main_metric(weights)),
+              ("size", size_of(weights)), ("license", weights.license or "-"),
+              ("digest", f"{weights.hash_algorithm}:{weights.digest}"), ("source", weights.source or "-")]
+    return "\n".join(f"{label + ':':<10}{printable(value)}" for label, value in fields)
 
 
 @weights_command.command("verify")
