@@ -4,14 +4,17 @@ and the table of architectures (a test adapter over keras.applications)."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 
 import pytest
 
 import kzoo
 from kzoo._zoo.plugins import PluginHost, register_plugin
 
-from .conftest import ModelsPlugin, make_builder
+from .conftest import ModelsPlugin, fresh_env, make_builder
 
 
 # -- collisions -----------------------------------------------------------------------------------
@@ -100,3 +103,86 @@ def test_the_cli_lists_and_describes_a_prefixed_name_and_still_reads_files(tmp_p
     assert info.exit_code == 0 and json.loads(info.stdout)["plugin"] == "pfx"
     missing = invoke("info", str(tmp_path / "no_such_file"))
     assert missing.exit_code != 0 and "no_such_file" in missing.output
+
+
+# -- the table of architectures: a test adapter over keras.applications ----------------------------
+KAPPS = [f"kapps/{name}" for name in ("convnext_tiny", "densenet121", "efficientnet_b0", "efficientnet_v2_b0",
+                                      "mobilenet", "mobilenet_v2", "mobilenet_v3_small", "resnet50", "resnet50_v2",
+                                      "vgg16")]
+
+
+def lines_of_code(path: Path) -> int:
+    """Lines holding code: not blank, not a comment, not inside a docstring."""
+    import ast
+
+    source = path.read_text()
+    docstrings = set()
+    for node in ast.walk(ast.parse(source)):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+            docstrings.update(range(body[0].lineno, body[0].end_lineno + 1))
+    return sum(1 for i, line in enumerate(source.splitlines(), 1)
+               if line.strip() and not line.strip().startswith("#") and i not in docstrings)
+
+
+def test_the_adapter_wraps_ten_architectures_in_at_most_forty_lines() -> None:
+    folder = Path(__file__).parent / "kapps"
+    assert sum(lines_of_code(p) for p in folder.glob("*.py")) <= 40
+
+
+def test_a_table_lists_its_prefixed_models_without_importing_its_builds_or_keras() -> None:
+    code = ("import sys, kzoo, tests.kapps as k; from kzoo._zoo.plugins import register_plugin; "
+            "register_plugin(k, 'kapps'); print(kzoo.list_models('kapps/*'), kzoo.get_spec('kapps/vgg16').description, "
+            "'keras' in sys.modules, 'tests.kapps._build' in sys.modules, sep='|')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=fresh_env(),
+                          cwd=Path(__file__).parents[1], timeout=120)
+    assert done.returncode == 0, done.stderr
+    names, description, keras_loaded, build_loaded = done.stdout.strip().split("|")
+    assert eval(names) == KAPPS  # noqa: S307 (our own printed list)
+    assert description == "VGG16 from keras.applications (random weights) on raw RGB images"
+    assert (keras_loaded, build_loaded) == ("False", "False")
+
+
+@pytest.fixture
+def kapps() -> list[kzoo.ModelBuilder]:
+    import tests.kapps
+
+    register_plugin(tests.kapps, "kapps")
+    return [kzoo.get(name) for name in KAPPS]
+
+
+def test_a_table_row_builds_its_model_and_backbone_and_checks_its_config(kapps, release_models) -> None:
+    builder = kzoo.get("kapps/mobilenet_v2")
+    assert builder.has_backbone and builder.spec.plugin == "kapps"
+    assert builder.spec.default_config == {"input_shape": (32, 32, 3), "num_classes": 10, "alpha": 0.35}
+    model = kzoo.build("kapps/mobilenet_v2", num_classes=4)
+    backbone = kzoo.build("kapps/mobilenet_v2", head=False)
+    assert tuple(model.output.shape) == (None, 4) and len(backbone.output.shape) == 2
+    weighted = {layer.name for layer in backbone.layers if layer.weights}
+    assert weighted and weighted <= {layer.name for layer in model.layers if layer.weights}, \
+        "fine-tuning finds the backbone's layers with weights in the whole model by name"
+    with pytest.raises(kzoo.ConfigError, match="kapps/mobilenet_v2: input_shape needs a height and width >= 32"):
+        kzoo.build("kapps/mobilenet_v2", input_shape=(16, 16, 3))
+
+
+def test_a_table_refuses_a_malformed_path_and_names_an_unimportable_one() -> None:
+    with pytest.raises(kzoo.PluginError, match="build='tests.kapps._build.classifier' is not a dotted path"):
+        kzoo.model_table({"m": {}}, build="tests.kapps._build.classifier")
+    with pytest.raises(kzoo.PluginError, match="arch is both a row constant and a config key"):
+        kzoo.model_table({"m": {"arch": "VGG16"}}, build="a.b:c", config={"arch": "x"})
+    with pytest.raises(kzoo.PluginError, match="description names 'arch'"):
+        kzoo.model_table({"m": {}}, build="a.b:c", description="{arch}")
+    (missing,) = kzoo.model_table({"m": {}}, build="no_such_library._build:net", prefix="gone")
+    register_plugin(ModelsPlugin(missing), "gone")
+    with pytest.raises(kzoo.PluginError, match="'no_such_library._build:net' cannot be imported.*install the library"):
+        kzoo.build("gone/m")
+    with pytest.raises(kzoo.ConfigError, match="declares no backbone"):
+        kzoo.build("gone/m", head=False)
+
+
+def test_the_kit_passes_on_a_table_model(kapps, release_models) -> None:
+    from kzoo.testing import check_model
+
+    results = check_model("kapps/mobilenet_v3_small", checks=("spec", "builds", "compiles", "trains", "predicts",
+                                                              "round_trip"), eager=True)
+    assert [r.status for r in results] == ["passed"] * 6, [(r.check, r.message) for r in results]

@@ -103,16 +103,7 @@ class DeclaredModel(ModelBuilder):
         if apis and config.get("api") not in apis:
             raise ConfigError(f"{self.spec.name}: config api={config.get('api')!r} is not allowed; expected "
                               f"{' or '.join(map(repr, apis))}.")
-        if self._validate is None:
-            return
-        try:
-            problem = self._validate(config, self.spec.name) if _takes_two(self._validate) else self._validate(config)
-        except ConfigError:
-            raise
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{self.spec.name}: config {dict(config)} is not allowed: {exc}") from None
-        if isinstance(problem, str) and problem:
-            raise ConfigError(f"{self.spec.name}: {problem}")
+        run_validate(self._validate, config, self.spec.name)
 
     def build_model(self, config: Mapping[str, Any]) -> keras.Model:
         import keras
@@ -295,6 +286,21 @@ def _input_declaration(where: str, name: str, value: Any, config: Mapping[str, A
     return dict(value)
 
 
+def run_validate(validate: Callable[..., Any] | None, config: Mapping[str, Any], name: str) -> None:
+    """A plugin's ``validate(config)`` or ``validate(config, name)`` rule: a kzoo.ConfigError, a
+    returned message, or a TypeError/ValueError from it is one ConfigError naming the model."""
+    if validate is None:
+        return
+    try:
+        problem = validate(config, name) if _takes_two(validate) else validate(config)
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{name}: config {dict(config)} is not allowed: {exc}") from None
+    if isinstance(problem, str) and problem:
+        raise ConfigError(f"{name}: {problem}")
+
+
 def _takes_two(function: Callable[..., Any]) -> bool:
     """Whether ``validate`` takes ``(config, name)`` rather than ``(config)``."""
     try:
@@ -321,7 +327,7 @@ def signature_defaults(function: Callable[..., Any]) -> dict[str, Any]:
                 f"{where}: parameter {param.name!r} has no default; give every parameter a default value "
                 f"(it is the model's default config and fixes the value's type for --set)."
             )
-        config[param.name] = _frozen(param.default)
+        config[param.name] = frozen(param.default)
     return config
 
 
@@ -337,13 +343,14 @@ def _code_defaults(function: types.FunctionType) -> dict[str, Any] | None:
     kwdefaults = function.__kwdefaults__ or {}
     if len(defaults) != len(positional) or any(name not in kwdefaults for name in keyword_only):
         return None
-    config = {name: _frozen(value) for name, value in zip(positional, defaults)}
-    config.update((name, _frozen(kwdefaults[name])) for name in keyword_only)
+    config = {name: frozen(value) for name, value in zip(positional, defaults)}
+    config.update((name, frozen(kwdefaults[name])) for name in keyword_only)
     return config
 
 
-def _frozen(value: Any) -> Any:
-    return tuple(_frozen(v) for v in value) if isinstance(value, (list, tuple)) else value
+def frozen(value: Any) -> Any:
+    """A default config value as kzoo keeps it: lists (nested too) become tuples."""
+    return tuple(frozen(v) for v in value) if isinstance(value, (list, tuple)) else value
 
 
 def _first_line(function: Callable[..., Any]) -> str:
