@@ -186,3 +186,63 @@ def test_the_kit_passes_on_a_table_model(kapps, release_models) -> None:
     results = check_model("kapps/mobilenet_v3_small", checks=("spec", "builds", "compiles", "trains", "predicts",
                                                               "round_trip"), eager=True)
     assert [r.status for r in results] == ["passed"] * 6, [(r.check, r.message) for r in results]
+
+
+# -- classes a wrapped library registers ------------------------------------------------------------
+FAKE_FILES = {
+    "kzoo_fakelib/__init__.py": "",
+    "kzoo_fakelib/layers.py": '''
+import keras
+
+
+@keras.saving.register_keras_serializable(package="kzoo_fakelib")
+class Double(keras.layers.Layer):
+    def call(self, x):
+        return x * 2.0
+''',
+    "kzoo_fakeadapter/__init__.py": '''
+import kzoo
+
+MODELS = kzoo.model_table({"doubled": {}}, prefix="fake", build="kzoo_fakeadapter._build:net",
+                          config={"input_dim": 4, "num_classes": 3})
+
+
+@kzoo.hookimpl
+def kzoo_register_models(register):
+    for builder in MODELS:
+        register(builder)
+''',
+    "kzoo_fakeadapter/_build.py": '''
+import keras
+from kzoo_fakelib.layers import Double
+
+
+def net(input_dim, num_classes):
+    x = keras.Input((input_dim,), name="x")
+    return keras.Model(x, keras.layers.Dense(num_classes, activation="softmax", name="label")(Double()(x)))
+''',
+    "kzoo_fakelib-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: kzoo-fakelib\nVersion: 1.0\n",
+    "kzoo_fakelib-1.0.dist-info/top_level.txt": "kzoo_fakelib\n",
+    "kzoo_fakeadapter-1.0.dist-info/METADATA": ("Metadata-Version: 2.1\nName: kzoo-fakeadapter\nVersion: 1.0\n"
+                                                "Requires-Dist: kzoo-fakelib>=1\n"),
+    "kzoo_fakeadapter-1.0.dist-info/top_level.txt": "kzoo_fakeadapter\n",
+    "kzoo_fakeadapter-1.0.dist-info/entry_points.txt": "[kzoo]\nfakeadapter = kzoo_fakeadapter\n",
+}
+
+
+def test_a_class_of_a_declared_dependency_reloads_in_a_fresh_process(tmp_path, monkeypatch, release_models) -> None:
+    from kzoo._store.plugin_code import plugin_of_module
+    from kzoo._zoo import plugins
+    from kzoo.testing import check_model
+
+    for name, text in FAKE_FILES.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    monkeypatch.syspath_prepend(str(tmp_path))  # installed, as pip would: metadata, entry point, packages
+    plugins.reset()
+    assert kzoo.get_spec("fake/doubled").plugin == "fakeadapter"
+    assert plugin_of_module("kzoo_fakelib.layers") == "fakeadapter", "the plugin's declared dependency"
+    assert plugin_of_module("json.decoder") is None, "any other module stays out of a file's reach"
+    results = check_model("fake/doubled", checks=("spec", "builds", "compiles", "trains", "predicts", "round_trip"))
+    round_trip = results[-1]
+    assert round_trip.check == "round_trip" and round_trip.status == "passed", round_trip.message
