@@ -246,3 +246,25 @@ def test_a_class_of_a_declared_dependency_reloads_in_a_fresh_process(tmp_path, m
     results = check_model("fake/doubled", checks=("spec", "builds", "compiles", "trains", "predicts", "round_trip"))
     round_trip = results[-1]
     assert round_trip.check == "round_trip" and round_trip.status == "passed", round_trip.message
+
+
+# -- kzoo new-plugin --adapter ----------------------------------------------------------------------
+def test_the_adapter_template_registers_its_table_and_its_manifest_matches_a_build(tmp_path, monkeypatch,
+                                                                                     release_models) -> None:
+    import importlib
+
+    from kzoo._zoo.manifest import stale_reason
+
+    from ._cli import run as invoke
+
+    done = invoke("new-plugin", "kzoo-adapttmpl", "--dir", tmp_path / "proj", "--adapter")
+    assert done.exit_code == 0, done.output
+    assert "'adapttmpl/mobilenet', 'adapttmpl/mobilenet_v2'" in done.stdout
+    assert "kzoo.model_table" in (tmp_path / "proj" / "kzoo_adapttmpl" / "__init__.py").read_text()
+    monkeypatch.syspath_prepend(str(tmp_path / "proj"))
+    register_plugin(importlib.import_module("kzoo_adapttmpl"), "adapttmpl")
+    assert kzoo.list_models("adapttmpl/*") == ["adapttmpl/mobilenet", "adapttmpl/mobilenet_v2"]
+    for name in kzoo.list_models("adapttmpl/*"):
+        builder = kzoo.get(name)
+        assert builder.has_backbone and builder.spec.params is not None, "the shipped manifest is read"
+        assert stale_reason(builder, builder.facts()) is None, "the template's manifest is what a build tells"
