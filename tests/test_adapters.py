@@ -188,6 +188,35 @@ def test_the_kit_passes_on_a_table_model(kapps, release_models) -> None:
     assert [r.status for r in results] == ["passed"] * 6, [(r.check, r.message) for r in results]
 
 
+BUILT: list[int] = []  # the input_dim of each recording_net build
+
+
+def recording_net(input_dim: int, units: int, num_classes: int):
+    """A table row's build that records its input size (the kit's config test)."""
+    import keras
+
+    BUILT.append(input_dim)
+    x = keras.Input((input_dim,), name="x")
+    hidden = keras.layers.Dense(units, activation="relu")(x)
+    return keras.Model(x, keras.layers.Dense(num_classes, activation="softmax", name="label")(hidden))
+
+
+def test_the_kit_trains_and_reloads_at_the_kit_config_and_builds_the_default(release_models) -> None:
+    from kzoo.testing import check_model
+
+    (wide,) = kzoo.model_table({"wide": {"kit_config": {"units": 2}}}, prefix="kit", build=f"{__name__}:recording_net",
+                               config={"input_dim": 256, "units": 8, "num_classes": 3}, kit_config={"input_dim": 4})
+    assert wide.kit_config == {"input_dim": 4, "units": 2}
+    register_plugin(ModelsPlugin(wide), "kit")
+    BUILT.clear()
+    results = check_model("kit/wide", checks=("spec", "builds", "compiles", "trains", "predicts", "round_trip"))
+    assert [r.status for r in results] == ["passed"] * 6, [(r.check, r.message) for r in results]
+    assert BUILT[0] == 256 and BUILT[-1] == 4 and set(BUILT) == {256, 4}, BUILT
+    BUILT.clear()
+    check_model("kit/wide", {"input_dim": 5}, checks=("spec", "builds", "compiles"))
+    assert set(BUILT) == {5}, "a caller's own config wins over the kit config"
+
+
 # -- classes a wrapped library registers ------------------------------------------------------------
 FAKE_FILES = {
     "kzoo_fakelib/__init__.py": "",

@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import keras
 
 DOTTED_PATH = re.compile(r"[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
-ROW_KEYS = ("config", "description", "tags", "paper", "license", "build", "backbone")
+ROW_KEYS = ("config", "kit_config", "description", "tags", "paper", "license", "build", "backbone")
 """What a row may set besides its constants; everything else in a row is a constant of its build."""
 
 
@@ -51,8 +51,9 @@ class TableModel(ModelBuilder):
     constants and the config, both functions imported on the first build."""
 
     def __init__(self, spec: ModelSpec, constants: Mapping[str, Any], build: str, backbone: str | None,
-                 validate: Callable[..., Any] | None) -> None:
+                 validate: Callable[..., Any] | None, kit_config: Mapping[str, Any] | None = None) -> None:
         self.spec = spec
+        self.kit_config = dict(kit_config or {})
         self.constants = dict(constants)
         self.build_path, self.backbone_path = build, backbone
         self._validate = validate
@@ -98,6 +99,7 @@ def model_table(
     backbone: str | None = None,
     prefix: str | None = None,
     config: Mapping[str, Any] | None = None,
+    kit_config: Mapping[str, Any] | None = None,
     description: str = "{name}",
     tags: Sequence[str] = (),
     paper: str | None = None,
@@ -109,8 +111,8 @@ def model_table(
     Args:
         rows: per name (``"resnet50"``), the row: its constants, passed to the build functions as
             keyword arguments (``{"arch": "ResNet50"}``), and optionally ``config`` (over the
-            table's), ``description``, ``tags`` (added to the table's), ``paper``, ``license``,
-            ``build`` and ``backbone`` (this row's own dotted paths).
+            table's), ``kit_config``, ``description``, ``tags`` (added to the table's), ``paper``,
+            ``license``, ``build`` and ``backbone`` (this row's own dotted paths).
         build: ``"package.module:function"``: ``function(**constants, **config)`` returns the whole
             ``keras.Model``. Imported when a model is first built, never when listing.
         backbone: the same for the model without its head (``kzoo.build(name, head=False)``, what
@@ -118,6 +120,9 @@ def model_table(
             named as in the whole model (fine-tuning matches them by name). None: no backbone.
         prefix: the namespace of the names: ``"kapps"`` registers ``kapps/resnet50``.
         config: the default config every row shares (each key's type is fixed by its value).
+        kit_config: config values the conformance kit trains and reloads each model with, such as
+            ``{"input_shape": (32, 32, 3)}`` for ImageNet-sized defaults (its build and parameter
+            checks keep the defaults); a row's ``kit_config`` is merged over it.
         description: one line per model, a format string over the row's name and constants
             (``"{arch} from keras.applications"``).
         tags, paper, license: metadata for ``kzoo list`` and ``kzoo info``.
@@ -163,5 +168,6 @@ def model_table(
         spec = ModelSpec(name=full, description=line, default_config=defaults,
                          tags=(*tags, *row.get("tags", ())), paper=row.get("paper", paper),
                          license=row.get("license", license))
-        builders.append(TableModel(spec, constants, paths["build"], paths["backbone"], validate))
+        kit = {str(k): frozen(v) for k, v in {**(kit_config or {}), **row.get("kit_config", {})}.items()}
+        builders.append(TableModel(spec, constants, paths["build"], paths["backbone"], validate, kit))
     return builders
