@@ -297,3 +297,32 @@ def test_the_adapter_template_registers_its_table_and_its_manifest_matches_a_bui
         builder = kzoo.get(name)
         assert builder.has_backbone and builder.spec.params is not None, "the shipped manifest is read"
         assert stale_reason(builder, builder.facts()) is None, "the template's manifest is what a build tells"
+
+
+# -- @kzoo.model with a backbone ------------------------------------------------------------------
+def tiny_features(input_dim: int = 4, units: int = 4, num_classes: int = 3):
+    """The backbone of ``with_backbone``: its hidden layer, by the same name."""
+    import keras
+
+    x = keras.Input((input_dim,), name="x")
+    return keras.Model(x, keras.layers.Dense(units, activation="relu", name="hidden")(x))
+
+
+@pytest.mark.parametrize("backbone", [tiny_features, f"{__name__}:tiny_features"])
+def test_a_decorated_model_declares_its_backbone_as_a_function_or_a_dotted_path(backbone, release_models) -> None:
+    @kzoo.model(name="bb/with_backbone", backbone=backbone, kit_config={"units": 2})
+    def with_backbone(input_dim: int = 4, units: int = 4, num_classes: int = 3):
+        """A classifier whose hidden layer is its backbone."""
+        import keras
+
+        x = keras.Input((input_dim,), name="x")
+        hidden = keras.layers.Dense(units, activation="relu", name="hidden")(x)
+        return keras.Model(x, keras.layers.Dense(num_classes, activation="softmax", name="label")(hidden))
+
+    assert with_backbone.has_backbone and with_backbone.kit_config == {"units": 2}
+    register_plugin(ModelsPlugin(with_backbone), "bb")
+    features = kzoo.build("bb/with_backbone", head=False, units=6)
+    assert tuple(features.output.shape) == (None, 6) and [l.name for l in features.layers if l.weights] == ["hidden"]
+    assert not prefixed_tiny.has_backbone
+    with pytest.raises(kzoo.PluginError, match="backbone='no.path' is not a dotted path"):
+        kzoo.model(backbone="no.path")(tiny_features)

@@ -10,40 +10,19 @@ until a model is built, so no module of three-line shims is needed.
 
 from __future__ import annotations
 
-import importlib
-import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._meta.spec import ModelSpec
 from ..errors import PluginError
 from .builder import ModelBuilder
-from .declare import frozen, run_validate
-from .guard import describe_failure
+from .declare import DOTTED_PATH, frozen, resolve, run_validate
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
 
-DOTTED_PATH = re.compile(r"[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 ROW_KEYS = ("config", "kit_config", "description", "tags", "paper", "license", "build", "backbone")
 """What a row may set besides its constants; everything else in a row is a constant of its build."""
-
-
-def resolve(path: str, what: str) -> Callable[..., Any]:
-    """The object ``"package.module:attribute"`` names, imported now; a failure is one PluginError."""
-    module, _, attribute = path.partition(":")
-    try:
-        found: Any = importlib.import_module(module)
-        for part in attribute.split("."):
-            found = getattr(found, part)
-    except KeyboardInterrupt:
-        raise
-    except BaseException as exc:  # the wrapped library missing, or a typo in the path
-        raise PluginError(f"{what}: {path!r} cannot be imported: {describe_failure(exc)}; install the library the "
-                          f"plugin wraps, or fix the path (package.module:function).") from exc
-    if not callable(found):
-        raise PluginError(f"{what}: {path!r} is a {type(found).__name__}, not a function.")
-    return found
 
 
 class TableModel(ModelBuilder):
