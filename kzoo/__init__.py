@@ -24,6 +24,7 @@ from ._zoo.declare import DeclaredModel, model
 from ._zoo.manifest_writer import write_manifest
 from ._zoo.plugins import plugin_infos, register_plugin
 from ._zoo.scaffold import new_plugin, new_plugin_names
+from ._zoo.table import model_table
 from .errors import (
     ConfigError,
     ConformanceError,
@@ -114,6 +115,7 @@ __all__ = [
     "list_weights",
     "load",
     "model",
+    "model_table",
     "new_plugin",
     "new_plugin_names",
     "plot_model",

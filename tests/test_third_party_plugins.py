@@ -88,8 +88,8 @@ def test_broken_and_duplicate_plugins_do_not_take_kzoo_down(site: Path) -> None:
     assert plugins["good"]["status"] == "ok" and plugins["good"]["distribution"] == "kzoo-test-plugins"
     assert plugins["broken"]["status"] == "failed"
     assert "this plugin needs a library that is not installed" in plugins["broken"]["error"]
-    assert plugins["duplicate"]["status"] == "failed"
-    assert "'duplicate'" in plugins["duplicate"]["error"] and "'mlp'" in plugins["duplicate"]["error"]
+    assert plugins["duplicate"]["status"] == "ok" and plugins["duplicate"]["models"] == []
+    assert "kzoo plugin 'duplicate'" in result.stderr and "model 'mlp', which plugin 'mlp'" in result.stderr
     assert plugins["mlp"]["status"] == "ok" and plugins["mlp"]["models"] == ["mlp"]
     assert "kzoo: warning: kzoo plugin 'broken'" in result.stderr
     assert "Traceback" not in result.stderr

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -18,6 +19,12 @@ from ..config import coerce, describe_type, format_value, parse_value
 from ..errors import ConfigError, PluginError, close_matches
 
 API_STYLES = ("sequential", "functional", "subclass")
+MODEL_NAME = re.compile(r"(?:[A-Za-z][A-Za-z0-9_-]*/)?[A-Za-z][A-Za-z0-9_.-]*")
+"""A model name: a letter, then letters, digits, '_', '-' or '.', optionally behind one namespace
+prefix and a '/' (``kimm/resnet18``). The prefix holds no '.', so ``PREFIX/NAME.WEIGHTS`` still
+reads one way, and one '/' at most, so the name is one word on a command line."""
+NAME_RULE = ("letters, digits, '_', '-' or '.', starting with a letter, optionally behind a namespace "
+             "prefix and '/' (letters, digits, '_' or '-'), such as 'kimm/resnet18'")
 SPARSE_LOSSES = frozenset({"sparse_categorical_crossentropy", "SparseCategoricalCrossentropy"})
 """Losses of an output that predicts an integer class label (its targets are class ids)."""
 BINARY_LOSSES = frozenset({"binary_crossentropy", "BinaryCrossentropy", "binary_focal_crossentropy"})

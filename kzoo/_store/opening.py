@@ -129,9 +129,12 @@ def _load(path: str, metadata: Mapping[str, Any] | None, safe_mode: bool, compil
         module = class_module(path, missing) if missing is not None else None
         if module is not None and plugin_of_module(module) is not None:  # a plugin's class, not a foreign one
             raise DataError(missing_class_message(shown, missing, module, metadata, failed)) from None
+        foreign = (f" kzoo imports a class's module only from a loaded plugin's package or a library its "
+                   f"distribution declares as a dependency; install the plugin that made the file, or, if you trust "
+                   f"it, import {module} before loading (or pass custom_objects=).") if module is not None else ""
         raise DataError(
             f"could not load {shown!r} as a Keras model ({keras_reason(exc)}). "
-            f"Expected a .keras file written by model.save() or `kzoo train --out`."
+            f"Expected a .keras file written by model.save() or `kzoo train --out`.{foreign}"
         ) from exc
     if getattr(model, "compiled", False):  # a file compiled on TensorFlow or JAX may ask for more than torch runs
         model.steps_per_execution = steps_per_execution_for(None, int(model.steps_per_execution or 1))

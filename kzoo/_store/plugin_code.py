@@ -1,9 +1,11 @@
 """The plugin code a saved file needs before Keras can read it: the plugin that made the model
 loaded (through the one plugin-loading path), its backends checked, the custom classes of every
 loaded plugin gathered, and the modules defining the file's classes imported from the plugin's
-own package; when Keras still misses a class, one line naming it, its module and its plugin.
+own package (or a library its distribution declares as a dependency: an adapter's); when Keras
+still misses a class, one line naming it, its module and its plugin.
 
-A file never makes kzoo import a module outside a loaded plugin's package: it cannot run other code.
+A file never makes kzoo import a module outside a loaded plugin's package and its declared
+dependencies: it cannot run other code.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
+from .._zoo.discovery import dependency_packages
 from .._zoo.guard import check_backend, describe_failure
 from .._zoo.plugins import get_host
 from ..errors import DataError, PluginError, PluginWarning
@@ -97,11 +100,16 @@ def custom_classes(path: str) -> list[tuple[str, str]]:
 
 
 def plugin_of_module(module: str) -> str | None:
-    """The loaded plugin whose package holds ``module`` (None when no loaded plugin's does)."""
+    """The loaded plugin whose package holds ``module``, else the first loaded plugin whose
+    distribution declares the library holding it as a dependency (an adapter's wrapped library,
+    whose classes it registers in its own modules); None when neither."""
     package = module.partition(".")[0]
-    host = get_host()
-    for info in host.infos.values():
-        if info.status == "ok" and info.module.partition(":")[0].partition(".")[0] == package:
+    loaded = [info for info in get_host().infos.values() if info.status == "ok"]
+    for info in loaded:
+        if info.module.partition(":")[0].partition(".")[0] == package:
+            return info.name
+    for info in loaded:
+        if package in dependency_packages(info.distribution):
             return info.name
     return None
 
@@ -146,4 +154,5 @@ def missing_class_message(shown: str, cls: str, module: str, metadata: Mapping[s
     why = f" (importing it failed: {failed[module]})" if module in failed else ""
     return (f"could not load {shown!r}: Keras cannot find class {cls!r} from module {module!r}{why}, used by {made}; decorate the "
             f"class with @keras.saving.register_keras_serializable() in a module of the plugin's package, or "
-            f"return it from the model's custom_objects().")
+            f"return it from the model's custom_objects(); a class of a library the plugin wraps loads once that "
+            f"library is among the dependencies of the plugin's distribution.")

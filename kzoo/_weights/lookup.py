@@ -5,8 +5,6 @@ No keras here: ``kzoo weights`` and ``kzoo.get("mlp").weights`` only read the ca
 
 from __future__ import annotations
 
-import os
-
 from .._meta.weights_card import Weights
 from .._zoo.plugins import get_host
 from .._zoo.registry import natural_key
@@ -103,9 +101,10 @@ def is_weights_name(name: str) -> bool:
 
 
 def looks_like_weights(name: str) -> bool:
-    """``MODEL.NAME`` of a registered model (not a path): a mistyped weights name, not a file."""
+    """``MODEL.NAME`` of a registered model (``PREFIX/MODEL.NAME`` for a prefixed one; not a path):
+    a mistyped weights name, not a file."""
     model, dot, short = name.rpartition(".")
-    return bool(dot) and short != "keras" and "/" not in name and os.sep not in name and model in get_host().registry
+    return bool(dot) and short != "keras" and model in get_host().registry
 
 
 def unknown(name: str) -> Exception:

@@ -128,7 +128,9 @@ def draw_all(folder: str | os.PathLike[str], fmt: str = "png") -> list[Path]:
             overrides["api"] = "functional"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DiagramWarning)
-            paths.append(plot_model(builder, Path(folder) / f"{name}.{fmt}", **overrides))
+            path = Path(folder) / f"{name}.{fmt}"  # a prefixed name (kimm/resnet18) is drawn in its prefix's folder
+            path.parent.mkdir(parents=True, exist_ok=True)
+            paths.append(plot_model(builder, path, **overrides))
     return paths
 
 

@@ -7,6 +7,7 @@ This module must not import keras at import time: builders are created just to l
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .._engine import fitting, loops
@@ -76,6 +77,14 @@ class ModelBuilder:
             cache[key] = describe(build_checked(self, full), **self.declared(full))
         return cache[key]
 
+    def remember_facts(self, model: keras.Model, config: Mapping[str, Any]) -> ModelFacts:
+        """The facts of ``model``, just built from the complete ``config``, kept as :meth:`facts`
+        keeps them: a caller that has built the model (the conformance kit) spares a second build."""
+        key = repr(sorted(jsonable(dict(config)).items()))
+        cache: dict[str, ModelFacts] = self.__dict__.setdefault("_facts_cache", {})
+        cache[key] = describe(model, **self.declared(config))
+        return cache[key]
+
     @property
     def written_spec(self) -> ModelSpec:
         """The spec as the plugin wrote it, before the manifest filled its unknown facts in (the
@@ -100,6 +109,11 @@ class ModelBuilder:
 
     def _is_default(self, config: Mapping[str, Any] | None) -> bool:
         return config is None or dict(config) == dict(self.spec.default_config)
+
+    kit_config: Mapping[str, Any] = MappingProxyType({})
+    """Config values the conformance kit compiles, trains, predicts and round-trips the model with
+    (``{"input_shape": (32, 32, 3)}`` for an ImageNet-sized one), so the kit stays quick; its
+    ``spec``, ``builds``, ``params`` and ``manifest`` checks still check the default config."""
 
     weights_source: Callable[[str], Mapping[str, Weights]] | None = None
     """Set by the plugin host that registers this builder: where :attr:`weights` looks (plugins sit

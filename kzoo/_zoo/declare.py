@@ -10,7 +10,9 @@ not imply.
 
 from __future__ import annotations
 
+import importlib
 import inspect
+import re
 import types
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, overload
@@ -57,6 +59,8 @@ class DeclaredModel(ModelBuilder):
         backends: str | Sequence[str] = (),
         training: Mapping[str, Any] | None = None,
         search_space: Mapping[str, Any] | None = None,
+        backbone: BuildFunction | str | None = None,
+        kit_config: Mapping[str, Any] | None = None,
     ) -> None:
         self.function = function
         self.__wrapped__ = function
@@ -66,8 +70,12 @@ class DeclaredModel(ModelBuilder):
         self._loss, self._metrics = loss, metrics
         self._custom_objects = custom_objects
         self._infer_config, self._shape_data = infer_config, shape_data
+        self._backbone = backbone
+        self.kit_config = {str(k): frozen(v) for k, v in (kit_config or {}).items()}
         default_config = signature_defaults(function)
         where = f"{function.__module__}.{function.__qualname__}"
+        if isinstance(backbone, str) and not DOTTED_PATH.fullmatch(backbone):
+            raise PluginError(f"{where}: backbone={backbone!r} is not a dotted path; expected 'package.module:function'.")
         self._inputs = {str(k): _input_declaration(where, k, v, default_config) for k, v in (inputs or {}).items()}
         apis = self._apis = (api,) if isinstance(api, str) else tuple(api or ())
         if apis and default_config.get("api") != apis[0]:
@@ -103,16 +111,7 @@ class DeclaredModel(ModelBuilder):
         if apis and config.get("api") not in apis:
             raise ConfigError(f"{self.spec.name}: config api={config.get('api')!r} is not allowed; expected "
                               f"{' or '.join(map(repr, apis))}.")
-        if self._validate is None:
-            return
-        try:
-            problem = self._validate(config, self.spec.name) if _takes_two(self._validate) else self._validate(config)
-        except ConfigError:
-            raise
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{self.spec.name}: config {dict(config)} is not allowed: {exc}") from None
-        if isinstance(problem, str) and problem:
-            raise ConfigError(f"{self.spec.name}: {problem}")
+        run_validate(self._validate, config, self.spec.name)
 
     def build_model(self, config: Mapping[str, Any]) -> keras.Model:
         import keras
@@ -193,6 +192,18 @@ class DeclaredModel(ModelBuilder):
             raise PluginError(f"{what} of model {self.spec.name!r} (plugin {self.spec.plugin!r}) failed: "
                               f"{describe_failure(exc)}") from exc
 
+    @property
+    def has_backbone(self) -> bool:
+        return self._backbone is not None or type(self).build_backbone is not DeclaredModel.build_backbone
+
+    def build_backbone(self, config: Mapping[str, Any]) -> keras.Model:
+        """``backbone=``'s function (or the one its dotted path names, imported now) on the config."""
+        if self._backbone is None:
+            return super().build_backbone(config)
+        where = f"model {self.spec.name!r} (plugin {self.spec.plugin!r})"
+        function = resolve(self._backbone, where) if isinstance(self._backbone, str) else self._backbone
+        return function(**config)
+
     def custom_objects(self) -> dict[str, Any]:
         return dict(self._custom_objects()) if self._custom_objects else {}
 
@@ -213,7 +224,9 @@ def model(*, name: str | None = ..., description: str | None = ..., tags: Sequen
           shape_data: Callable[[Table, Mapping[str, Any]], tuple[dict[str, Any], dict[str, Any] | None]] | None = ...,
           backends: str | Sequence[str] = ...,
           training: Mapping[str, Any] | None = ...,
-          search_space: Mapping[str, Any] | None = ...) -> Callable[[BuildFunction], DeclaredModel]: ...
+          search_space: Mapping[str, Any] | None = ...,
+          backbone: BuildFunction | str | None = ...,
+          kit_config: Mapping[str, Any] | None = ...) -> Callable[[BuildFunction], DeclaredModel]: ...
 
 
 def model(function: BuildFunction | None = None, /, **options: Any) -> Any:
@@ -248,6 +261,12 @@ def model(function: BuildFunction | None = None, /, **options: Any) -> Any:
         search_space: where ``kzoo tune`` searches, per config key or training option: a list of
             choices (``["64", "128,64"]``), ``(low, high)``, or ``("log", low, high)``
             (see :func:`kzoo._meta.spec.search_space`); checked when registered, shown by ``kzoo info``.
+        backbone: the model without its head (``kzoo.build(name, head=False)``, what fine-tuning
+            keeps): a function taking the same config, or its dotted path
+            (``"pkg._build:features"``, imported only when built); its layers with weights named
+            as in the whole model.
+        kit_config: config values the conformance kit trains and reloads the model with (a small
+            input for a large model); its build and parameter checks keep the defaults.
 
     Returns:
         A :class:`~kzoo.ModelBuilder` (bare use), or the decorator that makes one (with options).
@@ -295,6 +314,42 @@ def _input_declaration(where: str, name: str, value: Any, config: Mapping[str, A
     return dict(value)
 
 
+DOTTED_PATH = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+"""``package.module:function``: a builder named, to be imported only when a model is built."""
+
+
+def resolve(path: str, what: str) -> Callable[..., Any]:
+    """The object ``"package.module:attribute"`` names, imported now; a failure is one PluginError."""
+    module, _, attribute = path.partition(":")
+    try:
+        found: Any = importlib.import_module(module)
+        for part in attribute.split("."):
+            found = getattr(found, part)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # the wrapped library missing, or a typo in the path
+        raise PluginError(f"{what}: {path!r} cannot be imported: {describe_failure(exc)}; install the library the "
+                          f"plugin wraps, or fix the path (package.module:function).") from exc
+    if not callable(found):
+        raise PluginError(f"{what}: {path!r} is a {type(found).__name__}, not a function.")
+    return found
+
+
+def run_validate(validate: Callable[..., Any] | None, config: Mapping[str, Any], name: str) -> None:
+    """A plugin's ``validate(config)`` or ``validate(config, name)`` rule: a kzoo.ConfigError, a
+    returned message, or a TypeError/ValueError from it is one ConfigError naming the model."""
+    if validate is None:
+        return
+    try:
+        problem = validate(config, name) if _takes_two(validate) else validate(config)
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{name}: config {dict(config)} is not allowed: {exc}") from None
+    if isinstance(problem, str) and problem:
+        raise ConfigError(f"{name}: {problem}")
+
+
 def _takes_two(function: Callable[..., Any]) -> bool:
     """Whether ``validate`` takes ``(config, name)`` rather than ``(config)``."""
     try:
@@ -321,7 +376,7 @@ def signature_defaults(function: Callable[..., Any]) -> dict[str, Any]:
                 f"{where}: parameter {param.name!r} has no default; give every parameter a default value "
                 f"(it is the model's default config and fixes the value's type for --set)."
             )
-        config[param.name] = _frozen(param.default)
+        config[param.name] = frozen(param.default)
     return config
 
 
@@ -337,13 +392,14 @@ def _code_defaults(function: types.FunctionType) -> dict[str, Any] | None:
     kwdefaults = function.__kwdefaults__ or {}
     if len(defaults) != len(positional) or any(name not in kwdefaults for name in keyword_only):
         return None
-    config = {name: _frozen(value) for name, value in zip(positional, defaults)}
-    config.update((name, _frozen(kwdefaults[name])) for name in keyword_only)
+    config = {name: frozen(value) for name, value in zip(positional, defaults)}
+    config.update((name, frozen(kwdefaults[name])) for name in keyword_only)
     return config
 
 
-def _frozen(value: Any) -> Any:
-    return tuple(_frozen(v) for v in value) if isinstance(value, (list, tuple)) else value
+def frozen(value: Any) -> Any:
+    """A default config value as kzoo keeps it: lists (nested too) become tuples."""
+    return tuple(frozen(v) for v in value) if isinstance(value, (list, tuple)) else value
 
 
 def _first_line(function: Callable[..., Any]) -> str:

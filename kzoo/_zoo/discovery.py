@@ -58,6 +58,29 @@ def dist_field(dist: metadata.Distribution | None, key: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def dependency_packages(distribution: str | None) -> set[str]:
+    """The top-level import packages of the distributions ``distribution`` declares in its
+    ``Requires-Dist`` (extras' included): the libraries a plugin wraps, whose classes its saved
+    files may name. Empty for kzoo itself, a distribution not installed, or unreadable metadata."""
+    if not distribution or distribution.lower() == PROJECT:
+        return set()
+    try:
+        from packaging.requirements import Requirement  # only for third-party plugins
+
+        wanted = {_normal(Requirement(line).name) for line in metadata.distribution(distribution).requires or ()}
+        owners = metadata.packages_distributions()
+    except Exception:  # other people's broken metadata means: no dependencies known
+        return set()
+    return {package for package, dists in owners.items() if any(_normal(d) in wanted for d in dists)}
+
+
+def _normal(name: str) -> str:
+    """A distribution name in PEP 503's normal form (``Keras_Image-Models`` is ``keras-image-models``)."""
+    import re
+
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 def required_kzoo(dist: metadata.Distribution | None) -> Any:
     """The ``SpecifierSet`` a plugin's distribution requires of kzoo, or None if it says nothing."""
     if dist is None or (dist_name(dist) or "").lower() == PROJECT:

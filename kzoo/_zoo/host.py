@@ -202,13 +202,22 @@ class PluginHost:
                     builder.__dict__.setdefault("_written_spec", builder.spec)  # before the manifest fills it
                     builder.spec = complete(builder.spec, builder)  # facts only a build tells, from the manifest
                     builder.weights_source = self.weights_for
-            self.registry.add_all(entries, info.name)
+            info.models = self.registry.add_all(entries, info.name, on_conflict=self._collision(info))
         except KeyboardInterrupt:
             raise
         except BaseException as exc:
             self._fail(info, describe_failure(exc) if not isinstance(exc, PluginError) else str(exc))
-            return
-        info.models = [builder.spec.name for builder, _ in entries]
+
+    def _collision(self, info: PluginInfo) -> Callable[[PluginError], None]:
+        """What a name another plugin already took does: in strict mode it fails the plugin
+        (nothing of it is registered); otherwise one warning, and only that name is left out."""
+        def collided(conflict: PluginError) -> None:
+            if self.strict:
+                raise conflict
+            warnings.warn(f"kzoo plugin {info.name!r} ({info.module}): {conflict} Only that name is left out; "
+                          f"the plugin's other models are registered.", PluginWarning, stacklevel=2)
+
+        return collided
 
     def collect(self, hook_name: str, kind: str, check: Callable[[object, str], tuple[str, T]],
                 reserved: Mapping[str, str] | None = None) -> dict[str, T]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from .._engine.options import RECIPE_DEFAULTS, RECIPE_FIELDS, recipe_problems
-from .._meta.spec import Choice, ModelSpec, Range, fit_space
+from .._meta.spec import MODEL_NAME, NAME_RULE, Choice, ModelSpec, Range, fit_space
 from ..errors import ConfigError, DuplicateModelError, PluginError, UnknownModelError
 from .builder import ModelBuilder
 
@@ -40,39 +40,57 @@ class Registry:
         self._aliases: dict[str, Alias] = {}
 
     # -- registration ------------------------------------------------------------------------
-    def add(self, builder: ModelBuilder, plugin: str, aliases: Iterable[str] = ()) -> None:
-        """Register ``builder`` as provided by ``plugin``; a taken name raises, naming both plugins."""
+    def add(self, builder: ModelBuilder, plugin: str, aliases: Iterable[str] = (),
+            on_conflict: Callable[[DuplicateModelError], None] | None = None) -> bool:
+        """Register ``builder`` as provided by ``plugin``; a taken name raises, naming both plugins.
+
+        With ``on_conflict``, a taken name is handed to it instead and only that name is left
+        out: the model (with its aliases) for a taken model name, the alias for a taken alias.
+        Returns whether the model was registered."""
         check_builder(builder, plugin)
         name = builder.spec.name
-        self._check_free(name, plugin)
-        aliases = tuple(aliases)
-        for alias in aliases:
-            self._check_free(alias, plugin)
+        free = [n for n in (name, *aliases) if self._conflict(n, plugin) is None]
+        for taken in (n for n in (name, *aliases) if n not in free):
+            conflict = self._conflict(taken, plugin)
+            if on_conflict is None:
+                raise conflict  # type: ignore[misc]
+            on_conflict(conflict)  # type: ignore[arg-type]
+        if name not in free:
+            return False
         builder.spec = builder.spec.with_facts(plugin=plugin, search_space=checked_space(builder.spec))
         self._builders[name] = builder
-        for alias in aliases:
+        for alias in free[1:]:
             self._aliases[alias] = Alias(alias, name, plugin)
+        return True
 
-    def add_all(self, entries: Sequence[tuple[ModelBuilder, tuple[str, ...]]], plugin: str) -> None:
-        """Register a plugin's ``(builder, aliases)`` pairs all or none: a conflict adds nothing."""
+    def add_all(self, entries: Sequence[tuple[ModelBuilder, tuple[str, ...]]], plugin: str,
+                on_conflict: Callable[[DuplicateModelError], None] | None = None) -> list[str]:
+        """Register a plugin's ``(builder, aliases)`` pairs all or none: an invalid builder, or
+        a conflict when ``on_conflict`` is None, adds nothing. With ``on_conflict``, a taken name
+        leaves out only that name (see :meth:`add`); anything it raises adds nothing.
+        Returns the names registered."""
         added: list[str] = []
         try:
             for builder, aliases in entries:
-                self.add(builder, plugin, aliases)
-                added.append(builder.spec.name)
-        except Exception:
+                if self.add(builder, plugin, aliases, on_conflict):
+                    added.append(builder.spec.name)
+        except BaseException:
             for name in added:
                 del self._builders[name]
             self._aliases = {k: a for k, a in self._aliases.items() if a.target not in added}
             raise
+        return added
 
-    def _check_free(self, name: str, plugin: str) -> None:
+    def _conflict(self, name: str, plugin: str) -> DuplicateModelError | None:
+        """The error for ``name`` when it is taken (by another plugin, or by ``plugin`` itself)."""
         owner = self.owner(name)
-        if owner is not None:
-            raise DuplicateModelError(
-                f"plugin {plugin!r} registers model {name!r}, which plugin {owner!r} already "
-                f"registered. Rename one of the models, or disable a plugin with KZOO_DISABLE_PLUGINS."
-            )
+        if owner is None:
+            return None
+        return DuplicateModelError(
+            f"plugin {plugin!r} registers model {name!r}, which plugin {owner!r} already "
+            f"registered. Rename one of the models (a namespace prefix, such as '{plugin}/{name}', keeps a "
+            f"plugin's names apart), or disable a plugin with KZOO_DISABLE_PLUGINS."
+        )
 
     def owner(self, name: str) -> str | None:
         """The plugin that registered ``name`` (a model or an alias), if any."""
@@ -190,11 +208,8 @@ def check_builder(builder: object, plugin: str) -> None:
     spec = getattr(builder, "spec", None)
     if not isinstance(spec, ModelSpec):
         raise PluginError(f"plugin {plugin!r}: {type(builder).__name__}.spec must be a kzoo.ModelSpec, got {spec!r}.")
-    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_.-]*", spec.name):
-        raise PluginError(
-            f"plugin {plugin!r}: model name {spec.name!r} is not valid; use letters, digits, '_', '-' "
-            f"or '.', starting with a letter."
-        )
+    if not MODEL_NAME.fullmatch(spec.name):
+        raise PluginError(f"plugin {plugin!r}: model name {spec.name!r} is not valid; use {NAME_RULE}.")
     bad_recipe = recipe_problems(spec.training)
     if bad_recipe:
         said = "; ".join(f"{name}={value!r} (expected {expected})" for name, value, expected in bad_recipe)

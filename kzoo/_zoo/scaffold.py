@@ -96,14 +96,18 @@ def supported_range(version: str) -> str:
     return f">={major}.{minor},<{upper}"
 
 
-def render(name: str) -> dict[str, str]:
-    """The project's files, relative path -> text, without writing anything."""
+def render(name: str, adapter: bool = False) -> dict[str, str]:
+    """The project's files, relative path -> text, without writing anything. ``adapter``: the
+    ``templates/adapter`` files replace the plugin template's of the same path (a model table)."""
     names = new_plugin_names(name)
-    root = resources.files("kzoo") / "templates" / "plugin"
+    templates = resources.files("kzoo") / "templates"
+    found = dict((rel, template) for template, rel in _walk(templates / "plugin", ""))
+    if adapter:
+        found.update((rel, template) for template, rel in _walk(templates / "adapter", ""))
     files: dict[str, str] = {}
-    for template, rel in _walk(root, ""):
-        # The template manifest is what `kzoo manifest` writes for the template model
-        # (tests/test_scaffold.py rebuilds it and compares).
+    for rel, template in sorted(found.items()):
+        # The template manifest is what `kzoo manifest` writes for the template models
+        # (tests/test_scaffold.py and tests/test_adapters.py rebuild it and compare).
         path = rel.removesuffix(".tmpl").replace("__package__", names["package"])
         if path == "gitignore":
             path = ".gitignore"
@@ -121,7 +125,7 @@ def _walk(node, prefix: str):
             yield child, rel
 
 
-def new_plugin(name: str, directory: str | os.PathLike[str] | None = None) -> Path:
+def new_plugin(name: str, directory: str | os.PathLike[str] | None = None, adapter: bool = False) -> Path:
     """Write the plugin project ``name`` into ``directory`` (default ``./name``); return its path.
 
     Refuses an invalid name, a name that would shadow an installed distribution or an importable
@@ -132,6 +136,8 @@ def new_plugin(name: str, directory: str | os.PathLike[str] | None = None) -> Pa
         name: the distribution name, such as ``kzoo-hello`` (see :func:`new_plugin_names` for the
             package, plugin and model names it gives).
         directory: the project folder to create; it may exist if it is empty.
+        adapter: an adapter project instead: a :func:`kzoo.model_table` of two keras.applications
+            architectures under the prefix ``PLUGIN/``, its build functions in ``_build.py``.
 
     Returns:
         The project folder, resolved to an absolute path.
@@ -146,7 +152,7 @@ def new_plugin(name: str, directory: str | os.PathLike[str] | None = None) -> Pa
         ['.gitignore', 'README.md', 'kzoo_hello', 'pyproject.toml', 'tests']
     """
     check_unshadowed(name)
-    files = render(name)
+    files = render(name, adapter)
     target = Path(directory if directory is not None else name).resolve()
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise KzooError(f"{target} already exists and is not empty; pick a new folder with --dir, or empty it.")

@@ -12,8 +12,17 @@ from .output import echo_json, echo_line, listed
 
 
 def names_a_file(name: str) -> bool:
-    """A saved model's path rather than a zoo name: zoo names hold neither '/' nor '.keras'."""
-    return name.endswith(".keras") or any(sep in name for sep in (os.sep, os.altsep) if sep)
+    """A saved model's path rather than a zoo name: a name never ends in '.keras', and one with a
+    '/' is a prefixed zoo name (``kimm/resnet18``) only when no such file exists and a plugin registers it."""
+    if name.endswith(".keras"):
+        return True
+    if not any(sep in name for sep in (os.sep, os.altsep) if sep):
+        return False
+    if os.path.exists(name):
+        return True
+    from .. import list_models
+
+    return name not in list_models(include_aliases=True)
 
 
 def show_saved(path: str, as_json: bool) -> None:

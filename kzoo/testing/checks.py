@@ -189,11 +189,28 @@ def _check_spec(run: _Run) -> str | None:
 def _check_builds(run: _Run) -> str | None:
     import keras
 
-    with policy(run.precision):
-        run.model = float32_outputs(run.builder.build_model(run.config), run.builder.custom_objects())
+    _build(run)
     _require(isinstance(run.model, keras.Model), f"build() returned {type(run.model).__name__}, not a keras.Model")
     _check_declared_inputs(run)
     return None
+
+
+def _build(run: _Run) -> None:
+    with policy(run.precision):
+        run.model = float32_outputs(run.builder.build_model(run.config), run.builder.custom_objects())
+
+
+def _use_kit_config(run: _Run) -> None:
+    """From ``compiles`` on, the builder's :attr:`~kzoo.ModelBuilder.kit_config` (a small input for
+    an ImageNet-sized model), built afresh: the build, parameter and manifest checks have checked
+    the defaults. A caller's own config wins."""
+    kit = dict(getattr(run.builder, "kit_config", None) or {})
+    if run.overrides or not kit or run.config == run.builder.config(**kit):
+        return
+    run.config = run.builder.config(**kit)
+    _build(run)
+    if run.precision == "float32":  # its output specs without a third build (a mixed model's dtypes differ)
+        run.builder.remember_facts(run.model, run.config)
 
 
 def _check_declared_inputs(run: _Run) -> None:
@@ -257,6 +274,7 @@ def _manifest_names(builder: ModelBuilder) -> bool:
 def _check_compiles(run: _Run) -> str | None:
     from .._meta.derive import unknown_loss_message
 
+    _use_kit_config(run)
     unknown = unknown_loss_message(run.builder.spec.name, run.builder.output_specs(run.config))
     _require(unknown is None, unknown or "")
     eager = {"run_eagerly": True} if run.eager else {}
