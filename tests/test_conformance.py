@@ -43,7 +43,73 @@ def statuses(results) -> dict[str, str]:
 
 def test_a_correct_model_passes_every_check() -> None:
     # A spec that states every fact by hand needs no manifest.
-    assert statuses(check_model(Tiny())) == {**dict.fromkeys(MODEL_CHECKS, "passed"), "manifest": "skipped"}
+    assert statuses(check_model(Tiny())) == {**dict.fromkeys(MODEL_CHECKS, "passed"), "manifest": "skipped",
+                                             "backbone": "skipped"}  # it declares none
+
+
+class WithBackbone(Tiny):
+    """Tiny with a backbone whose hidden layer is named as the whole model's."""
+
+    def build_model(self, config):
+        backbone = self.build_backbone(config)
+        return keras.Model(backbone.inputs, self.head(backbone.outputs[0]))
+
+    def build_backbone(self, config):
+        x = keras.Input((3,), name="x")
+        return keras.Model(x, keras.layers.Dense(config["units"], activation="relu", name="hidden")(x))
+
+
+def test_a_backbone_named_as_the_whole_model_passes() -> None:
+    assert statuses(check_model(WithBackbone()))["backbone"] == "passed"
+
+
+def test_a_backbone_whose_layers_keras_numbered_passes_as_fine_tuning_pairs_them_by_position() -> None:
+    """Keras names an unnamed layer per build (dense in one, dense_7 in the next): a library that
+    leaves names to Keras still fine-tunes, layer for layer."""
+    class Numbered(WithBackbone):
+        def build_backbone(self, config):
+            x = keras.Input((3,), name="x")
+            return keras.Model(x, keras.layers.Dense(config["units"], activation="relu")(x))
+
+        def build_model(self, config):
+            backbone = self.build_backbone(config)
+            return keras.Model(backbone.inputs, self.head(backbone.outputs[0]))
+
+    assert statuses(check_model(Numbered()))["backbone"] == "passed"
+
+
+@pytest.mark.parametrize("broken, expected", [
+    (lambda config: keras.Model(x := keras.Input((3,), name="x"), keras.layers.Dense(5, name="hidden")(x)),
+     "backbone layers hidden [(3, 5), (5,)] pair with no layer of the whole model"),
+    (lambda config: keras.Model(x := keras.Input((3,), name="x"),
+                                keras.layers.Dense(4, name="more")(keras.layers.Dense(4, name="hidden")(x))),
+     "backbone layers more [(4, 4), (4,)] pair with no layer"),
+    (lambda config: keras.Model(x := keras.Input((4,), name="x"), keras.layers.Dense(4, name="hidden")(x)),
+     "inputs of shapes [(4,)]"),
+    (lambda config: keras.Model(x := keras.Input((3,), name="x"), [keras.layers.Dense(4, name="hidden")(x), x]),
+     "returns 2 tensors"),
+    (lambda config: "not a model", "not a keras.Model"),
+])
+def test_a_backbone_fine_tuning_cannot_use_fails_the_backbone_check_only(broken, expected) -> None:
+    class Broken(WithBackbone):
+        def build_model(self, config):
+            return WithBackbone().build_model(config)  # the sound whole model; only its backbone is broken
+
+        def build_backbone(self, config):
+            return broken(config)
+
+    results = check_model(Broken(), checks=("spec", "builds", "backbone"))
+    (failure,) = [r for r in results if not r.ok]
+    assert failure.check == "backbone" and expected in failure.message, failure
+
+
+def test_a_backbone_that_is_the_whole_model_leaves_no_head() -> None:
+    class Headless(WithBackbone):
+        def build_model(self, config):
+            return self.build_backbone(config)
+
+    (failure,) = [r for r in check_model(Headless(), checks=("spec", "builds", "backbone")) if not r.ok]
+    assert "no new head" in failure.message
 
 
 def test_wrong_parameter_count_fails_params_only() -> None:
@@ -52,7 +118,7 @@ def test_wrong_parameter_count_fails_params_only() -> None:
 
     results = check_model(WrongCount())
     assert statuses(results) == {**dict.fromkeys(statuses(results), "passed"), "params": "failed",
-                                 "manifest": "skipped"}  # a hand-written spec needs no manifest
+                                 "manifest": "skipped", "backbone": "skipped"}  # a hand-written spec needs no manifest
     (failure,) = [r for r in results if not r.ok]
     assert str(failure).startswith("kzoo conformance: model 'tiny': check 'params' failed")
     assert "26 parameters" in str(failure) and "99" in str(failure)

@@ -113,3 +113,24 @@ def test_bad_fine_tuning_options_are_one_line_and_write_nothing(tmp_path, args, 
 def test_python_api_rejects_freeze_without_weights():
     with pytest.raises(ConfigError, match=r"freeze=True \(expected weights to fine-tune from"):
         kzoo.train("mlp", "iris", freeze=True, epochs=1)
+
+
+# -- pairing layers between two builds ----------------------------------------------------------
+K, B = ((3, 4), (4,)), ((4, 2), (2,))
+
+
+def test_layers_pair_by_name_when_both_builds_name_them_alike() -> None:
+    from kzoo._weights.finetune import match_layers
+
+    # a renamed head and a layer moved: names decide, and a head of other shapes pairs with nothing
+    assert match_layers([("a", K), ("b", K), ("out", B)], [("b", K), ("a", K), ("out", ((4, 3), (3,)))]) == {0: 1, 1: 0}
+
+
+def test_layers_keras_numbered_pair_by_position() -> None:
+    """The second build of a library that leaves names to Keras: conv2d_94 where the first had conv2d."""
+    from kzoo._weights.finetune import match_layers
+
+    first = [("conv2d", K), ("conv2d_1", K), ("predictions", B)]
+    second = [("conv2d_94", K), ("conv2d_95", K), ("predictions", ((4, 3), (3,)))]
+    assert match_layers(second, first) == {0: 0, 1: 1}
+    assert match_layers(second[:2], second) == {0: 0, 1: 1}  # a backbone of the same build, by name

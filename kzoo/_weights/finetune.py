@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -101,15 +101,37 @@ def _names(names: Sequence[str], most: int = 6) -> str:
     return f"{len(names)} layers ({names[0]} ... {names[-1]})"
 
 
+#: A layer with weights as fine-tuning pairs it: its name and the shapes of its weights.
+Signature = tuple[str, tuple[tuple[int, ...], ...]]
+
+
+def signature(layer: Any) -> Signature:
+    return layer.name, tuple(tuple(w.shape) for w in layer.weights)
+
+
+def match_layers(targets: Sequence[Signature], sources: Sequence[Signature]) -> dict[int, int]:
+    """Which of ``sources`` each of ``targets`` takes its weights from (index to index): the layer
+    of the same name, or the layer at the same position among the layers with weights, whichever
+    pairs more layers of equal weight shapes (a tie goes to names). Two builds of one architecture
+    name explicitly named layers alike, while Keras numbers unnamed ones per build (``conv2d`` in the
+    first, ``conv2d_94`` in the next): by position such builds still pair layer for layer."""
+    index = {name: i for i, (name, _) in enumerate(sources)}
+    by_name = {t: index[name] for t, (name, shapes) in enumerate(targets)
+               if name in index and sources[index[name]][1] == shapes}
+    by_position = {t: t for t in range(min(len(targets), len(sources))) if targets[t][1] == sources[t][1]}
+    return by_name if len(by_name) >= len(by_position) else by_position
+
+
 def start_from(net: keras.Model, weights: Weights, freeze: bool = False, freeze_until: str | None = None,
-               unfreeze_top: int | None = None, backbone: Collection[str] | None = None) -> Start:
+               unfreeze_top: int | None = None, backbone: Sequence[Signature] | None = None) -> Start:
     """Start ``net`` from ``weights``, then freeze what the options say. Call before compiling.
 
-    ``backbone`` names the layers of a model that declares one (:meth:`kzoo.ModelBuilder.build_backbone`):
-    from registered weights those layers are copied and the rest of ``net`` is a new head sized for
+    ``backbone`` holds the layers (:func:`signature`) of the backbone of a model that declares one
+    (:meth:`kzoo.ModelBuilder.build_backbone`): from registered weights the layers of ``net`` that
+    pair with them (:func:`match_layers`) are copied and the rest of ``net`` is a new head sized for
     the data (weights trained for other classes, or another data set, say nothing of it). Otherwise,
-    and from a model kzoo saved (a later stage), every layer whose shapes still match is copied by
-    name and the others keep their fresh initialisation, reported as rebuilt.
+    and from a model kzoo saved (a later stage), every layer that pairs with one of the same shapes
+    is copied and the others keep their fresh initialisation, reported as rebuilt.
 
     ``freeze`` trains only the head (with a backbone), else the rebuilt layers (or the output
     layers when none were); ``unfreeze_top`` N also trains the top N layers of the rest;
@@ -118,18 +140,20 @@ def start_from(net: keras.Model, weights: Weights, freeze: bool = False, freeze_
     guide does: their statistics come from the start, not from small fine-tuning batches.
     """
     source = _source_model(weights)
-    trained = {layer.name: layer for layer in weighted_layers(source)}
+    trained = weighted_layers(source)
     new_head = backbone is not None and not is_saved_model(weights)
     start = Start(start_label(weights), weights.digest, weights.hash_algorithm, new_head=new_head)
     layers = weighted_layers(net)
-    for layer in layers:
-        if backbone is not None and layer.name not in backbone:
+    shapes = [signature(layer) for layer in layers]
+    in_backbone = None if backbone is None else match_layers(shapes, backbone)
+    pairs = match_layers(shapes, [signature(layer) for layer in trained])
+    for i, layer in enumerate(layers):
+        if in_backbone is not None and i not in in_backbone:
             start.head.append(layer.name)
             if start.new_head:
                 continue
-        old = trained.get(layer.name)
-        if old is not None and [tuple(w.shape) for w in old.weights] == [tuple(w.shape) for w in layer.weights]:
-            layer.set_weights(old.get_weights())
+        if i in pairs:
+            layer.set_weights(trained[pairs[i]].get_weights())
             start.kept += 1
         else:
             start.rebuilt.append(layer.name)
@@ -173,13 +197,13 @@ def _is_batch_norm(layer: Any) -> bool:
     return isinstance(layer, keras.layers.BatchNormalization)
 
 
-def backbone_layers(builder: Any, config: Mapping[str, Any]) -> set[str] | None:
-    """Names of the weighted layers of ``builder``'s backbone, or None for a model that declares none."""
+def backbone_layers(builder: Any, config: Mapping[str, Any]) -> list[Signature] | None:
+    """The weighted layers of ``builder``'s backbone (:func:`signature`), or None for a model that declares none."""
     if not builder.has_backbone:
         return None
     from .._zoo.guard import build_checked
 
-    return {layer.name for layer in weighted_layers(build_checked(builder, config, backbone=True))}
+    return [signature(layer) for layer in weighted_layers(build_checked(builder, config, backbone=True))]
 
 
 def weighted_layers(model: Any) -> list[Any]:

@@ -27,10 +27,10 @@ from ..errors import ConfigError, ConformanceError, ConformanceWarning
 from . import reloader
 
 #: Per-model checks, in the order they run.
-MODEL_CHECKS = ("spec", "builds", "params", "manifest", "compiles", "trains", "predicts", "round_trip")
+MODEL_CHECKS = ("spec", "builds", "params", "manifest", "compiles", "trains", "predicts", "round_trip", "backbone")
 #: The check each one needs to have passed (a wrong parameter count does not stop training).
 NEEDS = {"builds": "spec", "params": "builds", "manifest": "builds", "compiles": "builds", "trains": "compiles",
-         "predicts": "trains", "round_trip": "predicts"}
+         "predicts": "trains", "round_trip": "predicts", "backbone": "builds"}
 #: Per-plugin check, run in a fresh interpreter.
 IMPORT_CHECK = "light_import"
 #: Per-weights check: the file verifies, loads into its model and reproduces its recorded metrics.
@@ -348,6 +348,45 @@ def _check_round_trip(run: _Run) -> str | None:
     return None
 
 
+def _check_backbone(run: _Run) -> str | None:
+    """The backbone contract fine-tuning relies on: ``build_backbone`` (``head=False``), built after
+    the whole model in the same process as ``kzoo train --weights`` builds it, takes the whole
+    model's inputs, returns one feature tensor, and each of its layers with weights pairs with one
+    of the whole model's of the same weight shapes (by name, or by position where Keras numbered
+    the layers: :func:`kzoo._weights.finetune.match_layers`); what it leaves out is the head, which
+    must hold weights."""
+    import keras
+
+    from .._weights.finetune import match_layers, signature, weighted_layers
+
+    if not run.builder.has_backbone:
+        return "the model declares no backbone (no head=False form)"
+    _use_kit_config(run)
+    with policy(run.precision):
+        backbone = run.builder.build_backbone(run.config)
+    _require(isinstance(backbone, keras.Model), f"build_backbone() returned {type(backbone).__name__}, not a keras.Model")
+    shapes = sorted(tuple(t.shape) for t in run.builder.input_specs(run.config))  # a subclassed model has no .inputs
+    got = sorted(tuple(x.shape[1:]) for x in backbone.inputs)
+    _require(got == shapes, f"the backbone takes inputs of shapes {got}; the whole model's are {shapes}")
+    _require(len(backbone.outputs) == 1, f"the backbone returns {len(backbone.outputs)} tensors; expected one "
+             "feature tensor, which the head takes")
+    whole = [signature(layer) for layer in weighted_layers(run.model)]
+    parts = [signature(layer) for layer in weighted_layers(backbone)]
+    paired = match_layers(parts, whole)
+    unpaired = [f"{name} {list(shape)}" for i, (name, shape) in enumerate(parts) if i not in paired]
+    _require(not unpaired, f"backbone layers {_few(unpaired)} pair with no layer of the whole model (the one of "
+             f"that name, or at that position among the layers with weights, with the same weight shapes), so "
+             f"fine-tuning would start them afresh; build the backbone from the whole model's code, its layers in "
+             f"the same order (the whole model's: {_few([f'{n} {list(s)}' for n, s in whole])})")
+    _require(len(parts) < len(whole), "every layer with weights is in the backbone: fine-tuning would give the "
+             "model no new head; build_backbone should leave out the output layers")
+    return None
+
+
+def _few(names: Sequence[str], most: int = 4) -> str:
+    return ", ".join(names[:most]) + (f" and {len(names) - most} more" if len(names) > most else "")
+
+
 def _compare(run: _Run, loaded_predictions: Any) -> None:
     import numpy as np
 
@@ -434,6 +473,7 @@ _CHECKS = {
     "trains": _check_trains,
     "predicts": _check_predicts,
     "round_trip": _check_round_trip,
+    "backbone": _check_backbone,
 }
 
 
