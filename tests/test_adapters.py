@@ -250,7 +250,7 @@ def net(input_dim, num_classes):
     x = keras.Input((input_dim,), name="x")
     return keras.Model(x, keras.layers.Dense(num_classes, activation="softmax", name="label")(Double()(x)))
 ''',
-    "kzoo_fakelib-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: kzoo-fakelib\nVersion: 1.0\n",
+    "kzoo_fakelib-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: kzoo-fakelib\nVersion: 1.0\nRequires-Dist: keras>=3\n",
     "kzoo_fakelib-1.0.dist-info/top_level.txt": "kzoo_fakelib\n",
     "kzoo_fakeadapter-1.0.dist-info/METADATA": ("Metadata-Version: 2.1\nName: kzoo-fakeadapter\nVersion: 1.0\n"
                                                 "Requires-Dist: kzoo-fakelib>=1\n"),
@@ -259,22 +259,40 @@ def net(input_dim, num_classes):
 }
 
 
+def install_fakes(folder: Path, monkeypatch, **changed: str) -> None:
+    """The fake adapter and its library, installed as pip would (metadata, entry point, packages)."""
+    from kzoo._zoo import plugins
+
+    for name, text in {**FAKE_FILES, **changed}.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+    monkeypatch.syspath_prepend(str(folder))
+    plugins.reset()
+
+
 def test_a_class_of_a_declared_dependency_reloads_in_a_fresh_process(tmp_path, monkeypatch, release_models) -> None:
     from kzoo._store.plugin_code import plugin_of_module
-    from kzoo._zoo import plugins
-    from kzoo.testing import check_model
+    from kzoo.testing import check_model, check_plugin_import
 
-    for name, text in FAKE_FILES.items():
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text(text)
-    monkeypatch.syspath_prepend(str(tmp_path))  # installed, as pip would: metadata, entry point, packages
-    plugins.reset()
+    install_fakes(tmp_path, monkeypatch)
     assert kzoo.get_spec("fake/doubled").plugin == "fakeadapter"
     assert plugin_of_module("kzoo_fakelib.layers") == "fakeadapter", "the plugin's declared dependency"
     assert plugin_of_module("json.decoder") is None, "any other module stays out of a file's reach"
     results = check_model("fake/doubled", checks=("spec", "builds", "compiles", "trains", "predicts", "round_trip"))
     round_trip = results[-1]
     assert round_trip.check == "round_trip" and round_trip.status == "passed", round_trip.message
+    assert check_plugin_import("fakeadapter").status == "passed", "its library is imported by the build only"
+
+
+def test_listing_that_imports_the_wrapped_library_fails_the_import_check(tmp_path, monkeypatch, release_models) -> None:
+    """kzoo_fakelib requires keras: an adapter importing it to list its models slows every `kzoo list`."""
+    from kzoo.testing import check_plugin_import
+
+    eager = "import kzoo_fakelib\n" + FAKE_FILES["kzoo_fakeadapter/__init__.py"]
+    install_fakes(tmp_path, monkeypatch, **{"kzoo_fakeadapter/__init__.py": eager})
+    result = check_plugin_import("fakeadapter")
+    assert result.status == "failed" and "imported ['kzoo_fakelib']" in result.message, result
+    assert "a dependency of kzoo-fakeadapter" in result.message and "dotted path" in result.message
 
 
 # -- kzoo new-plugin --adapter ----------------------------------------------------------------------

@@ -284,6 +284,16 @@ def test_the_weights_table_fits_in_100_columns() -> None:
     assert max(len(line) for line in lines) <= 100, max(lines, key=len)
 
 
+def test_kzoo_list_piped_shows_whole_descriptions() -> None:
+    """On a terminal a description is cut to its width; a script or a log reading a pipe gets it whole."""
+    import kzoo
+
+    spec = kzoo.get_spec("convnext_tiny")
+    assert len(spec.description) > 70
+    result = run("list", "convnext_tiny")
+    assert result.exit_code == 0 and spec.description in result.stdout, result.output
+
+
 # -- 6. files that cross backends ---------------------------------------------------------------------
 def test_a_file_naming_another_backends_optimizer_loads_without_importing_that_backend(tmp_path, penguins) -> None:
     """PyTorch saves its optimizer as keras.src.backend.torch.optimizers.torch_adam.Adam; loading

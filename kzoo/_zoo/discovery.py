@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import warnings
+from collections.abc import Collection
 from importlib import metadata
 from typing import Any
 
@@ -58,20 +59,34 @@ def dist_field(dist: metadata.Distribution | None, key: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def dependency_packages(distribution: str | None) -> set[str]:
+def dependency_packages(distribution: str | None, built_on: Collection[str] = ()) -> set[str]:
     """The top-level import packages of the distributions ``distribution`` declares in its
     ``Requires-Dist`` (extras' included): the libraries a plugin wraps, whose classes its saved
-    files may name. Empty for kzoo itself, a distribution not installed, or unreadable metadata."""
+    files may name. ``built_on``: only those that are, or themselves require, one of these
+    distributions (a library on a framework, which listing must not import). Empty for kzoo
+    itself, a distribution not installed, or unreadable metadata."""
     if not distribution or distribution.lower() == PROJECT:
         return set()
     try:
-        from packaging.requirements import Requirement  # only for third-party plugins
-
-        wanted = {_normal(Requirement(line).name) for line in metadata.distribution(distribution).requires or ()}
+        wanted = _requires(distribution)
+        if built_on:
+            frameworks = {_normal(name) for name in built_on}
+            wanted = {d for d in wanted if d in frameworks or frameworks & _requires(d)}
         owners = metadata.packages_distributions()
     except Exception:  # other people's broken metadata means: no dependencies known
         return set()
     return {package for package, dists in owners.items() if any(_normal(d) in wanted for d in dists)}
+
+
+def _requires(distribution: str) -> set[str]:
+    """The normal names of what ``distribution`` requires; empty for one not installed."""
+    from packaging.requirements import Requirement  # only for third-party plugins
+
+    try:
+        lines = metadata.distribution(distribution).requires or ()
+    except metadata.PackageNotFoundError:
+        return set()
+    return {_normal(Requirement(line).name) for line in lines}
 
 
 def _normal(name: str) -> str:

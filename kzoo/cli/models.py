@@ -7,7 +7,7 @@ import click
 
 from .. import ModelSpec, TensorSpec, get, get_spec, list_models, plugin_infos
 from ..config import format_value, parse_assignments
-from .output import echo_json, echo_line, echo_table, listed
+from .output import echo_json, echo_line, echo_table, listed, terminal_width
 from .saved import names_a_file, show_saved
 
 UNKNOWN = "?"  # a fact only a build can tell, with no manifest to read it from
@@ -33,6 +33,9 @@ def format_params(params: int | None) -> str:
 def list_command(patterns, exclude, tags, plugin, include_aliases, as_json) -> None:
     """List models, optionally filtered by glob PATTERNS such as '*mlp*'.
 
+    On a terminal each description is cut to fit its width (… marks a cut); piped or
+    redirected, descriptions are whole. `kzoo info NAME` shows one model in full.
+
     \b
     Examples:
       kzoo list
@@ -52,7 +55,8 @@ def list_command(patterns, exclude, tags, plugin, include_aliases, as_json) -> N
         label = f"{name} (deprecated: use {spec.name})" if spec.name != name else name
         rows.append([label, "/".join(spec.apis) or UNKNOWN, format_tensors(spec.inputs), format_params(spec.params),
                      spec.plugin, spec.description])
-    echo_table(["name", "api", "inputs", "params", "plugin", "description"], rows)
+    # On a terminal the description gets what is left of its width; piped, it is whole.
+    echo_table(["name", "api", "inputs", "params", "plugin", "description"], rows, max_last=10_000, width=terminal_width())
 
 
 def _spec_dict(name: str) -> dict:

@@ -64,6 +64,15 @@ def listed(names: Sequence[Any], shown: int = 8) -> str:
     return head if len(names) <= shown else f"{head}, ... ({len(names):,} in all)"
 
 
+def terminal_width() -> int | None:
+    """The terminal's width when standard output is one; None when it is piped or a file (a
+    script or a log reads whole cells there)."""
+    import shutil
+    import sys
+
+    return shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+
+
 def echo_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], max_last: int = 70, width: int | None = None) -> None:
     """Columns padded to their widest cell; the last column is cut to ``max_last`` characters,
     or to what is left of ``width`` characters for the whole line (at least 8)."""

@@ -37,6 +37,9 @@ IMPORT_CHECK = "light_import"
 WEIGHTS_CHECK = "weights"
 METRIC_TOLERANCE = 0.01
 HEAVY_MODULES = ("keras", "tensorflow")
+#: Distributions a library a plugin wraps may be built on: such a library (kimm needs keras) is
+#: heavy too, and listing must not import it.
+FRAMEWORKS = ("keras", "tensorflow", "torch", "jax")
 RELOAD_TIMEOUT = 600  # seconds the fresh process of the round trip may take for all of a plugin's models
 SAMPLES = 8
 
@@ -499,8 +502,10 @@ print(json.dumps({{"models": names, "heavy": [m for m in {heavy!r} if m in sys.m
 
 
 def check_plugin_import(plugin: str) -> CheckResult:
-    """Import ``plugin``'s module and list its models and weights in a fresh interpreter: keras and
-    tensorflow must stay unloaded, so ``kzoo list`` stays fast however many plugins are installed."""
+    """Import ``plugin``'s module and list its models and weights in a fresh interpreter: keras,
+    tensorflow and the libraries on a framework that the plugin's distribution requires (the
+    library an adapter wraps) must stay unloaded, so ``kzoo list`` stays fast however many plugins
+    are installed."""
     subject = f"plugin {plugin!r}"
     info = get_host().infos.get(plugin)
     if info is None:
@@ -509,17 +514,24 @@ def check_plugin_import(plugin: str) -> CheckResult:
     module = info.module.partition(":")[0]
     if not _importable(module):
         return CheckResult(subject, IMPORT_CHECK, "skipped", f"registered in-process from {module}, not an importable module")
+    from .._zoo.discovery import dependency_packages
+
+    libraries = sorted(dependency_packages(info.distribution, built_on=FRAMEWORKS) - set(FRAMEWORKS))
     env = dict(os.environ, KZOO_LOAD_PLUGINS=plugin, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-    code = _IMPORT_PROBE.format(module=module, plugin=plugin, heavy=HEAVY_MODULES)
+    code = _IMPORT_PROBE.format(module=module, plugin=plugin, heavy=(*HEAVY_MODULES, *libraries))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     if out.returncode != 0:
         tail = out.stderr.strip().splitlines()[-1:] or ["no error output"]
         return CheckResult(subject, IMPORT_CHECK, "failed", f"importing {module!r} failed: {tail[0]}")
     report = json.loads(out.stdout.strip().splitlines()[-1])
     if report["heavy"]:
+        wrapped = [m for m in report["heavy"] if m in libraries]
+        fix = (f"import {', '.join(wrapped)} (a library built on {'/'.join(FRAMEWORKS)}, a dependency of "
+               f"{info.distribution}) only inside the build functions, or name them by dotted path "
+               f"(\"package._build:net\"), so that listing never imports it" if wrapped
+               else "move `import keras` into build_model()")
         return CheckResult(subject, IMPORT_CHECK, "failed",
-                           f"importing {module!r} and listing {report['models']} imported {report['heavy']}; "
-                           "move `import keras` into build_model()")
+                           f"importing {module!r} and listing {report['models']} imported {report['heavy']}; {fix}")
     return CheckResult(subject, IMPORT_CHECK, "passed")
 
 
