@@ -19,7 +19,6 @@ import pytest
 import kzoo
 from kzoo import Weights, WeightsError
 from kzoo._weights import cache, finetune, pretrained
-from kzoo._zoo import plugins
 
 from ._cli import one_line_error, run
 from .weights_server import Routes, serve

@@ -104,7 +104,6 @@ def test_realmlp_trains_with_label_smoothing(trained) -> None:
 
 def test_the_smoothed_loss_is_keras_categorical_crossentropy_with_label_smoothing() -> None:
     import keras
-
     from kzoo_plugins._tabular_layers import SmoothedSparseCrossentropy
 
     rng = np.random.default_rng(0)

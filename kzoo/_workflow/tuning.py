@@ -36,7 +36,6 @@ from .._system.limits import MAX_SEED
 from .._zoo.registry import checked_space
 from ..config import format_value
 from ..errors import ConfigError, DataError, KzooError, MissingToolError, SearchError, option
-from . import api
 from .loading import Data, load_data
 from .training import check_run, train
 

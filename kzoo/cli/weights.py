@@ -20,7 +20,6 @@ from .. import (
 from ..errors import UnknownWeightsError, WeightsError
 from .output import echo_json, echo_table, printable
 
-
 TABLE_WIDTH = 100
 
 
