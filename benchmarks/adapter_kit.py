@@ -3,7 +3,7 @@
 Registers the ten keras.applications rows of tests/kapps (the suite's test adapter) again, at
 their ImageNet default (224x224x3, 1,000 classes), once with ``kit_config={"input_shape": (32,
 32, 3), "num_classes": 10}`` and once without, and times ``check_model`` (spec, builds, compiles,
-trains, predicts and the round trip, eager: the kit's quick mode for networks of hundreds of layers;
+trains, predicts, the round trip and the backbone, eager: the kit's quick mode for networks of hundreds of layers;
 params and manifest are left out, as the table has no manifest here). With the kit config the
 build check still builds the default; the training, prediction and reload run at 32x32.
 
@@ -19,7 +19,7 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-CHECKS = ("spec", "builds", "compiles", "trains", "predicts", "round_trip")
+CHECKS = ("spec", "builds", "compiles", "trains", "predicts", "round_trip", "backbone")
 
 
 def main() -> None:

@@ -189,6 +189,7 @@ def test_kzoo_manifest_writes_what_the_build_tells(package) -> None:
     assert spec.params == tiny_params() and spec.inputs[0].shape == (8, 8, 1)
     assert spec.license == "MIT" and spec.paper == "https://example.org/tiny"
     results = {r.check: r.status for r in check_model(model)}
+    assert results.pop("backbone") == "skipped", "it declares none"
     assert set(results.values()) == {"passed"}, results
 
 
@@ -303,3 +304,70 @@ def test_defaults_read_from_the_code_object_match_inspect_signature():
     assert _code_defaults(missing) is None
     with pytest.raises(kzoo.PluginError, match="'units' has no default"):
         signature_defaults(missing)
+
+
+# -- a manifest an older kzoo wrote ---------------------------------------------------------------
+TOKENS_PLUGIN = '''
+import kzoo
+
+
+@kzoo.model
+def {name}(length=6, vocabulary=50, num_classes=3):
+    """Token ids, an embedding, the mean, a softmax."""
+    import keras
+
+    tokens = keras.Input((length,), dtype="int32", name="tokens")
+    x = keras.layers.Embedding(vocabulary, 4, name="embed")(tokens)
+    x = keras.layers.GlobalAveragePooling1D()(x)
+    return keras.Model(tokens, keras.layers.Dense(num_classes, activation="softmax", name="label")(x))
+
+
+@kzoo.hookimpl
+def kzoo_register_models(register):
+    register({name})
+'''
+
+#: The manifest kzoo wrote for that plugin before it recorded token ids' range (``range``), kept as
+#: written: a release that adds a derived fact must not break a published plugin's manifest.
+OLDER_MANIFEST = {"kzoo_manifest": 1, "written_by": "kzoo 0.0.9", "models": {"{name}": {
+    "default_config": {"length": 6, "vocabulary": 50, "num_classes": 3}, "api": "functional",
+    "inputs": [{"name": "tokens", "shape": [6], "dtype": "int32"}],
+    "outputs": [{"name": "label", "shape": [3], "dtype": "float32", "loss": "sparse_categorical_crossentropy",
+                 "metrics": ["accuracy"]}],
+    "params": 50 * 4 + 4 * 3 + 3}}}
+
+
+@pytest.fixture
+def older(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    name = f"kzoo_older_{tmp_path.name[-12:].replace('-', '_').lower()}"
+    model = f"tokens_{abs(hash(tmp_path)) % 10**8}"
+    folder = write_package(tmp_path, name, TOKENS_PLUGIN.format(name=model))
+    written = json.dumps(OLDER_MANIFEST).replace("{name}", model)
+    (folder / "kzoo-manifest.json").write_text(written)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield folder, name, model
+    for mod in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+        del sys.modules[mod]
+    manifest.read.cache_clear()
+
+
+def test_the_kit_passes_a_manifest_an_older_kzoo_wrote_with_a_note_to_regenerate(older) -> None:
+    folder, name, model = older
+    register(name)
+    spec = kzoo.get_spec(model)
+    assert spec.params == 215 and spec.inputs[0].range is None, "its facts are read; the one it lacks is unknown"
+    with pytest.warns(kzoo.errors.ConformanceWarning, match="lacks inputs\\[0\\].range"):
+        results = {r.check: r for r in check_model(model)}
+    assert results["manifest"].status == "passed" and "kzoo 0.0.9" in results["manifest"].message
+    assert f"kzoo manifest {folder}" in results["manifest"].message
+    assert all(r.ok for r in results.values()), results
+
+
+def test_a_fact_an_older_manifest_holds_wrongly_is_stale(older) -> None:
+    folder, name, model = older
+    path = folder / "kzoo-manifest.json"
+    path.write_text(path.read_text().replace('"int32"', '"int64"'))
+    manifest.read.cache_clear()
+    register(name)
+    result = next(r for r in check_model(model, checks=("spec", "builds", "manifest")) if r.check == "manifest")
+    assert result.status == "failed" and "inputs[0].dtype of" in result.message, result

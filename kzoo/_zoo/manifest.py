@@ -6,6 +6,12 @@ registration kzoo fills the parts of a spec left unknown (api style, inputs, out
 parameter count) from it, so ``kzoo list`` stays free of the framework. An entry whose default
 config no longer matches the code is ignored (shown as unknown) until the manifest is rebuilt;
 the conformance kit fails on a missing or stale manifest and prints the fixing command.
+
+Versions: a kzoo release may add facts to an entry (``range`` of token inputs, ``search_space``),
+never change what a written one means; such an addition keeps :data:`FORMAT`. A manifest an
+older kzoo wrote lacks the new facts: it is *older*, not stale (its facts are read, the missing
+ones are unknown, and the kit passes with a note to regenerate), while a fact it holds with
+another value than a build tells is *stale* and fails. Keys a newer kzoo wrote are ignored.
 """
 
 from __future__ import annotations
@@ -92,24 +98,87 @@ def fix_command(builder: ModelBuilder) -> str:
     return f"kzoo manifest {package if package is not None else '<package folder>'}"
 
 
-def stale_reason(builder: ModelBuilder, facts: ModelFacts) -> str | None:
-    """Why the manifest does not describe ``builder`` as built (``facts``), or None when it does."""
+def entry_of(builder: ModelBuilder, facts: ModelFacts) -> dict[str, Any]:
+    """The manifest entry this kzoo writes for ``builder`` built as ``facts`` say."""
+    entry = {"default_config": jsonable(dict(builder.spec.default_config)), **facts.to_dict()}
+    if builder.spec.search_space:  # optional: readers of older manifests skip it
+        entry["search_space"] = space_to_dict(builder.spec.search_space)
+    return entry
+
+
+def differences(written: Any, fresh: Any, path: str = "") -> tuple[list[str], list[str]]:
+    """``(stale, lacking)``: the places (``inputs[0].range``) where ``written`` holds another value
+    than ``fresh``, and those it lacks. What only ``written`` holds (a newer kzoo's facts) is neither."""
+    if isinstance(fresh, dict) and isinstance(written, dict):
+        stale: list[str] = []
+        lacking: list[str] = []
+        for key, value in fresh.items():
+            where = f"{path}.{key}" if path else key
+            if key not in written:
+                lacking.append(where)
+                continue
+            more = differences(written[key], value, where)
+            stale += more[0]
+            lacking += more[1]
+        return stale, lacking
+    if isinstance(fresh, list) and isinstance(written, list) and len(fresh) == len(written):
+        stale, lacking = [], []
+        for i, (old, new) in enumerate(zip(written, fresh)):
+            more = differences(old, new, f"{path}[{i}]")
+            stale += more[0]
+            lacking += more[1]
+        return stale, lacking
+    return ([] if written == fresh else [path or "the entry"]), []
+
+
+def _written(builder: ModelBuilder) -> tuple[Path | None, Any]:
+    """Where the manifest of ``builder``'s package is, and its entry for it (or why there is none)."""
     package = package_dir_of(builder_module(builder))
     if package is None:
-        return f"{builder_module(builder)} is a lone module; put the plugin in a package to ship a manifest"
+        return None, f"{builder_module(builder)} is a lone module; put the plugin in a package to ship a manifest"
     models = read(package)
     where = package / MANIFEST_NAME
     if models is None:
-        return f"{where} is missing or unreadable"
+        return where, f"{where} is missing or unreadable"
     entry = models.get(builder.spec.name)
-    if entry is None:
-        return f"{where} has no entry for model {builder.spec.name!r}"
+    if not isinstance(entry, dict):
+        return where, f"{where} has no entry for model {builder.spec.name!r}"
+    return where, entry
+
+
+def stale_reason(builder: ModelBuilder, facts: ModelFacts) -> str | None:
+    """Why the manifest does not describe ``builder`` as built (``facts``), or None when it does
+    (an older manifest that lacks facts a newer kzoo writes does: :func:`older_note`)."""
+    where, entry = _written(builder)
+    if isinstance(entry, str):
+        return entry
     if entry.get("default_config") != jsonable(dict(builder.spec.default_config)):
         return f"{where}: the default config of {builder.spec.name!r} changed since it was written"
-    fresh = facts.to_dict()
-    if "search_space" in entry:  # optional (older manifests lack it), but never stale
-        fresh["search_space"] = space_to_dict(builder.spec.search_space)
-    changed = sorted(k for k in fresh if entry.get(k) != fresh[k])
-    if changed:
-        return f"{where}: {', '.join(changed)} of {builder.spec.name!r} differ from a build"
+    stale, _ = differences(entry, entry_of(builder, facts))
+    if stale:
+        return f"{where}: {', '.join(sorted(stale))} of {builder.spec.name!r} differ from a build"
     return None
+
+
+def older_note(builder: ModelBuilder, facts: ModelFacts) -> str | None:
+    """What a manifest written by an older kzoo lacks of ``builder``'s entry, as a note to
+    regenerate it (None when it lacks nothing, or is missing or stale: :func:`stale_reason`)."""
+    where, entry = _written(builder)
+    if isinstance(entry, str):
+        return None
+    _, lacking = differences(entry, entry_of(builder, facts))
+    if not lacking:
+        return None
+    by = (read_header(where) or {}).get("written_by", "an older kzoo")
+    return (f"{where} was written by {by} and lacks {', '.join(lacking)} of {builder.spec.name!r} (unknown until "
+            f"rewritten; nothing it holds is wrong); rerun `{fix_command(builder)}` to record them")
+
+
+def read_header(path: Path | None) -> dict[str, Any] | None:
+    """The manifest's top-level keys besides its models (``kzoo_manifest``, ``written_by``)."""
+    try:
+        with open(path, encoding="utf-8") as f:  # type: ignore[arg-type]
+            data = json.load(f)
+    except (OSError, ValueError, TypeError):
+        return None
+    return {k: v for k, v in data.items() if k != "models"} if isinstance(data, dict) else None

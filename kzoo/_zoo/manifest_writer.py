@@ -13,13 +13,12 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from .._meta.spec import jsonable, space_to_dict
 from .._system.files import write_text
 from .._version import __version__
 from ..errors import PluginError
 from .builder import ModelBuilder
 from .guard import describe_failure
-from .manifest import FORMAT, MANIFEST_NAME, read
+from .manifest import FORMAT, MANIFEST_NAME, entry_of, read
 from .plugins import PluginHost, discover
 
 
@@ -45,10 +44,7 @@ def write(package_dir: str | os.PathLike[str], installed: Iterable[str] = ()) ->
         raise PluginError(f"the package in {str(folder)!r} registers no models (no kzoo_register_models hook found).")
     models = {}
     for builder in builders:
-        facts = builder.facts()
-        models[builder.spec.name] = {"default_config": jsonable(dict(builder.spec.default_config)), **facts.to_dict()}
-        if builder.spec.search_space:  # optional: readers of older manifests skip it
-            models[builder.spec.name]["search_space"] = space_to_dict(builder.spec.search_space)
+        models[builder.spec.name] = entry_of(builder, builder.facts())
     text = json.dumps({"kzoo_manifest": FORMAT, "written_by": f"kzoo {__version__}", "models": models},
                       indent=1, sort_keys=False)
     path = folder / MANIFEST_NAME

@@ -62,6 +62,10 @@ class CheckResult:
         return f"{text}: {self.message}" if self.message else text
 
 
+class Passed(str):
+    """What a check returns to pass with a note (a plain string means it was skipped, and why)."""
+
+
 @dataclass
 class _Run:
     """What the checks of one model share: the builder, the model, the data."""
@@ -146,7 +150,8 @@ def _checked(model: str | ModelBuilder, config: Mapping[str, Any] | None, precis
             results.append(CheckResult(subject, check, "failed", message))
             continue
         passed.add(check)
-        results.append(CheckResult(subject, check, "skipped" if skipped else "passed", skipped or ""))
+        status = "passed" if not skipped or isinstance(skipped, Passed) else "skipped"
+        results.append(CheckResult(subject, check, status, skipped or ""))
     return run, results
 
 
@@ -264,8 +269,13 @@ def _check_manifest(run: _Run) -> str | None:
     has_entry = manifest.entry_for(builder) is not None or _manifest_names(builder)
     if not relies and not has_entry:
         return "the spec states every fact by hand"
-    reason = manifest.stale_reason(builder, run.facts or builder.facts())
+    facts = run.facts or builder.facts()
+    reason = manifest.stale_reason(builder, facts)
     _require(reason is None, f"{reason}; run `{manifest.fix_command(builder)}` and ship the file as package data")
+    older = manifest.older_note(builder, facts)
+    if older is not None:
+        warnings.warn(ConformanceWarning(f"model {builder.spec.name!r}: {older}"), stacklevel=2)
+        return Passed(older)
     return None
 
 
