@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.kapps, from any working folder
 
 CHECKS = ("spec", "builds", "compiles", "trains", "predicts", "round_trip", "backbone")
 
