@@ -142,6 +142,20 @@ class ChoiceNote(Note):
     """A choice kzoo made where the user left it open: the model for a table when none was named."""
 
 
+def outside_kzoo() -> int:
+    """The ``stacklevel`` for ``warnings.warn`` that points at the first caller outside kzoo: a
+    note raised deep in kzoo.train(...) is shown with the user's line, not one of kzoo's source
+    (as pandas's ``find_stack_level`` does)."""
+    import os
+    import sys
+
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frame, level = sys._getframe(1), 1  # the frame that calls warnings.warn is stacklevel 1
+    while frame.f_back is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def close_matches(word: str, candidates: Iterable[str], n: int = 3) -> list[str]:
     """Up to ``n`` candidates close to ``word``, best first, for did-you-mean hints."""
     return difflib.get_close_matches(word, list(candidates), n=n, cutoff=0.6)

@@ -320,3 +320,18 @@ def test_a_file_naming_another_backends_optimizer_loads_without_importing_that_b
     assert kzoo.predict(torch_made, table) == kzoo.predict(model, table)
     assert kzoo.evaluate(torch_made, table) == pytest.approx(kzoo.evaluate(model, table))
     assert "keras.src.backend.torch" not in sys.modules and kzoo.load(torch_made).optimizer is not None
+
+
+def test_a_note_from_python_points_at_the_callers_line_not_kzoos_source() -> None:
+    """A CsvNote raised deep in loading is shown with the user's own line (pandas's find_stack_level)."""
+    import warnings
+
+    import kzoo
+
+    rows = {"a": [0.1 * i for i in range(12)], "y": ["p", "q", None] * 4}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        kzoo.train("mlp", rows, {"hidden_units": (4,)}, target="y", epochs=1, verbose=0)
+    notes = [w for w in caught if issubclass(w.category, kzoo.CsvNote)]
+    assert notes and "left out 4 row(s)" in str(notes[0].message)
+    assert {w.filename for w in notes} == {__file__}, [(w.filename, w.lineno) for w in notes]

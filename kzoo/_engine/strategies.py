@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._system.backend import name as backend_name
-from ..errors import ConfigError, option
+from ..errors import ConfigError, option, outside_kzoo
 from .options import DEFAULT_WORKER_TIMEOUT, STRATEGIES
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -95,7 +95,7 @@ def resolve_strategy(name: str | None, worker_timeout: float = DEFAULT_WORKER_TI
             import warnings
 
             warnings.warn("the mirrored strategy found one device here (it would make one replica, about 20x slower "
-                          "per epoch); training without a strategy.", stacklevel=2)
+                          "per epoch); training without a strategy.", stacklevel=outside_kzoo())
             return None
         return strategy
     try:
@@ -149,7 +149,7 @@ def _data_parallel() -> Any:
     if len(devices) <= 1:
         import warnings
 
-        warnings.warn("the data-parallel strategy found one device here; training without a strategy.", stacklevel=3)
+        warnings.warn("the data-parallel strategy found one device here; training without a strategy.", stacklevel=outside_kzoo())
         return None
     return keras.distribution.DataParallel(devices=devices)
 

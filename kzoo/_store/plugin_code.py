@@ -20,7 +20,7 @@ from typing import Any
 from .._zoo.discovery import dependency_packages
 from .._zoo.guard import check_backend, describe_failure
 from .._zoo.plugins import get_host
-from ..errors import DataError, PluginError, PluginWarning
+from ..errors import DataError, PluginError, PluginWarning, outside_kzoo
 from .archive import CONFIG_ENTRY, read_entry
 
 
@@ -74,7 +74,7 @@ def custom_objects(model: str | None = None) -> dict[str, Any]:
                        f"{describe_failure(exc)}")
             if name == model:
                 raise PluginError(message + "; its saved files cannot be loaded until the plugin is fixed.") from None
-            warnings.warn(PluginWarning(message + "; its saved files may not load."), stacklevel=2)
+            warnings.warn(PluginWarning(message + "; its saved files may not load."), stacklevel=outside_kzoo())
     return objects
 
 

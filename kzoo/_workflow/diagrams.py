@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._system.files import atomic_output, image_format
 from .._zoo.guard import build_checked
-from ..errors import DiagramWarning, KzooError, MissingToolError
+from ..errors import DiagramWarning, KzooError, MissingToolError, outside_kzoo
 from . import api
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -77,7 +77,7 @@ def plot_model(name_or_builder: str | ModelBuilder, path: str | os.PathLike[str]
     check_tools()  # after what the user typed: a misspelt name is the first thing to hear about
     model = build_checked(builder, config)
     if not is_graph_model(model):
-        warnings.warn(_one_node_note(builder, config), DiagramWarning, stacklevel=2)
+        warnings.warn(_one_node_note(builder, config), DiagramWarning, stacklevel=outside_kzoo())
     draw(model, path)
     return path
 

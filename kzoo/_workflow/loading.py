@@ -40,7 +40,7 @@ from ..datasets.preprocess import (
 from ..datasets.splits import class_labels, split_rows
 from ..datasets.synthetic import synthetic_data
 from ..datasets.table import DEFAULT_NA_VALUES, Table
-from ..errors import ConfigError, CsvNote, DataError, option
+from ..errors import ConfigError, CsvNote, DataError, option, outside_kzoo
 from .api import get
 
 __all__ = ["DEFAULT_SYNTHETIC_SAMPLES", "READERS", "Data", "load_data", "load_table", "source_kind"]
@@ -368,7 +368,7 @@ def plan_for(table: Table, builder: ModelBuilder, options: DataOptions, val_spli
     raw training rows (:func:`~kzoo.datasets.preprocess.examples`)."""
     task, note = decide_task(table, options.task)
     if note:
-        warnings.warn(f"{table.source}: {note}", CsvNote, stacklevel=4)  # to whoever called load_data
+        warnings.warn(f"{table.source}: {note}", CsvNote, stacklevel=outside_kzoo())
     builder = for_task(builder, task)
     scale: dict[str, float] = {}
     labels = class_labels({"target": table.target}) if table.target is not None and task == "classification" else None

@@ -39,7 +39,14 @@ from .._zoo.guard import build_checked, check_backend
 from .._zoo.plugins import get_host
 from ..datasets.preprocess import Plan
 from ..datasets.splits import class_labels, split_rows
-from ..errors import ChoiceNote, ConfigError, DataError, PluginError, option
+from ..errors import (
+    ChoiceNote,
+    ConfigError,
+    DataError,
+    PluginError,
+    option,
+    outside_kzoo,
+)
 from . import api
 from .curves import plot_history
 from .inference import shape_fits
@@ -126,7 +133,7 @@ def model_for(model: str | ModelBuilder | None, data: Any) -> str | ModelBuilder
         raise ConfigError(f"name the model to train on {kind} data (`kzoo list` shows them); only a table "
                           f"(a CSV file, a named data set, arrays or a DataFrame) has a default model, {TABLE_MODEL}.")
     warnings.warn(f"no model named: training {TABLE_MODEL}, kzoo's default for tables (name another, such as mlp, "
-                  f"to choose)", ChoiceNote, stacklevel=3)
+                  f"to choose)", ChoiceNote, stacklevel=outside_kzoo())
     return TABLE_MODEL
 
 

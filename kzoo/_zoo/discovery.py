@@ -19,7 +19,7 @@ from collections.abc import Collection
 from importlib import metadata
 from typing import Any
 
-from ..errors import PluginWarning
+from ..errors import PluginWarning, outside_kzoo
 from .guard import describe_failure
 
 ENTRY_POINT_GROUP = "kzoo"
@@ -38,7 +38,7 @@ def discover() -> list[metadata.EntryPoint]:
         except Exception as exc:
             where = getattr(dist, "_path", None) or dist_name(dist) or "a distribution"
             warnings.warn(f"the metadata of {where} cannot be read ({describe_failure(exc)}); its kzoo plugins, if any, "
-                          f"are not loaded. Reinstall or remove that package.", PluginWarning, stacklevel=2)
+                          f"are not loaded. Reinstall or remove that package.", PluginWarning, stacklevel=outside_kzoo())
     return found
 
 

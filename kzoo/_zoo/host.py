@@ -30,7 +30,7 @@ from .. import hookspecs
 from .._meta.spec import ModelSpec
 from .._meta.weights_card import Weights, check_weights
 from .._version import __version__
-from ..errors import PluginError, PluginWarning
+from ..errors import PluginError, PluginWarning, outside_kzoo
 from .builder import ModelBuilder
 from .discovery import (
     PROJECT,
@@ -110,7 +110,7 @@ class PluginHost:
         if unknown:
             warnings.warn(f"KZOO_LOAD_PLUGINS names {', '.join(map(repr, unknown))}, but no installed plugin has "
                           f"that name (installed: {', '.join(sorted({ep.name for ep in found})) or 'none'}); "
-                          f"check the spelling (`kzoo plugins` lists them).", PluginWarning, stacklevel=3)
+                          f"check the spelling (`kzoo plugins` lists them).", PluginWarning, stacklevel=outside_kzoo())
         for ep in found:
             if not self.is_allowed(ep.name):
                 continue
@@ -130,7 +130,7 @@ class PluginHost:
                    f"{kind} {loaded.name!r} ({loaded.module}) and was not loaded; rename its entry point.")
         if self.strict:
             raise PluginError(message + " (KZOO_STRICT_PLUGINS is set)")
-        warnings.warn(message, PluginWarning, stacklevel=3)
+        warnings.warn(message, PluginWarning, stacklevel=outside_kzoo())
 
     def load_entry_point(self, ep: metadata.EntryPoint) -> PluginInfo:
         """Import one entry point's plugin and register it: the one path every plugin takes
@@ -141,7 +141,7 @@ class PluginHost:
         if dist is not None and info.distribution is None:
             where = getattr(dist, "_path", None) or "its distribution"
             warnings.warn(f"kzoo plugin {ep.name!r}: the metadata of {str(where)!r} has no Name; the plugin is "
-                          f"loaded, but reinstall that package to fix its metadata.", PluginWarning, stacklevel=2)
+                          f"loaded, but reinstall that package to fix its metadata.", PluginWarning, stacklevel=outside_kzoo())
         try:
             plugin = bounded(f"importing plugin {ep.name!r} ({ep.value})", ep.name, ep.load)
         except KeyboardInterrupt:
@@ -215,7 +215,7 @@ class PluginHost:
             if self.strict:
                 raise conflict
             warnings.warn(f"kzoo plugin {info.name!r} ({info.module}): {conflict} Only that name is left out; "
-                          f"the plugin's other models are registered.", PluginWarning, stacklevel=2)
+                          f"the plugin's other models are registered.", PluginWarning, stacklevel=outside_kzoo())
 
         return collided
 
@@ -286,7 +286,7 @@ class PluginHost:
         message = f"kzoo plugin {info.name!r} ({info.module}) failed to load: {why}"
         if self.strict:
             raise PluginError(message + " (KZOO_STRICT_PLUGINS is set)")
-        warnings.warn(message, PluginWarning, stacklevel=2)
+        warnings.warn(message, PluginWarning, stacklevel=outside_kzoo())
         return info
 
     def _check_supported_versions(self, info: PluginInfo, dist: metadata.Distribution | None) -> None:
@@ -296,7 +296,7 @@ class PluginHost:
         except Exception as exc:  # an unparsable Requires-Dist: the distribution's fault, not kzoo's
             warnings.warn(f"kzoo plugin {info.name!r}: the metadata of distribution {info.distribution!r} cannot "
                           f"be read ({describe_failure(exc)}); its supported kzoo versions are unknown.", PluginWarning,
-                          stacklevel=2)
+                          stacklevel=outside_kzoo())
             return
         if supported is None or supported.contains(__version__, prereleases=True):
             return
@@ -306,7 +306,7 @@ class PluginHost:
         )
         if self.strict:
             raise PluginError(message + " (KZOO_STRICT_PLUGINS is set)")
-        warnings.warn(message, PluginWarning, stacklevel=2)
+        warnings.warn(message, PluginWarning, stacklevel=outside_kzoo())
 
 
 def _module_dir(plugin: object) -> str | None:

@@ -16,7 +16,13 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from .._engine.options import RECIPE_DEFAULTS, RECIPE_FIELDS, recipe_problems
 from .._meta.spec import MODEL_NAME, NAME_RULE, Choice, ModelSpec, Range, fit_space
-from ..errors import ConfigError, DuplicateModelError, PluginError, UnknownModelError
+from ..errors import (
+    ConfigError,
+    DuplicateModelError,
+    PluginError,
+    UnknownModelError,
+    outside_kzoo,
+)
 from .builder import ModelBuilder
 
 P = ParamSpec("P")
@@ -110,7 +116,7 @@ class Registry:
             warnings.warn(
                 f"model name {name!r} is deprecated; use {alias.target!r} instead.",
                 DeprecationWarning,
-                stacklevel=3,
+                stacklevel=outside_kzoo(),
             )
             return self._builders[alias.target]
         raise UnknownModelError(name, self._builders)

@@ -33,8 +33,9 @@ class KzooGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         warnings.showwarning = _show_warning
-        # Python hides DeprecationWarning outside __main__; a renamed model's warning is for the user.
-        warnings.filterwarnings("default", category=DeprecationWarning, module=r"kzoo(\.|$)")
+        # Python hides DeprecationWarning outside __main__; a renamed model's warning is for the user
+        # (kzoo's warnings point past kzoo's own frames, here into click's).
+        warnings.filterwarnings("default", category=DeprecationWarning, message=r"model name .* is deprecated")
         for pattern in AUTHOR_WARNINGS:
             warnings.filterwarnings("ignore", message=pattern, category=UserWarning)
         interrupted = _watch_ctrl_c()

@@ -34,7 +34,7 @@ import numpy as np
 
 from .._meta.tables import table_suffix
 from .._system.limits import format_bytes, max_array_bytes
-from ..errors import CsvNote, DataError, option
+from ..errors import CsvNote, DataError, option, outside_kzoo
 from .table import DEFAULT_NA_VALUES, _natural_key
 
 DELIMITERS = ",;\t"
@@ -366,5 +366,5 @@ def read_columns(path: str, wide: Sequence[str] = (), na_values: Sequence[str] =
         raise DataError(f"{path!r} has a header but no data rows; expected at least one sample.")
     if delimiter != ("\t" if tabs else ","):
         warnings.warn(f"{path!r}: read as {_NAMES[delimiter]}-separated (detected from its first lines).",
-                      CsvNote, stacklevel=3)
+                      CsvNote, stacklevel=outside_kzoo())
     return CsvColumns(path, header, delimiter, np.frombuffer(lines, dtype="int32"), columns, missing)

@@ -17,7 +17,7 @@ from .._system.limits import (
     format_bytes,
     max_array_bytes,
 )
-from ..errors import CsvNote, DataError, option
+from ..errors import CsvNote, DataError, option, outside_kzoo
 from .csvread import read_columns
 from .table import DEFAULT_NA_VALUES, Table
 
@@ -118,7 +118,7 @@ def read_csv(
         if absent.all():
             raise DataError(f"{path!r}: every row's {what} is missing; expected at least one labelled row.")
         warnings.warn(f"{path!r}: left out {int(absent.sum())} row(s) whose {what} is missing ({columns.where(absent)}).",
-                      CsvNote, stacklevel=2)
+                      CsvNote, stacklevel=outside_kzoo())
         table.take(~absent)
     if inputs:
         table.select_inputs(inputs)
@@ -140,7 +140,7 @@ def leave_out_unusable(table: Table) -> None:
         del table.text[name]
         table.text_where.pop(name, None)
         warnings.warn(f"{table.source!r}: column {name!r} left out: {reason}; to keep it, list it in "
-                      f"{option('inputs')} NAME=COLS.", CsvNote, stacklevel=4)  # to the caller of load_data
+                      f"{option('inputs')} NAME=COLS.", CsvNote, stacklevel=outside_kzoo())
     if not table.feature_names and not table.text:
         raise DataError(f"{table.source!r} has no usable feature columns besides the target: "
                         f"{', '.join(map(repr, unusable))} left out. List a column in {option('inputs')} NAME=COLS "

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .._meta.spec import TensorSpec
-from ..errors import CsvNote, DataError, option
+from ..errors import CsvNote, DataError, option, outside_kzoo
 from .table import Table, encode_labels
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
@@ -63,7 +63,7 @@ def read_images(
         if len(chosen) < len(files):
             other = next(str(path) for path in files if path.suffix.lower() not in IMAGE_SUFFIXES)
             warnings.warn(CsvNote(f"{source!r}: left out {len(files) - len(chosen)} file(s) whose names are not "
-                                  f"images' ({', '.join(IMAGE_SUFFIXES)}), such as {other}"), stacklevel=2)
+                                  f"images' ({', '.join(IMAGE_SUFFIXES)}), such as {other}"), stacklevel=outside_kzoo())
             files = [files[i] for i in chosen]
             labels = None if labels is None else [labels[i] for i in chosen]
     if not files:
@@ -87,7 +87,7 @@ def read_images(
                 ) from None
             bad.append(str(path))
     if bad:
-        warnings.warn(f"skipped {len(bad)} file(s) that are not readable images, such as {bad[0]}", UserWarning, stacklevel=2)
+        warnings.warn(f"skipped {len(bad)} file(s) that are not readable images, such as {bad[0]}", UserWarning, stacklevel=outside_kzoo())
     if not pixels:
         raise DataError(f"{source!r}: none of its {len(files)} file(s) is a readable image.")
     features = np.stack(pixels).reshape(len(pixels), -1)

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import CsvNote, DataError
+from ..errors import CsvNote, DataError, outside_kzoo
 from .table import DEFAULT_NA_VALUES, Table, encode_labels
 
 ACCEPTED = ("(X, y) arrays, a dict of columns with target=, a pandas DataFrame with target=, a kzoo.datasets.Table, "
@@ -49,7 +49,7 @@ def table_from_memory(data: Any, target: str | None = None, source: str = "data"
         raise DataError(f"{source}: cannot read {_describe(data)} as data; expected {ACCEPTED}.")
     if dropped:
         warnings.warn(f"{source}: left out {dropped} row(s) whose target {table.target_name!r} is missing.",
-                      CsvNote, stacklevel=2)
+                      CsvNote, stacklevel=outside_kzoo())
     return table
 
 
