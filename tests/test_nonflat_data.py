@@ -264,3 +264,30 @@ def test_a_text_column_without_a_sequence_input_is_a_category(reviews: Path) -> 
     (review,) = kept.meta["plan"]["categorical"]
     assert review["column"] == "review" and len(review["vocabulary"]) == 31  # the 31 most frequent, one-hot
     assert kept.config["input_dim"] == 1 + 1 + 31  # stars, the "other" slot, the values
+
+
+def with_title(reviews: Path, folder: Path, names: tuple[str, str]) -> Path:
+    """The reviews with a short text column (a title) before them; the columns named ``names``."""
+    rows = list(csv.reader(reviews.open()))
+    path = folder / "titled.csv"
+    with open(path, "w", newline="") as f:
+        csv.writer(f).writerows([[names[0], names[1], *rows[0][1:]]] +
+                                [[f"t{i % 7}", *row] for i, row in enumerate(rows[1:])])
+    return path
+
+
+def test_a_text_column_named_as_the_sequence_input_feeds_it_and_another_is_named_to_drop(
+        models, reviews: Path, tmp_path: Path) -> None:
+    titled = with_title(reviews, tmp_path, ("title", "review"))
+    with pytest.raises(kzoo.DataError, match=r"column 'title' .*sequence inputs are fed \(review=review\); "
+                                             r"drop it with (--)?drop title"):
+        datasets.load(str(titled), "review_model", target="label")
+    data = datasets.load(str(titled), "review_model", target="label", drop=["title"])
+    assert data.meta["text"]["review"]["length"] == 11, "the column named review fed the input named review"
+
+
+def test_several_text_columns_for_one_sequence_input_propose_the_longest(models, reviews: Path, tmp_path: Path) -> None:
+    titled = with_title(reviews, tmp_path, ("summary", "body"))
+    with pytest.raises(kzoo.DataError, match=r"columns 'summary', 'body' hold text.*(--input|inputs) review=body "
+                                             r"\(the longest text here\).*drop summary"):
+        datasets.load(str(titled), "review_model", target="label")

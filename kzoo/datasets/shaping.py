@@ -83,6 +83,8 @@ def text_assignments(inputs: Sequence[TensorSpec], table: Table) -> dict[str, st
     over is an error naming it."""
     chosen = {name: cols[0] for name, cols in table.input_columns.items() if len(cols) == 1 and cols[0] in table.text}
     sequences = [t for t in inputs if t.is_sequence]
+    if not chosen:  # a text column named as a sequence input feeds it
+        chosen = {t.name: t.name for t in sequences if t.name in table.text}
     if not chosen and len(table.text) == 1 and len(sequences) == 1:
         chosen = {sequences[0].name: next(iter(table.text))}
     by_name = {t.name: t for t in inputs}
@@ -94,18 +96,35 @@ def text_assignments(inputs: Sequence[TensorSpec], table: Table) -> dict[str, st
                 f"{list(spec.shape)}; text feeds integer sequence inputs (shape (length,), int32, as an Embedding takes)."
             )
     unused = [c for c in table.text if c not in chosen.values()]
+    free = [t.name for t in sequences if t.name not in chosen]
+    if len(unused) > 1 and free:  # several text columns for the model's sequence inputs: which is the text?
+        longest = max(unused, key=lambda c: _mean_length(table.text[c]))
+        others = [c for c in unused if c != longest]
+        raise DataError(f"{table.source!r}: columns {', '.join(map(repr, unused))} hold text, and the model has "
+                        f"{len(free)} integer sequence input(s) left to feed ({', '.join(free)}); choose with "
+                        f"{option('inputs')} {free[0]}={longest} (the longest text here) and leave the others out "
+                        f"({option('drop')} {','.join(others)}), or map each input to its column.")
     if unused:
         column = unused[0]
         sample = next((str(v) for v in table.text[column] if str(v).strip()), "")
-        names = [t.name for t in sequences]
         predicting = table.target is None and not table.targets  # a target cannot be chosen now
-        hint = (f"map it with {option('inputs')} {names[0]}={column}" if names else
+        fed = ", ".join(f"{name}={col}" for name, col in chosen.items())
+        hint = (f"map it with {option('inputs')} {free[0]}={column}" if free else
+                f"the model's sequence inputs are fed ({fed}); drop it with {option('drop')} {column}"
+                if sequences and not predicting else
+                f"the model's sequence inputs are fed ({fed}); remove the column from the data" if sequences else
                 "the model has no integer sequence input to tokenize it for; remove the column from the data"
                 if predicting else
                 f"the model has no integer sequence input to tokenize it for; drop the column or make it the {option('target')}")
         where = table.text_where.get(column) or f"it holds text such as {sample[:40]!r}"
         raise DataError(f"{table.source!r}: column {column!r} is not numeric ({where}); {hint}.")
     return chosen
+
+
+def _mean_length(values: Any) -> float:
+    """The mean length of a text column's cells: a review is longer than its title or its product code."""
+    cells = [str(v) for v in values]
+    return sum(map(len, cells)) / max(len(cells), 1)
 
 
 def shape_targets(outputs: Sequence[TensorSpec], table: Table) -> dict[str, np.ndarray] | None:
