@@ -294,6 +294,40 @@ def test_kzoo_list_piped_shows_whole_descriptions() -> None:
     assert result.exit_code == 0 and spec.description in result.stdout, result.output
 
 
+_KERAS_BACKEND_WITHOUT_TORCH = """
+import sys
+
+
+class NoTorch:  # torch absent, as on a machine without it
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] == "torch":
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+
+sys.meta_path.insert(0, NoTorch())
+from click.testing import CliRunner
+from kzoo.cli import main
+for args in (["list", "mlp"], ["train", "mlp", "--data", "iris", "--epochs", "1"]):
+    result = CliRunner().invoke(main, args)
+    sys.stderr.write(result.stderr)
+    print(result.exit_code)
+"""
+
+
+def test_keras_backend_naming_a_missing_package_says_how_to_install_it_not_which_model_failed() -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import fresh_env
+
+    done = subprocess.run([sys.executable, "-c", _KERAS_BACKEND_WITHOUT_TORCH], capture_output=True, text=True,
+                          env=dict(fresh_env(), KERAS_BACKEND="torch"), timeout=300)
+    assert done.stdout.split() == ["0", "1"], done.stdout + done.stderr  # listing needs no backend
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and 'pip install "kzoo[torch]"' in lines[0] and "KERAS_BACKEND is 'torch'" in lines[0], done.stderr
+    assert "failed to build" not in lines[0]
+
+
 # -- 6. files that cross backends ---------------------------------------------------------------------
 def test_a_file_naming_another_backends_optimizer_loads_without_importing_that_backend(tmp_path, penguins) -> None:
     """PyTorch saves its optimizer as keras.src.backend.torch.optimizers.torch_adam.Adam; loading

@@ -48,10 +48,26 @@ def choose(backend: str) -> None:
                           f"before Keras loads (set KERAS_BACKEND={backend} in the environment).")
     module = _MODULES[backend]
     if sys.modules.get(module) is None and not _installed(module):
-        extra = f'pip install "kzoo[{backend}]"' if backend != "tensorflow" else "pip install tensorflow"
-        raise ConfigError(f"the {backend} backend needs {module!r}, which is not installed; {extra} (see "
-                          f"docs/backends.md), or choose another --backend.")
+        raise _not_installed(backend, "choose another --backend")
     os.environ["KERAS_BACKEND"] = backend
+
+
+def _not_installed(backend: str, instead: str) -> ConfigError:
+    extra = f'pip install "kzoo[{backend}]"' if backend != "tensorflow" else "pip install tensorflow"
+    return ConfigError(f"the {backend} backend needs {_MODULES[backend]!r}, which is not installed; {extra} (see "
+                       f"docs/backends.md), or {instead}.")
+
+
+def missing_backend(exc: BaseException) -> ConfigError | None:
+    """The one-line error for ``exc`` when it is Keras failing to import the chosen backend's
+    package (``KERAS_BACKEND=torch`` without torch): the user's setting, not a model, is at fault."""
+    if not isinstance(exc, ModuleNotFoundError) or exc.name is None:
+        return None
+    chosen = name()
+    if _MODULES.get(chosen) != exc.name.partition(".")[0]:
+        return None
+    where = "KERAS_BACKEND" if os.environ.get("KERAS_BACKEND") else "the backend in keras.json"
+    return _not_installed(chosen, f"choose another backend ({where} is {chosen!r}; kzoo --backend NAME overrides it)")
 
 
 # The package each backend imports (checked without importing it: torch alone takes seconds).

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .._system.backend import missing_backend
 from .._system.limits import check_allocation, max_params
 from ..errors import ConfigError, DataError, KzooError, PluginError, option
 
@@ -106,6 +107,9 @@ def build_checked(builder: Buildable, config: Mapping[str, Any], backbone: bool 
         raise PluginError(f"model {builder.spec.name!r} of plugin {builder.spec.plugin!r} ran out of memory while "
                           f"building; choose smaller sizes with {option('config')}.") from None
     except BaseException as exc:  # SystemExit too: sys.exit in a build function is the plugin's bug
+        missing = missing_backend(exc)
+        if missing is not None:
+            raise missing from None
         raise PluginError(f"model {builder.spec.name!r} of plugin {builder.spec.plugin!r} failed to build: "
                           f"{describe_failure(exc)}") from exc
 

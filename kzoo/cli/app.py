@@ -11,7 +11,7 @@ import click
 
 from .. import __version__
 from ..errors import KzooError, KzooWarning, Note
-from .plumbing import BACKENDS, choose, quiet_tensorflow_start
+from .plumbing import BACKENDS, choose, missing_backend, quiet_tensorflow_start
 
 #: Keras's advice to the author of a layer (a missing ``build()``), which the user of a saved model
 #: cannot act on: not shown as a ``kzoo: warning:``. pytest shows it to the plugin's author when
@@ -53,6 +53,12 @@ class KzooGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("kzoo: interrupted", err=True)
             ctx.exit(130)
+        except ModuleNotFoundError as exc:  # KERAS_BACKEND names a backend whose package is missing
+            missing = missing_backend(exc)
+            if missing is None:
+                raise
+            click.echo(f"kzoo: error: {missing.render(flag_of)}", err=True)
+            ctx.exit(1)
         except Exception:
             # Ctrl-C inside TensorFlow's C++ code can surface as another exception (a SystemError
             # from CPython internals); after a Ctrl-C, any failure is the interruption.

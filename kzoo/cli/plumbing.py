@@ -9,7 +9,7 @@ from __future__ import annotations
 from .._engine.options import MAX_EXPORT_SAMPLES, RECIPE_DEFAULTS, SCHEDULES, STRATEGIES
 from .._engine.precision import PRECISIONS
 from .._meta.tables import DEFAULT_NA_VALUES, MAX_INTEGER_CLASSES, TASKS
-from .._system.backend import BACKENDS, choose
+from .._system.backend import BACKENDS, choose, missing_backend
 from .._system.files import check_distinct, check_writable, write_text
 from .._system.quiet import quiet_tensorflow_start
 
@@ -26,6 +26,7 @@ __all__ = [
     "check_distinct",
     "check_writable",
     "choose",
+    "missing_backend",
     "quiet_tensorflow_start",
     "write_text",
 ]
