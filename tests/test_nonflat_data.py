@@ -166,14 +166,18 @@ def test_image_folder_trains_evaluates_and_predicts_from_the_cli(models, image_f
     assert evaluated.exit_code == 0, evaluated.output
     predicted = runner.invoke(main, ["predict", str(out), "--data", str(image_folder / "class_1")])
     assert predicted.exit_code == 0, predicted.output
-    rows = list(csv.reader(predicted.output.splitlines()))
+    assert "16x16, resized to the model's 8x8 input" in predicted.stderr, "said, not silent"
+    rows = list(csv.reader(predicted.stdout.splitlines()))
     assert rows[0][:3] == ["row", "path", "label"]
     assert len(rows) == 1 + len(list((image_folder / "class_1").iterdir()))
     assert all(row[1].endswith(".png") and row[2].startswith("class_") for row in rows[1:])
 
 
 def test_images_are_resized_and_converted_to_the_input(models, image_folder: Path) -> None:
-    data = datasets.load(str(image_folder), "grid_cnn", {"input_shape": (12, 10, 3)})
+    # The folder's images are all 16x16: resizing them is said, with the setting that keeps their size.
+    with pytest.warns(kzoo.CsvNote, match=r"45 image\(s\) are 16x16, resized to the model's 10x12 input .*"
+                                          r"input_shape=16,16,3"):
+        data = datasets.load(str(image_folder), "grid_cnn", {"input_shape": (12, 10, 3)})
     assert data.x["image"].shape == (45, 12, 10, 3)
     assert data.x["image"].max() <= 255 and data.x["image"].max() > 16, "pixels stay 0..255"
     assert len(data.paths) == 45

@@ -161,7 +161,7 @@ def test_the_trained_model_predicts_raw_images_alike_everywhere(stages, photos, 
     model = stages["folder"] / "s2.keras"
     predicted = run("predict", model, "--data", photos / "digit_7")
     assert predicted.exit_code == 0, predicted.output
-    rows = list(csv.DictReader(io.StringIO(predicted.output)))
+    rows = list(csv.DictReader(io.StringIO(predicted.stdout)))
     paths, images = decoded(photos / "digit_7")
     assert [r["path"] for r in rows] == paths and images.dtype == np.uint8
     columns = [c for c in rows[0] if "_p_" in c]

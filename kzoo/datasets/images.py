@@ -75,9 +75,12 @@ def read_images(
     pixels: list[np.ndarray] = []
     kept: list[int] = []
     bad: list[str] = []
+    sizes: set[tuple[int, int]] = set()
     for i, path in enumerate(files):
         try:
-            pixels.append(_decode(path, int(width), int(height), MODES[int(channels)]))  # type: ignore[arg-type]
+            array, size = _decode(path, int(width), int(height), MODES[int(channels)])  # type: ignore[arg-type]
+            pixels.append(array)
+            sizes.add(size)
             kept.append(i)
         except Exception as exc:  # any decoding failure names the file
             if not skip_bad_files:
@@ -90,6 +93,12 @@ def read_images(
         warnings.warn(f"skipped {len(bad)} file(s) that are not readable images, such as {bad[0]}", UserWarning, stacklevel=outside_kzoo())
     if not pixels:
         raise DataError(f"{source!r}: none of its {len(files)} file(s) is a readable image.")
+    if len(sizes) == 1 and sizes != {(int(width), int(height))}:  # one size of their own (photos vary: no note)
+        (w, h), = sizes
+        warnings.warn(CsvNote(f"{source!r}: its {len(pixels)} image(s) are {w}x{h}, resized to the model's {width}x"
+                              f"{height} input (what its exports take too); to keep their size, train with "
+                              f"{option('config')} input_shape={h},{w},{channels}"),
+                      stacklevel=outside_kzoo())
     features = np.stack(pixels).reshape(len(pixels), -1)
     table = Table(features=features, feature_names=[], source=source, paths=[str(files[i]) for i in kept])
     if labels is not None:
@@ -119,14 +128,16 @@ def _listing(root: Path, require_labels: bool) -> tuple[list[Path], list[str] | 
     return files, None
 
 
-def _decode(path: Path, width: int, height: int, mode: str) -> np.ndarray:
+def _decode(path: Path, width: int, height: int, mode: str) -> tuple[np.ndarray, tuple[int, int]]:
+    """The image's pixels at ``width`` x ``height``, and its own size (width, height)."""
     from PIL import Image
 
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         with Image.open(path) as image:
+            size = image.size
             image = image.convert(mode)
             if image.size != (width, height):
                 image = image.resize((width, height), Image.BILINEAR)
             array = np.asarray(image, dtype="float32")
-    return array.reshape(height, width, len(mode))
+    return array.reshape(height, width, len(mode)), size
