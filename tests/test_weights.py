@@ -223,6 +223,7 @@ def test_tampered_cached_file_is_removed(routes, tiny_file, cache_dir):
     ("/missing.weights.h5", None, "HTTP 404"),
     ("/slow.weights.h5", "body", "timed out"),
     ("/short.weights.h5", "truncated", "failed their checksum"),
+    ("/loop.weights.h5", "loop", "the server redirects in a loop (HTTP 302"),  # urllib says it in three lines
 ])
 def test_failed_downloads_are_one_line_and_leave_nothing(routes, tiny_file, cache_dir, route, served, message):
     body, sha = tiny_file
@@ -230,6 +231,8 @@ def test_failed_downloads_are_one_line_and_leave_nothing(routes, tiny_file, cach
         routes.files[route] = body
     elif served == "truncated":
         routes.files[route] = body[:100]
+    elif served == "loop":
+        routes.redirects[route] = route
     kzoo.register_plugin(WeightsPlugin(tiny(routes.url(route), sha)), "remote")
     one_line_error(run("weights", "fetch", "mlp.tiny"), "mlp.tiny", message)
     one_line_error(run("evaluate", "mlp.tiny", "--data", "synthetic"), message)

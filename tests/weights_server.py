@@ -14,6 +14,7 @@ class Routes:
 
     def __init__(self) -> None:
         self.files: dict[str, bytes] = {}
+        self.redirects: dict[str, str] = {}  # path -> the path it redirects to (302)
         self.requests: list[str] = []
         self.delay = 3.0
         self.base = ""
@@ -29,6 +30,11 @@ def serve(routes: Routes) -> Iterator[Routes]:
             routes.requests.append(self.path)
             if self.path.startswith("/slow"):
                 time.sleep(routes.delay)
+            if self.path in routes.redirects:
+                self.send_response(302)
+                self.send_header("Location", routes.redirects[self.path])
+                self.end_headers()
+                return
             body = routes.files.get(self.path)
             if body is None:
                 self.send_error(404, "Not Found")

@@ -176,7 +176,13 @@ def _copy(url: str, name: str, out: BinaryIO, progress: bool, folder: str, limit
     try:
         response = urllib.request.urlopen(url, timeout=wait)
     except urllib.error.HTTPError as exc:
-        raise WeightsError(f"could not download weights {name!r} from {url}: HTTP {exc.code} {exc.reason}.") from None
+        if 300 <= exc.code < 400:  # urllib's own text is three lines
+            raise WeightsError(f"could not download weights {name!r} from {url}: the server redirects in a loop (HTTP "
+                               f"{exc.code}, {urllib.request.HTTPRedirectHandler.max_redirections} redirects at most); "
+                               f"the card's source is wrong, tell the plugin's author.") from None
+        reason = str(exc.reason or "").strip().splitlines()
+        raise WeightsError(f"could not download weights {name!r} from {url}: HTTP {exc.code} "
+                           f"{reason[0] if reason else ''}".rstrip() + ".") from None
     except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
         reason = getattr(exc, "reason", exc)
         raise WeightsError(f"could not download weights {name!r} from {url}: {reason or type(exc).__name__} "
