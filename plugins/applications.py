@@ -12,7 +12,7 @@ Keras's ``include_top=False`` with global average pooling, the feature extractor
 ``kzoo.build(name, head=False)`` returns and that fine-tuning puts a new head on.
 
 Keras's own ImageNet weights are registered as zoo weights, ``NAME.imagenet`` (data in
-:mod:`._imagenet_weights`): fetched by ``keras.utils.get_file`` into Keras's cache and checked
+:mod:`._imagenet_weights`): fetched into Keras's cache (by kzoo, within its download limits) and checked
 against the hash Keras checks, then loaded as Keras loads them into its own application.
 """
 
@@ -186,7 +186,7 @@ def imagenet_weights(architecture: Architecture) -> Weights | None:
         config={"input_shape": (a.size, a.size, 3), "num_classes": 1000},
         data={"source": "imagenet"}, license=imagenet.LICENSE, keras_file=imagenet.keras_file(a.builder),
         description=f"Keras's ImageNet weights for {a.builder} (keras.applications, weights='imagenet', "
-                    f"include_top=True), downloaded and hash-checked by keras.utils.get_file.",
+                    f"include_top=True), downloaded into Keras's cache and hash-checked as Keras checks it.",
     )
 
 

@@ -1,5 +1,5 @@
 """Keras's ImageNet weights as zoo weights (``NAME.imagenet``): every card equals what Keras's own
-code downloads and checks; listing them needs no keras; fetching goes through keras.utils.get_file
+code downloads and checks; listing them needs no keras; fetching (kzoo's own bounded download) goes
 into Keras's cache (a local HTTP server and a tiny MobileNetV3Small file of our own stand in for
 Google's), a file failing its md5 or sha256 is refused and removed, KZOO_OFFLINE=1 never touches
 the network, and a file that would leave a layer at random is refused."""
@@ -142,6 +142,16 @@ def test_a_bad_download_is_refused_and_leaves_nothing(routes, tiny, keras_home, 
         actual = hashlib.md5(routes.files["/tiny.h5"]).hexdigest()
         one_line_error(run("weights", "fetch", weights.full_name), f"expected md5 {weights.md5}, got {actual}")
     assert files(keras_home) == [] and len(routes.requests) == (1 if served is None else 2)
+
+
+def test_a_keras_file_is_downloaded_within_kzoos_size_cap(routes, tiny, keras_home, monkeypatch):
+    """keras.utils.get_file, used before, had no bound: a server streaming zeros filled 910 MiB in 25 s."""
+    body, _, _ = tiny
+    routes.files["/tiny.h5"] = body
+    weights = register(card(routes.url("/tiny.h5"), body))
+    monkeypatch.setenv("KZOO_MAX_DOWNLOAD_BYTES", str(len(body) // 2))
+    one_line_error(run("weights", "fetch", weights.full_name), weights.full_name, "KZOO_MAX_DOWNLOAD_BYTES")
+    assert files(keras_home) == [], "nothing half-written in Keras's cache"
 
 
 def test_offline_never_downloads_and_names_the_file_and_its_url(routes, tiny, keras_home, monkeypatch):

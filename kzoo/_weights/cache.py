@@ -137,10 +137,9 @@ def fetch(weights: Weights, progress: bool | None = None) -> Path:
                            f"{str(target)!r}; run `kzoo weights fetch {weights.full_name}` online, or download "
                            f"{weights.source} to that path.")
     show = sys.stderr.isatty() if progress is None else progress
-    if weights.keras_file is not None:
-        keras_files.download(weights, target, show)
-    else:
-        download(weights, target, show)
+    if weights.keras_file is not None:  # into Keras's cache, with kzoo's bounds
+        keras_files.check_writable(weights, target)
+    download(weights, target, show)
     return target
 
 

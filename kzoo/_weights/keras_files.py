@@ -1,25 +1,20 @@
-"""Weights files Keras publishes (keras.applications' ImageNet weights), fetched the way Keras
-fetches them: ``keras.utils.get_file`` into Keras's own cache, with Keras's own hash check.
+"""Weights files Keras publishes (keras.applications' ImageNet weights), kept where Keras keeps
+them: its own cache (``$KERAS_HOME/models/...``), checked against the hash Keras checks.
 
-kzoo adds what Keras leaves out: a file that fails its hash is removed, never used or re-tried
-silently; with ``KZOO_OFFLINE=1`` the network is never touched. The path is worked out without
-keras (``kzoo weights`` and ``kzoo weights verify`` import none); keras is imported only to download.
-
-Keras's download is unbounded: KZOO_DOWNLOAD_TIMEOUT and KZOO_MAX_DOWNLOAD_BYTES, which bound
-kzoo's own downloads, do not apply to these files.
+kzoo downloads them itself (:func:`kzoo._weights.cache.download`), so they get kzoo's bounds:
+the card's size or KZOO_MAX_DOWNLOAD_BYTES, KZOO_DOWNLOAD_TIMEOUT per read, urllib's redirect
+limit, a temporary file renamed only once its digest matched. A file that fails its hash is
+removed, never used or re-tried silently; with ``KZOO_OFFLINE=1`` the network is never touched.
+The path is worked out without keras.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
-import sys
 from pathlib import Path
 
 from .._meta.weights_card import Weights
 from ..errors import WeightsError
-from .digest import digest_of, mismatch
 
 
 def keras_home() -> Path:
@@ -37,15 +32,11 @@ def keras_path(weights: Weights) -> Path:
     return keras_home() / weights.keras_file
 
 
-def download(weights: Weights, target: Path, progress: bool = False) -> None:
-    """``keras.utils.get_file`` of ``weights.source`` into Keras's cache, checked against the card's
-    digest by Keras; a file that fails is removed. Keras's messages go to stderr (or nowhere
-    without ``progress``), never into a command's stdout."""
-    from keras.utils import get_file
-
-    subdir, fname = weights.keras_file.split("/")  # type: ignore[union-attr]
+def check_writable(weights: Weights, target: Path) -> None:
+    """Keras's cache folder for ``target`` exists and is writable, so the file lands where Keras
+    looks for it (Keras itself would fall back to /tmp/.keras behind kzoo's back)."""
     home = target.parent.parent
-    try:  # a folder Keras can write to, so it never falls back to /tmp/.keras behind kzoo's back
+    try:
         target.parent.mkdir(parents=True, exist_ok=True)
         writable = os.access(home, os.W_OK)
     except OSError:
@@ -53,22 +44,3 @@ def download(weights: Weights, target: Path, progress: bool = False) -> None:
     if not writable:
         raise WeightsError(f"cannot write to Keras's cache {str(home)!r} for weights {weights.full_name!r}; "
                            f"set KERAS_HOME to a writable folder.")
-    sink = sys.stderr if progress else io.StringIO()
-    try:
-        with contextlib.redirect_stdout(sink):
-            get_file(fname, weights.source, file_hash=weights.digest, hash_algorithm=weights.hash_algorithm,
-                     cache_subdir=subdir, cache_dir=str(home))
-    except Exception as exc:
-        if target.is_file():  # Keras removes what a broken download left, but keeps a file that failed its hash
-            actual = digest_of(target, weights.hash_algorithm)
-            target.unlink(missing_ok=True)
-            raise mismatch(weights, actual, f"downloaded from {weights.source} by Keras; nothing was kept in its "
-                                            f"cache") from None
-        reason = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
-        raise WeightsError(f"could not download weights {weights.full_name!r} from {weights.source} with "
-                           f"keras.utils.get_file: {reason}; check the network, or set KZOO_OFFLINE=1 to use "
-                           f"cached files only.") from None
-    actual = digest_of(target, weights.hash_algorithm)  # Keras checked it; kzoo checks every file it uses itself
-    if actual != weights.digest:
-        target.unlink(missing_ok=True)
-        raise mismatch(weights, actual, f"downloaded from {weights.source} by Keras; nothing was kept in its cache")

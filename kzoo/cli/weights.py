@@ -49,7 +49,7 @@ def weights_command(ctx: click.Context, model: str | None, as_json: bool) -> Non
     where that is all the publisher gives) before every use. Environment: KZOO_CACHE_DIR
     (where downloads go), KZOO_OFFLINE=1 (never use the network), KZOO_DOWNLOAD_TIMEOUT
     (seconds to answer, and per 64 KiB), KZOO_MAX_DOWNLOAD_BYTES (for cards without a size).
-    Keras's ImageNet files (NAME.imagenet) are downloaded by Keras into its own cache
+    Keras's ImageNet files (NAME.imagenet) are downloaded, with the same limits, into Keras's cache
     (KERAS_HOME, else ~/.keras).
 
     \b
