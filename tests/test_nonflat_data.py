@@ -295,3 +295,10 @@ def test_several_text_columns_for_one_sequence_input_propose_the_longest(models,
     with pytest.raises(kzoo.DataError, match=r"columns 'summary', 'body' hold text.*(--input|inputs) review=body "
                                              r"\(the longest text here\).*drop summary"):
         datasets.load(str(titled), "review_model", target="label")
+
+
+def test_an_input_shape_too_large_for_memory_is_refused_before_any_image_is_decoded(models, image_folder) -> None:
+    """--set input_shape=100000,100000,1 grew past 9 GB resizing the first image."""
+    with pytest.raises(kzoo.DataError, match=r"45 image\(s\) at the model's 100000x100000x1 input would need about "
+                                             r".*input_shape=H,W,C"):
+        datasets.load(str(image_folder), "grid_cnn", {"input_shape": (100000, 100000, 1)})

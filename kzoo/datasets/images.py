@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .._meta.spec import TensorSpec
+from .._system.limits import check_allocation
 from ..errors import CsvNote, DataError, option, outside_kzoo
 from .table import Table, encode_labels
 
@@ -72,6 +73,9 @@ def read_images(
             f"(e.g. {source}/cat/1.png, {source}/dog/2.png)."
         )
     height, width, channels = spec.shape
+    check_allocation(len(files) * int(height) * int(width) * int(channels) * 4 * 2,  # the images, then stacked
+                     f"{len(files)} image(s) at the model's {height}x{width}x{channels} input",
+                     f"give the model a smaller input ({option('config')} input_shape=H,W,C) or read fewer images.")
     pixels: list[np.ndarray] = []
     kept: list[int] = []
     bad: list[str] = []
