@@ -369,3 +369,22 @@ def test_a_note_from_python_points_at_the_callers_line_not_kzoos_source() -> Non
     notes = [w for w in caught if issubclass(w.category, kzoo.CsvNote)]
     assert notes and "left out 4 row(s)" in str(notes[0].message)
     assert {w.filename for w in notes} == {__file__}, [(w.filename, w.lineno) for w in notes]
+
+
+def test_a_predictions_table_too_large_for_memory_is_one_line(monkeypatch) -> None:
+    """60,000 classes: each row a Python list of 60,001 cells, gigabytes for the digits' rows."""
+    import numpy as np
+
+    import kzoo
+    from kzoo._meta.spec import TensorSpec
+    from kzoo._system import limits
+    from kzoo._workflow.inference import prediction_table
+
+    monkeypatch.setattr(limits, "available_memory", lambda: 2**30)
+    many = TensorSpec("label", (60_000,), loss="sparse_categorical_crossentropy")
+    with pytest.raises(kzoo.DataError, match=r"a predictions table of 1,797 rows and 60,002 columns would need about "
+                                             r".*kzoo.load\(MODEL\).predict"):
+        prediction_table({"label": np.zeros((1797, 60_000), "float32")}, [many], None)
+    header, rows = prediction_table({"label": np.eye(3, dtype="float32")}, [TensorSpec("label", (3,),
+                                    loss="sparse_categorical_crossentropy")], ["a", "b", "c"])
+    assert header == ["row", "label", "label_p_a", "label_p_b", "label_p_c"] and rows[1][1] == "b"

@@ -15,6 +15,7 @@ from .._engine import wrapping
 from .._engine.options import DataOptions
 from .._meta.spec import BINARY_LOSSES, SPARSE_LOSSES, TensorSpec
 from .._store import saving
+from .._system.limits import check_allocation
 from .._weights import lookup, pretrained
 from .._zoo.guard import estimate_params
 from .._zoo.tasks import for_task
@@ -431,8 +432,15 @@ def prediction_table(
         else:
             header += [spec.name] if values.shape[1] == 1 else [f"{spec.name}_{j}" for j in range(values.shape[1])]
             columns += [values[:, j] for j in range(values.shape[1])]
+    # A Python table costs about 40 bytes a cell: 60,000 classes made gigabytes of a few rows.
+    check_allocation(n * len(header) * BYTES_PER_CELL, f"a predictions table of {n:,} rows and {len(header):,} columns",
+                     "predict fewer rows per call, or take the probabilities as an array (4 bytes a value) with "
+                     "kzoo.load(MODEL).predict(x).", share=0.5)
     rows = [[i] + [_cell(col[i]) for col in columns] for i in range(n)]
     return header, rows
+
+
+BYTES_PER_CELL = 40  # a Python float in a list: the object and its pointer, rounded up
 
 
 def _cell(value: Any) -> Any:
