@@ -71,7 +71,7 @@ def dependency_packages(distribution: str | None, built_on: Collection[str] = ()
         wanted = _requires(distribution)
         if built_on:
             frameworks = {_normal(name) for name in built_on}
-            wanted = {d for d in wanted if d in frameworks or frameworks & _requires(d)}
+            wanted = {d for d in wanted if d != PROJECT and (d in frameworks or frameworks & _requires(d))}
         owners = metadata.packages_distributions()
     except Exception:  # other people's broken metadata means: no dependencies known
         return set()
