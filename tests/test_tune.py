@@ -102,7 +102,9 @@ def test_two_workers_on_one_sqlite_storage_finish_8_trials_together_and_the_best
 def test_a_worker_killed_mid_trial_leaves_it_failed_and_a_restart_completes_the_study(tmp_path):
     pytest.importorskip("jax")
     storage = f"sqlite:///{tmp_path / 'study.db'}"
-    worker = _worker(storage, "killed", 3, "--epochs", "30", "--patience", "0")
+    # Long trials (300 epochs, no early stop): on an idle machine 30-epoch trials all ended
+    # between two polls, and the worker exited before it could be caught mid-trial.
+    worker = _worker(storage, "killed", 3, "--epochs", "300", "--patience", "0")
 
     def mid_trial(trials) -> bool:
         return any(t.state == TrialState.COMPLETE for t in trials) and any(
