@@ -388,3 +388,28 @@ def test_a_predictions_table_too_large_for_memory_is_one_line(monkeypatch) -> No
     header, rows = prediction_table({"label": np.eye(3, dtype="float32")}, [TensorSpec("label", (3,),
                                     loss="sparse_categorical_crossentropy")], ["a", "b", "c"])
     assert header == ["row", "label", "label_p_a", "label_p_b", "label_p_c"] and rows[1][1] == "b"
+
+
+def test_a_saved_weightless_encoding_too_wide_for_memory_is_refused_from_its_text(tmp_path) -> None:
+    """CategoryEncoding(num_tokens=100_000_000) has no weights to count: loaded and run, 9 GB for 30 rows."""
+    import json
+    import zipfile
+
+    import kzoo
+    from kzoo._store.saving import check_network_size
+
+    def saved(num_tokens: int, mode: str = "one_hot", kind: str = "CategoryEncoding"):
+        config = {"class_name": "Functional", "config": {"layers": [
+            {"module": "keras.layers", "class_name": kind,
+             "config": {"name": "codes", "num_tokens": num_tokens, "output_mode": mode}}]}}
+        path = tmp_path / f"{kind}{num_tokens}{mode}.keras"
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("config.json", json.dumps(config))
+            archive.writestr("model.weights.h5", b"\0" * 1000)
+        return str(path)
+
+    with pytest.raises(kzoo.DataError, match=r"its layer 'codes', which encodes each row into 100,000,000 values, "
+                                             r"for a batch of 256 rows would need about .*Not loaded"):
+        check_network_size(saved(100_000_000))
+    check_network_size(saved(1_000))  # an ordinary one-hot of a thousand categories
+    check_network_size(saved(100_000_000, mode="int", kind="IntegerLookup"))  # one integer a row: not wide

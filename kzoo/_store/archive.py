@@ -17,6 +17,7 @@ from typing import Any
 from .._system.limits import (
     MAX_COMPRESSION_RATIO,
     METADATA_MAX_BYTES,
+    check_allocation,
     format_bytes,
     max_array_bytes,
 )
@@ -125,6 +126,39 @@ def check_network_size(path: str) -> None:
     if params > weights + 2**20:  # at least one byte per parameter, whatever the dtype
         raise DataError(f"{path!r}: its {CONFIG_ENTRY} describes a network of at least {params:,} parameters, but its "
                         f"weights hold only {format_bytes(weights)}; the file was tampered with or damaged. Not loaded.")
+    width, layer = _widest_encoding(json.loads(raw))
+    if width:  # a layer without weights can still ask for gigabytes a batch
+        check_allocation(width * 4 * ROWS_PER_BATCH, f"{path!r}: its layer {layer!r}, which encodes each row into "
+                         f"{width:,} values, for a batch of {ROWS_PER_BATCH} rows",
+                         "the file was tampered with, or needs a machine with more memory. Not loaded.")
+
+
+#: Rows kzoo predicts at once (``wrapping.predict``'s fixed batch): what an encoding's width multiplies.
+ROWS_PER_BATCH = 256
+#: Output modes in which a preprocessing layer writes one value per token or bin.
+_WIDE_MODES = {"one_hot", "multi_hot", "count", "tf_idf"}
+
+
+def _widest_encoding(doc: Any) -> tuple[int, str]:
+    """The widest row a weightless encoding layer (CategoryEncoding, Hashing, a lookup in a
+    one-hot mode) of a Keras config writes, and that layer's name; (0, "") for none."""
+    best: tuple[int, str] = (0, "")
+    if isinstance(doc, list):
+        for item in doc:
+            best = max(best, _widest_encoding(item))
+        return best
+    if not isinstance(doc, dict):
+        return best
+    config = doc.get("config")
+    if isinstance(doc.get("class_name"), str) and isinstance(config, dict):
+        width = next((config[k] for k in ("num_tokens", "num_bins", "max_tokens") if _count(config.get(k))), 0)
+        mode = config.get("output_mode")
+        if width and (doc["class_name"] == "CategoryEncoding" or mode in _WIDE_MODES):
+            best = max(best, (width, str(config.get("name", doc["class_name"]))))
+    for value in doc.values():
+        if isinstance(value, (dict, list)):
+            best = max(best, _widest_encoding(value))
+    return best
 
 
 def _least_params(doc: Any) -> int:
