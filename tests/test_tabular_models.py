@@ -123,6 +123,17 @@ def test_a_numeric_target_trains_a_regressor(name: str) -> None:
     assert result.model.output_shape == (None, 1) and "val_mae" in result.metrics
     assert np.isfinite(result.metrics["loss"])
     assert type(result.network.loss).__name__ != "SmoothedSparseCrossentropy"  # a regressor's loss is kzoo's
+    if name == "realmlp":  # RealMLP-TD's regressor uses Mish (its classifier SELU), recorded in the saved config
+        assert result.metadata["config"]["activation"] == "mish"
+        assert result.network.get_layer("hidden_1").activation.__name__ == "mish"
+
+
+def test_a_users_activation_wins_over_the_regression_default() -> None:
+    from kzoo._zoo.tasks import for_task
+
+    regressor = for_task(kzoo.get("realmlp"), "regression")
+    assert regressor.config()["activation"] == "mish" and kzoo.get("realmlp").config()["activation"] == "selu"
+    assert regressor.config(activation="gelu")["activation"] == "gelu"
 
 
 def test_tabm_members_are_independent_and_the_output_is_their_mean() -> None:

@@ -54,6 +54,12 @@ class ModelBuilder:
     def validate_config(self, config: Mapping[str, Any]) -> None:
         """Raise :class:`kzoo.ConfigError` for values out of range. Types are already checked."""
 
+    def task_defaults(self, task: str) -> Mapping[str, Any]:
+        """Config defaults of a recipe that differ when this classifier trains for ``task``
+        (``"regression"``: one linear unit replaces its head), such as RealMLP-TD's Mish for
+        regression; a user's config wins over them, and a saved model keeps what it used."""
+        return {}
+
     def input_specs(self, config: Mapping[str, Any] | None = None) -> tuple[TensorSpec, ...]:
         """The model's inputs under ``config``: the spec's for the defaults when it knows them,
         else read from a build (imports keras; cached per config)."""

@@ -30,7 +30,7 @@ class RegressionBuilder(ModelBuilder):
         self.weights_source = base.weights_source
 
     def config(self, **overrides: Any) -> dict[str, Any]:
-        return self.base.config(**overrides)
+        return self.base.config(**{**self.base.task_defaults("regression"), **overrides})
 
     def build_model(self, config: Mapping[str, Any]) -> keras.Model:
         """A model that declares its backbone gets a new head of one linear unit on it; any other
