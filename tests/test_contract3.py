@@ -211,7 +211,7 @@ def test_kzoo_manifest_recomputes_a_loss_the_model_changed(tmp_path: Path, monke
         for module in [m for m in sys.modules if m.startswith("c3_manifested")]:
             del sys.modules[module]
         importlib.invalidate_caches()
-        manifest.read.cache_clear()
+        manifest.clear_cache()
         plugins.reset()
         return str(folder)
 

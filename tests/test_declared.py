@@ -60,7 +60,7 @@ def package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     yield folder, name, model
     for mod in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
         del sys.modules[mod]
-    manifest.read.cache_clear()
+    manifest.clear_cache()
 
 
 def register(name: str) -> None:
@@ -200,7 +200,7 @@ def test_a_stale_manifest_fails_the_kit_with_the_fixing_command(package) -> None
     data = json.loads(path.read_text())
     data["models"][model]["params"] += 1
     path.write_text(json.dumps(data))
-    manifest.read.cache_clear()
+    manifest.clear_cache()
     register(name)
     results = {r.check: r for r in check_model(model)}
     assert results["params"].status == "failed" and "rerun `kzoo manifest" in results["params"].message
@@ -348,7 +348,7 @@ def older(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     yield folder, name, model
     for mod in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
         del sys.modules[mod]
-    manifest.read.cache_clear()
+    manifest.clear_cache()
 
 
 def test_the_kit_passes_a_manifest_an_older_kzoo_wrote_with_a_note_to_regenerate(older) -> None:
@@ -367,7 +367,7 @@ def test_a_fact_an_older_manifest_holds_wrongly_is_stale(older) -> None:
     folder, name, model = older
     path = folder / "kzoo-manifest.json"
     path.write_text(path.read_text().replace('"int32"', '"int64"'))
-    manifest.read.cache_clear()
+    manifest.clear_cache()
     register(name)
     result = next(r for r in check_model(model, checks=("spec", "builds", "manifest")) if r.check == "manifest")
     assert result.status == "failed" and "inputs[0].dtype of" in result.message, result

@@ -52,16 +52,25 @@ def builder_module(builder: ModelBuilder) -> str:
 
 
 @cache
-def read(package_dir: Path) -> dict[str, Any] | None:
-    """The manifest's ``models`` entries by name, or None when there is none (or it is unreadable)."""
-    path = package_dir / MANIFEST_NAME
+def _document(package_dir: Path) -> dict[str, Any] | None:
+    """The parsed manifest of ``package_dir``, or None when there is none (or it is unreadable)."""
     try:
-        with open(path, encoding="utf-8") as f:
+        with open(package_dir / MANIFEST_NAME, encoding="utf-8") as f:
             data = json.load(f)
     except (OSError, ValueError):
         return None
-    models = data.get("models") if isinstance(data, dict) else None
+    return data if isinstance(data, dict) else None
+
+
+def read(package_dir: Path) -> dict[str, Any] | None:
+    """The manifest's ``models`` entries by name, or None when there is none (or it is unreadable)."""
+    models = (_document(package_dir) or {}).get("models")
     return models if isinstance(models, dict) else None
+
+
+def clear_cache() -> None:
+    """Forget the manifests read so far (after one is written or edited)."""
+    _document.cache_clear()
 
 
 def entry_for(builder: ModelBuilder) -> dict[str, Any] | None:
@@ -169,16 +178,6 @@ def older_note(builder: ModelBuilder, facts: ModelFacts) -> str | None:
     _, lacking = differences(entry, entry_of(builder, facts))
     if not lacking:
         return None
-    by = (read_header(where) or {}).get("written_by", "an older kzoo")
+    by = (_document(where.parent) or {}).get("written_by", "an older kzoo")
     return (f"{where} was written by {by} and lacks {', '.join(lacking)} of {builder.spec.name!r} (unknown until "
             f"rewritten; nothing it holds is wrong); rerun `{fix_command(builder)}` to record them")
-
-
-def read_header(path: Path | None) -> dict[str, Any] | None:
-    """The manifest's top-level keys besides its models (``kzoo_manifest``, ``written_by``)."""
-    try:
-        with open(path, encoding="utf-8") as f:  # type: ignore[arg-type]
-            data = json.load(f)
-    except (OSError, ValueError, TypeError):
-        return None
-    return {k: v for k, v in data.items() if k != "models"} if isinstance(data, dict) else None

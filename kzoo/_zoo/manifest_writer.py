@@ -18,7 +18,7 @@ from .._version import __version__
 from ..errors import PluginError
 from .builder import ModelBuilder
 from .guard import describe_failure
-from .manifest import FORMAT, MANIFEST_NAME, entry_of, read
+from .manifest import FORMAT, MANIFEST_NAME, clear_cache, entry_of
 from .plugins import PluginHost, discover
 
 
@@ -49,7 +49,7 @@ def write(package_dir: str | os.PathLike[str], installed: Iterable[str] = ()) ->
                       indent=1, sort_keys=False)
     path = folder / MANIFEST_NAME
     write_text(path, text + "\n")
-    read.cache_clear()
+    clear_cache()
     return path, list(models)
 
 
