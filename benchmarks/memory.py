@@ -12,7 +12,12 @@ of commas written to the temporary folder, so the run needs that much free disk 
 
     python benchmarks/memory.py            # 200 MB
     python benchmarks/memory.py --mb 50    # quicker
-    python benchmarks/memory.py --bombs    # the refusals of issue 21
+    python benchmarks/memory.py --bombs    # the refusals of issues 21 and 35
+
+Issue 35 added: a weightless encoding layer of 100 million tokens, an application's input shape
+(its synthetic data, then one batch's activations), a 60,000-class predictions table (refused),
+and two runs that must now complete within the same bound: evaluating that 60,000-class model
+and training on a CSV with one 131,000-character cell.
 """
 
 from __future__ import annotations
@@ -173,8 +178,17 @@ def bombs(folder: Path) -> dict[str, list[str]]:
         doc["config"]["hidden_units"] = [20000, 20000]
         return json.dumps(doc).encode()
 
+    def encoding(data: bytes) -> bytes:  # issue 35: a weightless layer the parameter count misses
+        doc = json.loads(data)
+        dense = next(layer for layer in doc["config"]["layers"] if layer.get("class_name") == "Dense")
+        dense.update(class_name="CategoryEncoding", config={"name": "codes", "num_tokens": 100_000_000,
+                                                              "output_mode": "one_hot"})
+        return json.dumps(doc).encode()
+
     dense = rewrite(model, folder / "dense.keras", "config.json", huge_dense)
     wide = rewrite(model, folder / "wide.keras", "kzoo.json", hidden)
+    encoded = rewrite(model, folder / "encoding.keras", "config.json", encoding)
+    classes = many_classes(folder)
     return {
         "npz: two arrays of 2.4 GB, different lengths": ["train", "mlp", "--data", str(two)],
         "npz: a 2.5 GB member that is no array (and no target)": ["train", "mlp", "--data", str(extra)],
@@ -186,6 +200,40 @@ def bombs(folder: Path) -> dict[str, list[str]]:
         ".keras: kzoo.json with hidden_units=[20000, 20000]": ["predict", str(wide), "--data", "synthetic"],
         "synthetic: --set input_dim=100000000": ["train", "mlp", "--data", "synthetic", "--set",
                                                   "input_dim=100000000"],
+        # issue 35
+        ".keras: config.json with CategoryEncoding(num_tokens=100,000,000)": ["predict", str(encoded), "--data",
+                                                                             "synthetic"],
+        "application: --set input_shape=100000,100000,3": ["train", "mobilenet_v3_small", "--data", "synthetic",
+                                                           "--set", "input_shape=100000,100000,3"],
+        "application: --set input_shape=3000,3000,3 (activations of a batch)": [
+            "train", "mobilenet_v3_small", "--data", "synthetic", "--samples", "8", "--set", "input_shape=3000,3000,3"],
+        "predict: a 60,000-class model's table of 60,000 rows": ["predict", str(classes[1]), "--data",
+                                                                 str(classes[0])],
+    }
+
+
+def many_classes(folder: Path) -> tuple[Path, Path]:
+    """``(table, model)``: 60,000 rows of 60,000 classes and an mlp trained on them for one epoch."""
+    table, model = folder / "classes.csv", folder / "classes.keras"
+    rng = np.random.default_rng(0)
+    table.write_text("a,b,label\n" + "".join(f"{a:.4f},{b:.4f},c{i}\n" for i, (a, b) in
+                                             enumerate(rng.random((60_000, 2)).tolist())))
+    peak_kib("train", "mlp", "--data", str(table), "--target", "label", "--epochs", "1", "--quiet", "--out", str(model))
+    return table, model
+
+
+def completions(folder: Path) -> dict[str, list[str]]:
+    """``{name: kzoo arguments}`` of issue 35's inputs that must now complete within the same bound."""
+    long_cell = folder / "long_cell.csv"
+    rng = np.random.default_rng(0)
+    notes = [" ".join(rng.choice(["x", "yy", "zzz"], size=int(k))) for k in rng.integers(1, 20, size=3000)]
+    notes[5] = "w " * 65_500
+    long_cell.write_text("a,note,y\n" + "".join(f"{i / 3000:.4f},{note},{i % 2}\n" for i, note in enumerate(notes)))
+    table, model = folder / "classes.csv", folder / "classes.keras"
+    return {
+        "csv: one 131,000-character cell among 3,000 rows": ["train", "mlp", "--data", str(long_cell), "--target",
+                                                            "y", "--epochs", "1", "--quiet"],
+        "evaluate: a 60,000-class model on 60,000 rows": ["evaluate", str(model), "--data", str(table)],
     }
 
 
@@ -200,6 +248,10 @@ def main_bombs() -> None:
             extra = peak - normal
             print(f"memory: {name}: refused at {peak / mb:.0f} MB peak, {extra / mb:+.0f} MB against the normal run "
                   f"(goal < +1500 MB): {'ok' if extra < 1.5e9 else 'over'}")
+        for name, args in completions(Path(folder)).items():
+            extra = peak_kib(*args) * 1024 - normal
+            print(f"memory: {name}: completed, {extra / mb:+.0f} MB against the normal run (goal < +1500 MB): "
+                  f"{'ok' if extra < 1.5e9 else 'over'}")
 
 
 def main() -> None:

@@ -413,3 +413,104 @@ def test_a_saved_weightless_encoding_too_wide_for_memory_is_refused_from_its_tex
         check_network_size(saved(100_000_000))
     check_network_size(saved(1_000))  # an ordinary one-hot of a thousand categories
     check_network_size(saved(100_000_000, mode="int", kind="IntegerLookup"))  # one integer a row: not wide
+
+
+# -- 3. one memory budget: activations, evaluation, prediction tables, long text cells ------------------
+def wide_cnn(input_shape=(128, 128, 3), num_classes=2):
+    """A CNN whose activations (128x128x16 a sample) far outweigh its 450 parameters."""
+    import keras
+
+    inputs = keras.Input(input_shape, name="image")
+    x = keras.layers.Conv2D(16, 3, padding="same", activation="relu")(inputs)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    return keras.Model(inputs, keras.layers.Dense(num_classes, activation="softmax", name="output")(x))
+
+
+def test_a_training_batch_whose_activations_exceed_the_budget_is_one_line(monkeypatch) -> None:
+    """The parameter check passed MobileNetV3Small at input_shape=3000,3000,3: its batch of 8 grew past 24 GB."""
+    import kzoo
+
+    builder = kzoo.model(wide_cnn, name="wide_cnn")
+    monkeypatch.setenv("KZOO_MAX_MEMORY", "64M")
+    values = 128 * 128 * 3 + 128 * 128 * 16 + 16 + 2  # every layer's output: input, conv, pooled, dense
+    with pytest.raises(kzoo.DataError, match=rf"training 'functional\w*' on batches of 128 at input 128x128x3 "
+                                             rf"\({values:,} activation values a sample\) would need about 152\.0 MiB, "
+                                             r"but the 64\.0 MiB KZOO_MAX_MEMORY allows; use a smaller batch_size"):
+        kzoo.train(builder, "synthetic", samples=4, epochs=1, batch_size=128)
+    result = kzoo.train(builder, "synthetic", samples=4, epochs=1, batch_size=4)  # 4 x 0.5M values: 8 MiB
+    assert len(result.history["loss"]) == 1
+
+
+def test_inference_lowers_its_batch_to_the_budget_and_refuses_one_sample_that_cannot_fit(monkeypatch) -> None:
+    import numpy as np
+
+    import kzoo
+    from kzoo._engine import activations, fitting
+
+    net = wide_cnn()
+    x = np.random.default_rng(0).random((6, 128, 128, 3), dtype="float32")
+    whole = fitting.predict(net, x)
+    _, peak = activations.values_per_sample(net)
+    monkeypatch.setenv("KZOO_MAX_MEMORY", str(2 * peak * 4 * 2))  # two samples' largest layer, in and out
+    assert activations.inference_batch(net, 1024) == 2
+    np.testing.assert_allclose(fitting.predict(net, x), whole, rtol=1e-5, atol=1e-6)
+    monkeypatch.setenv("KZOO_MAX_MEMORY", "1M")
+    with pytest.raises(kzoo.DataError, match=r"running 'functional\w*' on one sample at input 128x128x3 .*1\.0 MiB "
+                                             r"KZOO_MAX_MEMORY allows"):
+        fitting.predict(net, x)
+
+
+def test_the_memory_budget_variable_is_checked_like_every_other(monkeypatch) -> None:
+    import kzoo
+    from kzoo._system import limits
+
+    monkeypatch.setenv("KZOO_MAX_MEMORY", "lots")
+    with pytest.raises(kzoo.ConfigError, match="KZOO_MAX_MEMORY='lots' is not a size"):
+        limits.memory_budget()
+    monkeypatch.setenv("KZOO_MAX_MEMORY", "2G")
+    assert limits.memory_budget() == (2 * 2**30, "KZOO_MAX_MEMORY")
+
+
+def test_evaluation_reads_predictions_in_chunks_with_the_same_metrics(monkeypatch, penguins) -> None:
+    """60,000 classes x 60,000 rows of probabilities were 14 GB at once: evaluate grew past 9 GB."""
+    import kzoo
+    from kzoo._engine import wrapping
+    from kzoo._workflow import inference
+
+    table, model = penguins
+    whole = kzoo.evaluate(model, table, target="species")
+    calls = []
+    predict = wrapping.predict
+    monkeypatch.setattr(wrapping, "predict", lambda *a, **k: calls.append(len(a[2])) or predict(*a, **k))
+    monkeypatch.setattr(inference, "EVALUATE_CHUNK_BYTES", 8 * 2 * 4)  # 8 rows of two probabilities
+    chunked = kzoo.evaluate(model, table, target="species")
+    assert calls == [8] * 5 and chunked == pytest.approx(whole, rel=1e-5)
+
+
+def test_a_predictions_table_too_large_is_refused_before_the_model_predicts(monkeypatch, penguins) -> None:
+    from kzoo._engine import wrapping
+
+    table, model = penguins
+    monkeypatch.setattr(wrapping, "predict", lambda *a, **k: pytest.fail("predicted before the size check"))
+    monkeypatch.setenv("KZOO_MAX_MEMORY", "4K")
+    one_line_error(run("predict", model, "--data", table), "a predictions table of 40 rows and 4 columns",
+                   "KZOO_MAX_MEMORY")
+
+
+def test_one_very_long_text_cell_costs_its_own_size_not_the_columns(tmp_path) -> None:
+    """numpy's str dtype pads every cell to the longest: one 131,000-character cell cost 2 GB."""
+    import kzoo
+    from kzoo.datasets.files import read_csv
+
+    rows = 400
+    notes = [" ".join("xy"[(i + j) % 2] for j in range(i % 7 + 1)) for i in range(rows)]
+    notes[5] = "w " * 65_500
+    data = write_table(tmp_path / "notes.csv", {"a": [i / rows for i in range(rows)], "note": notes,
+                                                 "y": [i % 2 for i in range(rows)]})
+    column = read_csv(str(data), target=("y",)).text["note"]
+    assert column.nbytes < 100_000, f"{column.nbytes:,} bytes for {rows} references"  # str dtype: 210 MB
+    assert column[5] == notes[5].strip() and column[6] == notes[6]
+    model = tmp_path / "m.keras"
+    assert run("train", "mlp", "--data", data, "--target", "y", "--epochs", "1", "--quiet", "--out", model).exit_code == 0
+    header, predicted = kzoo.predict(model, data)
+    assert len(predicted) == rows and header[:2] == ["row", "output"]

@@ -77,6 +77,7 @@ def test_killed_training_resumes_from_the_last_completed_epoch_and_matches_the_u
     assert "resumed from epoch 2" in resumed.stdout and "Epoch 3/4" in resumed.stdout
     assert resumed.stdout.index("resumed from epoch 2") < resumed.stdout.index("Epoch 3/4")
     assert "Epoch 1/4" not in resumed.stdout
+    assert resumed.stdout.count("mlp: 4 epochs") == 1, resumed.stdout  # the summary once (issue 35)
     report = json.loads(metrics.read_text())
     assert report["initial_epoch"] == 2 and report["epochs"] == 4
     assert report["history"]["loss"][:2] == saved["history"]["loss"]

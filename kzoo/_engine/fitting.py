@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from .._meta.derive import unknown_loss_message
 from .._system.backend import is_tensorflow, keep_tensorflow_out
 from ..errors import PluginError
+from .activations import inference_batch
 from .arrays import count_rows, unwrap
 from .options import (
     DEFAULT_BATCH_SIZE,
@@ -258,20 +259,22 @@ def _weights_of(validation_data: Sequence[Any]) -> Any:
 
 def evaluate(model: keras.Model, x: Any, y: Any = None, **kwargs: Any) -> dict[str, float]:
     kwargs.setdefault("verbose", 0)
+    if not is_dataset(x):  # batches that fit in memory (a dataset comes batched)
+        kwargs["batch_size"] = inference_batch(model, kwargs.get("batch_size") or EVAL_BATCH_SIZE)
     if not is_tensorflow() and not is_dataset(x):
         x, y = unwrap(x), unwrap(y)
-        kwargs.setdefault("batch_size", EVAL_BATCH_SIZE)
     elif strategy_of(model) is not None:
         x, y = unwrap(x), unwrap(y)
     elif not is_dataset(x):
-        x, y = to_dataset(x, y, kwargs.pop("batch_size", EVAL_BATCH_SIZE)), None
+        x, y = to_dataset(x, y, kwargs.pop("batch_size")), None
     result = model.evaluate(x, y, return_dict=True, **kwargs)
     return {name: float(value) for name, value in result.items()}
 
 
 def predict(model: keras.Model, x: Any, **kwargs: Any) -> Any:
     kwargs.setdefault("verbose", 0)
-    kwargs.setdefault("batch_size", EVAL_BATCH_SIZE)
+    if not is_dataset(x):
+        kwargs["batch_size"] = inference_batch(model, kwargs.get("batch_size") or EVAL_BATCH_SIZE)
     result = model.predict(unwrap(x), **kwargs)
     if isinstance(result, (list, tuple)):
         return {name: _float32(value) for name, value in zip(model.output_names, result)}

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import ConfigError, option
 from . import fastpath, fitting
+from .activations import check_training_batch
 from .arrays import split_tail, unwrap
 from .custom_loop import CUSTOM_LOOP_FIT_ARGS, fit_custom_loop
 from .options import DEFAULT_BATCH_SIZE
@@ -114,6 +115,7 @@ def fit(
             validation_data = (x_val, y_val, w_val)
     callbacks = list(callbacks or [])
     size = batch_size or DEFAULT_BATCH_SIZE
+    check_training_batch(model, size)
     loop = choose_loop(model, x, y, validation_data, strategy=strategy, batch_size=size, callbacks=callbacks,
                        verbose=verbose, fit_kwargs=fit_kwargs, allow_fast_path=allow_fast_path)
     if loop == "custom":

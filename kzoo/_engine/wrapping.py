@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._system.backend import allow_tensorflow
 from ..datasets.preprocess import NUMERIC_INPUT, Plan, lookup
+from ..datasets.table import as_strings
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -198,7 +199,7 @@ def predict(model: keras.Model, plan: Plan, numeric: np.ndarray, categorical: Ma
     strings = bool(plan.categorical) and is_tensorflow()
     if strings:
         for cat in plan.categorical:
-            x[cat["input"]] = np.asarray(categorical[cat["column"]], dtype=str).reshape(-1, 1)
+            x[cat["input"]] = as_strings(categorical[cat["column"]]).reshape(-1, 1)
         runner = model
     else:
         x.update(lookup(plan, categorical))
@@ -208,7 +209,7 @@ def predict(model: keras.Model, plan: Plan, numeric: np.ndarray, categorical: Ma
     if strings:
         import tensorflow as tf
 
-        x = {k: tf.constant(v) if v.dtype.kind == "U" else v for k, v in x.items()}
+        x = {k: tf.constant(v) if v.dtype.kind in "UO" else v for k, v in x.items()}
     feed = x[NUMERIC_INPUT] if len(x) == 1 and plan.numeric else x
     return by_name(runner.predict(feed, batch_size=batch_size, verbose=0), names)
 

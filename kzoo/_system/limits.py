@@ -8,6 +8,14 @@ Environment:
   KZOO_MAX_PARAMS=N        largest model kzoo builds, in parameters (default 250M; suffixes K, M,
                            G as thousands, millions, billions), checked from the config first
 
+  KZOO_MAX_MEMORY=N        the memory budget (default: what the system has available now): every
+                           estimate below is held against it, lower it to keep kzoo small on a
+                           shared server, raise it to try what the estimate refuses
+
+One budget for everything a file or an option can make kzoo allocate: :func:`check_allocation`
+holds each estimate (parameters, arrays, decoded images, synthetic data, one batch's activations,
+encoding layers, prediction tables) against :func:`memory_budget` before anything is allocated.
+
 Every numeric environment variable kzoo reads is checked here (:func:`env_seconds`,
 :func:`parse_bytes`): a value that is not a number in its range is one ConfigError naming it,
 never a traceback from deep inside a timer or a socket.
@@ -103,6 +111,14 @@ def available_memory() -> int:
         return 2**63 - 1
 
 
+def memory_budget() -> tuple[int, str]:
+    """``(bytes, where they come from)``: KZOO_MAX_MEMORY when set, else the memory available now."""
+    raw = os.environ.get("KZOO_MAX_MEMORY", "").strip()
+    if raw:
+        return parse_bytes(raw, "KZOO_MAX_MEMORY"), "KZOO_MAX_MEMORY"
+    return available_memory(), "available"
+
+
 def format_bytes(n: float) -> str:
     for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
         if n < 1024 or unit == "PiB":
@@ -111,11 +127,18 @@ def format_bytes(n: float) -> str:
     return f"{n:.1f} PiB"  # pragma: no cover
 
 
+def fits(nbytes: float, share: float = 1.0) -> bool:
+    """Whether ``nbytes`` fit in ``share`` of :func:`memory_budget`."""
+    return nbytes <= memory_budget()[0] * share
+
+
 def check_allocation(nbytes: float, what: str, hint: str, share: float = 1.0) -> None:
-    """A DataError before allocating ``nbytes`` for ``what`` when memory cannot hold it, or more
-    than ``share`` of what is available (the rest kept for what comes with it: data, temporaries)."""
-    free = available_memory()
-    if nbytes > free * share:
+    """A DataError before allocating ``nbytes`` for ``what`` when the memory budget cannot hold it,
+    or more than ``share`` of it (the rest kept for what comes with it: data, temporaries)."""
+    budget, source = memory_budget()
+    if nbytes > budget * share:
         of = "" if share >= 1 else f" (at most {share:.0%} of it for this)"
-        raise DataError(f"{what} would need about {format_bytes(nbytes)}, but only {format_bytes(free)} of memory "
-                        f"is available{of}; {hint}")
+        limit = (f"the {format_bytes(budget)} KZOO_MAX_MEMORY allows" if source == "KZOO_MAX_MEMORY"
+                 else f"only {format_bytes(budget)} of memory is available")
+        raise DataError(f"{what} would need about {format_bytes(nbytes)}, but {limit}{of}; "
+                        f"{hint.rstrip('.')} (KZOO_MAX_MEMORY sets this budget).")

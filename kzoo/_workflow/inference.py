@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._engine import wrapping
+from .._engine.arrays import count_rows
 from .._engine.options import DataOptions
 from .._meta.spec import BINARY_LOSSES, SPARSE_LOSSES, TensorSpec
 from .._store import saving
@@ -22,7 +23,7 @@ from .._zoo.tasks import for_task
 from ..datasets.files import read_csv
 from ..datasets.memory import table_from_memory
 from ..datasets.preprocess import Plan
-from ..datasets.table import DEFAULT_NA_VALUES, Table
+from ..datasets.table import DEFAULT_NA_VALUES, Table, as_strings
 from ..errors import DataError, option
 from . import api
 from .loading import load_data, load_table, source_kind
@@ -189,7 +190,7 @@ def data_for_saved(saved: SavedModel, data: str | os.PathLike[str], target: Sequ
     return load_data(data, saved.builder, options=options, metadata=saved.metadata, require_target=require_target, seed=seed)
 
 
-def evaluate_file(path: str | os.PathLike[str], data: Any, target: Sequence[str] = (),
+def evaluate_file(path: str | os.PathLike[str], data: Any, target: str | Sequence[str] = (),
                   inputs: Mapping[str, Sequence[str]] | None = None, safe_mode: bool = True,
                   samples: int | None = None, skip_bad_files: bool = False) -> dict[str, float]:
     """Loss and metrics of the saved model at ``path`` on ``data`` (a path, a data set name, or
@@ -202,8 +203,8 @@ def evaluate_file(path: str | os.PathLike[str], data: Any, target: Sequence[str]
         path: a ``.keras`` file kzoo saved, or registered weights such as ``"mlp.iris"``.
         data: a ``.csv`` / ``.npz`` file or image folder, a data set name (``"iris"``), or, for a
             model trained on a table, arrays, a dict of columns or a DataFrame.
-        target: the CSV target column, or ``OUTPUT=COLUMN`` items for several outputs; empty:
-            the column(s) the model was trained on.
+        target: the CSV target column (a string), or ``OUTPUT=COLUMN`` items for several
+            outputs; empty: the column(s) the model was trained on.
         inputs: CSV columns (or one text column) per input name, for multi-input models.
         safe_mode: as for :func:`load_model`.
         samples: rows of synthetic data (``data="synthetic"``).
@@ -222,6 +223,7 @@ def evaluate_file(path: str | os.PathLike[str], data: Any, target: Sequence[str]
         >>> kzoo.evaluate("mlp.iris", "iris")["accuracy"]  # doctest: +SKIP
         0.9866666666666667
     """
+    target = (target,) if isinstance(target, str) else tuple(target)  # "species" is one column, not seven
     plan = plan_of(read_model_metadata(path))
     if plan is not None:
         metadata = read_model_metadata(path)
@@ -270,15 +272,17 @@ def predict_file(path: str | os.PathLike[str], data: Any,
     plan = plan_of(metadata)
     if plan is not None:
         raw = read_raw(metadata, plan, data, (), require_target=False)  # every data mistake before keras
+        outputs = [TensorSpec.from_dict(o) for o in plan.outputs]
+        check_table_fits(len(raw.numeric), table_columns(outputs))
         saved = open_model(path, safe_mode)
         result = wrapping.predict(saved.model, plan, raw.numeric, raw.categorical)
-        outputs = [TensorSpec.from_dict(o) for o in plan.outputs]
         data_meta = metadata.get("data") or {}
         return prediction_table(result, outputs, data_meta.get("class_names"), data_meta.get("target_classes"))
     saved = open_model(path, safe_mode)
     shaped = data_for_saved(saved, data, inputs=inputs, require_target=False, samples=samples, skip_bad_files=skip_bad_files)
-    result = saved.builder.predict(saved.model, shaped.x)
     outputs = saved.builder.output_specs(saved.config)
+    check_table_fits(count_rows(shaped.x), table_columns(outputs))
+    result = saved.builder.predict(saved.model, shaped.x)
     if not isinstance(result, dict):
         result = {outputs[0].name: result}
     header, rows = prediction_table(result, outputs, shaped.class_names, shaped.meta.get("target_classes"))
@@ -337,10 +341,10 @@ def read_raw(metadata: Mapping[str, Any], plan: Plan, data: Any, target: Sequenc
     for cat in plan.categorical:
         column = cat["column"]
         if column in table.text:
-            categorical[column] = np.asarray(table.text[column], dtype=str)
+            categorical[column] = as_strings(table.text[column])
         else:  # read as numbers this time: compare as the text the model learnt
             values = table.columns([column])[:, 0]
-            categorical[column] = np.array([_as_text(v) for v in values], dtype=str)
+            categorical[column] = as_strings([_as_text(v) for v in values])
     y = None
     if require_target:
         y = shaped_targets(table, plan)
@@ -364,17 +368,37 @@ def shaped_targets(table: Table, plan: Plan) -> dict[str, Any]:
     return {n: y[n] for n in names}
 
 
+EVALUATE_CHUNK_BYTES = 128 * 2**20
+"""Predictions held at once while evaluating: a 60,000-class model's probabilities for 60,000 rows
+are 14 GB, and all its metrics need of each row is one loss term and one hit."""
+
+
 def evaluate_raw(saved: SavedModel, plan: Plan, raw: RawData) -> dict[str, float]:
     """Loss and metrics of a self-contained model on raw rows, computed from its predictions
     (the same numbers on every backend): loss and accuracy for classifiers; loss (mse), mae,
-    rmse and r2 for regressors. Several outputs: each metric prefixed with its output's name."""
+    rmse and r2 for regressors. Several outputs: each metric prefixed with its output's name.
+    Rows are predicted in chunks of :data:`EVALUATE_CHUNK_BYTES` of probabilities, each chunk
+    reduced to what the metrics need before the next."""
+    import math
+
     import numpy as np
 
-    result = wrapping.predict(saved.model, plan, raw.numeric, raw.categorical)
+    specs = [TensorSpec.from_dict(o) for o in plan.outputs]
+    truth = {spec.name: np.asarray((raw.y or {})[spec.name]) for spec in specs}
+    n = len(raw.numeric)
+    width = sum(math.prod(int(d or 1) for d in spec.shape) for spec in specs) or 1
+    rows = max(1, EVALUATE_CHUNK_BYTES // (width * 4))
+    pieces: dict[str, list[Any]] = {spec.name: [] for spec in specs}
+    for begin in range(0, n, rows):
+        chunk = slice(begin, begin + rows)
+        result = wrapping.predict(saved.model, plan, raw.numeric[chunk],
+                                  {column: values[chunk] for column, values in raw.categorical.items()})
+        for spec in specs:
+            pieces[spec.name].append(per_row(spec, np.asarray(result[spec.name]), truth[spec.name][chunk]))
     metrics: dict[str, float] = {}
     total = 0.0
-    for spec in (TensorSpec.from_dict(o) for o in plan.outputs):
-        found = output_metrics(spec, np.asarray(result[spec.name]), np.asarray((raw.y or {})[spec.name]))
+    for spec in specs:
+        found = output_metrics(spec, np.concatenate(pieces[spec.name]), truth[spec.name])
         total += found["loss"]
         prefix = f"{spec.name}_" if len(plan.outputs) > 1 else ""
         metrics.update({prefix + k: v for k, v in found.items()})
@@ -382,25 +406,52 @@ def evaluate_raw(saved: SavedModel, plan: Plan, raw: RawData) -> dict[str, float
     return metrics
 
 
-def output_metrics(spec: TensorSpec, predicted: Any, truth: Any) -> dict[str, float]:
+def per_row(spec: TensorSpec, predicted: Any, truth: Any) -> Any:
+    """What the metrics need of each row: a classifier's ``(loss term, hit)``, a regressor's values."""
     import numpy as np
 
-    predicted = predicted.reshape(len(predicted), -1).astype("float64")
+    predicted = predicted.reshape(len(predicted), -1)
     if spec.loss in SPARSE_LOSSES:
         labels = truth.reshape(-1).astype(int)
-        chosen = np.clip(predicted[np.arange(len(labels)), labels], 1e-7, 1.0)
-        return {"loss": float(-np.log(chosen).mean()), "accuracy": float((predicted.argmax(axis=1) == labels).mean())}
+        chosen = np.clip(predicted[np.arange(len(labels)), labels].astype("float64"), 1e-7, 1.0)
+        return np.stack([-np.log(chosen), predicted.argmax(axis=1) == labels], axis=1)
     if spec.loss in BINARY_LOSSES:
         labels = truth.reshape(-1).astype("float64")
-        p = np.clip(predicted[:, 0], 1e-7, 1 - 1e-7)
-        return {"loss": float(-(labels * np.log(p) + (1 - labels) * np.log(1 - p)).mean()),
-                "accuracy": float(((p >= 0.5) == (labels >= 0.5)).mean())}
+        p = np.clip(predicted[:, 0].astype("float64"), 1e-7, 1 - 1e-7)
+        return np.stack([-(labels * np.log(p) + (1 - labels) * np.log(1 - p)), (p >= 0.5) == (labels >= 0.5)], axis=1)
+    return predicted.astype("float64")
+
+
+def output_metrics(spec: TensorSpec, rows: Any, truth: Any) -> dict[str, float]:
+    """The metrics of one output from its :func:`per_row` values."""
+    import numpy as np
+
+    if spec.loss in SPARSE_LOSSES or spec.loss in BINARY_LOSSES:
+        return {"loss": float(rows[:, 0].mean()), "accuracy": float(rows[:, 1].mean())}
+    predicted = rows
     values = truth.reshape(len(truth), -1).astype("float64")
     error = predicted - values
     mse = float((error**2).mean())
     spread = float(((values - values.mean(axis=0)) ** 2).mean())
     return {"loss": mse, "mae": float(np.abs(error).mean()), "rmse": mse**0.5,
             "r2": 1.0 - mse / spread if spread > 0 else float("nan")}
+
+
+def check_table_fits(rows: int, columns: int) -> None:
+    """Refuse a predictions table that memory cannot hold, before the model predicts it.
+
+    A Python table costs about 40 bytes a cell: 60,000 classes made gigabytes of a few rows."""
+    check_allocation(rows * columns * BYTES_PER_CELL, f"a predictions table of {rows:,} rows and {columns:,} columns",
+                     "predict fewer rows per call, or take the probabilities as an array (4 bytes a value) with "
+                     "kzoo.load(MODEL).predict(x).", share=0.5)
+
+
+def table_columns(outputs: Sequence[Any]) -> int:
+    """The columns :func:`prediction_table` writes for these outputs, from their specs."""
+    import math
+
+    width = [math.prod(int(d or 1) for d in spec.shape) for spec in outputs]
+    return 1 + sum(w + (spec.loss in SPARSE_LOSSES or spec.loss in BINARY_LOSSES) for w, spec in zip(width, outputs))
 
 
 def prediction_table(
@@ -432,10 +483,7 @@ def prediction_table(
         else:
             header += [spec.name] if values.shape[1] == 1 else [f"{spec.name}_{j}" for j in range(values.shape[1])]
             columns += [values[:, j] for j in range(values.shape[1])]
-    # A Python table costs about 40 bytes a cell: 60,000 classes made gigabytes of a few rows.
-    check_allocation(n * len(header) * BYTES_PER_CELL, f"a predictions table of {n:,} rows and {len(header):,} columns",
-                     "predict fewer rows per call, or take the probabilities as an array (4 bytes a value) with "
-                     "kzoo.load(MODEL).predict(x).", share=0.5)
+    check_table_fits(n, len(header))
     rows = [[i] + [_cell(col[i]) for col in columns] for i in range(n)]
     return header, rows
 

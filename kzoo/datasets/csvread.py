@@ -84,7 +84,10 @@ class CsvColumns:
         for sequence inputs)."""
         self._to_text(name)
         column = self._columns[name]
-        values = np.array(list(column.values), dtype=str)  # type: ignore[arg-type]
+        # Object arrays: numpy's str dtype pads every cell to the longest, and one 131,000-character
+        # cell made a 3,000-row column 1.5 GB; these hold one reference per row to shared strings.
+        values = np.empty(len(column.values), dtype=object)
+        values[:] = list(column.values)
         return values[np.frombuffer(column.codes, dtype="int32")] if len(values) else values  # type: ignore[arg-type]
 
     def numeric(self, name: str) -> np.ndarray:

@@ -31,7 +31,7 @@ import numpy as np
 
 from .._meta.tables import MAX_CATEGORIES, MAX_INTEGER_CLASSES
 from ..errors import DataError, option
-from .table import Table, _natural_key
+from .table import Table, _natural_key, as_strings
 
 NUMERIC_INPUT = "numeric"
 
@@ -190,4 +190,4 @@ def from_examples(plan: Plan, recorded: Mapping[str, Any]) -> tuple[np.ndarray, 
     rows = recorded.get("numeric") or []
     numeric = np.array([[np.nan if v is None else v for v in row] for row in rows], dtype="float32")
     numeric = numeric.reshape(len(rows), len(plan.numeric))
-    return numeric, {k: np.asarray(v, dtype=str) for k, v in (recorded.get("categorical") or {}).items()}
+    return numeric, {k: as_strings(v) for k, v in (recorded.get("categorical") or {}).items()}

@@ -31,6 +31,8 @@ def synthetic_inputs(inputs: Sequence[TensorSpec], n: int, seed: int = 0) -> dic
         if t.is_integer:
             low, high = t.range or DEFAULT_INT_RANGE
             out[t.name] = rng.integers(low, high, size=shape).astype(t.dtype)
+        elif np.dtype(t.dtype) in (np.float32, np.float64):  # drawn in place: no float64 copy of an image batch
+            out[t.name] = rng.standard_normal(shape, dtype=np.dtype(t.dtype).type)
         else:
             out[t.name] = rng.standard_normal(shape).astype(t.dtype)
     return out

@@ -17,6 +17,7 @@ import numpy as np
 from .._meta.spec import TensorSpec
 from .._system.backend import is_tensorflow, name as backend_name
 from ..errors import DataError, option
+from .table import as_strings
 
 #: Vocabulary size when the input declares no range (no Embedding to read it from).
 DEFAULT_MAX_TOKENS = 20_000
@@ -34,7 +35,7 @@ def vectorize(
     """Replace each text array in ``x`` (strings, keyed by input name) by int32 token ids, in
     place. Returns what must be saved with the model: per input, its vocabulary and length."""
     by_name = {t.name: t for t in inputs}
-    texts = [name for name, array in x.items() if np.asarray(array).dtype.kind in "US"]
+    texts = [name for name, array in x.items() if np.asarray(array).dtype.kind in "USO"]
     if not texts:
         return {}
     if not is_tensorflow():
@@ -44,14 +45,14 @@ def vectorize(
     saved = dict(saved or {})
     for name in texts:  # before keras: a text too long to pad to is the data's mistake
         if not saved.get(name):
-            rows = np.asarray(x[name]).astype(str)
+            rows = as_strings(x[name])
             check_lengths(name, rows if train_rows is None else rows[train_rows], by_name[name])
     import keras
 
     state: dict[str, Any] = {}
     for name in texts:
         spec = by_name[name]
-        strings = np.asarray(x[name]).astype(str)
+        strings = as_strings(x[name])
         known = saved.get(name)
         if known:
             vocabulary, length = list(known["vocabulary"]), int(known["length"])
