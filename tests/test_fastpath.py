@@ -1,5 +1,5 @@
 """kzoo._engine.fastpath: a small table's epoch (and its validation) as one compiled call trains exactly
-what ``model.fit`` trains, on TensorFlow and on JAX, and is only taken where it may be."""
+what ``model.fit`` trains, on TensorFlow, JAX and PyTorch, and is only taken where it may be."""
 
 from __future__ import annotations
 
@@ -77,12 +77,14 @@ def compare(backend: str, model: str, monkeypatch: pytest.MonkeyPatch) -> dict:
 
 @pytest.mark.parametrize("backend, model, taken", [
     ("tensorflow", "mlp", 1), ("tensorflow", "cnn", 1),
-    pytest.param("jax", "mlp", 1, marks=pytest.mark.slow), pytest.param("jax", "cnn", 0, marks=pytest.mark.slow)])
+    pytest.param("jax", "mlp", 1, marks=pytest.mark.slow), pytest.param("jax", "cnn", 0, marks=pytest.mark.slow),
+    pytest.param("torch", "mlp", 1, marks=pytest.mark.slow), pytest.param("torch", "cnn", 1, marks=pytest.mark.slow)])
 def test_the_fast_path_trains_what_model_fit_trains(backend, model, taken, monkeypatch):
     """On JAX's CPU backend a convolutional model goes through model.fit by default (what
-    benchmarks/families.py measures); forced onto the fast path, it still trains the same."""
-    if backend == "jax":
-        pytest.importorskip("jax")
+    benchmarks/families.py measures); forced onto the fast path, it still trains the same. On
+    PyTorch the fast path is a Python loop of Keras's own steps, without model.fit's adapters."""
+    if backend in ("jax", "torch"):
+        pytest.importorskip(backend)
     result = compare(backend, model, monkeypatch)
     assert result["taken"] == taken and result["used"] == 1  # exactly one run took the fast path
     (fast_history, fast_weights), (slow_history, slow_weights) = result["fast"], result["slow"]

@@ -8,7 +8,10 @@ the test step are two programs to compile. scikit-learn has none of that, so on 
 times slower (issue 9). Here, when a whole epoch is one execution anyway (``steps_per_execution``
 at least the steps of an epoch, kzoo's default for tables of up to 64 batches), one compiled
 function runs the epoch: the shuffled batches, then the validation batches. Python sees each epoch
-once, to call the epoch-level callbacks (early stopping, checkpoints, progress lines).
+once, to call the epoch-level callbacks (early stopping, checkpoints, progress lines). PyTorch
+runs eagerly, so there is no epoch to compile: there the same epoch is a Python loop of Keras's
+steps on tensors made once, without ``model.fit``'s per-batch adapters and iterators (1.1-1.25x
+``fit`` on ``benchmarks/families.py``'s table and CNN rows), at any number of batches.
 
 Same run as ``model.fit``: the batches are those of :func:`kzoo._engine.fitting.fit` (TensorFlow: the
 argsort of ``stateless_uniform`` drawn from ``(seed, epoch)``; JAX: a numpy permutation drawn
@@ -17,7 +20,7 @@ metrics, optimizer and its schedule unchanged), validation uses batches of
 :data:`kzoo._engine.options.EVAL_BATCH_SIZE`, and the logs have the same names. So early stopping,
 resuming from a checkpoint and seeds behave as before. Anything else (a strategy or a
 ``keras.distribution``, a ``tf.data.Dataset``, a callback with per-batch hooks, the progress bar,
-``steps_per_execution`` below an epoch, another backend, a convolutional model on JAX's CPU
+``steps_per_execution`` below an epoch on TensorFlow or JAX, a convolutional model on JAX's CPU
 backend: see :func:`has_convolution`) goes through ``model.fit``.
 """
 
@@ -31,7 +34,7 @@ from .arrays import count_rows, unwrap
 from .fitting import is_dataset, strategy_of, with_weights
 from .options import EVAL_BATCH_SIZE
 
-BACKENDS = ("tensorflow", "jax")
+BACKENDS = ("tensorflow", "jax", "torch")
 
 
 class History:
@@ -72,8 +75,8 @@ def applies(net: Any, x: Any, y: Any, validation_data: Any, *, strategy: Any, ba
     if strategy_of(net) is not None:
         return False
     steps = -(-count_rows(unwrap(x)) // batch_size)
-    if int(getattr(net, "steps_per_execution", 1) or 1) < steps:
-        return False
+    if name() != "torch" and int(getattr(net, "steps_per_execution", 1) or 1) < steps:
+        return False  # (torch runs one step per call whatever the size: its loop is below)
     return not (name() == "jax" and _on_cpu() and has_convolution(net))
 
 
@@ -158,8 +161,8 @@ def fit(net: Any, x: Any, y: Any, validation_data: Any, *, batch_size: int, epoc
     history = History()
     callback_list = keras.callbacks.CallbackList(list(callbacks), add_history=False, add_progbar=False, model=net,
                                                  epochs=epochs, steps=-(-n // batch_size), verbose=0)
-    run = (_tensorflow_epochs if is_tensorflow() else _jax_epochs)(net, train, val, n, batch_size, EVAL_BATCH_SIZE,
-                                                                    seed)
+    epochs_of = {"tensorflow": _tensorflow_epochs, "jax": _jax_epochs, "torch": _torch_epochs}[name()]
+    run = epochs_of(net, train, val, n, batch_size, EVAL_BATCH_SIZE, seed)
     net.stop_training = False
     callback_list.on_train_begin()
     logs: dict[str, float] = {}
@@ -176,6 +179,13 @@ def fit(net: Any, x: Any, y: Any, validation_data: Any, *, batch_size: int, epoc
         net.optimizer.finalize_variable_values(net.trainable_weights)
     callback_list.on_train_end(logs)
     return history
+
+
+def _permutation(seed: int, epoch: int, n: int) -> Any:
+    """Epoch ``epoch``'s order of ``n`` rows, as :func:`kzoo._engine.fitting.epoch_batches` draws it."""
+    import numpy as np
+
+    return np.random.default_rng([int(seed), epoch]).permutation(n)
 
 
 def _split(n: int, batch_size: int) -> tuple[int, int]:
@@ -325,7 +335,7 @@ def _jax_epochs(net: Any, train: Any, val: Any, n: int, batch_size: int, eval_ba
     compiled = _jax_compile(epoch_step, (current_state(), np.arange(n), data, val_data), _jax_compiler_options(net, n))
 
     def run(epoch: int) -> dict[str, float]:
-        order = np.random.default_rng([int(seed), epoch]).permutation(n)
+        order = _permutation(seed, epoch, n)
         logs, state = compiled(current_state(), order, data, val_data)
         trainable, non_trainable, optimizer_vars, metrics_vars = state
         for variables, values in ((net.trainable_variables, trainable), (net.non_trainable_variables, non_trainable),
@@ -335,3 +345,49 @@ def _jax_epochs(net: Any, train: Any, val: Any, n: int, batch_size: int, eval_ba
         return _floats(logs)
 
     return run
+
+
+def _torch_epochs(net: Any, train: Any, val: Any, n: int, batch_size: int, eval_batch_size: int,
+                  seed: int) -> Any:
+    """Keras's own ``train_step`` and ``test_step`` on each batch, from a plain Python loop.
+
+    PyTorch runs eagerly, so there is no epoch to compile; what ``model.fit`` adds around each
+    step (its data adapter converting each numpy batch, its epoch iterator, per-batch callback
+    dispatch) was about 30% of a step of the seed MLP on two cores. Here the arrays become
+    tensors once (on the model's device) and each batch is an index into them, drawn from the
+    numpy permutation of ``(seed, epoch)`` that :func:`kzoo._engine.fitting.epoch_batches` uses."""
+    import keras
+    import numpy as np
+    import torch
+
+    from keras.src.backend.torch.core import get_device
+
+    device = get_device()
+    tree = keras.tree
+    tensors = tree.map_structure(lambda a: torch.as_tensor(a, device=device), train)
+    val_tensors = None if val is None else tree.map_structure(lambda a: torch.as_tensor(a, device=device), val)
+
+    def batches(data: Any, rows: int, size: int, order: Any = None) -> Any:
+        for start in range(0, rows, size):
+            index = slice(start, start + size) if order is None else order[start:start + size]
+            yield tree.map_structure(lambda t: t[index], data)
+
+    def run(epoch: int) -> dict[str, float]:
+        order = torch.as_tensor(_permutation(seed, epoch, n), device=device)
+        net.train()
+        net.reset_metrics()
+        logs: Any = {}
+        for batch in batches(tensors, n, batch_size, order):
+            logs = net.train_step(batch)
+        logs = _floats({k: keras.ops.convert_to_numpy(v) for k, v in logs.items()})
+        if val_tensors is not None:
+            net.eval()
+            net.reset_metrics()
+            with torch.no_grad():
+                for batch in batches(val_tensors, count_rows(val_tensors[0]), eval_batch_size):
+                    val_logs = net.test_step(batch)
+            logs.update({f"val_{k}": float(np.asarray(keras.ops.convert_to_numpy(v))) for k, v in val_logs.items()})
+        return logs
+
+    return run
+

@@ -113,8 +113,8 @@ def main(backend: str | None) -> None:
     Environment: KZOO_LOAD_PLUGINS, KZOO_DISABLE_PLUGINS, KZOO_STRICT_PLUGINS,
     KZOO_TRACE_PLUGINS, KZOO_PLUGIN_TIMEOUT, KZOO_PLUGIN_ABANDON (see `kzoo plugins --help`);
     KZOO_CACHE_DIR, KZOO_OFFLINE, KZOO_DOWNLOAD_TIMEOUT, KZOO_MAX_DOWNLOAD_BYTES (see `kzoo
-    weights --help`); KZOO_MAX_ARRAY_BYTES, KZOO_MAX_PARAMS (docs/data.md, Limits);
-    KERAS_BACKEND (or --backend).
+    weights --help`); KZOO_MAX_ARRAY_BYTES, KZOO_MAX_PARAMS, KZOO_MAX_MEMORY (docs/data.md,
+    Limits); KERAS_BACKEND (or --backend).
     """
     if backend is not None:  # before any command imports keras, which reads it once
         choose(backend)

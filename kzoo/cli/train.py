@@ -155,8 +155,8 @@ def train_command(model, data, inputs, samples, skip_bad_files, target, assignme
       kzoo train mlp --data penguins.csv --target body_mass_g --val-split 0.2 --out mass.keras  (regression)
       kzoo train siamese_mlp --data synthetic --epochs 2 --quiet
       kzoo train mlp --data iris --val-split 0.2 --plot curves.png --strategy mirrored
-      kzoo train tiny_cnn --data images/ --val-split 0.2 --out cnn.keras     (one sub-folder per class)
-      kzoo train text_model --data reviews.csv --target label --out t.keras  (a text column, tokenized)
+      kzoo train tiny_cnn --data images/ --val-split 0.2 --out cnn.keras     (your CNN plugin; a sub-folder per class)
+      kzoo train text_model --data reviews.csv --target label --out t.keras  (your text model plugin; the text tokenized)
       kzoo train mlp --weights digits --data my.csv --target label --freeze --out ft.keras
       kzoo train mobilenet_v3_small --data photos/ --set input_shape=96,96,3 --weights imagenet --freeze --out s1.keras
       kzoo train mobilenet_v3_small --data photos/ --set input_shape=96,96,3 --weights s1.keras --unfreeze-top 20 \\
