@@ -15,7 +15,11 @@ from kzoo._zoo import plugins
 
 PLUGIN_ENV_VARS = ("KZOO_LOAD_PLUGINS", "KZOO_DISABLE_PLUGINS", "KZOO_STRICT_PLUGINS", "KZOO_TRACE_PLUGINS",
                    "KZOO_PLUGIN_TIMEOUT", "KZOO_PLUGIN_ABANDON", "KZOO_MAX_ARRAY_BYTES",
-                   "KZOO_MAX_PARAMS", "KZOO_MAX_DOWNLOAD_BYTES", "KZOO_DOWNLOAD_TIMEOUT")
+                   "KZOO_MAX_PARAMS", "KZOO_MAX_DOWNLOAD_BYTES", "KZOO_DOWNLOAD_TIMEOUT", "KZOO_MAX_MEMORY")
+SECOND_FRAMEWORKS = ("torch",)
+"""Frameworks no test may import into the suite's TensorFlow process. JAX is not among them:
+Keras's own exporters import it beside TensorFlow (jax2tf), as they are meant to."""
+_second_framework_reported: list[str] = []
 
 
 @pytest.fixture(autouse=True)
@@ -26,6 +30,20 @@ def clean_plugin_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     plugins.reset()
     yield
     plugins.reset()
+
+
+@pytest.fixture(autouse=True)
+def one_framework_per_process() -> Iterator[None]:
+    """Fail the test that imports a second framework into this process (issue 35): a CUDA build
+    of torch and TensorFlow in one pytest process crashed the suite with a segmentation fault.
+    Tests of another backend run it in a fresh interpreter. Reported once, by the test that did it."""
+    yield
+    active = os.environ.get("KERAS_BACKEND", "tensorflow")
+    loaded = [name for name in SECOND_FRAMEWORKS if name != active and name in sys.modules]
+    if loaded and not _second_framework_reported:
+        _second_framework_reported.extend(loaded)
+        pytest.fail(f"this test imported {', '.join(loaded)} into the {active} test process; run other backends "
+                    f"in a fresh interpreter (tests/_processes.py)", pytrace=False)
 
 
 @pytest.fixture

@@ -173,6 +173,28 @@ def test_image_folder_trains_evaluates_and_predicts_from_the_cli(models, image_f
     assert all(row[1].endswith(".png") and row[2].startswith("class_") for row in rows[1:])
 
 
+def test_an_image_models_export_answers_image_files_as_kzoo_predict_does(models, image_folder: Path,
+                                                                          tmp_path: Path) -> None:
+    """Issue 35: 16x16 files silently became the export's 8x8 input; the side file now says how."""
+    pytest.importorskip("tf2onnx")
+    import onnxruntime
+    from PIL import Image
+
+    model, target = tmp_path / "cnn.keras", tmp_path / "cnn.onnx"
+    kzoo.train("grid_cnn", image_folder, epochs=2, out=model)
+    result = kzoo.export_model(model, "onnx", target)
+    assert result.checked_on == "image files, decoded and resized by kzoo" and result.max_abs_diff <= 1e-4
+    side = json.loads(Path(result.inputs_file).read_text())["inputs"]["image"]
+    assert side["shape"] == [8, 8, 1] and side["channels"] == "grey" and side["resize"].startswith("bilinear")
+
+    files = sorted((image_folder / "class_1").iterdir())
+    header, rows = kzoo.predict(model, image_folder / "class_1")
+    resized = [np.asarray(Image.open(f).convert("L").resize((8, 8), Image.BILINEAR), "float32") for f in files]
+    session = onnxruntime.InferenceSession(str(target), providers=["CPUExecutionProvider"])
+    (probabilities,) = session.run(None, {session.get_inputs()[0].name: np.stack(resized)[..., None]})
+    np.testing.assert_allclose(probabilities, [row[3:6] for row in rows], atol=1e-4)
+
+
 def test_images_are_resized_and_converted_to_the_input(models, image_folder: Path) -> None:
     # The folder's images are all 16x16: resizing them is said, with the setting that keeps their size.
     with pytest.warns(kzoo.CsvNote, match=r"45 image\(s\) are 16x16, resized to the model's 10x12 input .*"
@@ -240,6 +262,46 @@ def test_a_text_column_trains_and_its_vocabulary_is_reused(models, reviews: Path
     assert evaluate_file(out, reviews)["accuracy"] == pytest.approx(result.metrics["accuracy"], abs=0.02)
     header, rows = predict_file(out, reviews)
     assert header[:2] == ["row", "label"] and {row[1] for row in rows} <= {"pos", "neg"}
+
+
+def tokenize_by_the_side_file(text: str, rule: dict) -> list[int]:
+    """What an ONNX user does with ``<export>.inputs.json``, in plain Python: its stated rule."""
+    import re
+    import string
+
+    assert rule["tokenize"].startswith("lowercase, strip punctuation")
+    index = {word: i for i, word in enumerate(rule["vocabulary"]) if i >= 2}
+    words = re.sub(f"[{re.escape(string.punctuation)}]", "", text.lower()).split()
+    ids = [index.get(word, 1) for word in words][:rule["length"]]
+    return ids + [0] * (rule["length"] - len(ids))
+
+
+def test_a_text_models_export_answers_raw_text_as_kzoo_predict_does(models, reviews: Path, tmp_path: Path) -> None:
+    """Issue 35: the ONNX export of a text model took token ids with no vocabulary beside it, and
+    was checked on generated ids, not on text."""
+    pytest.importorskip("tf2onnx")
+    import onnxruntime
+
+    model, target = tmp_path / "text.keras", tmp_path / "text.onnx"
+    kzoo.train("review_model", reviews, target="label", inputs={"review": ["review"]}, epochs=30,
+               learning_rate=0.05, out=model)
+    result = kzoo.export_model(model, "onnx", target)
+    assert result.checked_on == "raw texts, tokenized by kzoo" and result.encode == ("review",)
+    assert result.encoding == "token ids" and result.max_abs_diff <= 1e-4
+    side = json.loads(Path(result.inputs_file).read_text())
+    saved = kzoo._store.saving.read_metadata(model)["data"]["text"]["review"]
+    assert side["inputs"]["review"]["vocabulary"] == saved["vocabulary"] and side["class_names"] == ["neg", "pos"]
+
+    texts = ["The film was GREAT, lovely; superb!", "the film was dull... awful, and boring", "Fun? Moving. unheardof"]
+    raw = tmp_path / "raw.csv"
+    with open(raw, "w", newline="") as f:
+        csv.writer(f).writerows([["review"], *[[t] for t in texts]])
+    header, rows = kzoo.predict(model, raw)
+    session = onnxruntime.InferenceSession(str(target), providers=["CPUExecutionProvider"])
+    ids = np.array([tokenize_by_the_side_file(t, side["inputs"]["review"]) for t in texts], dtype="int32")
+    (probabilities,) = session.run(None, {session.get_inputs()[0].name: ids})
+    assert [side["class_names"][i] for i in probabilities.argmax(axis=1)] == [row[1] for row in rows]
+    np.testing.assert_allclose(probabilities, [row[2:4] for row in rows], atol=1e-4)
 
 
 def test_the_vocabulary_is_learnt_from_training_rows_only(models, reviews: Path, tmp_path: Path) -> None:

@@ -46,7 +46,8 @@ FORMATS: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
 class ExportResult:
     """Where the artifact went and how far its outputs are from the Keras model's. For a model
     trained on a table: ``inputs_file`` describes the artifact's inputs (columns, vocabularies,
-    class names) and ``encode`` names the columns a caller must turn into vocabulary indices."""
+    class names; a text model's vocabularies and tokenizing rule) and ``encode`` names the columns
+    (or text inputs) a caller must turn into vocabulary indices (or token ids: ``encoding``)."""
 
     path: str
     format: str
@@ -55,6 +56,9 @@ class ExportResult:
     inputs_file: str | None = None
     encode: tuple[str, ...] = ()
     checked_on: str = "generated samples"
+    encoding: str = "vocabulary indices"
+    """What ``encode``'s columns or inputs become: ``"vocabulary indices"`` (a table's categories)
+    or ``"token ids"`` (a text input)."""
 
 
 def export(model: str | os.PathLike[str], format: str, path: str | os.PathLike[str], *, samples: int = SAMPLES,
@@ -100,6 +104,10 @@ def export(model: str | os.PathLike[str], format: str, path: str | os.PathLike[s
     saved = open_model(model, safe_mode, precision="float32")  # a mixed model exports in float32: every runtime runs it
     if saved.plan is not None:
         return export_trained(saved, format, target, tolerance=tolerance)
+    if (saved.metadata.get("data") or {}).get("text"):
+        return export_text(saved, format, target, samples=samples, seed=seed, tolerance=tolerance)
+    if _image_input(saved) is not None:
+        return export_images(saved, format, target, samples=samples, seed=seed, tolerance=tolerance)
     return export_keras(saved.model, saved.builder.input_specs(saved.config), saved.builder.output_specs(saved.config),
                         format, target, samples=samples, seed=seed, tolerance=tolerance)
 
@@ -129,6 +137,104 @@ def export_trained(saved: Any, format: str, target: Path, tolerance: float = TOL
         "target_classes": data.get("target_classes") or {}}, indent=1) + "\n")
     return replace(result, inputs_file=str(sidecar), encode=tuple(cat["column"] for cat in plan.categorical),
                    checked_on="raw training rows")
+
+
+TOKENIZE = ("lowercase, strip punctuation (Keras TextVectorization's lower_and_strip_punctuation), split on "
+            "whitespace; each word's id is its position in vocabulary (0 pads, 1 is any word not in it); cut or "
+            "padded with 0 at the end to length words")
+"""How a text becomes an exported text model's input, as :mod:`kzoo.datasets.text` tokenizes it."""
+
+UNSEEN_WORD = "qqunseenqq"
+
+
+def raw_texts(vocabulary: Sequence[str], n: int, seed: int) -> list[str]:
+    """``n`` texts of the vocabulary's words as people write them (capitals, punctuation) and
+    one word outside it: what a text model's export is checked on, through kzoo's tokenizer."""
+    import numpy as np
+
+    words = [w for w in vocabulary[2:] if w] or [UNSEEN_WORD]
+    rng = np.random.default_rng(seed)
+    texts = []
+    for i in range(n):
+        chosen = [str(w) for w in rng.choice(words, size=int(rng.integers(1, 12)))]
+        chosen[0] = chosen[0].capitalize()
+        chosen.insert(int(rng.integers(0, len(chosen) + 1)), UNSEEN_WORD if i % 2 else UNSEEN_WORD.upper() + ",")
+        texts.append(" ".join(chosen) + ("!" if i % 3 == 0 else "."))
+    return texts
+
+
+def export_text(saved: Any, format: str, target: Path, *, samples: int, seed: int,
+                tolerance: float = TOLERANCE) -> ExportResult:
+    """A model trained on text: checked on raw texts tokenized as kzoo tokenizes them (with the
+    vocabulary and length its ``kzoo.json`` recorded), against the Keras model on the same texts.
+    The artifact takes token ids; ``<path>.inputs.json`` beside it holds each text input's
+    vocabulary, length and the rule (:data:`TOKENIZE`) that makes ids of a text."""
+    from ..datasets.text import vectorize
+
+    inputs, outputs = saved.builder.input_specs(saved.config), saved.builder.output_specs(saved.config)
+    data = saved.metadata.get("data") or {}
+    text = data["text"]
+    x, _ = synthetic_data(inputs, outputs, n=samples, seed=seed)  # any input that is not text
+    x.update({name: raw_texts(state["vocabulary"], samples, seed + i) for i, (name, state) in enumerate(text.items())})
+    vectorize(x, inputs, None, text)
+    result = export_keras(saved.model, inputs, outputs, format, target, x=x, tolerance=tolerance)
+    sidecar = Path(f"{target}.inputs.json")
+    write_text(sidecar, json.dumps({
+        "model": saved.metadata.get("model"), "inputs": {
+            spec.name: ({"text": True, "dtype": spec.dtype, "length": text[spec.name]["length"], "tokenize": TOKENIZE,
+                         "vocabulary": text[spec.name]["vocabulary"]} if spec.name in text
+                        else {"shape": list(spec.shape), "dtype": spec.dtype}) for spec in inputs},
+        "outputs": [o.name for o in outputs], "class_names": data.get("class_names"),
+        "target_classes": data.get("target_classes") or {}}, indent=1) + "\n")
+    return replace(result, inputs_file=str(sidecar), encode=tuple(text), checked_on="raw texts, tokenized by kzoo",
+                   encoding="token ids")
+
+
+def _image_input(saved: Any) -> TensorSpec | None:
+    """The one image input of ``saved``'s model (what kzoo's image reader feeds), or None."""
+    from ..datasets.images import MODES
+
+    inputs = saved.builder.input_specs(saved.config)
+    if len(inputs) != 1 or len(inputs[0].shape) != 3 or inputs[0].is_integer:
+        return None
+    height, width, channels = inputs[0].shape
+    return inputs[0] if height and width and channels in MODES else None
+
+
+def export_images(saved: Any, format: str, target: Path, *, samples: int, seed: int,
+                  tolerance: float = TOLERANCE) -> ExportResult:
+    """A model of one image input: checked on image files (generated, twice the input's size)
+    decoded and resized by kzoo's image reader, as ``kzoo predict`` reads a folder. Beside the
+    artifact, ``<path>.inputs.json`` says how a file becomes its input: the size, the channels,
+    the resize and the pixel range."""
+    import numpy as np
+    from PIL import Image
+
+    from ..datasets.images import MODES, read_images
+
+    spec = _image_input(saved)
+    height, width, channels = spec.shape
+    outputs = saved.builder.output_specs(saved.config)
+    rng = np.random.default_rng(seed)
+    with tempfile.TemporaryDirectory() as folder:
+        for i in range(samples):
+            pixels = rng.integers(0, 256, size=(2 * height, 2 * width, 3), dtype=np.uint8)
+            Image.fromarray(pixels, "RGB").save(Path(folder) / f"{i:04d}.png")
+        with warnings.catch_warnings():  # the resize note: resizing is what is checked here
+            warnings.simplefilter("ignore")
+            table = read_images(folder, spec, require_labels=False)
+    x = {spec.name: np.asarray(table.features, "float32").reshape(samples, height, width, channels)}
+    result = export_keras(saved.model, [spec], outputs, format, target, x=x, tolerance=tolerance)
+    sidecar = Path(f"{target}.inputs.json")
+    data = saved.metadata.get("data") or {}
+    write_text(sidecar, json.dumps({
+        "model": saved.metadata.get("model"), "inputs": {spec.name: {
+            "image": True, "shape": [height, width, channels], "dtype": "float32",
+            "channels": {"L": "grey", "RGB": "RGB", "RGBA": "RGBA"}[MODES[channels]],
+            "resize": f"bilinear (Pillow's Image.BILINEAR) to {width}x{height}, whatever the file's own size",
+            "pixels": "0..255 as float32, not rescaled (the model rescales, if it does)"}},
+        "outputs": [o.name for o in outputs], "class_names": data.get("class_names")}, indent=1) + "\n")
+    return replace(result, inputs_file=str(sidecar), checked_on="image files, decoded and resized by kzoo")
 
 
 def export_keras(net: Any, inputs: Sequence[TensorSpec], outputs: Sequence[TensorSpec], format: str,

@@ -40,7 +40,11 @@ def export_command(model: str, fmt: str, output: str, samples: int, unsafe: bool
                f"{result.samples} {result.checked_on}: {result.max_abs_diff:.3g}")
     if result.inputs_file:
         click.echo(f"wrote {result.inputs_file}: the inputs it takes, class names and vocabularies")
-    if result.encode:
+    if result.encode and result.encoding == "token ids":
+        click.echo(f"note: the exported model takes text inputs {', '.join(result.encode)} as token ids, not text "
+                   f"(ONNX and LiteRT cannot look strings up); tokenize as {result.inputs_file} says, with its "
+                   f"vocabularies")
+    elif result.encode:
         click.echo(f"note: the exported model takes columns {', '.join(result.encode)} as vocabulary indices, "
                    f"not strings (ONNX and LiteRT cannot look strings up); encode them with the vocabularies "
                    f"in {result.inputs_file}")
