@@ -132,6 +132,13 @@ class RealMLPBuilder(TabularBuilder):
         mean R² 0.5735 against SELU's 0.5638 over the benchmark's 11 regression tables, one run)."""
         return {"activation": "mish"} if task == "regression" else {}
 
+    def task_training(self, task: str) -> Mapping[str, Any]:
+        """RealMLP-TD trains regressors at 5x its classifiers' learning rate (0.2 against 0.04 in
+        its parametrization). Here twice the classifier's 2e-3 measured best: mean R² over the 11
+        regression tables 0.5735 -> 0.5787 at 4e-3, one run; 8e-3 was worse on the first tables
+        (penguins_mass 0.8204 -> 0.8055, cars 0.8829 -> 0.8452)."""
+        return {"learning_rate": 4e-3} if task == "regression" else {}
+
     def build_model(self, config: Mapping[str, Any]):
         import keras
 

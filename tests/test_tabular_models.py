@@ -126,6 +126,7 @@ def test_a_numeric_target_trains_a_regressor(name: str) -> None:
     if name == "realmlp":  # RealMLP-TD's regressor uses Mish (its classifier SELU), recorded in the saved config
         assert result.metadata["config"]["activation"] == "mish"
         assert result.network.get_layer("hidden_1").activation.__name__ == "mish"
+        assert result.metadata["training"]["learning_rate"] == 2 * kzoo.get_spec(name).training["learning_rate"]
 
 
 def test_a_users_activation_wins_over_the_regression_default() -> None:
@@ -134,6 +135,25 @@ def test_a_users_activation_wins_over_the_regression_default() -> None:
     regressor = for_task(kzoo.get("realmlp"), "regression")
     assert regressor.config()["activation"] == "mish" and kzoo.get("realmlp").config()["activation"] == "selu"
     assert regressor.config(activation="gelu")["activation"] == "gelu"
+
+
+def test_a_regressors_recipe_adds_the_models_regression_options_and_a_users_win() -> None:
+    from kzoo._zoo.tasks import for_task
+
+    classifier = kzoo.get("realmlp")
+    regressor = for_task(classifier, "regression")
+    assert regressor.recipe() == {**classifier.recipe(), "learning_rate": 4e-3}
+    assert kzoo.TrainOptions().resolved(regressor.recipe()).learning_rate == 4e-3
+    assert kzoo.TrainOptions(learning_rate=1e-3).resolved(regressor.recipe()).learning_rate == 1e-3
+    assert for_task(kzoo.get("mlp"), "regression").recipe() == kzoo.get("mlp").recipe()  # no options of its own
+
+
+def test_kzoo_info_shows_what_a_regressor_changes() -> None:
+    from tests._cli import run
+
+    shown = run("info", "realmlp")
+    assert shown.exit_code == 0 and "regression: activation=mish, learning_rate=0.004" in shown.output, shown.output
+    assert "regression:" not in run("info", "mlp").output
 
 
 def test_tabm_members_are_independent_and_the_output_is_their_mean() -> None:

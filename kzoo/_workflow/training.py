@@ -198,7 +198,7 @@ def _fit_and_save(builder: ModelBuilder, data: Data, options: TrainOptions, stra
     """The run itself, once everything is checked and the data shaped."""
     train_xy, val_xy = split(data, options.val_split, options.split_seed)
     x_train, y_train, *weights = train_xy
-    o = options.resolved(builder.spec.training, count_rows(train_xy[0]))  # the user's, the model's recipe, kzoo's
+    o = options.resolved(builder.recipe(), count_rows(train_xy[0]))  # the user's, the model's recipe, kzoo's
     steps = -(-count_rows(train_xy[0]) // o.batch_size)
     recorded = {"epochs": o.epochs, "batch_size": o.batch_size, "learning_rate": o.learning_rate,
                 "schedule": o.schedule, "val_split": o.val_split, "seed": o.seed, "precision": o.precision}

@@ -60,6 +60,17 @@ class ModelBuilder:
         regression; a user's config wins over them, and a saved model keeps what it used."""
         return {}
 
+    def task_training(self, task: str) -> Mapping[str, Any]:
+        """Training-recipe options (``spec.training``'s keys) that differ when this classifier
+        trains for ``task``, such as RealMLP-TD's higher learning rate for regression; a user's
+        options win over them."""
+        return {}
+
+    def recipe(self) -> dict[str, Any]:
+        """The training recipe ``kzoo train`` starts from: ``spec.training`` (a regressor's
+        builder adds :meth:`task_training`)."""
+        return dict(self.spec.training or {})
+
     def input_specs(self, config: Mapping[str, Any] | None = None) -> tuple[TensorSpec, ...]:
         """The model's inputs under ``config``: the spec's for the defaults when it knows them,
         else read from a build (imports keras; cached per config)."""
@@ -236,10 +247,10 @@ class ModelBuilder:
 
         ``options`` gives ``epochs``, ``batch_size`` and ``seed`` (the rest of a
         :class:`~kzoo.TrainOptions` is for ``kzoo.train``; those left unset take the model's
-        recipe, ``spec.training``); ``fit_kwargs`` go to ``model.fit``, or to kzoo's own loop under
+        recipe, :meth:`recipe`); ``fit_kwargs`` go to ``model.fit``, or to kzoo's own loop under
         ``MultiWorkerMirroredStrategy`` (:func:`kzoo._engine.loops.choose_loop`)."""
         if options is not None:
-            options = options.resolved(self.spec.training, count_rows(unwrap(x)) if y is not None else None)
+            options = options.resolved(self.recipe(), count_rows(unwrap(x)) if y is not None else None)
             fit_kwargs = {"epochs": options.epochs, "batch_size": options.batch_size, "seed": options.seed,
                           "verbose": options.verbose, **fit_kwargs}
         return loops.fit(model, x, y, **fit_kwargs)

@@ -32,6 +32,20 @@ class RegressionBuilder(ModelBuilder):
     def config(self, **overrides: Any) -> dict[str, Any]:
         return self.base.config(**{**self.base.task_defaults("regression"), **overrides})
 
+    def recipe(self) -> dict[str, Any]:
+        """base's recipe with its regression options (:meth:`ModelBuilder.task_training`), checked
+        as a declared recipe is."""
+        from .._engine.options import recipe_problems
+        from ..errors import PluginError
+
+        extra = dict(self.base.task_training("regression"))
+        problems = recipe_problems(extra)
+        if problems:
+            name, value, expected = problems[0]
+            raise PluginError(f"task_training('regression') of model {self.spec.name!r} (plugin {self.spec.plugin!r}) "
+                              f"sets {name}={value!r}; expected {expected}.")
+        return {**self.base.recipe(), **extra}
+
     def build_model(self, config: Mapping[str, Any]) -> keras.Model:
         """A model that declares its backbone gets a new head of one linear unit on it; any other
         has the Dense layer that makes its output swapped for one."""

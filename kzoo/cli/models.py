@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from .. import ModelSpec, TensorSpec, get, get_spec, list_models, plugin_infos
@@ -112,9 +114,10 @@ def info_command(name, assignments, summary, as_json) -> None:
                     outputs=None if outputs is None else [t.to_dict() for t in outputs], params=params)
         if facts:
             data["api"] = api_styles
+        data["for_regression"] = _for_regression(builder)
         echo_json(data)
     else:
-        _print_info(spec, api_styles, inputs, outputs, params, config)
+        _print_info(spec, api_styles, inputs, outputs, params, config, _for_regression(builder))
     if summary:
         from .. import build
 
@@ -123,7 +126,13 @@ def info_command(name, assignments, summary, as_json) -> None:
         model.summary(print_fn=lambda line, *args, **kwargs: click.echo(line))
 
 
-def _print_info(spec: ModelSpec, api_styles, inputs, outputs, params, config) -> None:
+def _for_regression(builder: Any) -> dict[str, Any]:
+    """What a classifier's recipe changes when it trains as a regressor: config and training options."""
+    return {k: format_value(v) for k, v in {**builder.task_defaults("regression"),
+                                            **builder.task_training("regression")}.items()}
+
+
+def _print_info(spec: ModelSpec, api_styles, inputs, outputs, params, config, for_regression=None) -> None:
     unknown = f"{UNKNOWN} (no manifest; `kzoo info {spec.name} --summary` builds it)"
     echo_line(f"{spec.name}: {spec.description}")
     echo_line(f"  api:      {' / '.join(api_styles) or unknown}")
@@ -135,6 +144,9 @@ def _print_info(spec: ModelSpec, api_styles, inputs, outputs, params, config) ->
     if spec.training:
         recipe = ", ".join(f"{k}={format_value(v)}" for k, v in spec.training.items())
         echo_line(f"  recipe:   {recipe} (kzoo train's defaults for it; flags override)")
+    if for_regression:
+        changes = ", ".join(f"{k}={v}" for k, v in for_regression.items())
+        echo_line(f"  regression: {changes} (for a numeric target, in place of the above)")
     if spec.search_space:
         space = "; ".join(f"{k}={v}" for k, v in spec.search_space.items())
         echo_line(f"  search:   {space} (kzoo tune's space; --space overrides)")
