@@ -511,6 +511,7 @@ def test_one_very_long_text_cell_costs_its_own_size_not_the_columns(tmp_path) ->
     assert column.nbytes < 100_000, f"{column.nbytes:,} bytes for {rows} references"  # str dtype: 210 MB
     assert column[5] == notes[5].strip() and column[6] == notes[6]
     model = tmp_path / "m.keras"
-    assert run("train", "mlp", "--data", data, "--target", "y", "--epochs", "1", "--quiet", "--out", model).exit_code == 0
+    trained = run("train", "mlp", "--data", data, "--target", "y", "--epochs", "1", "--quiet", "--out", model)
+    assert trained.exit_code == 0, trained.output
     header, predicted = kzoo.predict(model, data)
     assert len(predicted) == rows and header[:2] == ["row", "output"]

@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .._system.backend import is_tensorflow, name
+from .._system.backend import name
 from .arrays import count_rows, unwrap
 from .fitting import is_dataset, strategy_of, with_weights
 from .options import EVAL_BATCH_SIZE

@@ -259,14 +259,13 @@ def _weights_of(validation_data: Sequence[Any]) -> Any:
 
 def evaluate(model: keras.Model, x: Any, y: Any = None, **kwargs: Any) -> dict[str, float]:
     kwargs.setdefault("verbose", 0)
-    if not is_dataset(x):  # batches that fit in memory (a dataset comes batched)
-        kwargs["batch_size"] = inference_batch(model, kwargs.get("batch_size") or EVAL_BATCH_SIZE)
     if not is_tensorflow() and not is_dataset(x):
         x, y = unwrap(x), unwrap(y)
+        kwargs["batch_size"] = inference_batch(model, kwargs.get("batch_size") or EVAL_BATCH_SIZE)
     elif strategy_of(model) is not None:
-        x, y = unwrap(x), unwrap(y)
-    elif not is_dataset(x):
-        x, y = to_dataset(x, y, kwargs.pop("batch_size")), None
+        x, y = unwrap(x), unwrap(y)  # Keras's own adapter splits the batches across replicas
+    elif not is_dataset(x):  # batches that fit in memory (a dataset comes batched)
+        x, y = to_dataset(x, y, inference_batch(model, kwargs.pop("batch_size", EVAL_BATCH_SIZE))), None
     result = model.evaluate(x, y, return_dict=True, **kwargs)
     return {name: float(value) for name, value in result.items()}
 

@@ -203,7 +203,7 @@ def _image_input(saved: Any) -> TensorSpec | None:
 
 def export_images(saved: Any, format: str, target: Path, *, samples: int, seed: int,
                   tolerance: float = TOLERANCE) -> ExportResult:
-    """A model of one image input: checked on image files (generated, twice the input's size)
+    """A model of one image input: checked on image files (generated: smooth colours, twice the input's size)
     decoded and resized by kzoo's image reader, as ``kzoo predict`` reads a folder. Beside the
     artifact, ``<path>.inputs.json`` says how a file becomes its input: the size, the channels,
     the resize and the pixel range."""
@@ -217,9 +217,10 @@ def export_images(saved: Any, format: str, target: Path, *, samples: int, seed: 
     outputs = saved.builder.output_specs(saved.config)
     rng = np.random.default_rng(seed)
     with tempfile.TemporaryDirectory() as folder:
-        for i in range(samples):
-            pixels = rng.integers(0, 256, size=(2 * height, 2 * width, 3), dtype=np.uint8)
-            Image.fromarray(pixels, "RGB").save(Path(folder) / f"{i:04d}.png")
+        for i in range(samples):  # smooth like a photo: a 4x4 colour grid blown up (pixel noise is no image)
+            grid = rng.integers(0, 256, size=(4, 4, 3), dtype=np.uint8)
+            photo = Image.fromarray(grid, "RGB").resize((2 * width, 2 * height), Image.BILINEAR)
+            photo.save(Path(folder) / f"{i:04d}.png")
         with warnings.catch_warnings():  # the resize note: resizing is what is checked here
             warnings.simplefilter("ignore")
             table = read_images(folder, spec, require_labels=False)

@@ -130,10 +130,13 @@ def _natural_key(text: str) -> tuple:
 
 
 def _text_array(name: str, values: Any, source: str) -> np.ndarray:
-    """A text column as a numpy str array: a list or an object array of str is converted (a data
-    set's loader builds them naturally), anything else refused by name rather than ignored."""
+    """A text column as an object array of str (:func:`as_strings`): a list, a str array or an
+    object array of str is taken (a data set's loader builds them naturally), anything else
+    refused by name rather than ignored."""
     array = np.asarray(values)
-    if array.dtype.kind in "US":
+    if array.dtype.kind == "U":
+        return as_strings(array)
+    if array.dtype.kind == "S":
         return array
     if array.dtype.kind == "O":
         bad = next((v for v in array.ravel() if not isinstance(v, str)), None)
