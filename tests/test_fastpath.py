@@ -4,6 +4,7 @@ what ``model.fit`` trains, on TensorFlow, JAX and PyTorch, and is only taken whe
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
 import json
 import os
@@ -83,8 +84,8 @@ def test_the_fast_path_trains_what_model_fit_trains(backend, model, taken, monke
     """On JAX's CPU backend a convolutional model goes through model.fit by default (what
     benchmarks/families.py measures); forced onto the fast path, it still trains the same. On
     PyTorch the fast path is a Python loop of Keras's own steps, without model.fit's adapters."""
-    if backend in ("jax", "torch"):
-        pytest.importorskip(backend)
+    if importlib.util.find_spec(backend) is None:  # not importorskip: that would import torch into this process
+        pytest.skip(f"{backend} is not installed")
     result = compare(backend, model, monkeypatch)
     assert result["taken"] == taken and result["used"] == 1  # exactly one run took the fast path
     (fast_history, fast_weights), (slow_history, slow_weights) = result["fast"], result["slow"]

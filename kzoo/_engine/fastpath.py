@@ -360,12 +360,10 @@ def _torch_epochs(net: Any, train: Any, val: Any, n: int, batch_size: int, eval_
     import numpy as np
     import torch
 
-    from keras.src.backend.torch.core import get_device
-
-    device = get_device()
     tree = keras.tree
-    tensors = tree.map_structure(lambda a: torch.as_tensor(a, device=device), train)
-    val_tensors = None if val is None else tree.map_structure(lambda a: torch.as_tensor(a, device=device), val)
+    tensor = keras.ops.convert_to_tensor  # on Keras's device, in the arrays' dtypes
+    tensors = tree.map_structure(tensor, train)
+    val_tensors = None if val is None else tree.map_structure(tensor, val)
 
     def batches(data: Any, rows: int, size: int, order: Any = None) -> Any:
         for start in range(0, rows, size):
@@ -373,7 +371,7 @@ def _torch_epochs(net: Any, train: Any, val: Any, n: int, batch_size: int, eval_
             yield tree.map_structure(lambda t: t[index], data)
 
     def run(epoch: int) -> dict[str, float]:
-        order = torch.as_tensor(_permutation(seed, epoch, n), device=device)
+        order = tensor(_permutation(seed, epoch, n))
         net.train()
         net.reset_metrics()
         logs: Any = {}
