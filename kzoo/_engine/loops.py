@@ -2,7 +2,8 @@
 
 Three loops train a compiled ``keras.Model`` in kzoo:
 
-- ``"fast"``: a small in-memory table, one compiled call per epoch (:mod:`kzoo._engine.fastpath`);
+- ``"fast"``: a small in-memory table, one compiled call per epoch; on PyTorch any in-memory
+  arrays, Keras's steps in a plain loop (:mod:`kzoo._engine.fastpath`);
 - ``"model.fit"``: Keras's own loop, fed by kzoo's seeded per-epoch batches
   (:func:`kzoo._engine.fitting.fit`); under a ``keras.distribution`` (JAX's data-parallel
   strategy) inside its scope, since Keras reads it when it batches the data;
@@ -10,7 +11,8 @@ Three loops train a compiled ``keras.Model`` in kzoo:
   where ``model.fit`` fails (:mod:`kzoo._engine.custom_loop`).
 
 :func:`choose_loop` picks one from the model, the data, the strategy and the arguments; :func:`fit`
-prepares what every loop shares (the validation split, ``verbose``) and runs the chosen one.
+prepares what every loop shares (the validation split, ``verbose``, the memory check of one
+batch's activations: :mod:`kzoo._engine.activations`) and runs the chosen one.
 ``kzoo.train``, :meth:`kzoo.ModelBuilder.train` and ``kzoo.distribute.fit`` all call :func:`fit`.
 """
 
