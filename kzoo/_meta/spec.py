@@ -60,6 +60,11 @@ class TensorSpec:
             object.__setattr__(self, "range", (low, high))
 
     @property
+    def values(self) -> int:
+        """The values one sample of it holds (a dimension of any size counted as 1)."""
+        return math.prod(int(d or 1) for d in self.shape)
+
+    @property
     def is_integer(self) -> bool:
         return self.dtype.startswith(("int", "uint"))
 

@@ -127,11 +127,6 @@ def format_bytes(n: float) -> str:
     return f"{n:.1f} PiB"  # pragma: no cover
 
 
-def fits(nbytes: float, share: float = 1.0) -> bool:
-    """Whether ``nbytes`` fit in ``share`` of :func:`memory_budget`."""
-    return nbytes <= memory_budget()[0] * share
-
-
 def check_allocation(nbytes: float, what: str, hint: str, share: float = 1.0) -> None:
     """A DataError before allocating ``nbytes`` for ``what`` when the memory budget cannot hold it,
     or more than ``share`` of it (the rest kept for what comes with it: data, temporaries)."""

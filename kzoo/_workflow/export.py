@@ -27,7 +27,7 @@ from .._system.files import write_text
 from .._system.quiet import captured_stderr
 from ..datasets.preprocess import NUMERIC_INPUT, from_examples, lookup
 from ..datasets.synthetic import synthetic_data
-from ..errors import ConfigError, KzooError, MissingToolError, close_matches
+from ..errors import ConfigError, DataError, KzooError, MissingToolError, close_matches
 from .inference import open_model
 
 TOLERANCE = 1e-4
@@ -106,8 +106,9 @@ def export(model: str | os.PathLike[str], format: str, path: str | os.PathLike[s
         return export_trained(saved, format, target, tolerance=tolerance)
     if (saved.metadata.get("data") or {}).get("text"):
         return export_text(saved, format, target, samples=samples, seed=seed, tolerance=tolerance)
-    if _image_input(saved) is not None:
-        return export_images(saved, format, target, samples=samples, seed=seed, tolerance=tolerance)
+    image = _image_input(saved)
+    if image is not None:
+        return export_images(saved, image, format, target, samples=samples, seed=seed, tolerance=tolerance)
     return export_keras(saved.model, saved.builder.input_specs(saved.config), saved.builder.output_specs(saved.config),
                         format, target, samples=samples, seed=seed, tolerance=tolerance)
 
@@ -123,20 +124,27 @@ def export_trained(saved: Any, format: str, target: Path, tolerance: float = TOL
     inputs = ([TensorSpec(NUMERIC_INPUT, (len(plan.numeric),))] if plan.numeric else []) + [
         TensorSpec(cat["input"], (1,), dtype="int32") for cat in plan.categorical]
     outputs = [TensorSpec.from_dict(o) for o in plan.outputs]
-    sidecar = Path(f"{target}.inputs.json")
     result = export_keras(wrapping.core_of(saved.model, plan), inputs, outputs, format, target, x=x,
                           expected=expected, tolerance=tolerance)
-    data = saved.metadata.get("data") or {}
-    write_text(sidecar, json.dumps({
-        "model": saved.metadata.get("model"), "task": plan.task, "inputs": {
-            NUMERIC_INPUT: {"columns": plan.numeric, "dtype": "float32", "missing": "NaN"} if plan.numeric else None,
-            **{cat["input"]: {"column": cat["column"], "dtype": "int32", "vocabulary": cat["vocabulary"],
-                              "index": "1 + the value's position in vocabulary; 0 for a missing, rare or unseen value"}
-               for cat in plan.categorical}},
-        "outputs": [o["name"] for o in plan.outputs], "class_names": data.get("class_names"),
-        "target_classes": data.get("target_classes") or {}}, indent=1) + "\n")
-    return replace(result, inputs_file=str(sidecar), encode=tuple(cat["column"] for cat in plan.categorical),
+    sidecar = write_inputs_file(target, saved, outputs, task=plan.task, inputs={
+        NUMERIC_INPUT: {"columns": plan.numeric, "dtype": "float32", "missing": "NaN"} if plan.numeric else None,
+        **{cat["input"]: {"column": cat["column"], "dtype": "int32", "vocabulary": cat["vocabulary"],
+                          "index": "1 + the value's position in vocabulary; 0 for a missing, rare or unseen value"}
+           for cat in plan.categorical}})
+    return replace(result, inputs_file=sidecar, encode=tuple(cat["column"] for cat in plan.categorical),
                    checked_on="raw training rows")
+
+
+def write_inputs_file(target: Path, saved: Any, outputs: Sequence[TensorSpec], inputs: Mapping[str, Any],
+                      **facts: Any) -> str:
+    """``<target>.inputs.json``, beside an export: how to feed each input (``inputs``), the
+    outputs by name and the class names the model's ``kzoo.json`` recorded. Its path."""
+    data = saved.metadata.get("data") or {}
+    sidecar = Path(f"{target}.inputs.json")
+    write_text(sidecar, json.dumps({
+        "model": saved.metadata.get("model"), **facts, "inputs": dict(inputs), "outputs": [o.name for o in outputs],
+        "class_names": data.get("class_names"), "target_classes": data.get("target_classes") or {}}, indent=1) + "\n")
+    return str(sidecar)
 
 
 TOKENIZE = ("lowercase, strip punctuation (Keras TextVectorization's lower_and_strip_punctuation), split on "
@@ -172,36 +180,30 @@ def export_text(saved: Any, format: str, target: Path, *, samples: int, seed: in
     from ..datasets.text import vectorize
 
     inputs, outputs = saved.builder.input_specs(saved.config), saved.builder.output_specs(saved.config)
-    data = saved.metadata.get("data") or {}
-    text = data["text"]
+    text = saved.metadata["data"]["text"]
     x, _ = synthetic_data(inputs, outputs, n=samples, seed=seed)  # any input that is not text
     x.update({name: raw_texts(state["vocabulary"], samples, seed + i) for i, (name, state) in enumerate(text.items())})
     vectorize(x, inputs, None, text)
     result = export_keras(saved.model, inputs, outputs, format, target, x=x, tolerance=tolerance)
-    sidecar = Path(f"{target}.inputs.json")
-    write_text(sidecar, json.dumps({
-        "model": saved.metadata.get("model"), "inputs": {
-            spec.name: ({"text": True, "dtype": spec.dtype, "length": text[spec.name]["length"], "tokenize": TOKENIZE,
-                         "vocabulary": text[spec.name]["vocabulary"]} if spec.name in text
-                        else {"shape": list(spec.shape), "dtype": spec.dtype}) for spec in inputs},
-        "outputs": [o.name for o in outputs], "class_names": data.get("class_names"),
-        "target_classes": data.get("target_classes") or {}}, indent=1) + "\n")
-    return replace(result, inputs_file=str(sidecar), encode=tuple(text), checked_on="raw texts, tokenized by kzoo",
+    sidecar = write_inputs_file(target, saved, outputs, inputs={
+        spec.name: ({"text": True, "dtype": spec.dtype, "length": text[spec.name]["length"], "tokenize": TOKENIZE,
+                     "vocabulary": text[spec.name]["vocabulary"]} if spec.name in text
+                    else {"shape": list(spec.shape), "dtype": spec.dtype}) for spec in inputs})
+    return replace(result, inputs_file=sidecar, encode=tuple(text), checked_on="raw texts, tokenized by kzoo",
                    encoding="token ids")
 
 
 def _image_input(saved: Any) -> TensorSpec | None:
     """The one image input of ``saved``'s model (what kzoo's image reader feeds), or None."""
-    from ..datasets.images import MODES
+    from ..datasets.images import image_input
 
-    inputs = saved.builder.input_specs(saved.config)
-    if len(inputs) != 1 or len(inputs[0].shape) != 3 or inputs[0].is_integer:
+    try:
+        return image_input(saved.builder.input_specs(saved.config), saved.builder.spec.name)
+    except DataError:
         return None
-    height, width, channels = inputs[0].shape
-    return inputs[0] if height and width and channels in MODES else None
 
 
-def export_images(saved: Any, format: str, target: Path, *, samples: int, seed: int,
+def export_images(saved: Any, spec: TensorSpec, format: str, target: Path, *, samples: int, seed: int,
                   tolerance: float = TOLERANCE) -> ExportResult:
     """A model of one image input: checked on image files (generated: smooth colours, twice the input's size)
     decoded and resized by kzoo's image reader, as ``kzoo predict`` reads a folder. Beside the
@@ -212,7 +214,6 @@ def export_images(saved: Any, format: str, target: Path, *, samples: int, seed: 
 
     from ..datasets.images import MODES, read_images
 
-    spec = _image_input(saved)
     height, width, channels = spec.shape
     outputs = saved.builder.output_specs(saved.config)
     rng = np.random.default_rng(seed)
@@ -226,16 +227,12 @@ def export_images(saved: Any, format: str, target: Path, *, samples: int, seed: 
             table = read_images(folder, spec, require_labels=False)
     x = {spec.name: np.asarray(table.features, "float32").reshape(samples, height, width, channels)}
     result = export_keras(saved.model, [spec], outputs, format, target, x=x, tolerance=tolerance)
-    sidecar = Path(f"{target}.inputs.json")
-    data = saved.metadata.get("data") or {}
-    write_text(sidecar, json.dumps({
-        "model": saved.metadata.get("model"), "inputs": {spec.name: {
-            "image": True, "shape": [height, width, channels], "dtype": "float32",
-            "channels": {"L": "grey", "RGB": "RGB", "RGBA": "RGBA"}[MODES[channels]],
-            "resize": f"bilinear (Pillow's Image.BILINEAR) to {width}x{height}, whatever the file's own size",
-            "pixels": "0..255 as float32, not rescaled (the model rescales, if it does)"}},
-        "outputs": [o.name for o in outputs], "class_names": data.get("class_names")}, indent=1) + "\n")
-    return replace(result, inputs_file=str(sidecar), checked_on="image files, decoded and resized by kzoo")
+    sidecar = write_inputs_file(target, saved, outputs, inputs={spec.name: {
+        "image": True, "shape": [height, width, channels], "dtype": "float32",
+        "channels": {"L": "grey", "RGB": "RGB", "RGBA": "RGBA"}[MODES[channels]],
+        "resize": f"bilinear (Pillow's Image.BILINEAR) to {width}x{height}, whatever the file's own size",
+        "pixels": "0..255 as float32, not rescaled (the model rescales, if it does)"}})
+    return replace(result, inputs_file=sidecar, checked_on="image files, decoded and resized by kzoo")
 
 
 def export_keras(net: Any, inputs: Sequence[TensorSpec], outputs: Sequence[TensorSpec], format: str,

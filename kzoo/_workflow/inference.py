@@ -379,14 +379,12 @@ def evaluate_raw(saved: SavedModel, plan: Plan, raw: RawData) -> dict[str, float
     rmse and r2 for regressors. Several outputs: each metric prefixed with its output's name.
     Rows are predicted in chunks of :data:`EVALUATE_CHUNK_BYTES` of probabilities, each chunk
     reduced to what the metrics need before the next."""
-    import math
-
     import numpy as np
 
     specs = [TensorSpec.from_dict(o) for o in plan.outputs]
     truth = {spec.name: np.asarray((raw.y or {})[spec.name]) for spec in specs}
     n = len(raw.numeric)
-    width = sum(math.prod(int(d or 1) for d in spec.shape) for spec in specs) or 1
+    width = sum(spec.values for spec in specs) or 1
     rows = max(1, EVALUATE_CHUNK_BYTES // (width * 4))
     pieces: dict[str, list[Any]] = {spec.name: [] for spec in specs}
     for begin in range(0, n, rows):
@@ -448,10 +446,7 @@ def check_table_fits(rows: int, columns: int) -> None:
 
 def table_columns(outputs: Sequence[Any]) -> int:
     """The columns :func:`prediction_table` writes for these outputs, from their specs."""
-    import math
-
-    width = [math.prod(int(d or 1) for d in spec.shape) for spec in outputs]
-    return 1 + sum(w + (spec.loss in SPARSE_LOSSES or spec.loss in BINARY_LOSSES) for w, spec in zip(width, outputs))
+    return 1 + sum(spec.values + (spec.loss in SPARSE_LOSSES or spec.loss in BINARY_LOSSES) for spec in outputs)
 
 
 def prediction_table(

@@ -420,7 +420,7 @@ def _preprocess(table: Table, saved: Mapping[str, Any] | None, standardize: bool
 
 def check_synthetic_size(samples: int, specs: Sequence[Any]) -> None:
     """Refuse ``samples`` synthetic rows that cannot fit in memory, before generating any."""
-    per_sample = sum(int(np.prod([d or 1 for d in spec.shape], dtype=object)) for spec in specs)
+    per_sample = sum(spec.values for spec in specs)
     check_allocation(samples * per_sample * 4 * 2, f"{option('samples')} {samples} of synthetic data",
                      "ask for fewer samples.")
 

@@ -127,9 +127,9 @@ def info_command(name, assignments, summary, as_json) -> None:
 
 
 def _for_regression(builder: Any) -> dict[str, Any]:
-    """What a classifier's recipe changes when it trains as a regressor: config and training options."""
-    return {k: format_value(v) for k, v in {**builder.task_defaults("regression"),
-                                            **builder.task_training("regression")}.items()}
+    from .._zoo.tasks import regression_changes
+
+    return {k: format_value(v) for k, v in regression_changes(builder).items()}
 
 
 def _print_info(spec: ModelSpec, api_styles, inputs, outputs, params, config, for_regression=None) -> None:
