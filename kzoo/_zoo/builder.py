@@ -66,6 +66,11 @@ class ModelBuilder:
         options win over them."""
         return {}
 
+    def task_changes(self, task: str) -> dict[str, Any]:
+        """What training for ``task`` changes: :meth:`task_defaults` (config) and
+        :meth:`task_training` (options) together, as ``kzoo info`` shows them."""
+        return {**self.task_defaults(task), **self.task_training(task)}
+
     def recipe(self) -> dict[str, Any]:
         """The training recipe ``kzoo train`` starts from: ``spec.training`` (a regressor's
         builder adds :meth:`task_training`)."""

@@ -91,12 +91,6 @@ class RegressionBuilder(ModelBuilder):
         return self.base.shapes_its_own_data
 
 
-def regression_changes(builder: ModelBuilder) -> dict[str, Any]:
-    """What ``builder``'s recipe changes when its classifier trains as a regressor: its
-    :meth:`~ModelBuilder.task_defaults` (config) and :meth:`~ModelBuilder.task_training` (options)."""
-    return {**builder.task_defaults("regression"), **builder.task_training("regression")}
-
-
 def regression_head(backbone: keras.Model, name: str, output: str) -> keras.Model:
     """``backbone`` (its features flattened, if they are not a vector) with one linear unit on top,
     the layer named ``output``: a model ``name`` whose one output regresses."""

@@ -127,9 +127,7 @@ def info_command(name, assignments, summary, as_json) -> None:
 
 
 def _for_regression(builder: Any) -> dict[str, Any]:
-    from .._zoo.tasks import regression_changes
-
-    return {k: format_value(v) for k, v in regression_changes(builder).items()}
+    return {k: format_value(v) for k, v in builder.task_changes("regression").items()}
 
 
 def _print_info(spec: ModelSpec, api_styles, inputs, outputs, params, config, for_regression=None) -> None:
