@@ -54,7 +54,30 @@ def periodic_embedding(x, frequencies: int = 16, dim: int = 4, sigma: float = 0.
 def diagonal_scale(x, name: str = "scale"):
     """A trainable per-feature scale (initialised to 1): RealMLP's scaling layer, which lets the
     network learn how much each input feature matters before the first Dense layer."""
-    return layers.EinsumDense("bi,i->bi", output_shape=(int(x.shape[-1]),), kernel_initializer="ones", name=name)(x)
+    return unit_weights(x, name)
+
+
+def unit_weights(x, name: str, lr_factor: float = 1.0):
+    """``x`` times one trainable weight a feature, initialised to 1, trained ``lr_factor`` times as
+    fast as its neighbours.
+
+    Adam's step on a weight does not depend on its gradient's scale, so a weight ``w`` stored as
+    ``w / f`` and multiplied by ``f`` in the forward pass moves ``f`` times as far a step: the
+    per-layer learning-rate factors of RealMLP-TD, made of stock layers (the saved model needs
+    no class of kzoo's). With ``lr_factor`` 1 it is the plain layer."""
+    factor = float(lr_factor)
+    stored = layers.EinsumDense("bi,i->bi", output_shape=(int(x.shape[-1]),), name=name,
+                                kernel_initializer=keras.initializers.Constant(1.0 / factor))(x)
+    return stored if factor == 1 else layers.Rescaling(factor, name=f"{name}_lr_factor")(stored)
+
+
+def parametric_activation(x, activation: str, name: str, lr_factor: float = 0.1):
+    """RealMLP-TD's parametric activation: ``x + w * (f(x) - x)`` with one trainable ``w`` a
+    unit (initialised to 1, so it starts as ``f``), trained at ``lr_factor`` of the rate: each
+    unit can learn to be more or less linear."""
+    bent = layers.Activation(activation, name=f"{name}_activation")(x)
+    bend = layers.Subtract(name=f"{name}_bend")([bent, x])
+    return layers.Add(name=f"{name}_parametric")([x, unit_weights(bend, f"{name}_mix", lr_factor)])
 
 
 def member_adapters(x, members: int, name: str = "adapters"):

@@ -51,3 +51,20 @@ def test_each_real_table_is_shipped_where_its_package_is_installed(table, tmp_pa
         header = next(csv.reader(f))
     assert {table.target, *table.drop} <= set(header), header
     assert table.task in REAL_TABLES.TASKS
+
+
+def test_the_time_breakdown_reports_each_part_as_a_multiple_of_hgbs():
+    """benchmarks/tabular_time.py's report: seconds and ratios to HGB's fit, per part."""
+    spec = importlib.util.spec_from_file_location("tabular_time", BENCHMARKS / "tabular_time.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    parts = {"table": "t", "rows": 100, "hgb": 0.5, "start": 6.0, "train": 4.0, "before": 0.5, "first": 1.0,
+             "others": 2.0, "after": 0.5, "epochs": 5, "steps": 20, "batch": 32, "step": 0.05, "alone": 1.0,
+             "floor": 0.25, "params": 1234}
+    report = module.lines(parts, rate=2e11)
+    assert report[0] == "t (100 training rows; 5 epochs x 4 steps of 32 rows; 1,234 parameters)"
+    rows = {line[:48].strip(): line[48:].split() for line in report[1:]}
+    assert rows["kzoo's process start (Python, TensorFlow)"] == ["6.00", "s", "12.0x"]
+    assert rows["other 4 epochs (500 ms each)"] == ["2.00", "s", "4.0x"]
+    assert rows["a `kzoo train` process: start + in-process"] == ["10.00", "s", "20.0x"]
+    assert rows["steps alone at this share of the matmul rate"] == ["0.25"]

@@ -123,9 +123,11 @@ def test_a_numeric_target_trains_a_regressor(name: str) -> None:
     assert result.model.output_shape == (None, 1) and "val_mae" in result.metrics
     assert np.isfinite(result.metrics["loss"])
     assert type(result.network.loss).__name__ != "SmoothedSparseCrossentropy"  # a regressor's loss is kzoo's
-    if name == "realmlp":  # RealMLP-TD's regressor uses Mish (its classifier SELU), recorded in the saved config
+    if name == "realmlp":  # RealMLP-TD's regressor uses parametric Mish (its classifier SELU), as saved
         assert result.metadata["config"]["activation"] == "mish"
-        assert result.network.get_layer("hidden_1").activation.__name__ == "mish"
+        assert result.metadata["config"]["parametric_activation"] is True
+        assert result.network.get_layer("hidden_1_activation").activation.__name__ == "mish"
+        assert result.network.get_layer("hidden_1").activation.__name__ == "linear"
         assert result.metadata["training"]["learning_rate"] == 2 * kzoo.get_spec(name).training["learning_rate"]
 
 
@@ -152,8 +154,39 @@ def test_kzoo_info_shows_what_a_regressor_changes() -> None:
     from tests._cli import run
 
     shown = run("info", "realmlp")
-    assert shown.exit_code == 0 and "regression: activation=mish, learning_rate=0.004" in shown.output, shown.output
+    assert shown.exit_code == 0 and "regression: activation=mish, parametric_activation=true, learning_rate=0.004" in shown.output, shown.output
     assert "regression:" not in run("info", "mlp").output
+
+
+def test_a_parametric_activation_starts_as_its_function_and_can_learn_to_be_linear() -> None:
+    import keras
+
+    config = {"input_dim": 5, "num_classes": 3, "hidden_units": (8,), "dropout": 0.0}
+    model = kzoo.build("realmlp", **config, parametric_activation=True, activation="mish")
+    x = np.random.default_rng(0).normal(size=(6, 5)).astype("float32")
+    dense = keras.Model(model.inputs, model.get_layer("hidden_1").output).predict(x, verbose=0)
+    after = keras.Model(model.inputs, model.get_layer("hidden_1_parametric").output)
+    mish = dense * np.tanh(np.log1p(np.exp(dense)))
+    np.testing.assert_allclose(after.predict(x, verbose=0), mish, atol=1e-5)  # w = 1: the function itself
+    mix = model.get_layer("hidden_1_mix")
+    mix.kernel.assign(np.zeros(mix.kernel.shape, "float32"))  # w = 0: the unit is linear
+    np.testing.assert_allclose(after.predict(x, verbose=0), dense, atol=1e-6)
+
+
+@pytest.mark.parametrize("factor", [0.1, 1.0, 6.0])
+def test_unit_weights_train_at_their_learning_rate_factor(factor: float) -> None:
+    """One Adam step moves a weight by about the learning rate, whatever its gradient's scale:
+    stored divided by ``factor``, the weight the layer applies moves ``factor`` times as far."""
+    import keras
+    from kzoo_plugins._tabular_layers import unit_weights
+
+    inputs = keras.Input(shape=(3,))
+    model = keras.Model(inputs, unit_weights(inputs, "w", lr_factor=factor))
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
+    x = np.ones((4, 3), "float32")
+    np.testing.assert_allclose(model.predict(x, verbose=0), x, rtol=1e-6)  # starts at 1
+    model.train_on_batch(x, np.zeros((4, 3), "float32"))
+    np.testing.assert_allclose(model.predict(x, verbose=0), 1 - factor * 1e-3, rtol=1e-4)
 
 
 def test_tabm_members_are_independent_and_the_output_is_their_mean() -> None:
