@@ -178,7 +178,7 @@ def main() -> None:
     if missing:
         parser.error(f"the package shipping {', '.join(missing)} is not installed; pip install \"kzoo[bench]\"")
     rate = matmul_rate()
-    print(f"{args.model} against HGB, one thread set per library as real_tables.py's default; "
+    print(f"{args.model} against HGB ({rt.THREADS} threads, as in real_tables.py); "
           f"float32 matmul rate here: {rate / 1e9:.0f} GFLOP/s")
     with tempfile.TemporaryDirectory() as folder:
         for name in names:
